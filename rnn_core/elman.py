@@ -1,0 +1,121 @@
+"""Elman RNN: a_t = W_h h_{t-1} + W_x x_t + b,  h_t = f(a_t).
+
+Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one step's
+x_t (N, D) and h_t (N, H); params W_h (H, H), W_x (H, D), b (H,). Code computes
+h @ W_h.T because rows are batch items. The state is a dict {"h": (N, H)}.
+
+The module interface, shared with lstm.py and gru.py so that sequence.py can compose any
+cell: STATE_KEYS, param_shapes, init_params, step_forward, step_backward, forward,
+backward.
+"""
+import numpy as np
+
+from . import activations, init
+from .validate import check_array, check_params, check_sequence, check_int
+
+STATE_KEYS = ("h",)
+
+
+def param_shapes(D, H):
+    """The parameter dict's keys and shapes."""
+    return {"W_h": (H, H), "W_x": (H, D), "b": (H,)}
+
+
+def init_params(D, H, seed=0, W_h="orthogonal", rho=None, x_std=None, dtype=np.float64):
+    """Parameters for input size D and hidden size H.
+
+    W_h: 'orthogonal', 'gaussian' or 'identity' (see init.recurrent_matrix), rescaled to
+    spectral radius `rho` if given; W_x ~ N(0, 1/D) (or x_std^2); b = 0.
+    """
+    D = check_int("D", D, low=1)
+    H = check_int("H", H, low=1)
+    x_std = 1.0 / np.sqrt(D) if x_std is None else x_std
+    return {"W_h": init.recurrent_matrix(H, W_h, rho, seed, dtype=dtype),
+            "W_x": init.gaussian((H, D), x_std, seed + 1, dtype),
+            "b": np.zeros(H, dtype)}
+
+
+def _check(params):
+    """Validate the parameter dict; returns (D, H, dtype) read off W_x."""
+    W_x = params.get("W_x") if isinstance(params, dict) else None
+    H, D = W_x.shape if isinstance(W_x, np.ndarray) and W_x.ndim == 2 else (None, None)
+    dtype = check_params("params", params, param_shapes(D, H))
+    return D, H, dtype
+
+
+def step_forward(x_t, state, params, activation="tanh"):
+    """One step. x_t (N, D), state {"h": (N, H)} -> (state {"h": h_t (N, H)}, cache)."""
+    D, H, dtype = _check(params)
+    act = activations.get(activation)
+    check_array("x_t", x_t, (None, D), dtype)
+    h_prev = _check_state(state, x_t.shape[0], H, dtype)
+    h = act.f(x_t @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"])
+    return {"h": h}, (x_t, h_prev, h, params, act)
+
+
+def step_backward(dstate, cache):
+    """Backward of one step. dstate {"h": dL/dh_t (N, H)} -> (dx_t, {"h": dh_prev}, grads)."""
+    x_t, h_prev, h, params, act = cache
+    dh = check_array('dstate["h"]', dstate["h"], h.shape, h.dtype)
+    da = dh * act.df_from_out(h)                       # (N, H)
+    grads = {"W_h": da.T @ h_prev, "W_x": da.T @ x_t, "b": da.sum(axis=0)}
+    return da @ params["W_x"], {"h": da @ params["W_h"]}, grads
+
+
+def forward(x, state0, params, activation="tanh"):
+    """Run the RNN over a sequence. x (N, T, D), state0 {"h": (N, H)}.
+
+    Returns h (N, T, H), the final state {"h": (N, H)} and the cache for backward.
+    The input projection for all steps is one matmul; only h @ W_h.T stays in the loop.
+    """
+    D, H, dtype = _check(params)
+    act = activations.get(activation)
+    N, T, _ = check_sequence("x", x, D, dtype)
+    h_prev = _check_state(state0, N, H, dtype)
+    W_hT = params["W_h"].T
+    xw = (x.reshape(N * T, D) @ params["W_x"].T + params["b"]).reshape(N, T, H)
+    hs = np.empty((T, N, H), dtype)                     # time-major inside the loop
+    for t in range(T):
+        h_prev = hs[t] = act.f(xw[:, t] + h_prev @ W_hT)
+    h = hs.transpose(1, 0, 2)                           # (N, T, H), a view
+    cache = {"x": x, "h0": state0["h"], "hs": hs, "params": params, "act": act}
+    return h, {"h": hs[-1].copy()}, cache
+
+
+def backward(dh, cache, dstate_T=None, truncate=None):
+    """BPTT. dh (N, T, H) holds dL/dh_t from the losses (zeros where a step has none).
+
+    dstate_T: optional {"h": (N, H)}, a gradient arriving at the final state from later
+    chunks. truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...
+    (the gradient of truncated BPTT with window k; k >= T is full BPTT).
+    Returns dx (N, T, D), dstate0 {"h": (N, H)} and grads keyed like params.
+    """
+    x, hs, params, act = cache["x"], cache["hs"], cache["params"], cache["act"]
+    T, N, H = hs.shape
+    D = x.shape[2]
+    check_array("dh", dh, (N, T, H), hs.dtype)
+    k = T if truncate is None else check_int("truncate", truncate, low=1)
+    carry = np.zeros((N, H), hs.dtype)
+    if dstate_T is not None:
+        carry = check_array('dstate_T["h"]', dstate_T["h"], (N, H), hs.dtype).copy()
+    dfs = act.df_from_out(hs)                           # (T, N, H) f'(a_t), all steps at once
+    das = np.empty_like(hs)
+    W_h = params["W_h"]
+    for t in range(T - 1, -1, -1):
+        da = das[t] = (dh[:, t] + carry) * dfs[t]
+        carry = da @ W_h if (t % k != 0 or t == 0) else np.zeros_like(carry)
+    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])  # (T, N, H)
+    da2 = das.reshape(T * N, H)
+    grads = {"W_h": da2.T @ h_prev.reshape(T * N, H),
+             "W_x": da2.T @ x.transpose(1, 0, 2).reshape(T * N, D),
+             "b": da2.sum(axis=0)}
+    dx = (da2 @ params["W_x"]).reshape(T, N, D).transpose(1, 0, 2)
+    return np.ascontiguousarray(dx), {"h": carry}, grads
+
+
+def _check_state(state, N, H, dtype):
+    """The recurrent state dict {"h": (N, H)}; returns h."""
+    if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"state: expected a dict with keys {list(STATE_KEYS)}, received {got}")
+    return check_array('state["h"]', state["h"], (N, H), dtype)
