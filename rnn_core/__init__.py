@@ -14,6 +14,7 @@ Modules (each imported on first use, so `import rnn_core as rc; rc.elman` works)
   analysis      Jacobian products, gradient norms per lag, log-space sweeps, bounds
   tasks, corpus synthetic tasks and the character corpus
   optim, regularizer, train   optimisers, clipping, Pascanu's Omega, the fit loop
+  costs         measured time and memory of BPTT against T
   plots, widgets, figures     figures and interactive explorers for the notebooks
 """
 import importlib
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("validate", "activations", "init", "gradcheck", "elman", "lstm", "gru",
             "sequence", "gated_feedback", "losses", "matrices", "analysis", "tasks",
-            "corpus", "optim", "regularizer", "train", "plots", "widgets", "figures")
+            "corpus", "optim", "regularizer", "train", "costs", "plots", "widgets", "figures")
 
 __all__ = list(_MODULES)
 
