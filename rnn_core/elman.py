@@ -56,7 +56,7 @@ def step_forward(x_t, state, params, activation="tanh"):
 def step_backward(dstate, cache):
     """Backward of one step. dstate {"h": dL/dh_t (N, H)} -> (dx_t, {"h": dh_prev}, grads)."""
     x_t, h_prev, h, params, act = cache
-    dh = check_array('dstate["h"]', dstate["h"], h.shape, h.dtype)
+    dh = _check_state(dstate, *h.shape, h.dtype, name="dstate")
     da = dh * act.df_from_out(h)                       # (N, H)
     grads = {"W_h": da.T @ h_prev, "W_x": da.T @ x_t, "b": da.sum(axis=0)}
     return da @ params["W_x"], {"h": da @ params["W_h"]}, grads
@@ -97,7 +97,7 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     k = T if truncate is None else check_int("truncate", truncate, low=1)
     carry = np.zeros((N, H), hs.dtype)
     if dstate_T is not None:
-        carry = check_array('dstate_T["h"]', dstate_T["h"], (N, H), hs.dtype).copy()
+        carry = _check_state(dstate_T, N, H, hs.dtype, name="dstate_T")
     dfs = act.df_from_out(hs)                           # (T, N, H) f'(a_t), all steps at once
     das = np.empty_like(hs)
     W_h = params["W_h"]
@@ -113,9 +113,9 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     return np.ascontiguousarray(dx), {"h": carry}, grads
 
 
-def _check_state(state, N, H, dtype):
-    """The recurrent state dict {"h": (N, H)}; returns h."""
+def _check_state(state, N, H, dtype, name="state"):
+    """The recurrent state (or state gradient) dict {"h": (N, H)}; returns h."""
     if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
         got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"state: expected a dict with keys {list(STATE_KEYS)}, received {got}")
-    return check_array('state["h"]', state["h"], (N, H), dtype)
+        raise ValueError(f"{name}: expected a dict with keys {list(STATE_KEYS)}, received {got}")
+    return check_array(f'{name}["h"]', state["h"], (N, H), dtype)

@@ -53,6 +53,7 @@ def recurrent_matrix(H, kind="orthogonal", rho=None, seed=0, std=0.01, dtype=np.
     kind: 'orthogonal', 'gaussian' (N(0, std^2) entries, or N(0, 1/H) when rho is given)
     or 'identity'.
     """
+    H = check_int("H", H, low=1)
     check_choice("kind", kind, ("orthogonal", "gaussian", "identity"))
     if kind == "orthogonal":
         W = orthogonal(H, seed)

@@ -1,0 +1,183 @@
+"""LSTM with a forget gate: gates read the concatenation [h_{t-1}; x_t].
+
+    f_t = sigmoid(W_f [h_{t-1}; x_t] + b_f)      forget gate
+    i_t = sigmoid(W_i [h_{t-1}; x_t] + b_i)      input gate
+    o_t = sigmoid(W_o [h_{t-1}; x_t] + b_o)      output gate
+    C~_t = tanh(W_C [h_{t-1}; x_t] + b_C)        candidate
+    C_t = f_t * C_{t-1} + i_t * C~_t,   h_t = o_t * tanh(C_t)
+
+Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one step's
+x_t (N, D); every W_[.] is (H, H + D), with columns [:H] acting on h_{t-1} and [H:] on
+x_t; every b_[.] is (H,). The state is a dict {"h": (N, H), "c": (N, H)}.
+
+The direct path dC_t/dC_{t-1} = diag(f_t) is the constant error carousel: while f_t stays
+near 1 the cell carries its gradient across many steps without the repeated factor
+diag(f'(a)) W_h that makes an Elman RNN's gradient vanish. Hochreiter & Schmidhuber's 1997
+cell had no forget gate (f_t = 1 always); Gers et al. added it in 2000.
+
+Inside, the four gates are stacked in the order (f, i, o, C) into one (4H, H + D) matrix,
+so a step costs one (4H, H) matmul and all input projections are one matmul before the
+loop. Same interface as elman.py.
+"""
+import numpy as np
+
+from . import init
+from .activations import sigmoid
+from .validate import check_array, check_params, check_sequence, check_int
+
+STATE_KEYS = ("h", "c")
+GATES = ("f", "i", "o", "C")   # stacking order: the three sigmoid gates, then the tanh candidate
+
+
+def param_shapes(D, H):
+    """The parameter dict's keys and shapes."""
+    HD = None if D is None or H is None else H + D
+    return {f"{p}_{g}": (H, HD) if p == "W" else (H,) for g in GATES for p in "Wb"}
+
+
+def init_params(D, H, seed=0, forget_bias=1.0, dtype=np.float64):
+    """Parameters for input size D and hidden size H.
+
+    Each W_[.]: an orthogonal h-part and an N(0, 1/D) x-part. b_f = forget_bias, other
+    biases 0. A positive forget bias opens the forget gate (f ~ sigmoid(1) = 0.73) at the
+    start of training, so the carousel keeps the cell and its gradient from the first step
+    instead of having to learn to remember.
+    """
+    D = check_int("D", D, low=1)
+    H = check_int("H", H, low=1)
+    if not np.isfinite(forget_bias):
+        raise ValueError(f"forget_bias: expected a finite number, received {forget_bias}")
+    params = {}
+    for j, g in enumerate(GATES):
+        params["W_" + g] = np.concatenate([init.orthogonal(H, seed + 2 * j, dtype),
+                                           init.gaussian((H, D), 1 / np.sqrt(D), seed + 2 * j + 1, dtype)],
+                                          axis=1)
+        params["b_" + g] = np.full(H, forget_bias if g == "f" else 0.0, dtype)
+    return params
+
+
+def _check(params):
+    """Validate the parameter dict; returns (D, H, dtype) read off W_f."""
+    W = params.get("W_f") if isinstance(params, dict) else None
+    ok = isinstance(W, np.ndarray) and W.ndim == 2 and 0 < W.shape[0] < W.shape[1]
+    H, D = (W.shape[0], W.shape[1] - W.shape[0]) if ok else (None, None)
+    dtype = check_params("params", params, param_shapes(D, H))
+    if not ok:
+        raise ValueError(f"params['W_f']: expected shape (H, H + D) with H, D >= 1, received {W.shape}")
+    return D, H, dtype
+
+
+def _stack(params, H):
+    """The four gates as one matrix: returns W_h-part (4H, H), W_x-part (4H, D), b (4H,)."""
+    W = np.concatenate([params["W_" + g] for g in GATES])   # (4H, H + D)
+    b = np.concatenate([params["b_" + g] for g in GATES])
+    return W[:, :H], W[:, H:], b
+
+
+def _cell(a, c_prev):
+    """Gates from pre-activations a (N, 4H). Returns z = [f, i, o, C~] (N, 4H), C_t, tanh(C_t), h_t."""
+    H = c_prev.shape[1]
+    z = np.concatenate([sigmoid(a[:, :3 * H]), np.tanh(a[:, 3 * H:])], axis=1)
+    f, i, o, g = np.split(z, 4, axis=1)
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    return z, c, tc, o * tc
+
+
+def _cell_back(dh, dc, z, c_prev, tc):
+    """Backward of _cell: dL/dh_t and dL/dC_t (N, H) -> (dL/da (N, 4H), dL/dC_{t-1})."""
+    H = dh.shape[1]
+    f, i, o, g = np.split(z, 4, axis=1)
+    dc = dc + dh * o * (1 - tc * tc)
+    dz = np.concatenate([dc * c_prev, dc * g, dh * tc, dc * i], axis=1)      # d[f, i, o, C~]
+    s = z[:, :3 * H]
+    da = dz * np.concatenate([s * (1 - s), 1 - g * g], axis=1)               # sigmoid', tanh'
+    return da, dc * f                                                         # the carousel: diag(f_t)
+
+
+def step_forward(x_t, state, params):
+    """One step. x_t (N, D), state {"h", "c": (N, H)} -> (state {"h": h_t, "c": C_t}, cache)."""
+    D, H, dtype = _check(params)
+    check_array("x_t", x_t, (None, D), dtype)
+    h_prev, c_prev = _check_state("state", state, x_t.shape[0], H, dtype)
+    W_h, W_x, b = _stack(params, H)
+    z, c, tc, h = _cell(x_t @ W_x.T + h_prev @ W_h.T + b, c_prev)
+    return {"h": h, "c": c}, (x_t, h_prev, c_prev, z, tc, W_h, W_x)
+
+
+def step_backward(dstate, cache):
+    """Backward of one step. dstate {"h", "c": (N, H)} -> (dx_t, {"h", "c": dL/d(state_prev)}, grads)."""
+    x_t, h_prev, c_prev, z, tc, W_h, W_x = cache
+    dh, dc = _check_state("dstate", dstate, *h_prev.shape, h_prev.dtype)
+    da, dc_prev = _cell_back(dh, dc, z, c_prev, tc)
+    return da @ W_x, {"h": da @ W_h, "c": dc_prev}, _grads(da, np.concatenate([h_prev, x_t], axis=1))
+
+
+def forward(x, state0, params):
+    """Run the LSTM over a sequence. x (N, T, D), state0 {"h", "c": (N, H)}.
+
+    Returns h (N, T, H), the final state {"h", "c": (N, H)} and the cache for backward.
+    The input projection of all four gates for all steps is one matmul; the loop keeps
+    only h @ W_h.T with the stacked (4H, H) matrix.
+    """
+    D, H, dtype = _check(params)
+    N, T, _ = check_sequence("x", x, D, dtype)
+    h, c = _check_state("state0", state0, N, H, dtype)
+    W_h, W_x, b = _stack(params, H)
+    xw = (x.reshape(N * T, D) @ W_x.T + b).reshape(N, T, 4 * H)
+    zs = np.empty((T, N, 4 * H), dtype)                 # gates, time-major inside the loop
+    cs, tcs, hs = (np.empty((T, N, H), dtype) for _ in range(3))
+    W_hT = W_h.T
+    for t in range(T):
+        zs[t], cs[t], tcs[t], hs[t] = _cell(xw[:, t] + h @ W_hT, c)
+        h, c = hs[t], cs[t]
+    cache = {"x": x, "h0": state0["h"], "c0": state0["c"], "zs": zs, "cs": cs, "tcs": tcs,
+             "hs": hs, "W_h": W_h, "W_x": W_x}
+    return hs.transpose(1, 0, 2), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+
+
+def backward(dh, cache, dstate_T=None, truncate=None):
+    """BPTT. dh (N, T, H) holds dL/dh_t from the losses (zeros where a step has none).
+
+    dstate_T: optional {"h", "c": (N, H)}, gradients arriving at the final state.
+    truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ... (both
+    the h and the C carry are cut); k >= T is full BPTT.
+    Returns dx (N, T, D), dstate0 {"h", "c": (N, H)} and grads keyed like params.
+    """
+    x, hs, cs, zs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "zs", "tcs", "W_h"))
+    T, N, H = hs.shape
+    D = x.shape[2]
+    check_array("dh", dh, (N, T, H), hs.dtype)
+    k = T if truncate is None else check_int("truncate", truncate, low=1)
+    if dstate_T is None:
+        carry_h, carry_c = np.zeros((N, H), hs.dtype), np.zeros((N, H), hs.dtype)
+    else:
+        carry_h, carry_c = _check_state("dstate_T", dstate_T, N, H, hs.dtype)
+    c_prev = np.concatenate([cache["c0"][None], cs[:-1]])   # (T, N, H)
+    das = np.empty_like(zs)                                  # (T, N, 4H) dL/d(pre-activations)
+    for t in range(T - 1, -1, -1):
+        das[t], carry_c = _cell_back(dh[:, t] + carry_h, carry_c, zs[t], c_prev[t], tcs[t])
+        carry_h = das[t] @ W_h
+        if t % k == 0 and t > 0:                             # window boundary: cut both carries
+            carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
+    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])    # (T, N, H)
+    hx = np.concatenate([h_prev, x.transpose(1, 0, 2)], axis=2).reshape(T * N, H + D)  # [h_{t-1}; x_t]
+    da2 = das.reshape(T * N, 4 * H)
+    dx = (da2 @ cache["W_x"]).reshape(T, N, D).transpose(1, 0, 2)
+    return np.ascontiguousarray(dx), {"h": carry_h, "c": carry_c}, _grads(da2, hx)
+
+
+def _grads(da, hx):
+    """All weight gradients in one matmul. da (M, 4H), hx = [h_{t-1}; x_t] (M, H + D) -> grads."""
+    grads = {}
+    for g, dW, db in zip(GATES, np.split(da.T @ hx, 4), np.split(da.sum(axis=0), 4)):
+        grads["W_" + g], grads["b_" + g] = dW, db          # (H, H + D), (H,)
+    return grads
+
+
+def _check_state(name, state, N, H, dtype):
+    """A state (or state gradient) dict {"h", "c": (N, H)}; returns (h, c)."""
+    if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{name}: expected a dict with keys {list(STATE_KEYS)}, received {got}")
+    return tuple(check_array(f'{name}["{key}"]', state[key], (N, H), dtype) for key in STATE_KEYS)
