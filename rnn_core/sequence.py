@@ -1,19 +1,306 @@
-"""Any cell by name, and the layer compositions built from cells.
+"""Any cell by name, truncated BPTT, and the layer compositions built from cells.
 
 A cell is a module (elman, lstm, gru) with the same interface: STATE_KEYS,
 param_shapes(D, H), init_params(D, H, seed, ...), step_forward, step_backward,
 forward(x, state0, params, **opts) -> (h, state_T, cache) and
 backward(dh, cache, dstate_T=None, truncate=None) -> (dx, dstate0, grads).
-Shapes: x (N, T, D), h (N, T, H), states are dicts of (N, H) arrays.
+Every function here takes the cell by name ('rnn', 'lstm', 'gru') and passes **opts
+(activation, the GRU form) on to the cell.
+
+Shapes: x (N, T, D), h (N, T, H), states are dicts of (N, H) arrays. A bidirectional
+layer nests everything per direction, {"fwd": ..., "bwd": ...}, and outputs h (N, T, 2H).
+A stack of M layers uses lists of M dicts, layer 0 first.
 """
 import importlib
+import inspect
+from contextlib import contextmanager
 
-from .validate import check_choice
+import numpy as np
+
+from .validate import check_array, check_choice, check_int, check_sequence
 
 CELL_MODULES = {"rnn": "elman", "lstm": "lstm", "gru": "gru"}
+DIRECTIONS = ("fwd", "bwd")
 
 
 def get_cell(name):
     """The cell module for 'rnn' (Elman), 'lstm' or 'gru'."""
     check_choice("cell", name, CELL_MODULES)
     return importlib.import_module(f".{CELL_MODULES[name]}", __package__)
+
+
+# ----------------------------------------------------------------------------------------
+# Truncated BPTT, one window at a time
+# ----------------------------------------------------------------------------------------
+
+def truncated_bptt(cell, x, state0, params, dh, k, dstate_T=None, **opts):
+    """Truncated BPTT with window k that keeps only one window's cache alive.
+
+    x (N, T, D), dh (N, T, H) the upstream dL/dh_t. Runs forward over [0, k), backward
+    over it, adds up the weight gradients, carries the final state (a plain array, so
+    no gradient flows back through it) into [k, 2k), and so on.
+    Returns dx (N, T, D), dstate0 (from the first window), grads keyed like params and
+    the final state. Equals cell.backward(dh, cache, truncate=k) after a full forward,
+    in O(k N H) memory for the cache instead of O(T N H); k >= T is full BPTT.
+    dstate_T: optional gradient arriving at the final state (enters the last window).
+    """
+    N, T, _ = check_sequence("x", x)
+    check_array("dh", dh, (N, T, None), x.dtype)
+
+    def window_loss(h_w, start):
+        return 0.0, dh[:, start:start + h_w.shape[1]], {}
+
+    _, dx, dstate0, grads, _, state_T = _windows(cell, x, state0, params, window_loss, k,
+                                                 dstate_T, opts, dh_name="dh")
+    return dx, dstate0, grads, state_T
+
+
+def truncated_bptt_loss(cell, x, state0, params, loss, k, dstate_T=None, **opts):
+    """Truncated BPTT where a loss callback turns each window's states into gradients.
+
+    loss(h_window, start) -> (value, dh_window) or (value, dh_window, loss_grads):
+    h_window (N, k', H) holds the states of steps start .. start+k'-1, dh_window is dL/dh
+    for them, and loss_grads is a dict of gradients of the loss's own parameters (a
+    readout, say), summed over the windows by this driver.
+    Returns (total loss, dx, dstate0, grads, loss_grads summed over windows, state_T).
+    This is the training step of a character language model with truncated BPTT.
+    """
+    if not callable(loss):
+        raise TypeError(f"loss: expected a callable loss(h_window, start), received "
+                        f"{type(loss).__name__}")
+    check_sequence("x", x)
+    return _windows(cell, x, state0, params, loss, k, dstate_T, opts, dh_name="loss")
+
+
+def _windows(cell, x, state0, params, loss, k, dstate_T, opts, dh_name):
+    """The shared window loop of truncated_bptt and truncated_bptt_loss."""
+    mod = get_cell(cell)
+    k = check_int("k", k, low=1)
+    N, T, _ = x.shape
+    dx = np.empty_like(x)
+    total, grads, loss_grads, dstate0, state = 0.0, None, {}, None, state0
+    for start in range(0, T, k):
+        stop = min(start + k, T)
+        with _context(f"window [{start}, {stop})"):
+            h_w, state, cache = mod.forward(x[:, start:stop], state, params, **opts)
+        value, dh_w, lg = _loss_output(loss(h_w, start))
+        check_array(f"{dh_name} (steps {start}..{stop - 1})", dh_w, h_w.shape, x.dtype)
+        dx[:, start:stop], dstate, g = mod.backward(
+            dh_w, cache, dstate_T=dstate_T if stop == T else None)
+        del cache, h_w                    # this window's cache dies before the next forward
+        dstate0 = dstate if start == 0 else dstate0
+        grads = _accumulate(grads, g)
+        loss_grads = _accumulate(loss_grads, lg)
+        total += float(value)
+    return total, dx, dstate0, grads, loss_grads, state
+
+
+def _loss_output(out):
+    """(value, dh_window) or (value, dh_window, loss_grads) -> all three."""
+    if not isinstance(out, tuple) or len(out) not in (2, 3):
+        got = f"a tuple of {len(out)}" if isinstance(out, tuple) else type(out).__name__
+        raise TypeError(f"loss: expected loss(h_window, start) to return (value, dh_window) or "
+                        f"(value, dh_window, loss_grads), received {got}")
+    return out if len(out) == 3 else (*out, {})
+
+
+def _accumulate(total, grads):
+    """total + grads keywise; a key seen for the first time starts from a copy."""
+    total = {} if total is None else total
+    for key, g in grads.items():
+        if key in total:
+            total[key] += g
+        else:
+            total[key] = np.array(g, copy=True)
+    return total
+
+
+# ----------------------------------------------------------------------------------------
+# Bidirectional layer (seed 000, eqs 1.48-1.50)
+# ----------------------------------------------------------------------------------------
+
+def bidirectional_init(cell, D, H, seed=0, **opts):
+    """Independent parameters per direction: {"fwd": params, "bwd": params}.
+
+    opts go to the cell's init_params (W_h='orthogonal', rho, dtype, ...).
+    """
+    mod = get_cell(cell)
+    seed = check_int("seed", seed, low=0)
+    s_fwd, s_bwd = (int(s) for s in np.random.default_rng(seed).integers(2**31, size=2))
+    return {"fwd": mod.init_params(D, H, seed=s_fwd, **opts),
+            "bwd": mod.init_params(D, H, seed=s_bwd, **opts)}
+
+
+def bidirectional_forward(cell, x, state0, params, **opts):
+    """Bidirectional layer, seed 000 eqs 1.48-1.50: h_t = [h_fwd_t ; h_bwd_t].
+
+    The forward direction reads x_1 .. x_T; the backward direction is a second,
+    independent cell that reads x_T .. x_1, and its outputs are reversed back so that
+    index t of both halves belongs to step t. h_bwd_t depends on x_t .. x_T, so the layer
+    is unusable where the future is unknown: language modelling, seq2seq decoders.
+    x (N, T, D); state0 and params are {"fwd": ..., "bwd": ...} per direction.
+    Returns h (N, T, 2H), state_T {"fwd": state after x_T, "bwd": state after x_1}, cache.
+    """
+    mod = get_cell(cell)
+    _check_nested("state0", state0, DIRECTIONS)
+    _check_nested("params", params, DIRECTIONS)
+    check_sequence("x", x)
+    with _context("direction 'fwd'"):
+        h_f, sT_f, cache_f = mod.forward(x, state0["fwd"], params["fwd"], **opts)
+    with _context("direction 'bwd'"):
+        h_b, sT_b, cache_b = mod.forward(x[:, ::-1], state0["bwd"], params["bwd"], **opts)
+    h = np.concatenate([h_f, h_b[:, ::-1]], axis=2)           # (N, T, 2H)
+    cache = {"cell": mod, "shape": h.shape, "dtype": h.dtype, "fwd": cache_f, "bwd": cache_b}
+    return h, {"fwd": sT_f, "bwd": sT_b}, cache
+
+
+def bidirectional_backward(dh, cache, dstate_T=None):
+    """Backward of bidirectional_forward. dh (N, T, 2H); dstate_T optional, nested like state_T.
+
+    Returns dx (N, T, D), dstate0 {"fwd": ..., "bwd": ...} and grads {"fwd": ..., "bwd": ...}.
+    """
+    mod, (N, T, H2) = cache["cell"], cache["shape"]
+    H = H2 // 2
+    check_array("dh", dh, (N, T, H2), cache["dtype"])
+    if dstate_T is None:
+        dstate_T = {"fwd": None, "bwd": None}
+    _check_nested("dstate_T", dstate_T, DIRECTIONS)
+    dx_f, ds_f, g_f = mod.backward(dh[:, :, :H], cache["fwd"], dstate_T=dstate_T["fwd"])
+    dh_b = np.ascontiguousarray(dh[:, ::-1, H:])            # backward direction's own time order
+    dx_b, ds_b, g_b = mod.backward(dh_b, cache["bwd"], dstate_T=dstate_T["bwd"])
+    return dx_f + dx_b[:, ::-1], {"fwd": ds_f, "bwd": ds_b}, {"fwd": g_f, "bwd": g_b}
+
+
+# ----------------------------------------------------------------------------------------
+# Stacked layers (seed 000, eq 1.51)
+# ----------------------------------------------------------------------------------------
+
+def stacked_init(cell, D, H, M, seed=0, **opts):
+    """Parameters of M stacked layers: a list of M param dicts, layer 0 first.
+
+    H: one hidden size for every layer, or a list of M sizes. Layer 0 reads x (size D),
+    layer j reads layer j-1's states (size H[j-1]). opts go to the cell's init_params.
+    """
+    mod = get_cell(cell)
+    sizes = _layer_sizes(D, H, M)
+    seed = check_int("seed", seed, low=0)
+    seeds = np.random.default_rng(seed).integers(2**31, size=M)
+    return [mod.init_params(sizes[j], sizes[j + 1], seed=int(seeds[j]), **opts) for j in range(M)]
+
+
+def stacked_forward(cell, x, states0, params_list, all_layers=False, **opts):
+    """M stacked layers, seed 000 eq 1.51: layer j reads layer j-1's h_t at the same step.
+
+    x (N, T, D); states0 and params_list are lists of M state / param dicts.
+    Returns h_top (N, T, H_M) (or, with all_layers=True, the list of every layer's h),
+    the list of final states and the cache.
+    """
+    mod = get_cell(cell)
+    M = _check_list("params_list", params_list)
+    _check_list("states0", states0, M, "one state dict per layer, as many as params_list")
+    check_sequence("x", x)
+    hs, states_T, caches, inp = [], [], [], x
+    for j in range(M):
+        _check_layer(mod, j, params_list[j], states0[j], inp.shape[2], opts)
+        with _context(f"layer {j}"):
+            inp, s_T, c = mod.forward(inp, states0[j], params_list[j], **opts)
+        hs.append(inp)
+        states_T.append(s_T)
+        caches.append(c)
+    cache = {"cell": mod, "caches": caches, "shapes": [h.shape for h in hs], "dtype": x.dtype}
+    return (hs if all_layers else hs[-1]), states_T, cache
+
+
+def stacked_backward(dh, cache, dstates_T=None):
+    """Backward of stacked_forward.
+
+    dh: dL/dh of the top layer (N, T, H_M), or a list of M arrays (None for a layer
+    without a loss) when losses also read lower layers. dstates_T: optional list of M
+    state-gradient dicts (None entries allowed).
+    Returns dx (N, T, D), the list of M dstate0 dicts and the list of M grads dicts.
+    """
+    mod, caches, shapes = cache["cell"], cache["caches"], cache["shapes"]
+    M = len(caches)
+    dhs = dh if isinstance(dh, list) else [None] * (M - 1) + [dh]
+    _check_list("dh", dhs, M, "one array or None per layer")
+    dstates_T = [None] * M if dstates_T is None else dstates_T
+    _check_list("dstates_T", dstates_T, M, "one state-gradient dict or None per layer")
+    dstates0, grads = [None] * M, [None] * M
+    from_above = None                       # dL/dh_j arriving from layer j+1's input
+    for j in range(M - 1, -1, -1):
+        name = "dh" if not isinstance(dh, list) else f"dh[{j}]"
+        d = None if dhs[j] is None else check_array(name, dhs[j], shapes[j], cache["dtype"])
+        if from_above is not None:
+            d = from_above if d is None else d + from_above
+        if d is None:
+            d = np.zeros(shapes[j], cache["dtype"])
+        from_above, dstates0[j], grads[j] = mod.backward(d, caches[j], dstate_T=dstates_T[j])
+    return from_above, dstates0, grads
+
+
+# ----------------------------------------------------------------------------------------
+# Checks shared by the compositions
+# ----------------------------------------------------------------------------------------
+
+@contextmanager
+def _context(where):
+    """Prefix errors raised inside a sub-cell with the direction or layer they belong to."""
+    try:
+        yield
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{where}: {err}") from err
+
+
+def _check_nested(name, value, keys):
+    """A dict with exactly the keys `keys` (one entry per direction)."""
+    if not isinstance(value, dict) or set(value) != set(keys):
+        got = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise ValueError(f"{name}: expected a dict with keys {sorted(keys)} (one entry per "
+                         f"direction), received {got}")
+
+
+def _check_list(name, value, length=None, what=None):
+    """A list (one entry per layer), of `length` entries if given; returns its length."""
+    if not isinstance(value, list):
+        raise TypeError(f"{name}: expected a list with one entry per layer, received "
+                        f"{type(value).__name__}")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{name}: expected a list of {length} entries ({what}), received "
+                         f"{len(value)}")
+    if not value:
+        raise ValueError(f"{name}: expected at least one layer, received an empty list")
+    return len(value)
+
+
+def _check_layer(mod, j, params, state, D, opts):
+    """Layer j's parameters must read size D (x for j = 0, layer j-1's H otherwise)."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params_list[{j}]: expected a dict of arrays, received "
+                        f"{type(params).__name__}")
+    h = state.get("h") if isinstance(state, dict) else None
+    if not isinstance(h, np.ndarray) or h.ndim != 2:
+        got = h.shape if isinstance(h, np.ndarray) else type(h).__name__
+        raise ValueError(f'states0[{j}]["h"]: expected an (N, H) array, received {got}')
+    H = h.shape[1]
+    reads = "x" if j == 0 else f"layer {j - 1}'s states"
+    accepted = inspect.signature(mod.param_shapes).parameters   # the GRU's shapes need form=
+    shapes = mod.param_shapes(D, H, **{k: v for k, v in opts.items() if k in accepted})
+    for key, shape in shapes.items():
+        got = params.get(key)
+        if isinstance(got, np.ndarray) and got.shape != tuple(shape):
+            raise ValueError(f"params_list[{j}][{key!r}]: expected shape {tuple(shape)} for "
+                             f"layer {j}, which reads {reads} of size D = {D} and has H = {H} "
+                             f'(from states0[{j}]["h"]), received {got.shape}')
+
+
+def _layer_sizes(D, H, M):
+    """[D, H_0, ..., H_{M-1}] from an int H or a list of M sizes."""
+    D = check_int("D", D, low=1)
+    M = check_int("M", M, low=1)
+    if isinstance(H, (list, tuple)):
+        if len(H) != M:
+            raise ValueError(f"H: expected an int or a list of M = {M} sizes, received "
+                             f"{len(H)} sizes {list(H)}")
+        return [D] + [check_int(f"H[{j}]", h, low=1) for j, h in enumerate(H)]
+    return [D] + [check_int("H", H, low=1)] * M
+
