@@ -1,0 +1,284 @@
+"""Seeded synthetic tasks that need long memory: adding, temporal order, memory, copy, latch.
+
+Every generator returns a `Task` with inputs x (N, T, D) float64 and targets y:
+  - regression, many-to-one (adding):       y (N, O) float64, loss "mse"
+  - classification, many-to-one:            y (N,) int64 class ids, loss "xent"
+  - classification, many-to-many (copy):    y (N, T) int64 and mask (N, T) of the steps
+                                            that carry a loss
+A model's prediction `pred` has the shape of its readout: (N, O) for many-to-one, (N, T, O)
+for many-to-many (logits or probabilities for classification; integer class ids of the
+shape of y are accepted too). `task.score(pred)` is the task's metric (MSE, lower is better,
+or accuracy, higher is better), `task.error(pred)` is always lower-is-better (MSE or
+1 - accuracy) and `task.success(pred)` compares the metric with the task's threshold.
+Same seed, same data: each generator uses only np.random.default_rng(seed).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .validate import check_int, check_positive
+
+# ----------------------------------------------------------------------------- the Task record
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """One seeded batch of a task and how to judge predictions on it."""
+    name: str                 # generator name in GENERATORS
+    x: np.ndarray             # (N, T, D) float64
+    y: np.ndarray             # (N, O) float64, (N,) int64 or (N, T) int64
+    mask: np.ndarray | None   # (N, T) float64 0/1 for many-to-many, else None
+    loss: str                 # "mse" or "xent"
+    n_out: int                # O: readout size (number of classes for "xent")
+    many_to_many: bool        # readout at every step (True) or the last step only
+    metric: str               # "mse" (success if < threshold) or "accuracy" (if >= threshold)
+    threshold: float
+    options: dict = field(default_factory=dict)   # generator keyword arguments, for resample
+
+    @property
+    def kind(self):
+        """'regression' or 'classification', plus 'many-to-one' or 'many-to-many'."""
+        kind = "regression" if self.loss == "mse" else "classification"
+        return f"{kind}, {'many-to-many' if self.many_to_many else 'many-to-one'}"
+
+    @property
+    def N(self):
+        return self.x.shape[0]
+
+    @property
+    def T(self):
+        return self.x.shape[1]
+
+    @property
+    def D(self):
+        return self.x.shape[2]
+
+    def resample(self, N, seed):
+        """A fresh batch of N sequences from the same generator and settings."""
+        return GENERATORS[self.name](N=N, seed=seed, **self.options)
+
+    def score(self, pred):
+        """The task metric: mean squared error (regression) or accuracy (classification)."""
+        if self.metric == "mse":
+            pred = _check_pred(pred, self.y.shape, float_only=True)
+            with np.errstate(over="ignore"):    # a diverged model scores inf, without a warning
+                return float(np.mean((pred - self.y) ** 2))
+        labels = _labels(pred, self.y.shape, self.n_out)
+        hit = (labels == self.y).astype(np.float64)
+        if self.mask is None:
+            return float(hit.mean())
+        return float((hit * self.mask).sum() / self.mask.sum())
+
+    def error(self, pred):
+        """Lower is better: the MSE, or 1 - accuracy."""
+        s = self.score(pred)
+        return s if self.metric == "mse" else 1.0 - s
+
+    def success(self, pred):
+        """True if the metric passes the threshold (MSE < threshold, accuracy >= threshold)."""
+        s = self.score(pred)
+        return bool(s < self.threshold if self.metric == "mse" else s >= self.threshold)
+
+    def exact(self):
+        """The exact answer in prediction format: targets (regression) or one-hot scores."""
+        if self.metric == "mse":
+            return self.y.copy()
+        return np.eye(self.n_out)[self.y]
+
+
+def _check_pred(pred, shape, float_only=False):
+    if not isinstance(pred, np.ndarray):
+        raise TypeError(f"pred: expected a numpy.ndarray, received {type(pred).__name__}")
+    if float_only and not np.issubdtype(pred.dtype, np.floating):
+        raise TypeError(f"pred: expected a float dtype, received {pred.dtype}")
+    if pred.shape != shape:
+        raise ValueError(f"pred: expected shape {shape}, received {pred.shape}")
+    if np.issubdtype(pred.dtype, np.floating) and not np.isfinite(pred).all():
+        raise ValueError("pred: expected finite values, received NaN or inf")
+    return pred
+
+
+def _labels(pred, y_shape, C):
+    """Class ids from scores (y_shape + (C,)) by argmax, or integer ids of y_shape as given."""
+    if isinstance(pred, np.ndarray) and np.issubdtype(pred.dtype, np.integer):
+        return _check_pred(pred, y_shape)
+    return _check_pred(pred, y_shape + (C,), float_only=True).argmax(axis=-1)
+
+
+def _one_hot(ids, D):
+    return np.eye(D)[ids]                                        # ids (...) -> (..., D) float64
+
+
+def _check_common(N, T, seed, T_min, why):
+    N = check_int("N", N, low=1)
+    T = check_int("T", T)
+    if T < T_min:
+        raise ValueError(f"T: expected T >= {T_min} ({why}), received {T}")
+    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an integer, received {type(seed).__name__} {seed!r}")
+    return N, T, np.random.default_rng(seed)
+
+
+def _threshold(value, metric):
+    value = check_positive("threshold", value)
+    if metric == "accuracy" and value > 1:
+        raise ValueError(f"threshold: expected an accuracy in (0, 1], received {value}")
+    return value
+
+# ----------------------------------------------------------------------------- generators
+
+
+def adding(N, T, seed=0, threshold=0.04):
+    """The adding problem (Hochreiter & Schmidhuber 1997), in the two-halves variant.
+
+    x (N, T, 2): channel 0 holds values ~ U(0, 1); channel 1 marks two positions, one drawn
+    uniformly from the first half [0, T//2) and one from the second half [T//2, T).
+    y (N, 1) = the sum of the two marked values, read at the last step (MSE).
+    Success: MSE < threshold (0.04 by default). The best constant prediction, 1.0, scores
+    Var(u1 + u2) = 1/6 ~ 0.167, so success needs the marked values, not a guess.
+    """
+    N, T, rng = _check_common(N, T, seed, 2, "one marker in each half of the sequence")
+    threshold = _threshold(threshold, "mse")
+    values = rng.uniform(0.0, 1.0, size=(N, T))
+    first = rng.integers(0, T // 2, size=N)
+    second = rng.integers(T // 2, T, size=N)
+    marks = np.zeros((N, T))
+    marks[np.arange(N), first] = 1.0
+    marks[np.arange(N), second] = 1.0
+    x = np.stack([values, marks], axis=-1)                       # (N, T, 2)
+    y = (values * marks).sum(axis=1, keepdims=True)              # (N, 1)
+    return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
+                {"T": T, "threshold": threshold})
+
+
+TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")     # one-hot order of the inputs
+
+
+def temporal_order(N, T, seed=0, threshold=0.99):
+    """The temporal-order problem (Hochreiter & Schmidhuber 1997, experiment 6a), any length T.
+
+    Symbols (one-hot, D = 8, in the order of TEMPORAL_SYMBOLS): the sequence starts with E,
+    ends with B, and is otherwise filled with distractors a, b, c, d, except at two relevant
+    positions holding X or Y: t1 drawn from [0.1 T, 0.2 T] and t2 from [0.5 T, 0.6 T]
+    (rounded, and kept apart and inside the sequence), the windows of the original scaled
+    with T. Four classes: XX=0, XY=1, YX=2, YY=3, read at the last step.
+    Success: accuracy >= threshold (0.99); a constant guess scores about 0.25.
+    """
+    N, T, rng = _check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
+    threshold = _threshold(threshold, "accuracy")
+    lo1 = max(1, round(0.1 * T))
+    hi1 = max(lo1, round(0.2 * T))
+    lo2 = max(hi1 + 1, round(0.5 * T))
+    hi2 = min(max(lo2, round(0.6 * T)), T - 2)
+    ids = rng.integers(0, 4, size=(N, T))                        # distractors a..d
+    ids[:, 0], ids[:, -1] = 7, 6                                 # E ... B
+    t1 = rng.integers(lo1, hi1 + 1, size=N)
+    t2 = rng.integers(lo2, hi2 + 1, size=N)
+    s1 = rng.integers(0, 2, size=N)                              # 0 = X, 1 = Y
+    s2 = rng.integers(0, 2, size=N)
+    ids[np.arange(N), t1] = 4 + s1
+    ids[np.arange(N), t2] = 4 + s2
+    y = (2 * s1 + s2).astype(np.int64)
+    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
+                threshold, {"T": T, "threshold": threshold})
+
+
+def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
+    """Seed 002's memory task: does the sequence contain the symbol c = `symbol`?
+
+    x (N, T, n_symbols) one-hot. Every sequence is filled with the other symbols; in half
+    of the sequences (a balanced, shuffled split) the symbol c replaces the entry at one
+    position drawn uniformly from `position`: an int, or a window (lo, hi) meaning
+    [lo, hi); None means anywhere, [0, T). position=(0, 1) puts c at the very start,
+    the hardest case for a vanilla RNN. Negative window ends count from T, as in Python.
+    y (N,) = 1 if c occurs, else 0, read at the last step. Success: accuracy >= threshold.
+    """
+    N, T, rng = _check_common(N, T, seed, 1, "a position for the symbol")
+    n_symbols = check_int("n_symbols", n_symbols, low=2)
+    symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
+    threshold = _threshold(threshold, "accuracy")
+    lo, hi = _window(position, T)
+    others = np.delete(np.arange(n_symbols), symbol)
+    ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
+    y = rng.permutation(np.arange(N) % 2).astype(np.int64)       # balanced classes
+    where = rng.integers(lo, hi, size=N)
+    pos = np.flatnonzero(y)
+    ids[pos, where[pos]] = symbol
+    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
+                threshold, {"T": T, "symbol": symbol, "position": position,
+                            "n_symbols": n_symbols, "threshold": threshold})
+
+
+def _window(position, T):
+    """[lo, hi) inside [0, T) from None, an int or a (lo, hi) pair; errors name 'position' or 'T'."""
+    if position is None:
+        return 0, T
+    if isinstance(position, (int, np.integer)) and not isinstance(position, bool):
+        position = (position, position + 1 if position != -1 else T)
+    if not isinstance(position, (tuple, list)) or len(position) != 2:
+        raise TypeError(f"position: expected None, an int or a pair (lo, hi), received {position!r}")
+    lo, hi = (check_int("position", p) for p in position)
+    lo, hi = (p + T if p < 0 else p for p in (lo, hi))
+    if not 0 <= lo < hi <= T:
+        raise ValueError(f"position: expected a non-empty window inside [0, T) with T = {T}, "
+                         f"received {position!r}; raise T or move the window")
+    return lo, hi
+
+
+def copy(N, T, seed=0, n_symbols=8, length=5, threshold=0.99):
+    """The copy (memorisation) task: read `length` symbols, wait, then write them back.
+
+    Input ids (one-hot, D = n_symbols + 2): 0 = blank, 1..n_symbols = symbols,
+    n_symbols + 1 = delimiter. Steps [0, length) hold the symbols, the delimiter sits at
+    step T - length - 1, every other step is blank. Targets y (N, T): the symbols again at
+    the last `length` steps, blank elsewhere; n_out = n_symbols + 1 classes.
+    The mask selects the last `length` steps only, so the loss and the accuracy are about
+    recall, not about the blanks, which any memoryless net can predict.
+    Requires T >= 2 * length + 1. Success: per-symbol accuracy >= threshold.
+    """
+    n_symbols = check_int("n_symbols", n_symbols, low=1)
+    length = check_int("length", length, low=1)
+    N, T, rng = _check_common(N, T, seed, 2 * length + 1, f"2 * length + 1 with length = {length}")
+    threshold = _threshold(threshold, "accuracy")
+    symbols = rng.integers(1, n_symbols + 1, size=(N, length))
+    ids = np.zeros((N, T), np.int64)
+    ids[:, :length] = symbols
+    ids[:, T - length - 1] = n_symbols + 1
+    y = np.zeros((N, T), np.int64)
+    y[:, T - length:] = symbols
+    mask = np.zeros((N, T))
+    mask[:, T - length:] = 1.0
+    return Task("copy", _one_hot(ids, n_symbols + 2), y, mask, "xent", n_symbols + 1, True,
+                "accuracy", threshold, {"T": T, "n_symbols": n_symbols, "length": length,
+                                        "threshold": threshold})
+
+
+def latch(N, T, seed=0, L=3, noise=0.2, threshold=0.99):
+    """The latch problem (Bengio, Simard & Frasconi 1994): the class is given at the start only.
+
+    x (N, T, 1): for the first L steps the input is +1 (class 1) or -1 (class 0), after that
+    Gaussian noise N(0, noise^2). The net must latch the class over T - L noisy steps.
+    y (N,) the class (balanced, shuffled), read at the last step. Requires T >= L + 1.
+    Success: accuracy >= threshold. (Bengio et al. trained the L initial inputs and used
+    targets +-0.8 under MSE; here they are fixed and the loss is cross-entropy.)
+    """
+    L = check_int("L", L, low=1)
+    N, T, rng = _check_common(N, T, seed, L + 1, f"L + 1 with L = {L}: at least one step to latch over")
+    noise = check_positive("noise", noise, allow_zero=True)
+    threshold = _threshold(threshold, "accuracy")
+    y = rng.permutation(np.arange(N) % 2).astype(np.int64)
+    x = noise * rng.standard_normal((N, T, 1))
+    x[:, :L, 0] = (2.0 * y - 1.0)[:, None]
+    return Task("latch", x, y, None, "xent", 2, False, "accuracy", threshold,
+                {"T": T, "L": L, "noise": noise, "threshold": threshold})
+
+
+GENERATORS = {"adding": adding, "temporal_order": temporal_order, "memory": memory,
+              "copy": copy, "latch": latch}
+
+
+def make(name, N, T, seed=0, **options):
+    """Any task by name (a key of GENERATORS)."""
+    if name not in GENERATORS:
+        raise ValueError(f"name: expected one of {sorted(GENERATORS)}, received {name!r}")
+    return GENERATORS[name](N=N, T=T, seed=seed, **options)
