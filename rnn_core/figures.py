@@ -1,0 +1,392 @@
+"""The data behind every figure of notebooks 03 and 04, and `python -m rnn_core.figures OUTDIR`.
+
+Each figure is a pair: a data function here computes the numbers (with `analysis`,
+`matrices`, `activations` and `elman`), and a function in `plots` draws them. The
+notebooks call the same pairs, so a figure in `figures/` and the one in a notebook come
+from the same code. `main(outdir)` writes every figure deterministically (PNG, and SVG for
+the headline) and returns the paths it wrote.
+
+Conventions as in `analysis`: gradient norms are log10 values, lags l = T - k count steps
+back from the loss at the last step T, rates are natural logs per step. Every function
+takes `seed` and gives the same numbers for the same arguments.
+"""
+import math
+import pathlib
+import sys
+
+import numpy as np
+
+from . import activations, analysis, elman, matrices, plots
+from .validate import check_choice, check_int, check_positive
+
+ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "linear")
+DEFAULTS = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, seed=0)
+N_RHOS = 41
+
+
+def explorer_rhos(activation, n=N_RHOS):
+    """n spectral radii from 0.5 to max(1.5, 1.5 / gamma): both rho = 1 and rho = 1/gamma."""
+    return np.linspace(0.5, max(1.5, 1.5 / activations.gamma(activation)), n)
+
+
+def explorer_sweep(T=200, activation="tanh", family="orthogonal", input_scale=1.0, H=64,
+                   seed=0):
+    """The sweep the explorer draws for these settings (also the headline figure's data)."""
+    return analysis.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
+                          family=family, input_scale=input_scale, seed=seed)
+
+
+# ----------------------------------------------------------------------------------------
+# Notebook 03: the seeds' rule against measurements
+# ----------------------------------------------------------------------------------------
+
+# (label, activation, family, rho, input_scale): each case tests "vanishes iff rho <= 1".
+RULE_CASES = (
+    ("tanh, orthogonal, rho 0.9", "tanh", "orthogonal", 0.9, 1.0),
+    ("relu, orthogonal, rho 1.2", "relu", "orthogonal", 1.2, 1.0),
+    ("sigmoid, orthogonal, rho 2", "sigmoid", "orthogonal", 2.0, 1.0),
+    ("sigmoid, orthogonal, rho 3", "sigmoid", "orthogonal", 3.0, 1.0),
+    ("linear, orthogonal, rho 1", "linear", "orthogonal", 1.0, 1.0),
+    ("linear, nonnormal, rho 0.9", "linear", "nonnormal", 0.9, 1.0),
+    ("tanh, orthogonal, rho 1.5, inputs x10", "tanh", "orthogonal", 1.5, 10.0),
+)
+# A change of the gradient norm by less than this many decades counts as neither.
+DECADES = 1.0
+_OPPOSITE = {"vanishes": "explodes", "explodes": "vanishes"}
+
+
+def outcome(change_log10, decades=DECADES):
+    """'vanishes', 'explodes' or 'stays' for a change of log10 ||dL/dh|| over some lag."""
+    return "vanishes" if change_log10 < -decades else (
+        "explodes" if change_log10 > decades else "stays")
+
+
+def seed_rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
+    """Test seed 000's rule (vanishes iff lambda_max <= 1) against measured gradients.
+
+    For each case: the rule's prediction, the measured change of log10 ||dL/dh_k|| at lag
+    `short_lag` and at lag T, the largest growth over all lags, and whether the rule held
+    (right outcome at lag T, and not the opposite one at the short lag). Returns a list of
+    dicts, one per case, with the curve log10 ||dL/dh_{T-l}|| / ||dL/dh_T||, l = 0..T.
+    """
+    T = check_int("T", T, low=1)
+    short_lag = check_int("short_lag", short_lag, low=1, high=T)
+    rows = []
+    for label, act, fam, rho, scale in cases:
+        s = analysis.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
+                           seed=seed)
+        curve = s.log10_norm[0] - s.log10_norm[0, 0]
+        rule = "vanishes" if rho <= 1 else "explodes"
+        short, full = outcome(curve[short_lag]), outcome(curve[-1])
+        rows.append(dict(case=label, activation=act, family=fam, rho=float(rho),
+                         input_scale=float(scale), gamma=s.gamma,
+                         sigma_max=float(s.sigma_max[0]), rule=rule,
+                         change_short=float(curve[short_lag]), change_T=float(curve[-1]),
+                         max_growth=float(curve.max()), lag_of_max=int(np.argmax(curve)),
+                         measured_short=short, measured_T=full,
+                         rule_holds=(full == rule and short != _OPPOSITE[rule]),
+                         rate=float(s.rate[0]), curve=curve, lags=s.lags, T=T,
+                         short_lag=short_lag, decades=DECADES))
+    return rows
+
+
+def _signed(x, digits=0):
+    """x rounded for printing with its sign, never '-0' (so printed tables are stable)."""
+    v = round(float(x), digits)
+    return f"{(0.0 if v == 0 else v):+.{digits}f}"
+
+
+def format_rule_table(rows):
+    """The rows of `seed_rule_cases` as a fixed-width text table (rounded, for printing)."""
+    lag = rows[0]["short_lag"]
+    T = rows[0]["T"]
+    head = (f"{'case':38s} {'sigma_max':>9s} {'rule says':>9s} "
+            f"{'lag ' + str(lag):>14s} {'lag ' + str(T):>15s}  rule")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['case']:38s} {r['sigma_max']:9.2f} {r['rule']:>9s} "
+                     f"{r['measured_short']:>8s} {_signed(r['change_short']):>5s} "
+                     f"{r['measured_T']:>8s} {_signed(r['change_T']):>6s}  "
+                     f"{'holds' if r['rule_holds'] else 'FAILS'}")
+    lines.append(f"(columns lag {lag} and lag {T}: outcome and change of log10 ||dL/dh_k||; "
+                 f"'stays' = within {DECADES:g} decade)")
+    return "\n".join(lines)
+
+
+def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogonal", 3.0)),
+                       T=100, H=64, input_scale=1.0, seed=0):
+    """The measured Jacobian norms against the singular-value bound and Hochreiter's bound.
+
+    For each (activation, family, rho): log10 ||dh_T/dh_k||_2 (exact, analysis), the
+    gradient's log10 ||dL/dh_k|| / ||dL/dh_T||, the bound l log10(gamma sigma_max) and
+    Hochreiter's l log10(H gamma ||W_h||_max), over lags l = 0..T. Returns a list of dicts.
+    """
+    out = []
+    for act, fam, rho in settings:
+        W_h = matrices.family(fam, H, rho, seed)
+        s = analysis.sweep([rho], H=H, T=T, activation=act, family=fam,
+                           input_scale=input_scale, seed=seed)
+        lags = s.lags
+        out.append(dict(activation=act, family=fam, rho=float(rho), T=T, H=H, lags=lags,
+                        gradient=s.log10_norm[0] - s.log10_norm[0, 0],
+                        jacobian=np.asarray(analysis.exact_spectral_norms(
+                            rho, H, T, act, fam, input_scale, seed)),
+                        singular_value=np.asarray(analysis.singular_value_bound(W_h, act, lags)),
+                        hochreiter=np.asarray(analysis.hochreiter_bound(W_h, act, lags)),
+                        sigma_max=matrices.sigma_max(W_h),
+                        max_entry=float(np.abs(W_h).max())))
+    return out
+
+
+def rate_sweeps(activation_names=ACTIVATION_NAMES, family="orthogonal", T=200, H=64,
+                input_scale=1.0, seed=0):
+    """One sweep per activation over its explorer rhos: for the decay rate against rho."""
+    return [analysis.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
+                           input_scale=input_scale, seed=seed) for a in activation_names]
+
+
+RATE_TOL = 1e-6   # a rate within this of 0 (per step) is rounding, not growth (linear, rho = 1)
+
+
+def rate_table(sweeps, rho=1.5):
+    """Per sweep: the rate at the rho nearest `rho`, and the first rho with a rate > RATE_TOL.
+
+    Returns text lines (rounded, for printing) labelled by activation and input scale.
+    """
+    lines = [f"{'activation':10s} {'input scale':>11s} {'rate at rho ' + format(rho, 'g'):>16s} "
+             f"{'rate > 0 from rho':>18s}"]
+    for sw in sweeps:
+        k = int(np.argmin(np.abs(np.asarray(sw.rhos) - rho)))
+        pos = np.flatnonzero(np.asarray(sw.rate) > RATE_TOL)
+        first = "never" if pos.size == 0 else f"{sw.rhos[pos[0]]:.2f}"
+        lines.append(f"{sw.activation:10s} {sw.input_scale:11g} {_signed(sw.rate[k], 2):>16s} "
+                     f"{first:>18s}")
+    return "\n".join(lines)
+
+
+def rate_signs(sweeps, rho=1.5):
+    """Per sweep, whether the gradient grows or shrinks at the rho nearest `rho`.
+
+    Only the sign of the rate, which (unlike its digits) does not depend on the platform's
+    rounding when the forward dynamics are chaotic. Returns text lines for printing.
+    """
+    lines = []
+    for sw in sweeps:
+        k = int(np.argmin(np.abs(np.asarray(sw.rhos) - rho)))
+        r = float(sw.rate[k])
+        verdict = "grows" if r > RATE_TOL else ("shrinks" if r < -RATE_TOL else "stays")
+        lines.append(f"{sw.activation}, input scale {sw.input_scale:g}, rho {sw.rhos[k]:.2f}: "
+                     f"{verdict}")
+    return "\n".join(lines)
+
+
+def input_scale_sweeps(scales=(0.01, 0.1, 1.0, 10.0), activation="tanh", family="orthogonal",
+                       rhos=None, T=200, H=64, seed=0):
+    """One sweep per input scale: how saturation moves the threshold of a nonlinear RNN."""
+    rhos = np.linspace(0.5, 3.0, 26) if rhos is None else np.asarray(rhos, float)
+    return [analysis.sweep(rhos, H=H, T=T, activation=activation, family=family,
+                           input_scale=s, seed=seed) for s in scales]
+
+
+def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussian",
+                                                              "orthogonal"), seed=0):
+    """log10 ||W_h^l||_2 for l = 0..L, one curve per family at the same rho.
+
+    Returns a dict: lags, rho, and per family its curve, sigma_max and rho ** l's log10.
+    """
+    lags = np.arange(L + 1)
+    curves = {}
+    for fam in families:
+        W_h = matrices.family(fam, H, rho, seed)
+        curves[fam] = dict(curve=np.asarray(analysis.transient_growth(W_h, L)),
+                           sigma_max=matrices.sigma_max(W_h))
+    return dict(lags=lags, rho=float(rho), H=H, curves=curves,
+                eigen_line=lags * np.log10(rho))
+
+
+def _trajectory_derivatives(activation, family, rho, H, n, input_scale, seed):
+    """f'(a_t) along an Elman trajectory of n steps (N = 1): an (n, H) array, and W_h."""
+    params = elman.init_params(H, H, seed=seed)
+    params["W_h"] = matrices.family(family, H, rho, seed)
+    x = input_scale * np.random.default_rng(seed + 7).standard_normal((1, n, H))
+    h, _, _ = elman.forward(x, {"h": np.zeros((1, H))}, params, activation=activation)
+    return activations.get(activation).df_from_out(h[0]), params["W_h"]
+
+
+def _log10_or_floor(x):
+    """log10 of a norm, analysis.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
+    return float(np.log10(x)) if x > 0 else analysis.LOG10_FLOOR
+
+
+def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H=32,
+                    input_scale=1.0, seed=0):
+    """How far seed 000's step (eq 1.32) is from the true product, for n = 1..n_max.
+
+    true_n  = prod_{i=1..n} diag(f'(a_i)) W_h  (dh_n/dh_0, later factors on the left)
+    seeds_n = W_h^n prod_{i=1..n} diag(f'(a_i))  (W_h pulled out as if matrices commuted)
+    Returns a dict with n, the relative Frobenius gap ||true - seeds|| / max(||true||,
+    ||seeds||) (0 when both are 0), and log10 of both spectral norms, from f'(a_i) along a
+    real trajectory.
+    """
+    n_max = check_int("n_max", n_max, low=1)
+    dfs, W_h = _trajectory_derivatives(activation, family, rho, H, n_max, input_scale, seed)
+    true, Wn, Dprod = np.eye(H), np.eye(H), np.eye(H)
+    gap, ltrue, lseeds = [], [], []
+    for i in range(n_max):
+        true = (dfs[i][:, None] * W_h) @ true
+        Wn = W_h @ Wn
+        Dprod = dfs[i][:, None] * Dprod
+        seeds = Wn @ Dprod
+        scale = max(np.linalg.norm(true), np.linalg.norm(seeds))
+        gap.append(np.linalg.norm(true - seeds) / scale if scale > 0 else 0.0)
+        ltrue.append(_log10_or_floor(np.linalg.norm(true, 2)))
+        lseeds.append(_log10_or_floor(np.linalg.norm(seeds, 2)))
+    return dict(n=np.arange(1, n_max + 1), gap=np.array(gap), log10_true=np.array(ltrue),
+                log10_seeds=np.array(lseeds), activation=activation, rho=float(rho))
+
+
+# ----------------------------------------------------------------------------------------
+# Notebook 04: activations, saturation, and the ReLU path view
+# ----------------------------------------------------------------------------------------
+
+def activation_curves(lo=-6.0, hi=6.0, n=1201, saturation=0.1):
+    """f and f' on a grid, gamma measured on a fine grid, and the saturation regions.
+
+    A point is saturated when f'(a) < saturation * gamma (for ReLU: f'(a) = 0, the unit is
+    off). Returns a dict keyed by activation name: a, f, df, gamma (analytic),
+    gamma_grid (max of f' on 400001 points of [-20, 20]) and saturated (bool mask).
+    """
+    a = np.linspace(lo, hi, n)
+    fine = np.linspace(-20.0, 20.0, 400001)
+    out = {}
+    for name in ACTIVATION_NAMES:
+        act = activations.get(name)
+        df = act.df(a)
+        out[name] = dict(a=a, f=act.f(a), df=df, gamma=act.gamma,
+                         gamma_grid=float(np.max(np.abs(act.df(fine)))),
+                         saturated=df < saturation * act.gamma, saturation=saturation)
+    return out
+
+
+def _gauss_mean(fn, mean, spread, n=2001):
+    """E[fn(a)] for a ~ N(mean, spread^2), trapezoid rule on mean +- 10 spread (smooth fn)."""
+    z = np.linspace(-10.0, 10.0, n)
+    w = np.exp(-0.5 * z * z)
+    w /= w.sum()
+    return float(np.sum(w * fn(mean + spread * z)))
+
+
+def mean_abs_derivative(activation, mean=0.0, spread=1.0):
+    """E|f'(a)| for pre-activations a ~ N(mean, spread^2): the factor each step multiplies in."""
+    act = activations.get(activation)
+    spread = check_positive("spread", spread)
+    if act.name == "relu":          # f' is a step: P(a > 0) exactly, not a quadrature of it
+        return 0.5 * (1.0 + math.erf(float(mean) / (spread * math.sqrt(2.0))))
+    return _gauss_mean(lambda a: np.abs(act.df(a)), float(mean), spread)
+
+
+def mean_derivative_curves(spreads=None, means=(0.0, 2.0)):
+    """E|f'(a)| against the spread of a ~ N(mean, spread^2), per activation and mean.
+
+    Returns a dict: spreads, means, and values[name] of shape (len(means), len(spreads)).
+    """
+    spreads = np.logspace(-2, 1.3, 67) if spreads is None else np.asarray(spreads, float)
+    values = {name: np.array([[mean_abs_derivative(name, m, s) for s in spreads]
+                              for m in means]) for name in ACTIVATION_NAMES}
+    gammas = {name: activations.gamma(name) for name in ACTIVATION_NAMES}
+    return dict(spreads=spreads, means=tuple(means), values=values, gammas=gammas)
+
+
+def preactivation_stats(activation, mean=0.0, spread=1.0, n=20000, seed=0):
+    """Samples a ~ N(mean, spread^2) and what the activation does to them.
+
+    Returns a dict: samples (n,), the grid and f'(grid) for drawing, mean_abs_df (E|f'|
+    over the Gaussian, by quadrature), sample_mean_abs_df (over the samples), the fraction
+    saturated (f' < gamma / 10), gamma and the settings.
+    """
+    check_choice("activation", activation, ACTIVATION_NAMES)
+    spread = check_positive("spread", spread)
+    act = activations.get(activation)
+    samples = float(mean) + spread * np.random.default_rng(seed).standard_normal(
+        check_int("n", n, low=2))
+    lo, hi = min(-6.0, mean - 4 * spread), max(6.0, mean + 4 * spread)
+    grid = np.linspace(lo, hi, 801)
+    d = act.df(samples)
+    return dict(activation=activation, mean=float(mean), spread=float(spread),
+                gamma=act.gamma, samples=samples, grid=grid, df_grid=act.df(grid),
+                mean_abs_df=mean_abs_derivative(activation, mean, spread),
+                sample_mean_abs_df=float(np.mean(np.abs(d))),
+                saturated=float(np.mean(d < 0.1 * act.gamma)))
+
+
+def relu_paths(H=8, L=3, rho=1.0, family="orthogonal", input_scale=1.0, seed=0):
+    """The ReLU Jacobian product against W_h^l and |W_h|^l, entry by entry (seed 002, 1.72).
+
+    With f' in {0, 1}, P = prod_{i=1..L} D_i W_h keeps only the paths through active units.
+    Each entry is a sum over paths of path costs, so |P_ij| <= (|W_h|^L)_ij (every path,
+    with |cost|). |(W_h^L)_ij| is not a bound: with some paths switched off, what they
+    cancelled can show. Returns a dict with P, W_h^L, |W_h|^L, the masks (L, H), counts and
+    `example`, the entry (i, j) where |P_ij| exceeds |(W_h^L)_ij| the most.
+    """
+    dfs, W_h = _trajectory_derivatives("relu", family, rho, H, L, input_scale, seed)
+    P = np.eye(H)
+    for i in range(L):
+        P = (dfs[i][:, None] * W_h) @ P
+    power = np.linalg.matrix_power(W_h, L)
+    abs_power = np.linalg.matrix_power(np.abs(W_h), L)
+    i, j = np.unravel_index(np.argmax(np.abs(P) - np.abs(power)), P.shape)
+    return dict(P=P, power=power, abs_power=abs_power, masks=dfs, L=L, H=H,
+                example=(int(i), int(j)),
+                within_abs_bound=bool(np.all(np.abs(P) <= abs_power * (1 + 1e-12) + 1e-300)),
+                n_above_power=int(np.sum(np.abs(P) > np.abs(power) * (1 + 1e-9))),
+                active_fraction=float(dfs.mean()))
+
+
+# ----------------------------------------------------------------------------------------
+# Every figure, deterministically
+# ----------------------------------------------------------------------------------------
+
+def build_all(seed=0):
+    """Every figure of notebooks 03 and 04 as {file stem: Figure}, at default settings."""
+    figs = {"explorer_default": plots.explorer_figure(explorer_sweep(seed=seed))}
+    figs["explorer_sigmoid"] = plots.explorer_figure(explorer_sweep(activation="sigmoid",
+                                                                    seed=seed))
+    figs["seed_rule"] = plots.seed_rule_figure(seed_rule_cases(seed=seed))
+    figs["bounds"] = plots.bounds_figure(bounds_vs_measured(seed=seed))
+    figs["decay_rate"] = plots.decay_rate_figure(rate_sweeps(seed=seed))
+    figs["input_scale"] = plots.input_scale_figure(input_scale_sweeps(seed=seed))
+    figs["transient_growth"] = plots.transient_growth_figure(transient_growth_curves(seed=seed))
+    figs["commutation"] = plots.commutation_figure(commutation_gap(seed=seed))
+    figs["activations"] = plots.activations_figure(activation_curves())
+    figs["mean_derivative"] = plots.mean_derivative_figure(mean_derivative_curves())
+    figs["preactivation_default"] = plots.preactivation_figure(preactivation_stats("tanh"))
+    figs["relu_paths"] = plots.relu_paths_figure(relu_paths(seed=seed))
+    return figs
+
+
+SVG_FIGURES = ("explorer_default",)
+
+
+def main(outdir, seed=0):
+    """Write every figure into outdir (PNG, plus SVG for the headline); return the paths."""
+    import matplotlib
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with matplotlib.rc_context({"svg.hashsalt": "rnn_core", "svg.fonttype": "path"}):
+        for stem, fig in build_all(seed).items():
+            path = outdir / f"{stem}.png"
+            fig.savefig(path, format="png", dpi=100, metadata={"Software": None})
+            written.append(path)
+            if stem in SVG_FIGURES:
+                path = outdir / f"{stem}.svg"
+                fig.savefig(path, format="svg", metadata={"Creator": None, "Date": None})
+                written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m rnn_core.figures OUTDIR")
+    for p in main(sys.argv[1]):
+        print(p)

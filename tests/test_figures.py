@@ -1,0 +1,85 @@
+"""figures.main writes every figure, and the data functions give the known answers."""
+import numpy as np
+import pytest
+
+from rnn_core import activations, figures, matrices
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+EXPECTED = ["explorer_default.png", "explorer_default.svg", "explorer_sigmoid.png",
+            "seed_rule.png", "bounds.png", "decay_rate.png", "input_scale.png",
+            "transient_growth.png", "commutation.png", "activations.png",
+            "mean_derivative.png", "preactivation_default.png", "relu_paths.png"]
+
+
+def test_main_writes_every_figure(tmp_path):
+    written = figures.main(tmp_path / "out")
+    assert sorted(p.name for p in written) == sorted(EXPECTED)
+    for p in written:
+        data = p.read_bytes()
+        assert len(data) > 1000, p
+        if p.suffix == ".png":
+            assert data.startswith(PNG_MAGIC), p
+        else:
+            assert b"<svg" in data[:2000], p
+    svg = (tmp_path / "out" / "explorer_default.svg").read_text()
+    assert "<dc:date>" not in svg                # no timestamp: the file is reproducible
+
+
+def test_seed_rule_cases_find_the_known_failures():
+    rows = {r["case"]: r for r in figures.seed_rule_cases()}
+    assert rows["tanh, orthogonal, rho 0.9"]["rule_holds"]
+    sig = rows["sigmoid, orthogonal, rho 3"]            # gamma = 1/4: the threshold is 4
+    assert sig["rule"] == "explodes" and sig["measured_T"] == "vanishes"
+    lin = rows["linear, orthogonal, rho 1"]             # the boundary: the norm stays 1
+    assert lin["measured_T"] == "stays" and abs(lin["change_T"]) < 1e-6
+    nn = rows["linear, nonnormal, rho 0.9"]             # transient growth
+    assert nn["measured_short"] == "explodes" and nn["max_growth"] > 2
+    assert not any(rows[c]["rule_holds"] for c in (
+        "sigmoid, orthogonal, rho 3", "linear, orthogonal, rho 1", "linear, nonnormal, rho 0.9"))
+    table = figures.format_rule_table(list(rows.values()))
+    assert "FAILS" in table and "-0 " not in table
+
+
+@pytest.mark.parametrize("activation", ["linear", "tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("family", ["orthogonal", "gaussian"])
+def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
+    gap = figures.commutation_gap(n_max=12, activation=activation, family=family, H=32)
+    assert np.isfinite(gap["log10_true"]).all() and np.isfinite(gap["log10_seeds"]).all()
+    if activation == "linear":                              # diag(f') = I commutes
+        np.testing.assert_allclose(gap["gap"], 0, atol=1e-12)
+    else:
+        assert gap["gap"].max() > 0.1
+
+
+def test_activation_gammas_match_the_grid():
+    for name, c in figures.activation_curves(n=101).items():
+        assert c["gamma_grid"] == pytest.approx(activations.gamma(name), rel=1e-9)
+
+
+@pytest.mark.parametrize("name, mean, spread, expected", [
+    ("linear", 3.0, 2.0, 1.0), ("relu", 0.0, 1.0, 0.5), ("sigmoid", 0.0, 1e-3, 0.25),
+    ("tanh", 0.0, 1e-3, 1.0),
+])
+def test_mean_abs_derivative_known_values(name, mean, spread, expected):
+    assert figures.mean_abs_derivative(name, mean, spread) == pytest.approx(expected, rel=1e-5)
+
+
+def test_mean_abs_derivative_matches_sampling():
+    stats = figures.preactivation_stats("tanh", 0.5, 2.0, n=200000, seed=3)
+    assert stats["mean_abs_df"] == pytest.approx(stats["sample_mean_abs_df"], abs=0.005)
+
+
+def test_relu_paths_bound_and_the_seed_value():
+    d = figures.relu_paths()
+    assert d["within_abs_bound"]                        # |P| <= |W_h|^L entrywise
+    assert d["n_above_power"] > 0                       # |W_h^L| is not a bound
+    assert set(np.unique(d["masks"])) <= {0.0, 1.0}
+
+
+def test_transient_growth_of_the_nonnormal_family():
+    d = figures.transient_growth_curves(rho=0.9, L=60, H=16)
+    nn, orth = d["curves"]["nonnormal"]["curve"], d["curves"]["orthogonal"]["curve"]
+    assert nn.max() > 2 and np.argmax(nn) > 10          # grows for dozens of steps
+    np.testing.assert_allclose(orth, d["eigen_line"], atol=1e-9)
+    assert d["curves"]["nonnormal"]["sigma_max"] == pytest.approx(
+        matrices.sigma_max(matrices.family("nonnormal", 16, 0.9)))
