@@ -75,8 +75,11 @@ def forward(x, state0, params, activation="tanh"):
     W_hT = params["W_h"].T
     xw = (x.reshape(N * T, D) @ params["W_x"].T + params["b"]).reshape(N, T, H)
     hs = np.empty((T, N, H), dtype)                     # time-major inside the loop
+    hs[:] = xw.transpose(1, 0, 2)                       # holds a_t until f turns it into h_t
     for t in range(T):
-        h_prev = hs[t] = act.f(xw[:, t] + h_prev @ W_hT)
+        a = hs[t]
+        a += h_prev @ W_hT                              # in place: no temporaries per step
+        h_prev = hs[t] = act.f(a)
     h = hs.transpose(1, 0, 2)                           # (N, T, H), a view
     cache = {"x": x, "h0": state0["h"], "hs": hs, "params": params, "act": act}
     return h, {"h": hs[-1].copy()}, cache
@@ -98,11 +101,11 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     carry = np.zeros((N, H), hs.dtype)
     if dstate_T is not None:
         carry = _check_state(dstate_T, N, H, hs.dtype, name="dstate_T")
-    dfs = act.df_from_out(hs)                           # (T, N, H) f'(a_t), all steps at once
-    das = np.empty_like(hs)
-    W_h = params["W_h"]
+    das = act.df_from_out(hs)                           # (T, N, H) f'(a_t), all steps at once,
+    W_h = params["W_h"]                                 # turned into dL/da_t in place below
     for t in range(T - 1, -1, -1):
-        da = das[t] = (dh[:, t] + carry) * dfs[t]
+        da = das[t]
+        da *= dh[:, t] + carry
         carry = da @ W_h if (t % k != 0 or t == 0) else np.zeros_like(carry)
     h_prev = np.concatenate([cache["h0"][None], hs[:-1]])  # (T, N, H)
     da2 = das.reshape(T * N, H)
