@@ -11,7 +11,7 @@ backward.
 import numpy as np
 
 from . import activations, init
-from .validate import check_array, check_params, check_sequence, check_int
+from .validate import check_array, check_params, check_sequence, check_int, check_state
 
 STATE_KEYS = ("h",)
 
@@ -48,7 +48,7 @@ def step_forward(x_t, state, params, activation="tanh"):
     D, H, dtype = _check(params)
     act = activations.get(activation)
     check_array("x_t", x_t, (None, D), dtype)
-    h_prev = _check_state(state, x_t.shape[0], H, dtype)
+    h_prev = check_state("state", state, {"h": (x_t.shape[0], H)}, dtype)[0]
     h = act.f(x_t @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"])
     return {"h": h}, (x_t, h_prev, h, params, act)
 
@@ -56,7 +56,7 @@ def step_forward(x_t, state, params, activation="tanh"):
 def step_backward(dstate, cache):
     """Backward of one step. dstate {"h": dL/dh_t (N, H)} -> (dx_t, {"h": dh_prev}, grads)."""
     x_t, h_prev, h, params, act = cache
-    dh = _check_state(dstate, *h.shape, h.dtype, name="dstate")
+    dh = check_state("dstate", dstate, {"h": h.shape}, h.dtype)[0]
     da = dh * act.df_from_out(h)                       # (N, H)
     grads = {"W_h": da.T @ h_prev, "W_x": da.T @ x_t, "b": da.sum(axis=0)}
     return da @ params["W_x"], {"h": da @ params["W_h"]}, grads
@@ -71,7 +71,7 @@ def forward(x, state0, params, activation="tanh"):
     D, H, dtype = _check(params)
     act = activations.get(activation)
     N, T, _ = check_sequence("x", x, D, dtype)
-    h_prev = _check_state(state0, N, H, dtype)
+    h_prev = check_state("state0", state0, {"h": (N, H)}, dtype)[0]
     W_hT = params["W_h"].T
     xw = (x.reshape(N * T, D) @ params["W_x"].T + params["b"]).reshape(N, T, H)
     hs = np.empty((T, N, H), dtype)                     # time-major inside the loop
@@ -100,7 +100,7 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     k = T if truncate is None else check_int("truncate", truncate, low=1)
     carry = np.zeros((N, H), hs.dtype)
     if dstate_T is not None:
-        carry = _check_state(dstate_T, N, H, hs.dtype, name="dstate_T")
+        carry = check_state("dstate_T", dstate_T, {"h": (N, H)}, hs.dtype)[0]
     das = act.df_from_out(hs)                           # (T, N, H) f'(a_t), all steps at once,
     W_h = params["W_h"]                                 # turned into dL/da_t in place below
     for t in range(T - 1, -1, -1):
@@ -115,10 +115,3 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     dx = (da2 @ params["W_x"]).reshape(T, N, D).transpose(1, 0, 2)
     return np.ascontiguousarray(dx), {"h": carry}, grads
 
-
-def _check_state(state, N, H, dtype, name="state"):
-    """The recurrent state (or state gradient) dict {"h": (N, H)}; returns h."""
-    if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
-        got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{name}: expected a dict with keys {list(STATE_KEYS)}, received {got}")
-    return check_array(f'{name}["h"]', state["h"], (N, H), dtype)

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import init
 from .activations import sigmoid
-from .validate import check_array, check_int, check_params, check_sequence
+from .validate import check_array, check_int, check_params, check_sequence, check_state
 
 
 def param_shapes(D, H, L):
@@ -216,13 +216,8 @@ def _check(params):
 
 def _check_state(name, state, N, Hs, dtype):
     """A state dict {"h1": (N, H_1), ...}; returns h* (N, S), the layers concatenated."""
-    keys = [f"h{j}" for j in range(1, len(Hs) + 1)]
-    if not isinstance(state, dict) or set(state) != set(keys):
-        got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{name}: expected a dict with keys {keys} (one state per layer), "
-                         f"received {got}")
-    return np.concatenate([check_array(f"{name}[{k!r}]", state[k], (N, Hj), dtype)
-                           for k, Hj in zip(keys, Hs)], axis=1)
+    shapes = {f"h{j}": (N, Hj) for j, Hj in enumerate(Hs, start=1)}
+    return np.concatenate(check_state(name, state, shapes, dtype), axis=1)
 
 
 def _check_dh(dh, N, T, Hs, dtype):

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import init
 from .activations import sigmoid
-from .validate import check_array, check_choice, check_int, check_params, check_sequence
+from .validate import check_array, check_choice, check_int, check_params, check_sequence, check_state
 
 STATE_KEYS = ("h",)
 FORMS = ("seeds", "cudnn")
@@ -156,7 +156,7 @@ def step_forward(x_t, state, params, form="seeds"):
     """One step. x_t (N, D), state {"h": (N, H)} -> (state {"h": h_t (N, H)}, cache)."""
     D, H, dtype = _check(params, form)
     check_array("x_t", x_t, (None, D), dtype)
-    h_prev = _check_state("state", state, x_t.shape[0], H, dtype)
+    h_prev = check_state("state", state, {"h": (x_t.shape[0], H)}, dtype)[0]
     W_h, W_x, b_x, b_h = _stack(params, H, form)
     h, s, n, m = _CELLS[form][0](x_t @ W_x.T + b_x, h_prev, W_h, b_h)
     return {"h": h}, (form, x_t, h_prev, s, n, m, W_h, W_x)
@@ -165,7 +165,7 @@ def step_forward(x_t, state, params, form="seeds"):
 def step_backward(dstate, cache):
     """Backward of one step. dstate {"h": dL/dh_t (N, H)} -> (dx_t, {"h": dh_prev}, grads)."""
     form, x_t, h_prev, s, n, m, W_h, W_x = cache
-    dh = _check_state("dstate", dstate, *h_prev.shape, h_prev.dtype)
+    dh = check_state("dstate", dstate, {"h": h_prev.shape}, h_prev.dtype)[0]
     da_x, da_h, dh_prev = _CELLS[form][1](dh, h_prev, s, n, m, W_h)
     return da_x @ W_x, {"h": dh_prev}, _grads(form, da_x, da_h, h_prev, m, x_t)
 
@@ -178,7 +178,7 @@ def forward(x, state0, params, form="seeds"):
     """
     D, H, dtype = _check(params, form)
     N, T, _ = check_sequence("x", x, D, dtype)
-    h = _check_state("state0", state0, N, H, dtype)
+    h = check_state("state0", state0, {"h": (N, H)}, dtype)[0]
     W_h, W_x, b_x, b_h = _stack(params, H, form)
     xa = (x.reshape(N * T, D) @ W_x.T + b_x).reshape(N, T, 3 * H)
     ss = np.empty((T, N, 2 * H), dtype)             # time-major inside the loop
@@ -207,7 +207,7 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     k = T if truncate is None else check_int("truncate", truncate, low=1)
     carry = np.zeros((N, H), hs.dtype)
     if dstate_T is not None:
-        carry = _check_state("dstate_T", dstate_T, N, H, hs.dtype)
+        carry = check_state("dstate_T", dstate_T, {"h": (N, H)}, hs.dtype)[0]
     h_prev = np.concatenate([cache["h0"][None], hs[:-1]])   # (T, N, H)
     das_x, das_h = np.empty((T, N, 3 * H), hs.dtype), np.empty((T, N, 3 * H), hs.dtype)
     cell_back = _CELLS[form][1]
@@ -242,10 +242,3 @@ def _grads(form, da_x, da_h, h_prev, m, x):
         grads["W_i" + g], grads["W_h" + g], grads["b_i" + g], grads["b_h" + g] = dWx, dWh, dbx, dbh
     return grads
 
-
-def _check_state(name, state, N, H, dtype):
-    """The recurrent state (or state gradient) dict {"h": (N, H)}; returns h."""
-    if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
-        got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{name}: expected a dict with keys {list(STATE_KEYS)}, received {got}")
-    return check_array(f'{name}["h"]', state["h"], (N, H), dtype)

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import init
 from .activations import sigmoid
-from .validate import check_array, check_params, check_sequence, check_int
+from .validate import check_array, check_params, check_sequence, check_int, check_state
 
 STATE_KEYS = ("h", "c")
 GATES = ("f", "i", "o", "C")   # stacking order: the three sigmoid gates, then the tanh candidate
@@ -99,7 +99,7 @@ def step_forward(x_t, state, params):
     """One step. x_t (N, D), state {"h", "c": (N, H)} -> (state {"h": h_t, "c": C_t}, cache)."""
     D, H, dtype = _check(params)
     check_array("x_t", x_t, (None, D), dtype)
-    h_prev, c_prev = _check_state("state", state, x_t.shape[0], H, dtype)
+    h_prev, c_prev = check_state("state", state, _shapes(x_t.shape[0], H), dtype)
     W_h, W_x, b = _stack(params, H)
     z, c, tc, h = _cell(x_t @ W_x.T + h_prev @ W_h.T + b, c_prev)
     return {"h": h, "c": c}, (x_t, h_prev, c_prev, z, tc, W_h, W_x)
@@ -108,7 +108,7 @@ def step_forward(x_t, state, params):
 def step_backward(dstate, cache):
     """Backward of one step. dstate {"h", "c": (N, H)} -> (dx_t, {"h", "c": dL/d(state_prev)}, grads)."""
     x_t, h_prev, c_prev, z, tc, W_h, W_x = cache
-    dh, dc = _check_state("dstate", dstate, *h_prev.shape, h_prev.dtype)
+    dh, dc = check_state("dstate", dstate, _shapes(*h_prev.shape), h_prev.dtype)
     da, dc_prev = _cell_back(dh, dc, z, c_prev, tc)
     return da @ W_x, {"h": da @ W_h, "c": dc_prev}, _grads(da, np.concatenate([h_prev, x_t], axis=1))
 
@@ -122,7 +122,7 @@ def forward(x, state0, params):
     """
     D, H, dtype = _check(params)
     N, T, _ = check_sequence("x", x, D, dtype)
-    h, c = _check_state("state0", state0, N, H, dtype)
+    h, c = check_state("state0", state0, _shapes(N, H), dtype)
     W_h, W_x, b = _stack(params, H)
     xw = (x.reshape(N * T, D) @ W_x.T + b).reshape(N, T, 4 * H)
     zs = np.empty((T, N, 4 * H), dtype)                 # gates, time-major inside the loop
@@ -152,7 +152,7 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     if dstate_T is None:
         carry_h, carry_c = np.zeros((N, H), hs.dtype), np.zeros((N, H), hs.dtype)
     else:
-        carry_h, carry_c = _check_state("dstate_T", dstate_T, N, H, hs.dtype)
+        carry_h, carry_c = check_state("dstate_T", dstate_T, _shapes(N, H), hs.dtype)
     c_prev = np.concatenate([cache["c0"][None], cs[:-1]])   # (T, N, H)
     das = np.empty_like(zs)                                  # (T, N, 4H) dL/d(pre-activations)
     for t in range(T - 1, -1, -1):
@@ -175,9 +175,6 @@ def _grads(da, hx):
     return grads
 
 
-def _check_state(name, state, N, H, dtype):
-    """A state (or state gradient) dict {"h", "c": (N, H)}; returns (h, c)."""
-    if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
-        got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{name}: expected a dict with keys {list(STATE_KEYS)}, received {got}")
-    return tuple(check_array(f'{name}["{key}"]', state[key], (N, H), dtype) for key in STATE_KEYS)
+def _shapes(N, H):
+    """Shapes of the state dict {"h", "c"}."""
+    return {"h": (N, H), "c": (N, H)}

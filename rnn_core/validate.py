@@ -105,3 +105,15 @@ def check_positive(name, value, allow_zero=False):
         want = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name}: expected a finite number {want}, received {value}")
     return float(value)
+
+
+def check_state(name, state, shapes, dtype=None):
+    """A recurrent state (or its gradient): a dict with exactly the keys of `shapes`.
+
+    Returns the arrays in the order of `shapes`, each checked like check_array.
+    """
+    if not isinstance(state, dict) or set(state) != set(shapes):
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{name}: expected a dict with keys {list(shapes)}, received {got}")
+    return tuple(check_array(f"{name}[{key!r}]", state[key], shape, dtype)
+                 for key, shape in shapes.items())
