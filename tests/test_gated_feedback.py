@@ -117,8 +117,8 @@ def test_forward_is_the_equation_written_literally(shape):
 
 def test_saturated_gates_reduce_it_to_a_stacked_elman_rnn():
     # x_t[0] = 1 is a constant input and unit 0 of layer 1 is pinned at tanh(40) = 1, so
-    # gate weights of +-40 on those entries make every g^{i->j} exactly 1 for i == j and
-    # exactly 0 for i != j (u_g = 0). The off-diagonal U^{i->j} stay random and must have
+    # gate weights of +-800 on those entries make every g^{i->j} exactly 1 for i == j and
+    # exactly 0 for i != j (u_g = 0): sigmoid(-800) underflows to 0, sigmoid(-40) is 4e-18. The off-diagonal U^{i->j} stay random and must have
     # no effect: what remains is a stack of two Elman tanh RNNs with W_h^j = U^{j->j}.
     N, T, D, H, L = 2, 5, 3, [4, 3], 2
     rng, params, x, s0 = setup(N, T, D, H, L, seed=14)
@@ -130,7 +130,7 @@ def test_saturated_gates_reduce_it_to_a_stacked_elman_rnn():
         for j in (1, 2):
             params[f"u_g_{i}_{j}"][:] = 0.0
             params[f"w_g_{i}_{j}"][:] = 0.0
-            params[f"w_g_{i}_{j}"][0] = 40.0 if i == j else -40.0
+            params[f"w_g_{i}_{j}"][0] = 800.0 if i == j else -800.0
     s0["h1"][:, 0] = 1.0
     hs, s_T, cache = gf.forward(x, s0, params, all_layers=True)
     assert np.all(cache["gs"][0][..., 0] == 1.0) and np.all(cache["gs"][0][..., 1] == 0.0)
