@@ -1,0 +1,53 @@
+# Two commands for a new user on a machine with Python 3 and make:
+#   make test   install into .venv, then unit tests, notebook validation, browser test
+#   make lab    install into .venv, then open JupyterLab on notebooks/
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# Small matrix products on 2 OpenBLAS threads stall when the other core is busy (pytest,
+# a kernel, a browser): the tests and notebooks run on one BLAS thread. `make bench`
+# measures both settings itself.
+TEST_ENV := OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg
+
+.PHONY: lab test test-unit test-notebooks test-browser bench figures install clean
+
+install: $(STAMP)
+
+# Re-install only when the pins or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+
+test: test-unit test-notebooks test-browser
+
+test-unit: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest tests --ignore=tests/browser -q -p no:cacheprovider
+
+# nbval re-runs every notebook in a fresh kernel of this venv and compares the outputs
+# of cells tagged nbval-check-output; --durations reports each notebook's run time.
+test-notebooks: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest notebooks --nbval-lax --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
+	  -p no:cacheprovider -W default -q --durations=4
+
+test-browser: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -rs -q
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) benchmarks/run_all.py
+
+figures: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m rnn_core.figures figures
+
+clean:
+	rm -rf $(VENV) .pytest_cache benchmarks/results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,309 @@
+"""The explorer of notebook 03, driven in a real JupyterLab in headless Chromium.
+
+What a student does: open the notebook, Run > Run All Cells, move the sequence-length
+slider, switch the activation. Each move must redraw the plot (the base64 PNG in the
+widget's Output area changes), with no "Error displaying widget", no "Loading widget"
+left on screen and no error in the browser console.
+
+The browser is Debian's /usr/bin/chromium driven by Playwright's Python package; no
+browser is ever downloaded. JupyterLab runs on 127.0.0.1 with a token, from a temporary
+root that holds a copy of notebooks/, with its config, data, runtime and IPython dirs
+in that root too, so nothing is written to the user's home.
+
+Set RNN_EXPLORER_NOTEBOOK to a notebook path to drive another notebook with the same
+controls (used to develop this test before notebook 03 existed).
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK = Path(
+    os.environ.get("RNN_EXPLORER_NOTEBOOK", REPO / "notebooks" / "03_vanishing_exploding.ipynb")
+)
+CHROMIUM = Path("/usr/bin/chromium")
+# The flags that keep Chromium quiet on a machine whose network is closed.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SLIDER_LABEL = re.compile(r"^\s*(T|sequence length)\s*$", re.IGNORECASE)
+DROPDOWN_LABEL = re.compile(r"^\s*activation\s*$", re.IGNORECASE)
+SERVER_START_S = 90
+RUN_ALL_S = 300  # the whole notebook, kernel start included
+REDRAW_S = 60  # one redraw after one control change
+
+# JupyterLab settings for the test server: every cell in the DOM (no windowing), and
+# no news or update checks (the machine may have no network).
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": (
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    ),
+}
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path, n=60):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is absent: install Debian's chromium "
+            "(apt-get install --no-install-recommends chromium) to run the browser test"
+        )
+    api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="playwright is not importable: run `make test-browser` (it installs requirements.txt)",
+    )
+    if not NOTEBOOK.exists():
+        pytest.skip(f"{NOTEBOOK.relative_to(REPO) if NOTEBOOK.is_relative_to(REPO) else NOTEBOOK} "
+                    "does not exist yet: nothing to drive")
+    return api.sync_playwright
+
+
+@pytest.fixture(scope="module")
+def lab(sync_playwright, tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(NOTEBOOK.parent, root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    home = root / "home"
+    for rel, text in LAB_SETTINGS.items():
+        f = home / "config" / "lab" / "user-settings" / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # the kernel must use the inline backend, as for a student
+    env.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTER_PLATFORM_DIRS="1",
+        IPYTHONDIR=str(home / "ipython"),
+        MPLCONFIGDIR=str(home / "matplotlib"),
+    )
+    port, token = _free_port(), uuid.uuid4().hex
+    log = root / "jupyterlab.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=logf, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{_tail(log)}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{_tail(log)}")
+            time.sleep(0.5)
+        yield {"base": base, "token": token, "root": root, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def page(sync_playwright, lab, tmp_path):
+    """A Chromium page with a fresh profile; collects console errors and page errors."""
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        pg = context.pages[0] if context.pages else context.new_page()
+        pg.console_errors = []
+        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+        pg.on("pageerror", lambda e: pg.console_errors.append(f"page error: {e}"))
+        try:
+            yield pg
+        except BaseException:
+            raise
+        finally:
+            try:
+                pg.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+            except Exception:  # the screenshot is a diagnostic only
+                pass
+            context.close()
+
+
+def _png_sources(cell):
+    """The src of every PNG image in the Output widgets of one cell, in order."""
+    return cell.locator(".widget-output img").evaluate_all(
+        "imgs => imgs.map(i => i.getAttribute('src') || '')"
+        ".filter(s => s.startsWith('data:image/png;base64,'))"
+    )
+
+
+def _wait_for_new_plot(page, cell, before, what):
+    deadline = time.monotonic() + REDRAW_S
+    while time.monotonic() < deadline:
+        now = _png_sources(cell)
+        if now and now != before:
+            return now
+        page.wait_for_timeout(200)
+    pytest.fail(f"the explorer's plot did not change within {REDRAW_S} s after {what}")
+
+
+def _kernels(lab):
+    url = f"{lab['base']}/api/kernels?token={lab['token']}"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _wait_for_kernel_idle(page, lab, timeout_s):
+    """Wait until the page is connected to an idle kernel.
+
+    The toolbar's indicator says "idle" for a moment before the kernel connects, so the
+    server is asked too: a kernel with a connection and nothing to do.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ready = any(k["connections"] > 0 and k["execution_state"] == "idle" for k in _kernels(lab))
+        if ready and page.locator(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+        ).count():
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the notebook's kernel was not idle within {timeout_s} s: {_kernels(lab)}")
+        page.wait_for_timeout(250)
+
+
+def test_explorer_redraws_when_controls_change(lab, page):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    url = f"{lab['base']}/lab/tree/notebooks/{NOTEBOOK.name}?token={lab['token']}"
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
+    _wait_for_kernel_idle(page, lab, 90)
+
+    # Run > Run All Cells, as a student does.
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
+    # A notebook whose kernelspec is unknown here asks which kernel to use: the default.
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    try:
+        dialog.wait_for(timeout=2_000)
+        dialog.locator(".jp-mod-accept").click()
+    except PlaywrightTimeout:
+        pass
+
+    slider_box = page.locator(".widget-slider").filter(
+        has=page.locator(".widget-label", has_text=SLIDER_LABEL)
+    )
+    slider_box.first.wait_for(timeout=RUN_ALL_S * 1000)
+    # The explorer is the cell whose output holds the slider.
+    cell = page.locator(".jp-CodeCell").filter(has=slider_box).first
+    dropdown = cell.locator(".widget-dropdown").filter(
+        has=page.locator(".widget-label", has_text=DROPDOWN_LABEL)
+    ).locator("select")
+    assert slider_box.count() == 1, "expected one slider labelled 'T' or 'sequence length'"
+    assert dropdown.count() == 1, "expected one dropdown labelled 'activation'"
+
+    # Wait for the first drawing, then for the rest of the notebook to finish.
+    deadline = time.monotonic() + RUN_ALL_S
+    while not _png_sources(cell):
+        if time.monotonic() > deadline:
+            pytest.fail(f"no PNG appeared in the explorer's output within {RUN_ALL_S} s")
+        page.wait_for_timeout(250)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
+        ".some(p => p.textContent.includes('[*]'))",
+        timeout=RUN_ALL_S * 1000,
+    )
+    _wait_for_kernel_idle(page, lab, RUN_ALL_S)
+    plot = _png_sources(cell)
+
+    # The slider: ipywidgets 8 renders IntSlider with noUiSlider; its handle takes the
+    # keyboard focus and moves one step per arrow key, as for a keyboard user.
+    handle = slider_box.locator(".noUi-handle").first
+    readout = slider_box.locator(".widget-readout").first
+    value = float(handle.get_attribute("aria-valuenow"))
+    key = "ArrowRight" if value < float(handle.get_attribute("aria-valuemax")) else "ArrowLeft"
+    before_text = readout.inner_text()
+    handle.focus()
+    handle.press(key)
+    page.wait_for_function(
+        "([el, old]) => el.textContent.trim() !== old.trim()",
+        arg=[readout.element_handle(), before_text],
+        timeout=10_000,
+    )
+    plot = _wait_for_new_plot(page, cell, plot, f"pressing {key} on the slider")
+
+    # The activation dropdown: pick another option.
+    current = dropdown.input_value()
+    options = dropdown.locator("option").evaluate_all("os => os.map(o => o.value)")
+    other = next((o for o in options if o != current), None)
+    assert other is not None, f"the activation dropdown offers only {options}"
+    dropdown.select_option(other)
+    plot = _wait_for_new_plot(page, cell, plot, f"choosing activation {other!r}")
+
+    # And back, to be sure a second change redraws too.
+    dropdown.select_option(current)
+    _wait_for_new_plot(page, cell, plot, f"choosing activation {current!r} again")
+    _wait_for_kernel_idle(page, lab, REDRAW_S)
+
+    body = page.locator("#main").inner_text()
+    assert "Error displaying widget" not in body
+    assert "Loading widget" not in body
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    assert tracebacks.count() == 0, tracebacks.first.inner_text()[:2000]
+    del errors
+    assert page.console_errors == [], "browser console errors:\n" + "\n".join(page.console_errors)

@@ -1,0 +1,79 @@
+"""The set-up files agree: requirements.txt is the single source of truth for the pins."""
+import re
+from pathlib import Path
+
+import pytest
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([A-Za-z0-9_.\-+]+)$")
+
+
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_pins():
+    lines = [l.split("#")[0].strip() for l in (ROOT / "requirements.txt").read_text().splitlines()]
+    lines = [l for l in lines if l]
+    pins = {}
+    for line in lines:
+        m = PIN.match(line)
+        assert m, f"requirements.txt: expected an exact pin NAME==VERSION, received {line!r}"
+        pins[_norm(m.group(1))] = m.group(2)
+    return pins
+
+
+def environment_pip_section():
+    """The entries under `- pip:` in environment.yml (a list of strings)."""
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip() == "- pip:")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    entries = []
+    for line in lines[start + 1:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            break
+        if line.strip().startswith("- "):
+            entries.append(line.strip()[2:].strip())
+    return entries
+
+
+def test_every_requirement_is_pinned_exactly():
+    pins = requirement_pins()
+    for name in ("numpy", "matplotlib", "jupyterlab", "ipywidgets", "nbval", "pytest", "playwright"):
+        assert name in pins, f"requirements.txt: expected a pin for {name}, received {sorted(pins)}"
+
+
+def test_environment_yml_installs_the_same_pins_and_the_package():
+    entries = environment_pip_section()
+    assert "-e ." in entries, f"environment.yml: expected '-e .' in the pip section, received {entries}"
+    env_pins = {}
+    for e in entries:
+        if e == "-e .":
+            continue
+        m = PIN.match(e)
+        assert m, f"environment.yml: expected NAME==VERSION in the pip section, received {e!r}"
+        env_pins[_norm(m.group(1))] = m.group(2)
+    assert env_pins == requirement_pins()
+
+
+def test_the_package_depends_on_numpy_only():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[<>=!~ \[]", d)[0] for d in project["dependencies"]]
+    assert names == ["numpy"], f"pyproject: expected numpy as the only dependency, received {names}"
+    assert project["requires-python"] == ">=3.10,<3.14"
+
+
+def test_extra_names_what_requirements_pin():
+    """The notebooks extra lists (as ranges) every package that requirements.txt pins."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    ranged = {_norm(re.split(r"[<>=!~ \[]", d)[0]) for d in extra["notebooks"]}
+    pinned = set(requirement_pins()) - {"numpy", "widgetsnbextension", "jupyterlab-widgets"}
+    assert pinned <= ranged, f"pyproject extra 'notebooks' lacks {sorted(pinned - ranged)}"
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert "make test" in (ROOT / "README.md").read_text()

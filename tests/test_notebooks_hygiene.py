@@ -1,0 +1,64 @@
+"""Committed notebooks are clean: executed in order, no errors, no widget state, no paths."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ABSOLUTE = re.compile(r"(/work/|/tmp/|/root/|/home/|[A-Z]:\\\\Users)")
+EXPECTED = ["01_rnn_forward", "02_bptt", "03_vanishing_exploding", "04_activations"]
+
+params = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+
+
+def test_the_series_is_complete():
+    assert [p.stem for p in NOTEBOOKS][:len(EXPECTED)] == EXPECTED
+
+
+@params
+def test_name_and_format(path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), path.name
+    nb = json.loads(path.read_text())
+    assert nb["nbformat"] == 4
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
+
+
+@params
+def test_executed_in_order_with_outputs(path):
+    code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    counts = [c.get("execution_count") for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{path.name}: execution counts {counts}"
+    assert any(c["outputs"] for c in code), f"{path.name}: committed without outputs"
+
+
+@params
+def test_no_errors_warnings_or_widget_state(path):
+    nb = json.loads(path.read_text())
+    assert "widgets" not in nb["metadata"], f"{path.name}: saved widget state in metadata"
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "code":
+            continue
+        tags = c.get("metadata", {}).get("tags", [])
+        for o in c["outputs"]:
+            if o["output_type"] == "error":
+                assert "raises-exception" in tags, f"{path.name} cell {i}: stored {o['ename']}"
+            if o.get("name") == "stderr":
+                assert "Warning" not in "".join(o["text"]), f"{path.name} cell {i}: a warning"
+            assert "application/vnd.jupyter.widget-state+json" not in o.get("data", {})
+
+
+@params
+def test_no_absolute_paths(path):
+    text = path.read_text()
+    assert not ABSOLUTE.search(text), f"{path.name}: {ABSOLUTE.search(text).group(0)!r}"
+
+
+@params
+def test_opens_with_title_and_ends_with_exercises(path):
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert re.search(r"^#+ .*Summary", md, re.M), f"{path.name}: no summary"
+    assert re.search(r"^#+ .*Exercises", md, re.M), f"{path.name}: no exercises"
