@@ -76,10 +76,19 @@ def forward(x, state0, params, activation="tanh"):
     xw = (x.reshape(N * T, D) @ params["W_x"].T + params["b"]).reshape(N, T, H)
     hs = np.empty((T, N, H), dtype)                     # time-major inside the loop
     hs[:] = xw.transpose(1, 0, 2)                       # holds a_t until f turns it into h_t
-    for t in range(T):
-        a = hs[t]
-        a += h_prev @ W_hT                              # in place: no temporaries per step
-        h_prev = hs[t] = act.f(a)
+    with np.errstate(over="ignore", invalid="ignore"):   # checked once, after the loop
+        for t in range(T):
+            a = hs[t]
+            a += h_prev @ W_hT                          # in place: no temporaries per step
+            h_prev = hs[t] = act.f(a)
+    if not np.isfinite(hs[-1]).all():
+        t = int(np.argmin(np.isfinite(hs).all(axis=(1, 2))))
+        raise FloatingPointError(
+            f"h: expected finite hidden states, received inf/NaN from step t = {t} on: the "
+            f"{act.name} RNN grew beyond {dtype.__name__ if hasattr(dtype, '__name__') else dtype} "
+            f"range over T = {T} steps (spectral radius of W_h "
+            f"{np.max(np.abs(np.linalg.eigvals(params['W_h']))):.3g}). Shorten T, shrink W_h, "
+            f"or use rnn_core.analysis, which works in log space")
     h = hs.transpose(1, 0, 2)                           # (N, T, H), a view
     cache = {"x": x, "h0": state0["h"], "hs": hs, "params": params, "act": act}
     return h, {"h": hs[-1].copy()}, cache

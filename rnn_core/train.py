@@ -112,7 +112,10 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
     x = task.x
     N, T, _ = x.shape
     H = params["out"]["W_y"].shape[1]
-    h, _, cache = mod.forward(x, _zeros_state(mod, N, H, x.dtype), params["cell"], **cell_opts)
+    try:
+        h, _, cache = mod.forward(x, _zeros_state(mod, N, H, x.dtype), params["cell"], **cell_opts)
+    except FloatingPointError:                  # the Elman states left float range: diverged
+        return float("nan"), 0.0, None, None
     if not np.isfinite(h).all():
         return float("nan"), 0.0, None, h
     if task.many_to_many:
@@ -146,8 +149,11 @@ def evaluate(cell, params, task, **cell_opts):
     mod = _cell_module(cell)
     H = params["out"]["W_y"].shape[1]
     with np.errstate(all="ignore"):
-        h, _, _ = mod.forward(task.x, _zeros_state(mod, task.N, H, task.x.dtype), params["cell"],
-                              **cell_opts)
+        try:
+            h, _, _ = mod.forward(task.x, _zeros_state(mod, task.N, H, task.x.dtype),
+                                  params["cell"], **cell_opts)
+        except FloatingPointError:              # the Elman states left float range
+            h = np.full((task.N, task.T, H), np.inf)
         y = h if task.many_to_many else h[:, -1]
         y = losses.affine_forward(y, params["out"])[0] if np.isfinite(y).all() else y
     if not np.isfinite(y).all():

@@ -447,3 +447,13 @@ def test_gru_params_of_the_other_form_are_refused_with_the_expected_keys(rng):
         gru.forward(x, state0, seeds, form="cudnn")
     with pytest.raises(ValueError, match=r"form='seeds'.*'W_u'.*form='cudnn'"):
         gru.forward(x, state0, cudnn)                # form defaults to "seeds"
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_elman_overflow_is_an_error_not_a_warning(activation):
+    # An unbounded RNN with rho = 2 leaves float64 range after ~1000 steps; the forward
+    # must say so (naming h and the step) instead of returning inf with a RuntimeWarning.
+    params = elman.init_params(4, 8, seed=0, W_h="identity", rho=2.0)
+    x = np.abs(np.random.default_rng(0).standard_normal((2, 1500, 4)))
+    with pytest.raises(FloatingPointError, match=r"h: expected finite hidden states.*step t = \d+"):
+        elman.forward(x, {"h": np.ones((2, 8))}, params, activation)
