@@ -11,7 +11,6 @@ Run: python3 benchmarks/bench_sweep.py [--rounds 30]
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ if ROOT not in sys.path:                          # run as a script from a check
     sys.path.insert(0, ROOT)
 
 from rnn_core import analysis, matrices  # noqa: E402
+from common import machine_info  # noqa: E402  (benchmarks/common.py)
 
 HEADLINE = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, N=1, seed=0)
 RHOS = np.linspace(0.5, 1.5, 41)
@@ -34,31 +34,10 @@ TARGET_MS = 10.0
 # Machine
 # ----------------------------------------------------------------------------------------
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def blas_name():
-    try:
-        cfg = np.show_config(mode="dicts")
-        blas = cfg["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:                             # older numpy: no mode="dicts"
-        return "unknown"
-
-
 def machine():
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas_name(),
-            "loadavg_start": [round(x, 2) for x in load]}
+    info = machine_info()                         # shared with bench_cells.py
+    info["loadavg_start"] = info.pop("loadavg")
+    return info
 
 
 # ----------------------------------------------------------------------------------------
