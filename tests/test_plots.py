@@ -82,6 +82,7 @@ def test_measured_threshold(small_sweep):
     ("preactivation", lambda: plots.preactivation_figure(figures.preactivation_stats(
         "sigmoid", 1.0, 2.0, n=500))),
     ("relu_paths", lambda: plots.relu_paths_figure(figures.relu_paths())),
+    ("unrolled", lambda: plots.unrolled_figure(T=3)),
 ])
 def test_figure_functions_return_labelled_figures(name, make):
     fig = make()
