@@ -57,9 +57,16 @@ def test_environment_yml_installs_the_same_pins_and_the_package():
     assert env_pins == requirement_pins()
 
 
+def pyproject():
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: jupyterlab installs tomli there
+        tomllib = pytest.importorskip("tomli")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def test_the_package_depends_on_numpy_only():
-    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = pyproject()
     names = [re.split(r"[<>=!~ \[]", d)[0] for d in project["dependencies"]]
     assert names == ["numpy"], f"pyproject: expected numpy as the only dependency, received {names}"
     assert project["requires-python"] == ">=3.10,<3.14"
@@ -67,11 +74,23 @@ def test_the_package_depends_on_numpy_only():
 
 def test_extra_names_what_requirements_pin():
     """The notebooks extra lists (as ranges) every package that requirements.txt pins."""
-    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
-    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extra = pyproject()["optional-dependencies"]
     ranged = {_norm(re.split(r"[<>=!~ \[]", d)[0]) for d in extra["notebooks"]}
     pinned = set(requirement_pins()) - {"numpy", "widgetsnbextension", "jupyterlab-widgets"}
     assert pinned <= ranged, f"pyproject extra 'notebooks' lacks {sorted(pinned - ranged)}"
+
+
+def test_pins_satisfy_the_ranges_of_pyproject():
+    """pip would refuse `-r requirements.txt -e .[notebooks]` if a pin left a range."""
+    requirements = pytest.importorskip("packaging.requirements")
+    project = pyproject()
+    pins = requirement_pins()
+    for spec in project["dependencies"] + project["optional-dependencies"]["notebooks"]:
+        req = requirements.Requirement(spec)
+        name = _norm(req.name)
+        if name in pins:
+            assert req.specifier.contains(pins[name], prereleases=True), (
+                f"requirements.txt pins {name}=={pins[name]}, outside pyproject's {spec!r}")
 
 
 def test_ci_runs_the_readme_test_command():
