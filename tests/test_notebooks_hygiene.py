@@ -26,6 +26,12 @@ def test_name_and_format(path):
 
 
 @params
+def test_valid_nbformat(path):
+    nbformat = pytest.importorskip("nbformat")
+    nbformat.validate(nbformat.read(path, as_version=nbformat.NO_CONVERT))
+
+
+@params
 def test_executed_in_order_with_outputs(path):
     code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
     counts = [c.get("execution_count") for c in code]
