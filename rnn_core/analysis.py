@@ -8,7 +8,7 @@ last step T gives lags l = T - k, and every per-lag array is indexed by the lag.
 
 Norms of long Jacobian products under- or overflow float64 well before T = 1000, so every
 function here that follows a gradient over many steps renormalises the vector (or matrix)
-as it goes (every step; every 4 steps in the sweep's fast path, with a check that falls
+as it goes (every step; every 16 steps in the sweep's fast path, with a check that falls
 back to every step) and adds up log10 of the norms it divides out. Results are log10
 values, finite for any T and any finite rho, with no floating-point warning.
 An exactly zero gradient (rho = 0, every ReLU unit off) has log10 = -inf. It is reported
@@ -16,6 +16,7 @@ as the finite LOG10_FLOOR = -1e6 instead (anything smaller is clipped to it, whi
 factor below 1e-200 per step over 5000 steps), so no result is NaN or -inf; plots should
 clip (np.maximum(y, -1000)) or mask (y <= LOG10_FLOOR). decay_rate reports RATE_FLOOR there.
 """
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -465,6 +466,14 @@ def _inputs(H, T, N, D, input_scale, bias, seed, dtype):
             _start_vector(H, seed, dtype))
 
 
+@functools.lru_cache(maxsize=16)
+def _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype):
+    """(xw (T, N, H) = x W_x^T + b, u (H,)) of _inputs, cached (read-only) like matrices._base:
+    the explorer redraws with the same network many times."""
+    x, W_x, b, u = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
+    return _frozen(_project(x, W_x, b)), _frozen(u)
+
+
 def sweep_setup(rho, H=64, T=200, family="orthogonal", input_scale=1.0, N=1, D=None,
                 bias=0.0, seed=0, dtype=np.float64):
     """The Elman RNN of one row of `sweep`: returns (x, state0, params, u).
@@ -539,14 +548,109 @@ def _forward(B, rhos, xw, act, h0=None):
     return hs
 
 
-def _sweep_back(d, B, u, K=4):
+_LOG2E = 1.0 / np.log(2.0)
+# The fast forward of tanh and sigmoid (_saturating_states) runs when every rho is 0 or in
+# [lo, hi] (the sweep is made for [0, 4]); elsewhere the plain _forward does. tanh's fast path
+# adds rho B (1 + h) and takes rho B 1 off again, an absolute rounding error of about 1e-16 rho
+# in a_t, so it stops at 16, where _forward stays exact for h = 0 at any rho. f' comes out
+# scaled by (kappa rho)^2: the sweep's backward runs with that scaled f' when every nonzero rho
+# is at least _SCALED_LO (so 16 steps scale by no less than 1e-50), else with the true f'.
+_FAST_RHO = {"tanh": (1e-100, 16.0), "sigmoid": (1e-100, 16.0)}
+_SCALED_LO = 1e-2
+
+
+def _fast(act, rhos, lo=None):
+    if act.name not in _FAST_RHO:
+        return False
+    low, hi = _FAST_RHO[act.name]
+    low = low if lo is None else max(low, lo)
+    return bool(np.all((rhos == 0) | ((rhos >= low) & (rhos <= hi))))
+
+
+def _saturating_states(B, rhos, xw, act, h0=None):
+    """The sweep's forward for tanh or sigmoid rows, W_h = rho B: (d, kappa).
+
+    Five numpy calls per step besides copying x_t's projection in: one matmul, one exp2,
+    one add, one divide, one copy. With k = 2, c = 1 for tanh (tanh(a) = 2 / (1 +
+    exp(-2a)) - 1), k = 1, c = 0 for sigmoid, and kappa = k log2(e), the state is carried
+    pre-scaled as s = -kappa rho (c + h). Then z = -kappa a_t = s @ B^T + kappa rho c B 1 -
+    kappa xw_t is one matmul of the rows [s, kappa rho, e_n] (R*N, H + 1 + N) with [B^T;
+    c B 1; -kappa xw_t] (e_n picks the row's sequence n), E = 1 + 2^z = 1 + exp(-k a_t),
+    and c + h = k / E, so the next s = -q / E with q = k kappa rho. 2^z = inf is the exact
+    limit (h = -1 or 0, f' = 0). The s of every step are kept (in place of z), and in
+    blocks that stay in cache, without a division, turned into
+        d = s (s + q) = -(kappa rho)^2 f'(a_t)      (tanh: 1 - h^2, sigmoid: h (1 - h)).
+    Returns d (T, R*N, H) and kappa. Equal to _forward and df_from_out up to rounding (a
+    few 1e-16 per step, relative to rho for tanh), which chaotic rows amplify.
+    """
+    T, N, H = xw.shape
+    R = rhos.size
+    M = R * N
+    dt = xw.dtype
+    tanh = act.name == "tanh"
+    k = 2.0 if tanh else 1.0
+    kappa = k * _LOG2E
+    r = np.repeat(rhos.astype(dt), N)                              # rho of each row (M,)
+    sa = np.zeros((M, H + 1 + N), dt)                              # rows [s, kappa rho, e_n]
+    h = np.zeros((M, H), dt) if h0 is None else np.broadcast_to(h0, (R, N, H)).reshape(M, H)
+    sa[:, :H] = -kappa * r[:, None] * ((1.0 + h) if tanh else h)
+    sa[:, H] = kappa * r
+    sa[np.arange(M), H + 1 + np.tile(np.arange(N), R)] = 1.0
+    Ba = np.zeros((H + 1 + N, H), dt)                              # [B^T; c B 1; -kappa xw_t]
+    Ba[:H] = B.T
+    if tanh:
+        Ba[H] = B.sum(axis=1)
+    xz = np.multiply(xw, -kappa)
+    tail = Ba[H + 1:]
+    s = sa[:, :H]
+    d = np.empty((T, M, H), dt)
+    blk = max(1, min(T, (1 << 16) // (M * H)))     # blocks of steps: 2 x 512 KiB
+    q = np.empty((blk, M, H), dt)
+    q[...] = (k * kappa * r)[:, None]
+    num = np.negative(q[0])                        # -q, (M, H)
+    dot, exp2, divide = np.dot, np.exp2, np.divide
+    with np.errstate(over="ignore"):               # 2^z = inf: the limits are exact
+        for t in range(T):
+            tail[...] = xz[t]
+            z = d[t]
+            dot(sa, Ba, z)
+            exp2(z, z)
+            z += 1.0
+            divide(num, z, z)                      # s_t, contiguous
+            s[...] = z
+    w = np.empty_like(q)
+    for i in range(0, T, blk):                     # d = s (s + q), block by block
+        e = d[i:i + blk]
+        wi = w[:e.shape[0]]
+        np.add(e, q[:e.shape[0]], wi)
+        e *= wi
+    return d, kappa
+
+
+def _dfs(B, rhos, xw, act, h0=None):
+    """f'(a_t) (T, R*N, H) for every rho at once, W_h = rho B: the forward pass of the sweep."""
+    T, N, H = xw.shape
+    M = rhos.size * N
+    if not _fast(act, rhos):
+        return act.df_from_out(_forward(B, rhos, xw, act, h0)).reshape(T, M, H)
+    d, kappa = _saturating_states(B, rhos, xw, act, h0)
+    r = np.repeat(rhos, N)
+    live = r > 0
+    d *= np.where(live, -1.0 / (kappa * np.where(live, r, 1.0)) ** 2, 0.0).astype(d.dtype)[:, None]
+    if not live.all():                             # W_h = 0: h_t = f(xw_t) whatever came before
+        d[:, ~live] = np.tile(act.df_from_out(act.f(xw)), (1, rhos.size, 1))[:, ~live]
+    return d
+
+
+def _sweep_back(d, B, u, K=16):
     """log10 ||u^T prod diag(d_t) B|| after l = 0..T steps back, (T+1, M), or None.
 
-    d (T, M, H) holds f'(a_t) per row and is overwritten: the covector after each step is
-    stored where the d_t it used was. It is divided by its norm every K steps (|f'| <= 1
-    and ||B|| < 3 bound the growth; only f' near 0 on every unit can shrink it past the
-    float range in K steps) and all norms are taken in one pass at the end. Returns None if
-    a norm left _safe_range; the caller then uses the careful, step-by-step _carry_back.
+    d (T, M, H) holds f'(a_t) per row, or a constant multiple c of it (|c| <= 2200 from
+    _saturating_states), and is overwritten: the covector after each step is stored where
+    the d_t it used was. It is divided by its norm every K steps (|d| <= 2200 and ||B|| < 3
+    bound the growth to 1e62 in 16 steps; only d near 0 on every unit can shrink it past
+    the float range) and all norms are taken in one pass at the end. Returns None if a norm
+    left _safe_range; the caller then uses the careful, step-by-step _carry_back.
     """
     T, M, H = d.shape
     lo, hi = _safe_range(d.dtype)
@@ -554,30 +658,36 @@ def _sweep_back(d, B, u, K=4):
     v[...] = u
     w = np.empty_like(v)
     ns = np.ones((T // K + 1, M), d.dtype)         # the norms divided out, one per renormalisation
-    n = np.empty(M, d.dtype)
+    n = np.empty((M, 1), d.dtype)
+    floor = np.sqrt(lo)
+    dot, multiply = np.dot, np.multiply
     with np.errstate(all="ignore"):                # anything odd is caught by the check below
-        for j in range(T):
-            np.multiply(v, d[T - 1 - j], out=w)
-            v = _matmul(w, B, out=d[T - 1 - j])    # after j + 1 steps, stored in place of d
-            if (j + 1) % K == 0:
-                i = (j + 1) // K
+        for t in range(T - 1, -1, -1):             # step T - t uses d_t
+            dt = d[t]
+            multiply(v, dt, w)
+            dot(w, B, dt)                          # the covector after T - t steps, in place of d_t
+            v = dt
+            if (T - t) % K == 0:
+                i = (T - t) // K
                 np.einsum("ij,ij->i", v, v, out=ns[i])
                 np.sqrt(ns[i], out=ns[i])
-                np.maximum(ns[i], np.sqrt(lo), out=n)   # a zero covector stays zero
-                v /= n[:, None]
-    V = d[::-1]                                    # (T, M, H): the covector after 1..T steps
-    sq = np.einsum("tmh,tmh->tm", V, V)
+                np.maximum(ns[i][:, None], floor, out=n)   # a zero covector stays zero
+                v /= n
+    sq = np.einsum("tmh,tmh->tm", d, d)[::-1]      # squared norm after 1..T steps, (T, M)
     zero = sq == 0
-    if zero.any() and np.any(V[zero] != 0):        # a norm underflowed: not an exact zero
+    any_zero = zero.any()
+    if any_zero and np.any(d[::-1][zero] != 0):    # a norm underflowed: not an exact zero
         return None
-    if not (np.all(zero | ((sq > lo) & (sq < hi))) and np.all(np.isfinite(ns))):
+    ok = (sq > lo) & (sq < hi)
+    if not ((ok | zero).all() if any_zero else ok.all()) or not np.isfinite(ns).all():
         return None
     ns = np.where(ns > 0, ns, 1.0).astype(np.float64)
     scale = np.cumsum(np.log10(ns), axis=0)        # log10 of what was divided out so far
     logs = np.zeros((T + 1, M))
-    logs[1:] = 0.5 * np.log10(np.where(zero, 1.0, sq).astype(np.float64)) \
-        + scale[np.arange(1, T + 1) // K]
-    logs[1:][np.logical_or.accumulate(zero, axis=0)] = LOG10_FLOOR
+    sq = np.where(zero, 1.0, sq) if any_zero else sq
+    logs[1:] = 0.5 * np.log10(sq.astype(np.float64)) + scale[np.arange(1, T + 1) // K]
+    if any_zero:
+        logs[1:][np.logical_or.accumulate(zero, axis=0)] = LOG10_FLOOR
     return np.maximum(logs, LOG10_FLOOR)
 
 
@@ -586,25 +696,28 @@ def _sweep_logs(B, rhos, xw, act, u):
 
     diag(f'(a_t)) W_h = rho diag(f'(a_t)) B, so the backward pass runs with B and the
     factor rho^l goes back in at the end as l log10(rho) (LOG10_FLOOR for rho = 0, l > 0).
+    tanh and sigmoid rows run with d = -(kappa rho)^2 f' as _saturating_states leaves it,
+    and l log10 (kappa rho)^2 comes off as well.
     """
     T, N, H = xw.shape
     R = rhos.size
-    hs = _forward(B, rhos, xw, act)                                  # (T, R, N, H)
-    if act.name == "tanh":                         # f' = 1 - h^2 from the outputs, in place
-        np.multiply(hs, hs, out=hs)
-        d = np.subtract(1.0, hs, out=hs)
+    factor = _safe_log10(rhos)                     # log10 of what each step of d lacks: rho
+    if _fast(act, rhos, _SCALED_LO):               # d = -(kappa rho)^2 f', from the forward
+        d, kappa = _saturating_states(B, rhos, xw, act)
+        factor = np.where(rhos > 0, -np.log10(kappa ** 2 * np.where(rhos > 0, rhos, 1.0)),
+                          LOG10_FLOOR)             # rho / (kappa rho)^2
     else:
-        d = act.df_from_out(hs)
-    d = d.reshape(T, R * N, H)
+        d = _dfs(B, rhos, xw, act)                                   # (T, R*N, H)
     logs = _sweep_back(d, B, u)
     if logs is None:                               # a norm left the float range: the careful path
-        d = act.df_from_out(_forward(B, rhos, xw, act)).reshape(T, R * N, H)
+        d = _dfs(B, rhos, xw, act)
         v = np.empty((R * N, H), xw.dtype)
         v[...] = u
         logs, _ = _carry_back(lambda v, j: (v * d[T - 1 - j]) @ B, v, T)
+        factor = _safe_log10(rhos)
     logs = logs.reshape(T + 1, R, N)
     lags = np.arange(T + 1)[:, None, None]
-    rho_part = np.where(lags == 0, 0.0, lags * _safe_log10(rhos)[None, :, None])
+    rho_part = np.where(lags == 0, 0.0, lags * factor[None, :, None])
     out = np.where((logs <= LOG10_FLOOR) | (rho_part <= LOG10_FLOOR), LOG10_FLOOR, logs + rho_part)
     return np.maximum(out, LOG10_FLOOR)
 
@@ -624,17 +737,17 @@ def sweep(rhos, H=64, T=200, activation="tanh", family="orthogonal", input_scale
     seeded; D defaults to H. The loss sits at the last step with dL/dh_T = u, a seeded unit
     vector. All rows run together: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step
     serve every rho, forward and backward; f' is computed from the stored outputs, and the
-    covector is renormalised every 4 steps (see _forward and _sweep_back for the details
-    that make it fast). Memory O(T R N H). Returns a Sweep; sweep_setup(rho, ...) rebuilds
+    covector is renormalised every 16 steps (see _dfs_saturating, _forward and _sweep_back
+    for the details that make it fast). Memory O(T R N H). Returns a Sweep; sweep_setup(rho, ...) rebuilds
     the network of one row for gradient_norms, jacobian_products or connectivity.
     """
     act = activations.get(activation)
     rhos = matrices.check_rhos("rhos", rhos)
     H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
                                                               family, seed, dtype)
-    x, W_x, b, u = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
+    xw, u = _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype)
     B = matrices._base(family, H, seed)[0].astype(dtype)
-    logs = _sweep_logs(B, rhos, _project(x, W_x, b), act, u)         # (T+1, R, N)
+    logs = _sweep_logs(B, rhos, xw, act, u)                          # (T+1, R, N)
     log10_norm = _mean_log(logs, axis=2).T                           # (R, T+1)
     ev, smax = matrices.base_spectrum(family, H, seed)
     sigma = rhos * smax
@@ -699,7 +812,7 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
                                                               family, seed, np.float64)
     x, W_x, b, _ = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
     B = matrices._base(family, H, seed)[0]
-    dfs = act.df_from_out(_forward(B, rho, _project(x, W_x, b), act))[:, 0]   # (T, N, H)
+    dfs = _dfs(B, rho, _project(x, W_x, b), act)                     # (T, N, H), R = 1
     P = np.broadcast_to(np.eye(H), (N, H, H)).copy()                 # dh_T/dh_T
     steps, alive = np.zeros((T, N)), np.ones((T, N), bool)
     top = np.zeros((T + 1, N))                     # log10 sigma_1 of the normalised product

@@ -275,6 +275,55 @@ def test_sweep_matches_explicit_products_of_one_step_jacobians():
         assert np.all(exact >= s.log10_norm[r] - 1e-12)         # ||P^T u|| <= ||P||_2
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_fast_forward_matches_the_plain_forward(act, dtype):
+    """The sweep's tanh/sigmoid forward (pre-scaled states, the input folded into the matmul,
+    exp2, f' without a division) gives the f' of _forward + df_from_out, for several
+    sequences, a given h_0 and rho = 0 (where h_t = f(xw_t))."""
+    a = activations.get(act)
+    rng = np.random.default_rng(7)
+    H, T, N = 6, 60, 3
+    rhos = np.array([0.0, 0.3, 0.9, 1.0])
+    B = matrices._base("gaussian", H, 2)[0].astype(dtype)
+    xw = (0.7 * rng.standard_normal((T, N, H))).astype(dtype)
+    h0 = (0.5 * rng.standard_normal((N, H))).astype(dtype)
+    assert analysis._fast(a, rhos)
+    fast = analysis._dfs(B, rhos, xw, a, h0)
+    plain = a.df_from_out(analysis._forward(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
+    assert fast.dtype == dtype and fast.shape == plain.shape
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-13 if dtype == np.float64 else 2e-6)
+    d, kappa = analysis._saturating_states(B, rhos, xw, a, h0)      # the scaled f' of the sweep
+    scale = (kappa * np.repeat(rhos, N)) ** 2
+    np.testing.assert_allclose(d, -scale[:, None] * plain, rtol=0,
+                               atol=1e-13 * scale.max() if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_sweep_fast_path_equals_the_plain_path(act, monkeypatch):
+    """Over 2000 steps (many renormalisations of the scaled covector) and with rho = 0, the
+    fast path agrees with the plain forward's to rounding."""
+    rhos = np.array([0.0, 0.5, 0.9, 1.0, 1.1])
+    kw = dict(H=8, T=2000, activation=act, family="gaussian", input_scale=0.3, N=2, seed=3)
+    fast = analysis.sweep(rhos, **kw)
+    monkeypatch.setattr(analysis, "_FAST_RHO", {})               # every rho takes _forward
+    assert not analysis._fast(activations.get(act), rhos)
+    plain = analysis.sweep(rhos, **kw)
+    assert np.all(fast.log10_norm[0, 1:] == FLOOR) and np.all(plain.log10_norm[0, 1:] == FLOOR)
+    assert fast.log10_norm[1:].min() < -100                   # long enough to need the log space
+    np.testing.assert_allclose(fast.log10_norm[1:], plain.log10_norm[1:], rtol=1e-12, atol=1e-9)
+
+
+def test_fast_path_range():
+    tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
+    assert analysis._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
+    assert not analysis._fast(tanh, np.array([0.5, 17.0]))         # _forward: exact at large rho
+    assert not analysis._fast(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
+    assert analysis._fast(sigmoid, np.array([0.0, 16.0])) and not analysis._fast(sigmoid, np.array([17.0]))
+    assert analysis._fast(tanh, np.array([1e-30])) and not analysis._fast(tanh, np.array([1e-30]), 1e-2)
+    assert not analysis._fast(activations.get("relu"), np.array([0.5]))
+
+
 def test_chaotic_rows_agree_in_rate():
     """Where gradients explode the forward dynamics are chaotic and amplify rounding, so a
     per-rho recomputation (different matmul shapes) agrees in rate, not digit by digit;
