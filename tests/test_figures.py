@@ -1,9 +1,12 @@
 """figures.main writes every figure, and the data functions give the known answers."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rnn_core import activations, figures, matrices
 
+ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EXPECTED = ["explorer_default.png", "explorer_default.svg", "explorer_sigmoid.png",
             "seed_rule.png", "bounds.png", "decay_rate.png", "input_scale.png",
@@ -23,6 +26,31 @@ def test_main_writes_every_figure(tmp_path):
             assert b"<svg" in data[:2000], p
     svg = (tmp_path / "out" / "explorer_default.svg").read_text()
     assert "<dc:date>" not in svg                # no timestamp: the file is reproducible
+    check_committed_figures(written)
+
+
+def check_committed_figures(written):
+    """figures/ holds what the code draws now (run `make figures` after changing a figure).
+
+    Compared pixel by pixel, not byte by byte: another BLAS rounds the sweep differently in
+    the last bits. Only with the pinned matplotlib, whose rendering the committed files have.
+    """
+    import matplotlib
+    from matplotlib import image
+    pins = dict(line.strip().split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.lstrip().startswith("#"))
+    if matplotlib.__version__ != pins["matplotlib"]:
+        return                                   # another renderer: pixels may legitimately move
+    assert sorted(p.name for p in (ROOT / "figures").iterdir()) == sorted(EXPECTED)
+    for p in written:
+        if p.suffix != ".png":
+            continue
+        new, old = image.imread(p), image.imread(ROOT / "figures" / p.name)
+        assert new.shape == old.shape, f"figures/{p.name}: size {old.shape}, the code draws {new.shape}"
+        diff = np.abs(new - old)
+        assert diff.mean() < 1e-3 and (diff > 0.1).mean() < 1e-3, (
+            f"figures/{p.name} is not what the code draws now (mean |diff| {diff.mean():.2e}): "
+            "run `make figures`")
 
 
 def test_seed_rule_cases_find_the_known_failures():
