@@ -314,6 +314,22 @@ def test_sweep_fast_path_equals_the_plain_path(act, monkeypatch):
     np.testing.assert_allclose(fast.log10_norm[1:], plain.log10_norm[1:], rtol=1e-12, atol=1e-9)
 
 
+def test_sweeps_reusing_the_scratch_buffer_do_not_interfere():
+    """The sweep keeps its f'/covector buffer for the next call: results must not depend on
+    what ran before, nor share memory with it."""
+    kw = dict(H=8, T=50, input_scale=0.5)
+    first = analysis.sweep([0.7, 1.2], **kw)
+    analysis.sweep(np.linspace(0.1, 2.0, 9), H=16, T=300)                   # a bigger one
+    analysis.sweep([0.9], H=4, T=10, activation="sigmoid", dtype=np.float32)  # another dtype
+    again = analysis.sweep([0.7, 1.2], **kw)
+    np.testing.assert_array_equal(first.log10_norm, again.log10_norm)
+    scratch = analysis._scratch.buf
+    assert not np.shares_memory(again.log10_norm, scratch)
+    assert analysis._workspace((4, 5), np.float64).base is scratch          # it is reused
+    big = (analysis._SCRATCH_MAX // 8 + 1,)
+    assert analysis._workspace(big, np.float64).base is None                # too big to keep
+
+
 def test_fast_path_range():
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
     assert analysis._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
