@@ -767,18 +767,20 @@ def sweep(rhos, H=64, T=200, activation="tanh", family="orthogonal", input_scale
     H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
                                                               family, seed, dtype)
     xw, u = _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype)
-    B = matrices._base(family, H, seed)[0].astype(dtype)
+    B = matrices._base(family, H, seed)[0].astype(dtype, copy=False)   # read-only, cached
     logs = _sweep_logs(B, rhos, xw, act, u)                          # (T+1, R, N)
-    log10_norm = _mean_log(logs, axis=2).T                           # (R, T+1)
+    log10_norm = (logs[:, :, 0] if N == 1 else _mean_log(logs, axis=2)).T   # (R, T+1)
     ev, smax = matrices.base_spectrum(family, H, seed)
     sigma = rhos * smax
     lags = np.arange(T + 1)
     window = _default_window(lags)
+    lagf = lags.astype(np.float64)
     return Sweep(rhos=_frozen(rhos.copy()), sigma_max=_frozen(sigma),
                  eigenvalues=_frozen(rhos[:, None] * ev[None]), lags=_frozen(lags),
                  log10_norm=_frozen(np.ascontiguousarray(log10_norm)),
                  log10_sv_bound=_frozen(_bound(lags, act.gamma * sigma)),
-                 rate=_frozen(decay_rate(log10_norm, lags, window)), rate_window=window,
+                 rate=_frozen(_slope_rate(log10_norm, lagf, (lagf >= window[0]) & (lagf <= window[1]))),
+                 rate_window=window,
                  gamma=act.gamma, activation=act.name, family=family, input_scale=input_scale,
                  T=T, H=H, N=N, D=D, bias=bias, seed=seed, dtype=dtype.name)
 
@@ -807,6 +809,11 @@ def decay_rate(log10_norm, lags, window=None):
     sel = (lags >= lo) & (lags <= hi)
     if np.unique(lags[sel]).size < 2:
         raise ValueError(f"window: expected a lag range holding at least 2 lags, received {window}")
+    return _slope_rate(y, lags, sel)
+
+
+def _slope_rate(y, lags, sel):
+    """decay_rate after its checks: y (..., L) finite log10 norms, sel (L,) the window."""
     lc = lags[sel] - lags[sel].mean()
     ys = y[..., sel]
     slope = (ys - ys.mean(axis=-1, keepdims=True)) @ lc / (lc @ lc)
