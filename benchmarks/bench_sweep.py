@@ -1,7 +1,9 @@
 """Benchmark of the gradient-norm sweep behind the explorer: analysis.sweep at the headline
 size (41 values of rho in [0.5, 1.5], H = 64, T = 200, tanh, float64, N = 1), forward and
-log-space backward included, against a plain numpy version and JAX (lax.scan under jit),
-plus the on-demand exact spectral norms.
+log-space backward included, against two plain numpy versions and JAX (lax.scan under jit),
+plus the on-demand exact spectral norms. For scale it also times the sweep's core alone
+(analysis._sweep_logs) and the floor of any numpy version: the 400 (41, 64) @ (64, 64)
+matmuls and 200 exp2 of (41, 64) that the sweep cannot avoid, with nothing else.
 
 Prints markdown (machine, timings with ratios, agreement) and writes the raw numbers to
 benchmarks/results/sweep.json. Standalone: needs numpy and rnn_core; JAX is optional (timed
@@ -22,7 +24,7 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:                          # run as a script from a checkout
     sys.path.insert(0, ROOT)
 
-from rnn_core import analysis, matrices  # noqa: E402
+from rnn_core import activations, analysis, matrices  # noqa: E402
 from common import machine_info  # noqa: E402  (benchmarks/common.py)
 
 HEADLINE = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, N=1, seed=0)
@@ -79,6 +81,43 @@ def plain_numpy(B, xw, u):
         v /= n[:, :, None]
         logs[j + 1] = logs[j] + np.log10(n)
     return logs.mean(axis=2).T
+
+
+def plain_shared(B, xw, u):
+    """Straightforward as well, but with one (R*N, H) @ (H, H) matmul per step for every rho
+    (W_h = rho B), as a careful first version would write it: np.tanh, norm every step."""
+    T, N, H = xw.shape
+    R = RHOS.size
+    r = RHOS[:, None, None]
+    h = np.zeros((R, N, H))
+    hs = np.empty((T, R, N, H))
+    for t in range(T):
+        h = hs[t] = np.tanh(r * (h.reshape(R * N, H) @ B.T).reshape(R, N, H) + xw[t])
+    v = np.broadcast_to(u, h.shape).copy()
+    logs = np.zeros((T + 1, R, N))
+    for j, t in enumerate(range(T - 1, -1, -1)):
+        v = r * ((v * (1 - hs[t] ** 2)).reshape(R * N, H) @ B).reshape(R, N, H)
+        n = np.linalg.norm(v, axis=2)
+        v /= n[:, :, None]
+        logs[j + 1] = logs[j] + np.log10(n)
+    return logs.mean(axis=2).T
+
+
+def core(B, xw, u):
+    """Only the forward pass and the log-space norms: analysis._sweep_logs, no Sweep fields."""
+    return analysis._sweep_logs(B, RHOS, xw, activations.get("tanh"), u).mean(axis=2).T
+
+
+def floor(B, xw, u):
+    """The floor of any numpy version: the sweep's 400 matmuls and 200 exp2, nothing else."""
+    T, N, H = xw.shape
+    a = np.full((RHOS.size * N, H), 0.1)
+    z, w = np.empty_like(a), np.empty_like(a)
+    for t in range(T):
+        np.dot(a, B, z)                           # forward: the matmul and the exp2
+        np.exp2(z, z)
+        np.dot(a, B, w)                           # backward: the matmul
+    return z, w
 
 
 def make_jax_sweep():
@@ -166,16 +205,20 @@ def main(argv=None):
     info = machine()
     B, xw, u = inputs()
 
-    cases = {"ours": ours, "ours_cold": ours_cold, "plain": lambda: plain_numpy(B, xw, u)}
+    cases = {"ours": ours, "ours_cold": ours_cold, "core": lambda: core(B, xw, u),
+             "floor": lambda: floor(B, xw, u), "plain_shared": lambda: plain_shared(B, xw, u),
+             "plain": lambda: plain_numpy(B, xw, u)}
     reference = ours()                            # warm-up, and the numbers to agree with
     for fn in cases.values():
         fn()
     times = {name: [] for name in cases}
     cpu = {name: [] for name in cases}
-    for _ in range(rounds):                       # interleaved, so load changes hit every case
-        for name, fn in cases.items():
-            times[name].append(timed(fn)[0])
-            cpu[name].append(timed.cpu)
+    order = np.random.default_rng(0)
+    names = list(cases)
+    for _ in range(rounds):                       # interleaved, so load changes hit every case,
+        for name in order.permutation(names):     # in a new order each round: each case follows
+            times[name].append(timed(cases[name])[0])   # the heavy ones (which evict the caches)
+            cpu[name].append(timed.cpu)           # equally often
     results = {name: summary(times[name], cpu[name]) for name in cases}
 
     # JAX runs in its own process, so that XLA's worker threads cannot slow down the numpy
@@ -207,6 +250,8 @@ def main(argv=None):
     results["exact_all_rhos"] = summary([t_all])
 
     agree = {"plain": float(np.abs(plain_numpy(B, xw, u) - reference).max()),
+             "plain_shared": float(np.abs(plain_shared(B, xw, u) - reference).max()),
+             "core": float(np.abs(core(B, xw, u) - reference).max()),
              "exact_minus_sweep_min": float((exact_all - reference).min())}
     if jax_out is not None:
         agree["jax"] = float(np.abs(jax_out - reference).max())
@@ -216,7 +261,8 @@ def main(argv=None):
     base = results["ours"]["median_ms"]
     print("# Sweep benchmark: gradient norm against lag for 41 values of rho")
     print(f"{time.strftime('%Y-%m-%d %H:%M')}; Elman RNN, H = 64, T = 200, N = 1, tanh, float64, "
-          f"orthogonal W_h, input scale 1; forward + log-space backward; {rounds} interleaved rounds.")
+          f"orthogonal W_h, input scale 1; forward + log-space backward; {rounds} interleaved rounds, "
+          f"cases in a new random order each round.")
     print()
     print("## Machine")
     print("|  |  |\n|---|---|")
@@ -236,6 +282,9 @@ def main(argv=None):
           f"analysis.sweep: <= {TARGET_MS:g} ms median.")
     rows = [("analysis.sweep (numpy; base matrix and seeded inputs cached, as in the explorer)", "ours"),
             ("analysis.sweep, cold (base matrix, its spectrum and the inputs rebuilt each call)", "ours_cold"),
+            ("  of which the forward pass and log-space norms alone (analysis._sweep_logs)", "core"),
+            ("  floor: its 400 matmuls and 200 exp2 alone, nothing else", "floor"),
+            ("plain numpy, one matmul per step for all rho (rho B, np.tanh, norm every step)", "plain_shared"),
             ("plain numpy (W_h per rho, batched matmul, np.tanh, norm every step)", "plain"),
             ("JAX lax.scan + jit, batched over rho, compiled (own process, after warm-up)", "jax"),
             ("JAX first call (trace + compile + run)", "jax_first_call"),
@@ -261,6 +310,8 @@ def main(argv=None):
     print()
     print("## Agreement with analysis.sweep (max |difference| of log10 norms, all rows and lags)")
     print("| other | max abs diff |\n|---|---|")
+    print(f"| analysis._sweep_logs (averaged over N) | {agree['core']:.1e} |")
+    print(f"| plain numpy, one matmul for all rho | {agree['plain_shared']:.1e} |")
     print(f"| plain numpy | {agree['plain']:.1e} |")
     if "jax" in agree:
         print(f"| JAX | {agree['jax']:.1e} |")
