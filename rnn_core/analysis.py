@@ -757,10 +757,11 @@ def sweep(rhos, H=64, T=200, activation="tanh", family="orthogonal", input_scale
     rows; x = input_scale * N(0, 1) (N, T, D), W_x ~ N(0, 1/D), b = bias, h_0 = 0, all
     seeded; D defaults to H. The loss sits at the last step with dL/dh_T = u, a seeded unit
     vector. All rows run together: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step
-    serve every rho, forward and backward; f' is computed from the stored outputs, and the
-    covector is renormalised every 16 steps (see _dfs_saturating, _forward and _sweep_back
-    for the details that make it fast). Memory O(T R N H). Returns a Sweep; sweep_setup(rho, ...) rebuilds
-    the network of one row for gradient_norms, jacobian_products or connectivity.
+    serve every rho, forward and backward; f' comes from the stored (scaled) states, and
+    the covector is renormalised every 16 steps (see _saturating_states, _forward and
+    _sweep_back for the details that make it fast). Memory O(T R N H). Returns a Sweep;
+    sweep_setup(rho, ...) rebuilds the network of one row for gradient_norms,
+    jacobian_products or connectivity.
     """
     act = activations.get(activation)
     rhos = matrices.check_rhos("rhos", rhos)
