@@ -29,11 +29,21 @@ def test_main_writes_every_figure(tmp_path):
     check_committed_figures(written)
 
 
+# input_scale.png runs rho up to 3, where the forward pass of the tanh RNN with small
+# inputs is chaotic: scaling the inputs by (1 + 2e-16) moves its plotted decay rates by up
+# to 0.04 per step (and log10 ||dL/dh_0|| at T = 200 by up to 2). So the last-bit
+# differences between two CPUs (numpy's and OpenBLAS's AVX2 and AVX-512 code paths) move
+# its right-hand points: 0.18 % of its pixels by more than 0.1 between an AMD EPYC and an
+# Intel Xeon. It may move 1 %; a stale figure (new data, labels or layout) moves far more.
+CHAOTIC_PNG = {"input_scale.png": 1e-2}
+
+
 def check_committed_figures(written):
     """figures/ holds what the code draws now (run `make figures` after changing a figure).
 
     Compared pixel by pixel, not byte by byte: another BLAS rounds the sweep differently in
     the last bits. Only with the pinned matplotlib, whose rendering the committed files have.
+    A figure may differ in at most 0.1 % of its pixels, except those in CHAOTIC_PNG.
     """
     import matplotlib
     from matplotlib import image
@@ -48,7 +58,8 @@ def check_committed_figures(written):
         new, old = image.imread(p), image.imread(ROOT / "figures" / p.name)
         assert new.shape == old.shape, f"figures/{p.name}: size {old.shape}, the code draws {new.shape}"
         diff = np.abs(new - old)
-        assert diff.mean() < 1e-3 and (diff > 0.1).mean() < 1e-3, (
+        moved = CHAOTIC_PNG.get(p.name, 1e-3)
+        assert diff.mean() < moved and (diff > 0.1).mean() < moved, (
             f"figures/{p.name} is not what the code draws now (mean |diff| {diff.mean():.2e}): "
             "run `make figures`")
 
