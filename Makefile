@@ -60,7 +60,7 @@ else
 endif
 
 test-browser: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -rs -q
+	$(TEST_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -rsP -q
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt

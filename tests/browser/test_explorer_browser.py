@@ -156,8 +156,9 @@ def lab(sync_playwright, tmp_path_factory):
 
 
 @pytest.fixture
-def page(sync_playwright, lab, tmp_path):
+def page(sync_playwright, lab, tmp_path, request):
     """A Chromium page with a fresh profile; collects console errors and page errors."""
+    failed_before = request.session.testsfailed
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),
@@ -167,19 +168,65 @@ def page(sync_playwright, lab, tmp_path):
             viewport={"width": 1400, "height": 1000},
         )
         pg = context.pages[0] if context.pages else context.new_page()
-        pg.console_errors = []
-        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
-        pg.on("pageerror", lambda e: pg.console_errors.append(f"page error: {e}"))
+        pg.console_errors, pg.console_all = [], []
+
+        def on_console(m):
+            pg.console_all.append(f"{m.type}: {m.text}"[:300])
+            if m.type == "error":
+                pg.console_errors.append(m.text)
+
+        def on_pageerror(e):
+            pg.console_all.append(f"page error: {e}"[:300])
+            pg.console_errors.append(f"page error: {e}")
+
+        pg.on("console", on_console)
+        pg.on("pageerror", on_pageerror)
+        throttle = float(os.environ.get("RNN_BROWSER_CPU_THROTTLE", "1"))
+        if throttle > 1:  # to develop against a slow laptop: the page runs `throttle` times slower
+            context.new_cdp_session(pg).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
         try:
             yield pg
         finally:
-            try:  # diagnostics, shown by pytest when the test fails
-                pg.screenshot(path=str(tmp_path / "last.png"), full_page=True)
-                print(f"last screenshot: {tmp_path / 'last.png'}")
-            except Exception:
-                pass
-            print(f"JupyterLab log: {lab['log']}\n{_tail(lab['log'], 30)}")
+            if request.session.testsfailed > failed_before:  # diagnostics for the failure
+                try:
+                    pg.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+                    print(f"last screenshot: {tmp_path / 'last.png'}")
+                except Exception:
+                    pass
+                print(f"JupyterLab log: {lab['log']}\n{_tail(lab['log'], 30)}")
             context.close()
+
+
+def _describe(page, lab):
+    """What the page shows, in text: printed with every failure, since CI keeps no screenshot."""
+    out = []
+    try:
+        out.append(f"kernels (server): {_kernels(lab)}")
+    except Exception as e:  # the server may be the problem
+        out.append(f"kernels (server): unavailable ({e})")
+    try:
+        out.append("page: " + json.dumps(page.evaluate("""() => {
+            const txt = el => (el ? el.innerText : '').replace(/\\s+/g, ' ').trim();
+            const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')];
+            return {
+              indicator: (document.querySelector('.jp-Notebook-ExecutionIndicator') || {}).dataset,
+              kernel_name: txt(document.querySelector('.jp-KernelName')),
+              dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => txt(d).slice(0, 300)),
+              menus_open: document.querySelectorAll('.lm-Menu').length,
+              active: document.activeElement ? document.activeElement.className : null,
+              sliders: document.querySelectorAll('.widget-slider').length,
+              loading_widget: txt(document.body).includes('Loading widget'),
+              error_widget: txt(document.body).includes('Error displaying widget'),
+              cells: cells.map(c => ({
+                prompt: txt(c.querySelector('.jp-InputPrompt')),
+                outputs: txt(c.querySelector('.jp-OutputArea')).slice(0, 160),
+              })).filter(c => c.prompt),
+            };
+        }"""), indent=1, default=str))
+    except Exception as e:
+        out.append(f"page: unavailable ({e})")
+    out.append("console (last 40):\n  " + "\n  ".join(page.console_all[-40:]))
+    return "\n".join(out)
 
 
 def _png_sources(cell):
@@ -190,14 +237,15 @@ def _png_sources(cell):
     )
 
 
-def _wait_for_new_plot(page, cell, before, what):
+def _wait_for_new_plot(page, lab, cell, before, what):
     deadline = time.monotonic() + REDRAW_S
     while time.monotonic() < deadline:
         now = _png_sources(cell)
         if now and now != before:
             return now
         page.wait_for_timeout(200)
-    pytest.fail(f"the explorer's plot did not change within {REDRAW_S} s after {what}")
+    pytest.fail(f"the explorer's plot did not change within {REDRAW_S} s after {what}\n"
+                f"{_describe(page, lab)}")
 
 
 def _kernels(lab):
@@ -220,22 +268,14 @@ def _wait_for_kernel_idle(page, lab, timeout_s):
         ).count():
             return
         if time.monotonic() > deadline:
-            pytest.fail(f"the notebook's kernel was not idle within {timeout_s} s: {_kernels(lab)}")
+            pytest.fail(f"the notebook's kernel was not idle within {timeout_s} s\n"
+                        f"{_describe(page, lab)}")
         page.wait_for_timeout(250)
 
 
-def test_explorer_redraws_when_controls_change(lab, page):
+def _accept_kernel_dialog(page):
+    """A notebook whose kernelspec is unknown here asks which kernel to use: the default."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    url = f"{lab['base']}/lab/tree/notebooks/{NOTEBOOK.name}?token={lab['token']}"
-    page.goto(url, wait_until="domcontentloaded")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
-    _wait_for_kernel_idle(page, lab, 90)
-
-    # Run > Run All Cells, as a student does.
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
-    # A notebook whose kernelspec is unknown here asks which kernel to use: the default.
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
     try:
         dialog.wait_for(timeout=2_000)
@@ -243,10 +283,65 @@ def test_explorer_redraws_when_controls_change(lab, page):
     except PlaywrightTimeout:
         pass
 
+
+def _run_all_cells(page, lab):
+    """Run > Run All Cells, as a student does, until a cell is seen queued or running.
+
+    Returns the number of clicks it took. A second click is allowed, and reported, for the
+    case where the first one reached the menu before the notebook was ready for it.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    # A cell shows [*] only while it is queued or running: watch every change of the
+    # notebook's DOM, so that a notebook that runs faster than a poll is still seen.
+    page.evaluate("""() => {
+        window.__rnnQueued = false;
+        const queued = () => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]
+            .some(p => p.textContent.includes('[*]'));
+        new MutationObserver(() => { if (!window.__rnnQueued && queued()) window.__rnnQueued = true; })
+            .observe(document.querySelector('.jp-NotebookPanel'),
+                     {subtree: true, childList: true, characterData: true});
+    }""")
+    started = "() => window.__rnnQueued"
+    for attempt in (1, 2):
+        # Run All acts on the current notebook: click into it first, as a student does.
+        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+        page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-item:not(.lm-mod-disabled)",
+                     has_text=re.compile(r"^Run All Cells")).first.click()
+        _accept_kernel_dialog(page)
+        try:
+            page.wait_for_function(started, timeout=30_000, polling=100)
+            return attempt
+        except PlaywrightTimeout:
+            print(f"Run All Cells, click {attempt}: no cell queued within 30 s\n{_describe(page, lab)}")
+    pytest.fail("Run All Cells started nothing, twice (see the page above)")
+
+
+def _wait_visible(page, lab, locator, timeout_s, what):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        locator.wait_for(timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        pytest.fail(f"{what} within {timeout_s} s\n{_describe(page, lab)}")
+
+
+def test_explorer_redraws_when_controls_change(lab, page):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    t0 = time.monotonic()
+    url = f"{lab['base']}/lab/tree/notebooks/{NOTEBOOK.name}?token={lab['token']}"
+    page.goto(url, wait_until="domcontentloaded")
+    _wait_visible(page, lab, page.locator(".jp-NotebookPanel .jp-Cell").first, 90,
+                  "the notebook did not show a cell")
+    _wait_for_kernel_idle(page, lab, 90)
+    t_open = time.monotonic()
+
+    clicks = _run_all_cells(page, lab)
     slider_box = page.locator(".widget-slider").filter(
         has=page.locator(".widget-label", has_text=SLIDER_LABEL)
     )
-    slider_box.first.wait_for(timeout=RUN_ALL_S * 1000)
+    _wait_visible(page, lab, slider_box.first, RUN_ALL_S,
+                  "after Run All Cells, no slider labelled 'T' or 'sequence length' appeared")
     # The explorer is the cell whose output holds the slider.
     cell = page.locator(".jp-CodeCell").filter(has=slider_box).first
     dropdown = cell.locator(".widget-dropdown").filter(
@@ -259,14 +354,19 @@ def test_explorer_redraws_when_controls_change(lab, page):
     deadline = time.monotonic() + RUN_ALL_S
     while not _png_sources(cell):
         if time.monotonic() > deadline:
-            pytest.fail(f"no PNG appeared in the explorer's output within {RUN_ALL_S} s")
+            pytest.fail(f"no PNG appeared in the explorer's output within {RUN_ALL_S} s\n"
+                        f"{_describe(page, lab)}")
         page.wait_for_timeout(250)
-    page.wait_for_function(
-        "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
-        ".some(p => p.textContent.includes('[*]'))",
-        timeout=RUN_ALL_S * 1000,
-    )
+    try:
+        page.wait_for_function(
+            "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('[*]'))",
+            timeout=RUN_ALL_S * 1000,
+        )
+    except PlaywrightTimeout:
+        pytest.fail(f"cells were still queued {RUN_ALL_S} s after Run All\n{_describe(page, lab)}")
     _wait_for_kernel_idle(page, lab, RUN_ALL_S)
+    t_run = time.monotonic()
     plot = _png_sources(cell)
 
     # The slider: ipywidgets 8 renders IntSlider with noUiSlider; its handle takes the
@@ -283,7 +383,9 @@ def test_explorer_redraws_when_controls_change(lab, page):
         arg=[readout.element_handle(), before_text],
         timeout=10_000,
     )
-    plot = _wait_for_new_plot(page, cell, plot, f"pressing {key} on the slider")
+    t = time.monotonic()
+    plot = _wait_for_new_plot(page, lab, cell, plot, f"pressing {key} on the slider")
+    t_slider = time.monotonic() - t
 
     # The activation dropdown: pick another option.
     current = dropdown.input_value()
@@ -291,11 +393,13 @@ def test_explorer_redraws_when_controls_change(lab, page):
     other = next((o for o in options if o != current), None)
     assert other is not None, f"the activation dropdown offers only {options}"
     dropdown.select_option(other)
-    plot = _wait_for_new_plot(page, cell, plot, f"choosing activation {other!r}")
+    t = time.monotonic()
+    plot = _wait_for_new_plot(page, lab, cell, plot, f"choosing activation {other!r}")
+    t_dropdown = time.monotonic() - t
 
     # And back, to be sure a second change redraws too.
     dropdown.select_option(current)
-    _wait_for_new_plot(page, cell, plot, f"choosing activation {current!r} again")
+    _wait_for_new_plot(page, lab, cell, plot, f"choosing activation {current!r} again")
     _wait_for_kernel_idle(page, lab, REDRAW_S)
 
     body = page.locator("#main").inner_text()
@@ -304,3 +408,6 @@ def test_explorer_redraws_when_controls_change(lab, page):
     tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()[:2000]
     assert page.console_errors == [], "browser console errors:\n" + "\n".join(page.console_errors)
+    print(f"open {t_open - t0:.1f} s, Run All Cells ({clicks} click{'s' * (clicks > 1)}) "
+          f"{t_run - t_open:.1f} s, redraw after the slider {t_slider:.2f} s, "
+          f"after the dropdown {t_dropdown:.2f} s")
