@@ -12,7 +12,7 @@ Modules (each imported on first use, so `import rnn_core as rc; rc.elman` works)
   losses        readouts, softmax cross-entropy, mean-squared error, embeddings
   matrices      spectral radius, singular values, recurrent-matrix families
   analysis      Jacobian products, gradient norms per lag, log-space sweeps, bounds
-  tasks, corpus synthetic tasks and the character corpus
+  tasks, corpus synthetic tasks, the character corpus and its next-character task
   optim, regularizer, train   optimisers, clipping, Pascanu's Omega, the fit loop
   costs         measured time and memory of BPTT against T
   plots, widgets, figures     figures and interactive explorers for the notebooks

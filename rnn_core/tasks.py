@@ -1,22 +1,30 @@
-"""Seeded synthetic tasks that need long memory: adding, temporal order, memory, copy, latch.
+"""Seeded tasks: five synthetic ones that need long memory (adding, temporal order, memory,
+copy, latch) and next-character prediction on a shipped text (text, the character LM).
 
 Every generator returns a `Task` with inputs x (N, T, D) float64 and targets y:
   - regression, many-to-one (adding):       y (N, O) float64, loss "mse"
   - classification, many-to-one:            y (N,) int64 class ids, loss "xent"
   - classification, many-to-many (copy):    y (N, T) int64 and mask (N, T) of the steps
                                             that carry a loss
+  - language model, many-to-many (text):    y (N, T) int64 next characters, mask all ones,
+                                            metric "bpc" (bits per character)
 A model's prediction `pred` has the shape of its readout: (N, O) for many-to-one, (N, T, O)
 for many-to-many (logits or probabilities for classification; integer class ids of the
-shape of y are accepted too). `task.score(pred)` is the task's metric (MSE, lower is better,
-or accuracy, higher is better), `task.error(pred)` is always lower-is-better (MSE or
-1 - accuracy) and `task.success(pred)` compares the metric with the task's threshold.
+shape of y are accepted too, except for "bpc", which needs logits). `task.score(pred)` is
+the task's metric (MSE or bits per character, lower is better, or accuracy, higher is
+better), `task.error(pred)` is always lower-is-better (MSE, bpc or 1 - accuracy) and
+`task.success(pred)` compares the metric with the task's threshold.
 Same seed, same data: each generator uses only np.random.default_rng(seed).
 """
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .validate import check_int, check_positive
+from . import corpus
+from .validate import check_choice, check_int, check_positive
+
+LOWER_IS_BETTER = ("mse", "bpc")        # metrics that succeed below the threshold
 
 # ----------------------------------------------------------------------------- the Task record
 
@@ -31,7 +39,7 @@ class Task:
     loss: str                 # "mse" or "xent"
     n_out: int                # O: readout size (number of classes for "xent")
     many_to_many: bool        # readout at every step (True) or the last step only
-    metric: str               # "mse" (success if < threshold) or "accuracy" (if >= threshold)
+    metric: str               # "mse" or "bpc" (success if < threshold), "accuracy" (if >=)
     threshold: float
     options: dict = field(default_factory=dict)   # generator keyword arguments, for resample
 
@@ -58,11 +66,18 @@ class Task:
         return GENERATORS[self.name](N=N, seed=seed, **self.options)
 
     def score(self, pred):
-        """The task metric: mean squared error (regression) or accuracy (classification)."""
+        """The task metric: mean squared error (regression), bits per character (text: pred
+        are logits (N, T, V)) or accuracy (classification)."""
         if self.metric == "mse":
             pred = _check_pred(pred, self.y.shape, float_only=True)
             with np.errstate(over="ignore"):    # a diverged model scores inf, without a warning
                 return float(np.mean((pred - self.y) ** 2))
+        if self.metric == "bpc":
+            pred = _check_pred(pred, self.y.shape + (self.n_out,), float_only=True)
+            z = pred - pred.max(axis=-1, keepdims=True)              # log-softmax, stably
+            logp = np.take_along_axis(z, self.y[..., None], axis=-1)[..., 0] \
+                - np.log(np.exp(z).sum(axis=-1))
+            return float(0.0 - (logp * self.mask).sum() / self.mask.sum() / np.log(2.0))
         labels = _labels(pred, self.y.shape, self.n_out)
         hit = (labels == self.y).astype(np.float64)
         if self.mask is None:
@@ -72,17 +87,21 @@ class Task:
     def error(self, pred):
         """Lower is better: the MSE, or 1 - accuracy."""
         s = self.score(pred)
-        return s if self.metric == "mse" else 1.0 - s
+        return s if self.metric in LOWER_IS_BETTER else 1.0 - s
 
     def success(self, pred):
-        """True if the metric passes the threshold (MSE < threshold, accuracy >= threshold)."""
+        """True if the metric passes the threshold (MSE or bpc < threshold, accuracy >=)."""
         s = self.score(pred)
-        return bool(s < self.threshold if self.metric == "mse" else s >= self.threshold)
+        return bool(s < self.threshold if self.metric in LOWER_IS_BETTER else s >= self.threshold)
 
     def exact(self):
-        """The exact answer in prediction format: targets (regression) or one-hot scores."""
+        """The exact answer in prediction format: targets (regression), one-hot scores
+        (classification), or logits 60 on the right character and 0 elsewhere (bpc: the
+        right character gets probability 1 - (V - 1) e^-60, about 1e-24 bits from exact)."""
         if self.metric == "mse":
             return self.y.copy()
+        if self.metric == "bpc":
+            return 60.0 * np.eye(self.n_out)[self.y]
         return np.eye(self.n_out)[self.y]
 
 
@@ -273,8 +292,67 @@ def latch(N, T, seed=0, L=3, noise=0.2, threshold=0.99):
                 {"T": T, "L": L, "noise": noise, "threshold": threshold})
 
 
+@functools.lru_cache(maxsize=4)
+def _text_ids(name, val_fraction):
+    """(chars, train ids, validation ids) of a shipped text, read-only: encoded once."""
+    text = corpus.load(name)
+    chars, index = corpus.build_vocab(text)
+    train, val = corpus.split(corpus.encode(text, index), val_fraction)
+    for a in (train, val):
+        a.flags.writeable = False
+    return tuple(chars), train, val
+
+
+def text_vocab(name=None, val_fraction=0.1):
+    """The characters of a shipped text, in id order, as `text` encodes them (a list)."""
+    return list(_text_ids(corpus.DEFAULT if name is None else name, val_fraction)[0])
+
+
+def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
+    """Next-character prediction on a shipped text: the character language model.
+
+    The text (corpus.load(name); default Volume I of Pride and Prejudice, V = 74
+    characters) is split contiguously: its last val_fraction is the validation part.
+    part "val" or "train" picks the part; seed=None takes N consecutive windows from its
+    start (deterministic: the same validation set every time), an int seed N windows at
+    random start positions. x (N, T, V) one-hot characters, y (N, T) the next character at
+    every step, mask all ones, loss "xent", n_out = V, many-to-many.
+
+    The metric is bits per character (bpc): the mean of -log2 p(next character) under the
+    softmax of the logits; lower is better. Success: bpc < threshold. On the default text's
+    validation part the best constant predictor (the character frequencies of the training
+    part) scores 4.44 and tables of counts from the training part (add-one smoothing)
+    score 3.50 (the previous character) and 2.72 (the previous two): the default 3.5 asks
+    for a model that uses at least the previous character as well as such a table does.
+
+    resample draws training windows at random, whatever the part of this batch: fit gets
+    its validation set from part="val" and never trains on it.
+    """
+    name = corpus.DEFAULT if name is None else name
+    check_choice("part", part, ("train", "val"))
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (float, int)) \
+            or not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction: expected a number in (0, 1), received {val_fraction!r}")
+    if seed is not None:
+        N, T, _ = _check_common(N, T, seed, 1, "at least one character to predict")
+    else:
+        N, T = check_int("N", N, low=1), check_int("T", T, low=1)
+    threshold = check_positive("threshold", threshold)
+    chars, train, val = _text_ids(name, float(val_fraction))
+    ids = train if part == "train" else val
+    need = N * T + 1 if seed is None else T + 1
+    if len(ids) < need:
+        raise ValueError(f"T: expected {'N * T' if seed is None else 'T'} + 1 <= {len(ids)}, the "
+                         f"characters of the {part!r} part of {name!r}, received N = {N}, T = {T}")
+    inputs, targets = corpus.windows(ids, N, T, seed=None if seed is None else int(seed))
+    V = len(chars)
+    return Task("text", _one_hot(inputs, V), targets, np.ones((N, T)), "xent", V, True, "bpc",
+                threshold, {"T": T, "name": name, "part": "train",
+                            "val_fraction": val_fraction, "threshold": threshold})
+
+
 GENERATORS = {"adding": adding, "temporal_order": temporal_order, "memory": memory,
-              "copy": copy, "latch": latch}
+              "copy": copy, "latch": latch, "text": text}
 
 
 def make(name, N, T, seed=0, **options):

@@ -143,3 +143,62 @@ def test_make_by_name_and_errors():
         task.score(np.zeros(4))
     with pytest.raises(TypeError, match="pred"):
         task.score([0.0] * 4)
+
+
+# ------------------------------------------------------------------ text (character LM)
+
+def test_text_windows_are_next_character_pairs_from_the_right_part():
+    chars, train, val = tasks._text_ids("pride_and_prejudice_vol1", 0.1)
+    assert list(chars) == tasks.text_vocab() and len(chars) == 74
+    v = tasks.text(4, 16, seed=None)                           # consecutive, from val's start
+    ids = v.x.argmax(axis=-1)
+    np.testing.assert_array_equal(v.x.sum(axis=-1), 1.0)       # one-hot
+    np.testing.assert_array_equal(ids.reshape(-1), val[:64])
+    np.testing.assert_array_equal(v.y.reshape(-1), val[1:65])
+    np.testing.assert_array_equal(v.y[:, :-1], ids[:, 1:])     # y is x shifted by one
+    assert v.kind == "classification, many-to-many" and v.n_out == 74 and v.metric == "bpc"
+    t = tasks.text(4, 16, seed=3, part="train")
+    train_str = "".join(chars[i] for i in train)
+    for row in t.x.argmax(axis=-1):                            # each window is in the train part
+        assert "".join(chars[i] for i in row) in train_str
+    r = v.resample(4, seed=3)                                  # training windows, whatever v is
+    np.testing.assert_array_equal(r.x, t.x)
+    np.testing.assert_array_equal(r.y, t.y)
+    np.testing.assert_array_equal(tasks.text(4, 16, seed=3).y, tasks.text(4, 16, seed=3).y)
+    assert not np.array_equal(tasks.text(4, 16, seed=3).y, tasks.text(4, 16, seed=4).y)
+
+
+def test_text_bpc_accepts_exact_answer_and_rejects_constants():
+    task = tasks.text(32, 50, seed=None)
+    assert task.success(task.exact()) and task.score(task.exact()) < 1e-9
+    V = task.n_out
+    zeros = np.zeros(task.y.shape + (V,))
+    assert task.score(zeros) == pytest.approx(np.log2(V), rel=1e-12)    # uniform: log2 V bits
+    _, train, _ = tasks._text_ids("pride_and_prejudice_vol1", 0.1)
+    freq = np.bincount(train, minlength=V) / train.size
+    unigram = np.broadcast_to(np.log(np.maximum(freq, 1e-300)), zeros.shape).copy()
+    assert 4.2 < task.score(unigram) < 4.7 and not task.success(unigram)
+    # bpc by hand for one step: -log2 softmax(pred)[y]
+    pred = np.random.default_rng(0).standard_normal(zeros.shape)
+    lp = pred - np.log(np.exp(pred).sum(-1, keepdims=True))
+    want = -np.take_along_axis(lp, task.y[..., None], -1).mean() / np.log(2)
+    assert task.score(pred) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(TypeError, match="pred: expected a float dtype, received int64"):
+        task.score(task.y.copy())                               # class ids give no bpc
+    with pytest.raises(ValueError, match=r"pred: expected shape \(32, 50, 74\)"):
+        task.score(zeros[..., :10])
+
+
+def test_text_errors_name_the_argument():
+    with pytest.raises(ValueError, match="part: expected one of"):
+        tasks.text(2, 8, part="test")
+    with pytest.raises(ValueError, match=r"T: expected N \* T \+ 1 <= 23127.*'val'.*N = 1000, T = 100"):
+        tasks.text(1000, 100, seed=None)
+    with pytest.raises(ValueError, match="T: expected T >= 1"):
+        tasks.text(2, 0, seed=1)
+    with pytest.raises(ValueError, match="val_fraction: expected a number in"):
+        tasks.text(2, 8, val_fraction=1.5)
+    with pytest.raises(ValueError, match="name: expected one of"):
+        tasks.text(2, 8, name="moby_dick")
+    with pytest.raises(ValueError, match="threshold: expected a finite number > 0"):
+        tasks.text(2, 8, threshold=0)

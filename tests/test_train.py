@@ -18,8 +18,9 @@ def flat_arrays(params):
                                        ("gru", {"form": "seeds"}), ("gru", {"form": "cudnn"})])
 @pytest.mark.parametrize("make", [lambda: tasks.memory(2, 4, seed=1, n_symbols=3),
                                   lambda: tasks.adding(2, 4, seed=1),
-                                  lambda: tasks.copy(2, 5, seed=1, n_symbols=2, length=2)],
-                         ids=["xent-last", "mse-last", "xent-all"])
+                                  lambda: tasks.copy(2, 5, seed=1, n_symbols=2, length=2),
+                                  lambda: tasks.text(2, 4, seed=1)],
+                         ids=["xent-last", "mse-last", "xent-all", "text"])
 def test_whole_model_gradients(cell, opts, make):
     task = make()
     params = train.init_model(cell, task.D, 3, task.n_out, seed=2, **opts)
@@ -114,3 +115,80 @@ def test_fit_errors_name_the_argument():
         train.fit("transformer", task, H=2, steps=1)
     with pytest.raises(ValueError, match="lr"):
         train.fit("rnn", task, H=2, steps=1, lr=0.0)
+
+
+# ------------------------------------------------------------------ the character LM
+
+def test_fit_trains_a_character_model_past_a_bigram_table_and_samples_from_it():
+    val = tasks.text(128, 32, seed=None)                  # 4096 validation characters
+    params, hist = train.fit("rnn", val, H=64, steps=600, lr=0.05, **EASY)
+    assert hist.succeeded and hist.best_error < 3.5      # bits per character
+    logits = train.predict("rnn", params, val.x, readout="all")
+    assert val.score(logits) == pytest.approx(hist.best_error, rel=1e-12)
+    chars = tasks.text_vocab()
+    text = train.sample("rnn", params, chars, 300, prime="It is a truth", seed=1)
+    assert len(text) == 300 and set(text) <= set(chars)
+    assert text == train.sample("rnn", params, chars, 300, prime="It is a truth", seed=1)
+    assert text != train.sample("rnn", params, chars, 300, prime="It is a truth", seed=2)
+    # A model below 3.5 bpc has learnt that words are separated by spaces: far more than
+    # the 1/74 of uniform noise, near the text's own share of spaces (about 1 in 6).
+    assert 0.08 < text.count(" ") / len(text) < 0.3
+
+
+def _readout_only_model(cell, logits, H=3, **opts):
+    """A model whose logits are `logits` whatever the input: W_y = 0, b_y = logits."""
+    V = logits.size
+    params = train.init_model(cell, V, H, V, seed=0, **opts)
+    params["out"]["W_y"][:] = 0.0
+    params["out"]["b_y"][:] = logits
+    return params
+
+
+def test_sample_draws_from_softmax_of_logits_over_temperature():
+    chars = list("abcd")
+    logits = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
+    params = _readout_only_model("rnn", logits)
+    n = 10000
+    for temp in (1.0, 0.5, 2.0):       # p = (.10 .20 .30 .40), (.03 .13 .30 .53), (.16 .23 .28 .32)
+        text = train.sample("rnn", params, chars, n, prime="a", temperature=temp, seed=0)
+        freq = np.array([text.count(c) for c in chars]) / n
+        p = np.exp(logits / temp)
+        p /= p.sum()
+        # four binomial standard errors at n = 10000 are at most 0.02
+        np.testing.assert_allclose(freq, p, atol=4 * np.sqrt(0.25 / n))
+    assert train.sample("rnn", params, chars, 50, prime="a", temperature=0) == "d" * 50
+
+
+@pytest.mark.parametrize("cell,opts", [("rnn", {"activation": "relu"}), ("lstm", {}),
+                                       ("gru", {"form": "seeds"}), ("gru", {"form": "cudnn"})])
+def test_greedy_sampling_agrees_with_rerunning_the_whole_text(cell, opts):
+    val = tasks.text(2, 8, seed=None)
+    params = train.init_model(cell, val.D, 16, val.n_out, seed=4, **opts)
+    params["out"]["W_y"] *= 10                # sharp logits: every step's argmax is clear
+    chars = tasks.text_vocab()
+    index = {c: i for i, c in enumerate(chars)}
+    got = train.sample(cell, params, chars, 12, prime="Mr. Darcy", temperature=0, **opts)
+    text = "Mr. Darcy"
+    for _ in range(12):                       # the independent way: read everything again
+        x = np.eye(len(chars))[[[index[c] for c in text]]]
+        logits = train.predict(cell, params, x, readout="all", **opts)[0, -1]
+        text += chars[int(logits.argmax())]
+    assert got == text[len("Mr. Darcy"):]
+    assert len(set(got)) > 1                  # not a degenerate constant continuation
+
+
+def test_sample_errors_name_the_argument():
+    chars = list("abcd")
+    params = _readout_only_model("rnn", np.zeros(4))
+    with pytest.raises(ValueError, match=r"prime: expected characters of the vocabulary.*'z'"):
+        train.sample("rnn", params, chars, 5, prime="az")
+    with pytest.raises(ValueError, match="prime: expected a non-empty str"):
+        train.sample("rnn", params, chars, 5, prime="")
+    with pytest.raises(ValueError, match=r"chars: expected 4 distinct characters.*received 3"):
+        train.sample("rnn", params, list("abc"), 5, prime="a")
+    with pytest.raises(TypeError, match="chars: expected a list of single characters"):
+        train.sample("rnn", params, "abcd", 5, prime="a")
+    with pytest.raises(ValueError, match="temperature: expected a finite number >= 0"):
+        train.sample("rnn", params, chars, 5, prime="a", temperature=-1.0)
+    with pytest.raises(ValueError, match="length: expected"):
+        train.sample("rnn", params, chars, 0, prime="a")
