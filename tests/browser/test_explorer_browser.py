@@ -303,8 +303,9 @@ def _run_all_cells(page, lab):
     }""")
     started = "() => window.__rnnQueued"
     for attempt in (1, 2):
-        # Run All acts on the current notebook: click into it first, as a student does.
-        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+        # Run All acts on the current notebook: click into it first, as a student does
+        # (on the first cell's prompt area, which selects the cell and holds no link).
+        page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first.click()
         page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-item:not(.lm-mod-disabled)",
                      has_text=re.compile(r"^Run All Cells")).first.click()
