@@ -1,7 +1,7 @@
 """Run every benchmark script and collect their markdown tables into results/REPORT.md.
 
-Runs bench_cells.py, bench_sweep.py and bench_widgets.py (those that exist), each as its
-own subprocess with this interpreter, streaming their output. From each script's stdout it
+Runs bench_cells.py, bench_sweep.py, bench_widgets.py and bench_fit.py (those that exist),
+each as its own subprocess with this interpreter, streaming their output. From each script's stdout it
 keeps the markdown: headings, tables and the caption line just above a table. A script that
 fails is reported with its exit code and the run goes on. Exit code: 0 if all succeeded.
 Run: python3 benchmarks/run_all.py   (what `make bench` runs); extra arguments are passed
@@ -14,7 +14,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py")
+SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py")
 
 
 def run(script, args=()):
