@@ -64,12 +64,17 @@ def decode(ids, chars):
     return "".join(chars[i] for i in ids.reshape(-1))
 
 
+def check_fraction(name, value):
+    """A number strictly between 0 and 1 (a fraction of the text)."""
+    if isinstance(value, bool) or not isinstance(value, (float, int)) or not 0 < value < 1:
+        raise ValueError(f"{name}: expected a number in (0, 1), received {value!r}")
+    return float(value)
+
+
 def split(ids, val_fraction=0.1):
     """Contiguous split: (train ids, validation ids), validation being the last fraction."""
     check_indices("ids", ids, (None,))
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (float, int)) \
-            or not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction: expected a number in (0, 1), received {val_fraction!r}")
+    check_fraction("val_fraction", val_fraction)
     cut = len(ids) - max(1, int(round(len(ids) * val_fraction)))
     if cut < 1:
         raise ValueError(f"ids: expected at least 2 ids to split, received {len(ids)}")

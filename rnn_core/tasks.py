@@ -303,9 +303,9 @@ def _text_ids(name, val_fraction):
     return tuple(chars), train, val
 
 
-def text_vocab(name=None, val_fraction=0.1):
+def text_vocab(name=None):
     """The characters of a shipped text, in id order, as `text` encodes them (a list)."""
-    return list(_text_ids(corpus.DEFAULT if name is None else name, val_fraction)[0])
+    return list(_text_ids(corpus.DEFAULT if name is None else name, 0.1)[0])
 
 
 def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
@@ -330,15 +330,13 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     """
     name = corpus.DEFAULT if name is None else name
     check_choice("part", part, ("train", "val"))
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (float, int)) \
-            or not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction: expected a number in (0, 1), received {val_fraction!r}")
+    val_fraction = corpus.check_fraction("val_fraction", val_fraction)
     if seed is not None:
         N, T, _ = _check_common(N, T, seed, 1, "at least one character to predict")
     else:
         N, T = check_int("N", N, low=1), check_int("T", T, low=1)
     threshold = check_positive("threshold", threshold)
-    chars, train, val = _text_ids(name, float(val_fraction))
+    chars, train, val = _text_ids(name, val_fraction)
     ids = train if part == "train" else val
     need = N * T + 1 if seed is None else T + 1
     if len(ids) < need:
