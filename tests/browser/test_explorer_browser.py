@@ -312,7 +312,8 @@ def _run_all_cells(page, lab):
         item = page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first
         item.wait_for(timeout=10_000)
         if "lm-mod-disabled" in (item.get_attribute("class") or ""):
-            # A menu shows the state its commands had when it opened: close it, try again.
+            # Disabled (no current notebook yet, say): clicking it would do nothing. Close
+            # the menu and try again.
             print(f"Run All Cells, try {attempt}: the menu item was disabled\n{_describe(page, lab)}")
             page.keyboard.press("Escape")
             page.wait_for_timeout(2_000)
