@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.installed
 # Test runs keep Jupyter's, IPython's and matplotlib's state inside the venv, so they write
 # nothing to ~ (no kernelspec, no connection files, no IPython profile, no font cache).
 TEST_HOME := $(abspath $(VENV))/test-home
-test test-unit test-notebooks test-browser: export JUPYTER_PLATFORM_DIRS := 1
-test test-unit test-notebooks test-browser: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
-test test-unit test-notebooks test-browser: export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
-test test-unit test-notebooks test-browser: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
-test test-unit test-notebooks test-browser: export IPYTHONDIR := $(TEST_HOME)/ipython
-test test-unit test-notebooks test-browser: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
+test test-unit test-notebooks test-browser notebooks: export JUPYTER_PLATFORM_DIRS := 1
+test test-unit test-notebooks test-browser notebooks: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
+test test-unit test-notebooks test-browser notebooks: export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
+test test-unit test-notebooks test-browser notebooks: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
+test test-unit test-notebooks test-browser notebooks: export IPYTHONDIR := $(TEST_HOME)/ipython
+test test-unit test-notebooks test-browser notebooks: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
@@ -23,7 +23,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # measures both settings itself.
 TEST_ENV := OPENBLAS_NUM_THREADS=1
 
-.PHONY: lab test test-unit test-notebooks test-browser bench figures install clean
+.PHONY: lab test test-unit test-notebooks test-browser bench figures notebooks install clean
 
 install: $(STAMP)
 
@@ -68,6 +68,10 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m rnn_core.figures figures
+
+# Re-execute the committed notebooks in place with the pinned stack (after editing one).
+notebooks: $(STAMP)
+	$(TEST_ENV) $(PY) tools/execute_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/results
