@@ -146,20 +146,44 @@ def forward(x, state0, params):
     """Run the LSTM over a sequence. x (N, T, D), state0 {"h", "c": (N, H)}.
 
     Returns h (N, T, H), the final state {"h", "c": (N, H)} and the cache for backward.
-    The input projection of all four gates for all steps is one matmul; the loop keeps
-    only h @ W_h.T with the stacked (4H, H) matrix.
+    The input projection of all four gates for all steps is one matmul (time-major, so
+    each step reads a contiguous block); the loop keeps only h @ W_h.T with the stacked
+    (4H, H) matrix, and computes the gates of _cell in place, into the cache's arrays.
     """
     D, H, dtype = _check(params)
     N, T, _ = check_sequence("x", x, D, dtype)
     h, c = check_state("state0", state0, _shapes(N, H), dtype)
     W_h, W_x, b = _stack(params, H)
-    xw = (x.reshape(N * T, D) @ W_x.T + b).reshape(N, T, 4 * H)
-    zs = np.empty((T, N, 4 * H), dtype)                 # gates, time-major inside the loop
+    xw = (x.transpose(1, 0, 2).reshape(T * N, D) @ W_x.T + b).reshape(T, N, 4 * H)
+    zs = np.empty((T, N, 4 * H), dtype)
     cs, tcs, hs = (np.empty((T, N, H), dtype) for _ in range(3))
+    tmp = np.empty((N, H), dtype)
     W_hT = W_h.T
-    for t in range(T):
-        zs[t], cs[t], tcs[t], hs[t] = _cell(xw[:, t] + h @ W_hT, c)
-        h, c = hs[t], cs[t]
+    scale = _gate_scale(H, dtype)
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            a = zs[t]
+            np.matmul(h, W_hT, out=a)
+            a += xw[t]
+            a *= scale                              # -a for the gates, -2a for C~
+            np.exp(a, out=a)
+            a += 1.0
+            np.reciprocal(a, out=a)                 # sigmoid(a), sigmoid(2a)
+            g = a[:, 3 * H:]
+            g *= 2.0
+            g -= 1.0                                # tanh(a) for the candidate
+            ct = cs[t]
+            np.multiply(a[:, :H], c, out=ct)
+            np.multiply(a[:, H:2 * H], g, out=tmp)
+            ct += tmp
+            tc = tcs[t]
+            np.multiply(ct, -2.0, out=tc)
+            np.exp(tc, out=tc)
+            tc += 1.0
+            np.divide(2.0, tc, out=tc)
+            tc -= 1.0
+            np.multiply(a[:, 2 * H:3 * H], tc, out=hs[t])
+            h, c = hs[t], ct
     cache = {"x": x, "h0": state0["h"], "c0": state0["c"], "zs": zs, "cs": cs, "tcs": tcs,
              "hs": hs, "W_h": W_h, "W_x": W_x}
     return hs.transpose(1, 0, 2), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
@@ -172,6 +196,8 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ... (both
     the h and the C carry are cut); k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h", "c": (N, H)} and grads keyed like params.
+    The step is _cell_back's, split in two: the factors that do not depend on the carries
+    are computed for all steps at once, so the loop keeps 8 small operations per step.
     """
     x, hs, cs, zs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "zs", "tcs", "W_h"))
     T, N, H = hs.shape
@@ -181,14 +207,39 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     if dstate_T is None:
         carry_h, carry_c = np.zeros((N, H), hs.dtype), np.zeros((N, H), hs.dtype)
     else:
-        carry_h, carry_c = check_state("dstate_T", dstate_T, _shapes(N, H), hs.dtype)
+        ch, cc = check_state("dstate_T", dstate_T, _shapes(N, H), hs.dtype)
+        carry_h, carry_c = ch.copy(), cc.copy()
     c_prev = np.concatenate([cache["c0"][None], cs[:-1]])   # (T, N, H)
-    das = np.empty_like(zs)                                  # (T, N, 4H) dL/d(pre-activations)
+    f, i, o, g = (zs[..., j * H:(j + 1) * H] for j in range(4))
+    # Everything that does not depend on the carries, for all steps at once:
+    # dct = dht * A + carry_c; da = [dct, dct, dht, dct] * B
+    A = 1.0 - tcs * tcs
+    A *= o
+    das = np.empty_like(zs)
+    Bf, Bi, Bo, Bg = (das[..., j * H:(j + 1) * H] for j in range(4))
+    for B, s, other in ((Bf, f, c_prev), (Bi, i, g), (Bo, o, tcs)):
+        np.subtract(1.0, s, out=B)
+        B *= s                                                 # sigmoid'(a) = s (1 - s)
+        B *= other                                             # times C_{t-1}, C~, tanh(C_t)
+    np.multiply(g, g, out=Bg)
+    np.subtract(1.0, Bg, out=Bg)                               # tanh'(a) = 1 - C~^2
+    Bg *= i
+    dh_tm = dh.transpose(1, 0, 2)
+    dht = np.empty((N, H), hs.dtype)
+    dct = np.empty((N, H), hs.dtype)
     for t in range(T - 1, -1, -1):
-        das[t], carry_c = _cell_back(dh[:, t] + carry_h, carry_c, zs[t], c_prev[t], tcs[t])
-        carry_h = das[t] @ W_h
+        np.add(dh_tm[t], carry_h, out=dht)
+        np.multiply(A[t], dht, out=dct)
+        dct += carry_c
+        da3 = das[t].reshape(N, 4, H)
+        da3[:, :2] *= dct[:, None]
+        da3[:, 2] *= dht
+        da3[:, 3] *= dct
+        np.matmul(das[t], W_h, out=carry_h)
+        np.multiply(dct, f[t], out=carry_c)                     # the carousel: diag(f_t)
         if t % k == 0 and t > 0:                             # window boundary: cut both carries
-            carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
+            carry_h[...] = 0.0
+            carry_c[...] = 0.0
     h_prev = np.concatenate([cache["h0"][None], hs[:-1]])    # (T, N, H)
     hx = np.concatenate([h_prev, x.transpose(1, 0, 2)], axis=2).reshape(T * N, H + D)  # [h_{t-1}; x_t]
     da2 = das.reshape(T * N, 4 * H)
