@@ -52,6 +52,7 @@ DROPDOWN_LABEL = re.compile(r"^\s*activation\s*$", re.IGNORECASE)
 SERVER_START_S = 90
 RUN_ALL_S = 300  # the whole notebook, kernel start included
 REDRAW_S = 60  # one redraw after one control change
+RESTART_S = 120  # Restart Kernel and Run All Cells, when the first run showed no slider
 # True while a cell of the notebook is queued or running (its prompt shows [*]).
 QUEUED_JS = ("() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
              ".some(p => p.textContent.includes('[*]'))")
@@ -360,7 +361,7 @@ def _wait_for_slider(page, lab, slider):
             page.locator(".lm-Menu-item",
                          has_text=re.compile(r"^Restart Kernel and Run All Cells")).first.click()
             page.locator(".jp-Dialog .jp-mod-accept").click()
-            restarts, done_since, deadline = 1, None, now + RUN_ALL_S
+            restarts, done_since, deadline = 1, None, now + RESTART_S
         page.wait_for_timeout(500)
     return restarts
 
