@@ -85,7 +85,7 @@ class Task:
         return float((hit * self.mask).sum() / self.mask.sum())
 
     def error(self, pred):
-        """Lower is better: the MSE, or 1 - accuracy."""
+        """Lower is better: the MSE, the bpc, or 1 - accuracy."""
         s = self.score(pred)
         return s if self.metric in LOWER_IS_BETTER else 1.0 - s
 
@@ -321,9 +321,9 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     The metric is bits per character (bpc): the mean of -log2 p(next character) under the
     softmax of the logits; lower is better. Success: bpc < threshold. On the default text's
     validation part the best constant predictor (the character frequencies of the training
-    part) scores 4.44 and tables of counts from the training part (add-one smoothing)
-    score 3.50 (the previous character) and 2.72 (the previous two): the default 3.5 asks
-    for a model that uses at least the previous character as well as such a table does.
+    part) scores 4.44 and smoothed tables of counts from the training part score 3.50
+    (the previous character, add-one) and 2.72 (the previous two, add-0.1): the default
+    3.5 asks for a model that uses the previous character at least as well as such a table.
 
     resample draws training windows at random, whatever the part of this batch: fit gets
     its validation set from part="val" and never trains on it.
