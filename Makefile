@@ -67,7 +67,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 figures: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m rnn_core.figures figures
+	MPLBACKEND=Agg $(PY) -m rnn_core.gallery figures
 
 # Re-execute the committed notebooks in place with the pinned stack (after editing one).
 notebooks: $(STAMP)

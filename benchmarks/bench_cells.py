@@ -436,7 +436,7 @@ def memory_section(T_values, k=TRUNCATE_K):
         out(f"skipped: rnn_core.costs is not available ({e})")
         return {}
     try:
-        from rnn_core.sequence import truncated_bptt   # noqa: F401 (costs uses it)
+        from rnn_core.layers import truncated_bptt   # noqa: F401 (costs uses it)
         have_tbptt = True
     except ImportError:
         have_tbptt = False
@@ -467,9 +467,9 @@ def memory_section(T_values, k=TRUNCATE_K):
     out()
     out(md_table(["fit"] + list(res), fits))
     if not have_tbptt:
-        out("\nnote: rnn_core.sequence.truncated_bptt is not available yet: truncated rows skipped")
+        out("\nnote: rnn_core.layers.truncated_bptt is not available yet: truncated rows skipped")
     out(f"\nFull BPTT keeps every step's cache, so its peak grows linearly in T (slope = bytes "
-        f"per step). Truncated BPTT (sequence.truncated_bptt, window k={k}) keeps one window's "
+        f"per step). Truncated BPTT (layers.truncated_bptt, window k={k}) keeps one window's "
         f"cache: what still grows is dx (N, T, D) = {N * D * 8 / 1024:.0f} KiB/step, the input "
         f"gradient, which is the size of the input itself. gru here is the seeds form "
         f"(costs.bptt_peak_memory's default).")

@@ -1,8 +1,8 @@
-"""Benchmark of the gradient-norm sweep behind the explorer: analysis.sweep at the headline
+"""Benchmark of the gradient-norm sweep behind the explorer: gradflow.sweep at the headline
 size (41 values of rho in [0.5, 1.5], H = 64, T = 200, tanh, float64, N = 1), forward and
 log-space backward included, against two plain numpy versions and JAX (lax.scan under jit),
 plus the on-demand exact spectral norms. For scale it also times the sweep's core alone
-(analysis._sweep_logs) and the floor of any numpy version: the 400 (41, 64) @ (64, 64)
+(gradflow.batched._sweep_logs) and the floor of any numpy version: the 400 (41, 64) @ (64, 64)
 matmuls and 200 exp2 of (41, 64) that the sweep cannot avoid, with nothing else.
 
 Prints markdown (machine, timings with ratios, agreement) and writes the raw numbers to
@@ -24,7 +24,7 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:                          # run as a script from a checkout
     sys.path.insert(0, ROOT)
 
-from rnn_core import activations, analysis, matrices  # noqa: E402
+from rnn_core import activations, gradflow, matrices  # noqa: E402
 from common import machine_info  # noqa: E402  (benchmarks/common.py)
 
 HEADLINE = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, N=1, seed=0)
@@ -49,20 +49,20 @@ def machine():
 def inputs():
     """The headline sweep's own seeded inputs: base B, xw (T, N, H), u (H,)."""
     H, T, N = HEADLINE["H"], HEADLINE["T"], HEADLINE["N"]
-    x, W_x, b, u = analysis._inputs(H, T, N, H, 1.0, 0.0, HEADLINE["seed"], np.dtype(np.float64))
+    x, W_x, b, u = gradflow.sweeps._inputs(H, T, N, H, 1.0, 0.0, HEADLINE["seed"], np.dtype(np.float64))
     B = np.array(matrices._base(HEADLINE["family"], H, HEADLINE["seed"])[0])
     xw = np.ascontiguousarray((x.reshape(N * T, H) @ W_x.T + b).reshape(N, T, H).transpose(1, 0, 2))
     return B, xw, u
 
 
 def ours():
-    return analysis.sweep(RHOS, **HEADLINE).log10_norm
+    return gradflow.sweep(RHOS, **HEADLINE).log10_norm
 
 
 def ours_cold():
     matrices._base.cache_clear()                  # rebuild the base matrix and its spectrum,
-    analysis._sweep_inputs.cache_clear()          # and the seeded inputs, too
-    return analysis.sweep(RHOS, **HEADLINE).log10_norm
+    gradflow.sweeps._sweep_inputs.cache_clear()          # and the seeded inputs, too
+    return gradflow.sweep(RHOS, **HEADLINE).log10_norm
 
 
 def plain_numpy(B, xw, u):
@@ -104,8 +104,8 @@ def plain_shared(B, xw, u):
 
 
 def core(B, xw, u):
-    """Only the forward pass and the log-space norms: analysis._sweep_logs, no Sweep fields."""
-    return analysis._sweep_logs(B, RHOS, xw, activations.get("tanh"), u).mean(axis=2).T
+    """Only the forward pass and the log-space norms: gradflow.batched._sweep_logs, no Sweep fields."""
+    return gradflow.batched._sweep_logs(B, RHOS, xw, activations.get("tanh"), u).mean(axis=2).T
 
 
 def floor(B, xw, u):
@@ -240,12 +240,12 @@ def main(argv=None):
         jax_out = np.asarray(worker["log10_norm"])
 
     rho1 = 1.0
-    one = [timed(lambda: analysis.exact_spectral_norms(rho1, **{k: v for k, v in HEADLINE.items()
+    one = [timed(lambda: gradflow.exact_spectral_norms(rho1, **{k: v for k, v in HEADLINE.items()
                                                                 if k != "N"}))[0]
            for _ in range(5)]
     results["exact_one_rho"] = summary(one)
     t_all, exact_all = timed(lambda: np.array([
-        analysis.exact_spectral_norms(r, **{k: v for k, v in HEADLINE.items() if k != "N"})
+        gradflow.exact_spectral_norms(r, **{k: v for k, v in HEADLINE.items() if k != "N"})
         for r in RHOS]))
     results["exact_all_rhos"] = summary([t_all])
 
@@ -278,11 +278,11 @@ def main(argv=None):
     print("## Timings")
     print(f"Wall-clock median, min and 90th percentile in ms, and the median CPU time of this "
           f"process (all its threads), which other processes on the machine disturb less. The "
-          f"last column is wall median / wall median of analysis.sweep. Target for "
-          f"analysis.sweep: <= {TARGET_MS:g} ms median.")
-    rows = [("analysis.sweep (numpy; base matrix and seeded inputs cached, as in the explorer)", "ours"),
-            ("analysis.sweep, cold (base matrix, its spectrum and the inputs rebuilt each call)", "ours_cold"),
-            ("  of which the forward pass and log-space norms alone (analysis._sweep_logs)", "core"),
+          f"last column is wall median / wall median of gradflow.sweep. Target for "
+          f"gradflow.sweep: <= {TARGET_MS:g} ms median.")
+    rows = [("gradflow.sweep (numpy; base matrix and seeded inputs cached, as in the explorer)", "ours"),
+            ("gradflow.sweep, cold (base matrix, its spectrum and the inputs rebuilt each call)", "ours_cold"),
+            ("  of which the forward pass and log-space norms alone (gradflow.batched._sweep_logs)", "core"),
             ("  floor: its 400 matmuls and 200 exp2 alone, nothing else", "floor"),
             ("plain numpy, one matmul per step for all rho (rho B, np.tanh, norm every step)", "plain_shared"),
             ("plain numpy (W_h per rho, batched matmul, np.tanh, norm every step)", "plain"),
@@ -290,7 +290,7 @@ def main(argv=None):
             ("JAX first call (trace + compile + run)", "jax_first_call"),
             ("exact_spectral_norms, one rho (SVD at every lag)", "exact_one_rho"),
             ("exact_spectral_norms, all 41 rhos (timed once)", "exact_all_rhos")]
-    print("| what | median ms | min ms | p90 ms | CPU median ms | x analysis.sweep |\n"
+    print("| what | median ms | min ms | p90 ms | CPU median ms | x gradflow.sweep |\n"
           "|---|---|---|---|---|---|")
     for label, key in rows:
         if key in results:
@@ -308,9 +308,9 @@ def main(argv=None):
           f"spectral norms for the whole sweep cost {results['exact_all_rhos']['median_ms'] / base:.0f} "
           f"sweeps, which is why they are on demand.")
     print()
-    print("## Agreement with analysis.sweep (max |difference| of log10 norms, all rows and lags)")
+    print("## Agreement with gradflow.sweep (max |difference| of log10 norms, all rows and lags)")
     print("| other | max abs diff |\n|---|---|")
-    print(f"| analysis._sweep_logs (averaged over N) | {agree['core']:.1e} |")
+    print(f"| gradflow.batched._sweep_logs (averaged over N) | {agree['core']:.1e} |")
     print(f"| plain numpy, one matmul for all rho | {agree['plain_shared']:.1e} |")
     print(f"| plain numpy | {agree['plain']:.1e} |")
     if "jax" in agree:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
 
-from rnn_core import analysis, plots, widgets  # noqa: E402
+from rnn_core import gradflow, plots, widgets  # noqa: E402
 
 TARGETS_MS = {200: 150.0, 1000: 400.0}
 # A pause before each timed change, as between two moves of a student's slider: OpenBLAS
@@ -56,7 +56,7 @@ def measure(ex, T, repeats):
         kw = ex.settings()
         time.sleep(PAUSE_S)
         t0 = time.perf_counter()
-        s = analysis.sweep(**kw)
+        s = gradflow.sweep(**kw)
         t1 = time.perf_counter()
         fig = plots.explorer_figure(s, fig=ex._fig)
         widgets.png_bytes(fig, static=plots.explorer_static_parts(fig))

@@ -1,29 +1,33 @@
 """rnn_core: recurrent networks in numpy with exact backpropagation through time, and the
 tools to measure how gradients flow through them.
 
-Modules (each imported on first use, so `import rnn_core as rc; rc.elman` works):
+Modules and subpackages (each imported on first use, so `import rnn_core as rc; rc.cells`
+works):
   validate      input checks with clear errors
-  activations   sigmoid, tanh, relu, linear: f, f', gamma = sup|f'|
-  init          seeded initialisers (Gaussian, orthogonal, identity, spectral radius)
+  activations   sigmoid, tanh, relu, linear: f, f', f'', gamma = sup|f'|, E|f'| under a Gaussian
+  init          seeded initialisers (Gaussian, orthogonal, identity)
+  matrices      W_h: spectral radius, sigma_max, seeded families at a chosen rho, transient growth
+  cells         elman, lstm, gru, gated_feedback: one interface, step and sequence BPTT
+  layers        truncated BPTT, bidirectional and stacked layers built from any cell
+  readout       the affine output layer and the embedding
+  losses        softmax cross-entropy and mean-squared error
   gradcheck     centered finite differences with a zero-argument loss closure
-  elman, lstm, gru   cells: step and sequence forward/backward (BPTT)
-  sequence      any cell by name, truncated BPTT, bidirectional and stacked layers
-  gated_feedback     gated-feedback RNN (Chung et al. 2015)
-  losses        readouts, softmax cross-entropy, mean-squared error, embeddings
-  matrices      spectral radius, singular values, recurrent-matrix families
-  analysis      Jacobian products, gradient norms per lag, log-space sweeps, bounds
+  gradflow      Jacobian products, gradient norms per lag, log-space sweeps, bounds
   tasks, corpus synthetic tasks, the character corpus and its next-character task
   optim, regularizer, train   optimisers, clipping, Pascanu's Omega, the fit loop
   costs         measured time and memory of BPTT against T
-  plots, widgets, figures     figures and interactive explorers for the notebooks
+  experiments   the data behind each figure
+  plots         data -> matplotlib Figure
+  widgets       the interactive explorers of the notebooks
+  gallery       the static figures of figures/
 """
 import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("validate", "activations", "init", "gradcheck", "elman", "lstm", "gru",
-            "sequence", "gated_feedback", "losses", "matrices", "analysis", "tasks",
-            "corpus", "optim", "regularizer", "train", "costs", "plots", "widgets", "figures")
+_MODULES = ("validate", "activations", "init", "matrices", "cells", "layers", "readout",
+            "losses", "gradcheck", "gradflow", "tasks", "corpus", "optim", "regularizer",
+            "train", "costs", "experiments", "plots", "widgets", "gallery")
 
 __all__ = list(_MODULES)
 

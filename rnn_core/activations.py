@@ -1,15 +1,16 @@
 """Activation functions f, their derivatives f', and gamma = sup |f'|.
 
 Each entry of ACTIVATIONS gives f(a), f'(a), f' written in terms of the output h = f(a)
-(what backward uses, so no pre-activation needs storing) and gamma.
+(what backward uses, so no pre-activation needs storing), gamma, and f'' in terms of h.
 Shapes: every function is elementwise, any shape in, the same shape out.
 """
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from .validate import check_choice
+from .validate import check_choice, check_positive
 
 
 def sigmoid(a):
@@ -39,14 +40,17 @@ class Activation:
     df: Callable          # f'(a)
     df_from_out: Callable  # f'(a) computed from h = f(a)
     gamma: float          # sup_a |f'(a)|, the constant in the bound (gamma sigma_max)^l
+    d2f_from_out: Callable  # f''(a) computed from h = f(a) (the regulariser's f'(a_t) terms)
 
 
 ACTIVATIONS = {
     "sigmoid": Activation("sigmoid", sigmoid, lambda a: sigmoid(a) * (1 - sigmoid(a)),
-                          lambda h: h * (1 - h), 0.25),
-    "tanh": Activation("tanh", np.tanh, lambda a: 1 - np.tanh(a) ** 2, lambda h: 1 - h * h, 1.0),
-    "relu": Activation("relu", lambda a: np.maximum(a, 0), _relu_grad, _relu_grad, 1.0),
-    "linear": Activation("linear", lambda a: a.copy(), _ones, _ones, 1.0),
+                          lambda h: h * (1 - h), 0.25, lambda h: h * (1 - h) * (1 - 2 * h)),
+    "tanh": Activation("tanh", np.tanh, lambda a: 1 - np.tanh(a) ** 2, lambda h: 1 - h * h, 1.0,
+                       lambda h: -2 * h * (1 - h * h)),
+    "relu": Activation("relu", lambda a: np.maximum(a, 0), _relu_grad, _relu_grad, 1.0,
+                       np.zeros_like),    # f' is piecewise constant
+    "linear": Activation("linear", lambda a: a.copy(), _ones, _ones, 1.0, np.zeros_like),
 }
 
 
@@ -58,3 +62,20 @@ def get(name):
 def gamma(name):
     """gamma = sup |f'| for the named activation: sigmoid 1/4, tanh 1, relu 1, linear 1."""
     return get(name).gamma
+
+
+def _gauss_mean(fn, mean, spread, n=2001):
+    """E[fn(a)] for a ~ N(mean, spread^2), trapezoid rule on mean +- 10 spread (smooth fn)."""
+    z = np.linspace(-10.0, 10.0, n)
+    w = np.exp(-0.5 * z * z)
+    w /= w.sum()
+    return float(np.sum(w * fn(mean + spread * z)))
+
+
+def mean_abs_derivative(activation, mean=0.0, spread=1.0):
+    """E|f'(a)| for pre-activations a ~ N(mean, spread^2): the factor each step multiplies in."""
+    act = get(activation)
+    spread = check_positive("spread", spread)
+    if act.name == "relu":          # f' is a step: P(a > 0) exactly, not a quadrature of it
+        return 0.5 * (1.0 + math.erf(float(mean) / (spread * math.sqrt(2.0))))
+    return _gauss_mean(lambda a: np.abs(act.df(a)), float(mean), spread)

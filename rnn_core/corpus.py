@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .losses import check_indices
+from .validate import check_indices
 from .validate import check_int
 
 DATA_DIR = Path(__file__).resolve().parent / "data"

@@ -1,7 +1,7 @@
 """Measured (not modelled) cost of backpropagation through time.
 
 Shapes: x (N, T, D), h (N, T, H). The workload is one forward and one backward pass of a
-cell from `sequence.get_cell` on Gaussian inputs, with the per-step loss
+cell from `get_cell` on Gaussian inputs, with the per-step loss
 L = sum_t ||h_t||^2 / 2, whose gradient dL/dh_t = h_t needs no extra data.
 Times are wall-clock seconds (time.perf_counter) or, with clock="cpu", the CPU seconds of
 this process (time.process_time), which leave out the time the operating system gives to
@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import sequence
+from . import layers
+from .cells import get as get_cell
 from .validate import check_int
 
 
@@ -81,7 +82,7 @@ def bptt_peak_memory(T_values, N, D, H, cell="rnn", truncate=None, seed=0):
 
     truncate=None: full BPTT (the whole sequence's cache is alive at once).
     truncate=k: truncated BPTT with window k, run window by window through
-    sequence.truncated_bptt_loss, so only one window's cache is alive at a time: the peak
+    layers.truncated_bptt_loss, so only one window's cache is alive at a time: the peak
     is O(k N H) plus dx (N, T, D), the gradient for the inputs, which has their size.
     Returns an int64 array of shape (len(T_values),).
     """
@@ -108,9 +109,9 @@ def _full_pass(mod, x, params, H):
 
 def _truncated_pass(cell, x, params, H, k):
     """Truncated BPTT with window k, one window alive at a time, dL/dh_t = h_t."""
-    state0 = {key: np.zeros((x.shape[0], H)) for key in sequence.get_cell(cell).STATE_KEYS}
+    state0 = {key: np.zeros((x.shape[0], H)) for key in get_cell(cell).STATE_KEYS}
     window_loss = lambda h_w, start: (0.5 * float(np.sum(h_w * h_w)), h_w, {})
-    return sequence.truncated_bptt_loss(cell, x, state0, params, window_loss, k)
+    return layers.truncated_bptt_loss(cell, x, state0, params, window_loss, k)
 
 
 def _peak_bytes(run):
@@ -132,7 +133,7 @@ def _peak_bytes(run):
 
 
 def _setup(cell, D, H, seed):
-    mod = sequence.get_cell(cell)
+    mod = get_cell(cell)
     return mod, mod.init_params(D, H, seed=seed)
 
 

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 
 from . import init
+from .gradflow.logspace import LOG10_FLOOR, _accumulate, _renorm, _safe_log10
 from .validate import check_array, check_choice, check_int, check_positive
 
 KINDS = ("orthogonal", "gaussian", "nonnormal", "symmetric")
@@ -154,3 +155,23 @@ def family_batch(kind, H, rhos, seed=0):
     H = check_int("H", H, low=1)
     rhos = check_rhos("rhos", rhos)
     return rhos[:, None, None] * _base(kind, H, check_int("seed", seed))[0]
+
+
+def transient_growth(W_h, L):
+    """log10 ||W_h^l||_2 for l = 0..L, (L+1,): the linear RNN's Jacobian products.
+
+    The power is renormalised at each step (so rho = 4 and L = 5000 are fine) and its norm
+    taken by SVD. ||W^l||^(1/l) -> rho, but a non-normal W_h can grow for many steps first.
+    """
+    W_h = check_square("W_h", W_h).astype(np.float64)
+    L = check_int("L", L, low=0)
+    H = W_h.shape[0]
+    P = np.eye(H)
+    steps, alive = np.zeros((L, 1)), np.ones((L, 1), bool)
+    top = np.zeros((L + 1, 1))
+    for j in range(L):
+        P = P @ W_h
+        steps[j], alive[j] = _renorm(P.reshape(1, H * H))
+        top[j + 1] = _safe_log10(np.linalg.svd(P, compute_uv=False)[:1])
+    scale = _accumulate(np.zeros(1), steps, alive)
+    return np.where(scale <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(scale + top, LOG10_FLOOR))[:, 0]

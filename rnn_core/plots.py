@@ -1,6 +1,6 @@
 """Matplotlib figures for the notebooks: each function takes computed results, returns a Figure.
 
-Nothing here computes a gradient: the numbers come from `analysis` (or from the data
+Nothing here computes a gradient: the numbers come from `gradflow` (or from the data
 functions in `figures`), and these functions only draw them. Figures are built with
 `matplotlib.figure.Figure`, not pyplot, so a widget callback never leaves a stray figure
 for the notebook to show, and every function accepts `fig=` to draw into an existing one.
@@ -15,6 +15,8 @@ from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullFormatter
+
+from .gradflow.logspace import LOG10_FLOOR
 
 # log10 of the smallest normal float64: below it, a norm is only representable in log space.
 LOG10_FLOAT64_TINY = float(np.log10(np.finfo(np.float64).tiny))
@@ -33,14 +35,10 @@ def _new(fig, figsize):
     return fig
 
 
-def _floor():
-    """The finite stand-in for an exact zero gradient, read from analysis when it exists."""
-    from . import analysis  # imported late: analysis imports nothing from here
-    return float(analysis.LOG10_FLOOR)
 
 
 def _is_floor(values):
-    return values <= _floor() + 1e-9
+    return values <= LOG10_FLOOR + 1e-9
 
 
 def _fmt_rho(x):
@@ -62,7 +60,7 @@ def measured_threshold(sweep):
 
 
 def explorer_figure(sweep, fig=None, rho_index=None):
-    """The headline figure of notebook 03, drawn from one `analysis.Sweep`.
+    """The headline figure of notebook 03, drawn from one `gradflow.Sweep`.
 
     (a) log10 ||dL/dh_k|| against lag l = T - k, one curve per rho, coloured by rho;
     (b) log10 ||dL/dh_0|| (the full lag) against rho, with rho = 1/gamma and the bound
@@ -261,7 +259,7 @@ def _label(ax, xlabel, ylabel):
 
 
 def seed_rule_figure(rows, fig=None):
-    """One small panel per case of figures.seed_rule_cases: the measured curve, and whether
+    """One small panel per case of experiments.seed_rule_cases: the measured curve, and whether
     seed 000's rule (vanishes iff lambda_max <= 1) predicted it. Returns the figure."""
     n = len(rows)
     ncols = min(4, n)
@@ -291,7 +289,7 @@ def seed_rule_figure(rows, fig=None):
 
 def bounds_figure(items, fig=None):
     """Measured norms against the singular-value bound and Hochreiter's bound, one panel per
-    setting of figures.bounds_vs_measured. Returns the figure."""
+    setting of experiments.bounds_vs_measured. Returns the figure."""
     fig = _new(fig, (5.2 * len(items), 3.6))
     axes = np.atleast_1d(fig.subplots(1, len(items)))
     for ax, it in zip(axes, items):
@@ -436,7 +434,7 @@ def commutation_figure(data, fig=None):
 
 def activations_figure(curves, fig=None):
     """f (top) and f' (bottom) for each activation, saturated regions shaded, gamma marked.
-    `curves` is figures.activation_curves(). Returns the figure."""
+    `curves` is experiments.activation_curves(). Returns the figure."""
     names = list(curves)
     fig = _new(fig, (2.8 * len(names), 4.8))
     axes = fig.subplots(2, len(names), sharex=True)
@@ -482,7 +480,7 @@ def mean_derivative_figure(data, fig=None):
 
 def preactivation_figure(stats, fig=None):
     """Histogram of pre-activations a with f'(a) over it and the mean |f'| they produce.
-    `stats` is figures.preactivation_stats(...). Returns the figure."""
+    `stats` is experiments.preactivation_stats(...). Returns the figure."""
     fig = _new(fig, PREACTIVATION_SIZE)
     ax = fig.add_subplot()
     ax.hist(stats["samples"], bins=60, density=True, color="0.75", label="pre-activations a")
@@ -508,7 +506,7 @@ def preactivation_figure(stats, fig=None):
 
 def relu_paths_figure(data, fig=None):
     """Entries of the ReLU Jacobian product against |W_h|^L (a bound) and |W_h^L| (not one).
-    `data` is figures.relu_paths(...). Returns the figure."""
+    `data` is experiments.relu_paths(...). Returns the figure."""
     fig = _new(fig, (9.0, 3.8))
     ax1, ax2 = fig.subplots(1, 2)
     P = np.abs(data["P"]).ravel()

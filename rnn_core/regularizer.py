@@ -31,15 +31,6 @@ from .validate import check_array, check_choice, check_int
 
 MODES = ("immediate", "direct", "full")
 
-# f''(a) written through h = f(a), what the f'(a_t) terms need
-_D2_FROM_OUT = {
-    "tanh": lambda h: -2.0 * h * (1.0 - h * h),
-    "sigmoid": lambda h: h * (1.0 - h) * (1.0 - 2.0 * h),
-    "relu": np.zeros_like,                      # f' is piecewise constant
-    "linear": np.zeros_like,
-}
-
-
 def _unpack(cache):
     """(x (N,T,D), h_prev (T,N,H), hs (T,N,H), params, act) from an elman.forward cache."""
     if not isinstance(cache, dict) or not {"x", "h0", "hs", "params", "act"} <= set(cache):
@@ -100,7 +91,7 @@ def omega(g, cache, mode="immediate"):
              "W_x": np.zeros_like(params["W_x"]), "b": np.zeros_like(params["b"])}
     if mode == "direct":
         return value, grads
-    da = (dv @ W_h.T) * gh * _D2_FROM_OUT[act.name](hs)       # through f'(a_t), (T, N, H)
+    da = (dv @ W_h.T) * gh * act.d2f_from_out(hs)       # through f'(a_t), (T, N, H)
     if mode == "full":                                        # and through every h_{t-1}
         carry = np.zeros((N, H), hs.dtype)
         for t in range(T - 1, -1, -1):

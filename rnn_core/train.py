@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import losses, optim, regularizer
-from .sequence import get_cell
+from .readout import affine_backward, affine_forward, init_affine
+from .cells import get as get_cell
 from .tasks import LOWER_IS_BETTER, Task
 from .validate import check_choice, check_int, check_positive
 
@@ -75,7 +76,7 @@ def init_model(cell, D, H, O, seed=0, init=None, **cell_opts):
     kw.update(init or {})
     s_cell, s_out = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
     return {"cell": mod.init_params(D, H, seed=s_cell, **kw),
-            "out": losses.init_affine(H, O, seed=s_out)}
+            "out": init_affine(H, O, seed=s_out)}
 
 
 def _zeros_state(mod, N, H, dtype):
@@ -91,7 +92,7 @@ def predict(cell, params, x, readout="last", **cell_opts):
     check_choice("readout", readout, ("last", "all"))
     H = params["out"]["W_y"].shape[1]
     h, _, _ = mod.forward(x, _zeros_state(mod, x.shape[0], H, x.dtype), params["cell"], **cell_opts)
-    y, _ = losses.affine_forward(h if readout == "all" else h[:, -1], params["out"])
+    y, _ = affine_forward(h if readout == "all" else h[:, -1], params["out"])
     return y
 
 
@@ -130,7 +131,7 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **c
                               **cell_opts)
     last, out = h[:, -1], []
     for _ in range(length):
-        logits = losses.affine_forward(last, params["out"])[0][0]
+        logits = affine_forward(last, params["out"])[0][0]
         if temperature == 0:
             i = int(np.argmax(logits))
         else:
@@ -167,13 +168,13 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
     if not np.isfinite(h).all():
         return float("nan"), 0.0, None, h
     if task.many_to_many:
-        y, ocache = losses.affine_forward(h, params["out"])
+        y, ocache = affine_forward(h, params["out"])
         loss, dy = _data_loss(task, y)
-        dh, gout = losses.affine_backward(dy, ocache)
+        dh, gout = affine_backward(dy, ocache)
     else:
-        y, ocache = losses.affine_forward(h[:, -1], params["out"])
+        y, ocache = affine_forward(h[:, -1], params["out"])
         loss, dy = _data_loss(task, y)
-        dlast, gout = losses.affine_backward(dy, ocache)
+        dlast, gout = affine_backward(dy, ocache)
         dh = np.zeros_like(h)
         dh[:, -1] = dlast
     _, _, gcell = mod.backward(dh, cache, truncate=truncate)
@@ -203,7 +204,7 @@ def evaluate(cell, params, task, **cell_opts):
         except FloatingPointError:              # the Elman states left float range
             h = np.full((task.N, task.T, H), np.inf)
         y = h if task.many_to_many else h[:, -1]
-        y = losses.affine_forward(y, params["out"])[0] if np.isfinite(y).all() else y
+        y = affine_forward(y, params["out"])[0] if np.isfinite(y).all() else y
     if not np.isfinite(y).all():
         worst = float("inf") if task.metric in LOWER_IS_BETTER else 0.0
         return float("inf"), worst, float("inf"), False

@@ -117,3 +117,20 @@ def check_state(name, state, shapes, dtype=None):
         raise ValueError(f"{name}: expected a dict with keys {list(shapes)}, received {got}")
     return tuple(check_array(f"{name}[{key!r}]", state[key], shape, dtype)
                  for key, shape in shapes.items())
+
+
+def check_indices(name, idx, shape=None, high=None):
+    """An integer ndarray (of `shape`, None entries matching anything) with values in [0, high)."""
+    if not isinstance(idx, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray of integers, received {type(idx).__name__}")
+    if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer):
+        raise TypeError(f"{name}: expected an integer dtype, received {idx.dtype}")
+    if shape is not None:
+        ok = idx.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, idx.shape))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name}: expected shape {want}, received {idx.shape}")
+    if high is not None and idx.size and (idx.min() < 0 or idx.max() >= high):
+        raise ValueError(f"{name}: expected values in [0, {high}), received values in "
+                         f"[{idx.min()}, {idx.max()}]")
+    return idx

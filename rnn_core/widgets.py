@@ -6,7 +6,7 @@ their descriptions), `.output` (an Output widget of fixed height, so the page do
 jump) and, for tests and benchmarks, `.last_png` (the PNG bytes on screen), `.n_renders`,
 `.n_errors` and `.last_error` (the traceback text of the last failed update, or None).
 
-How a change is drawn: an observer on every control recomputes with `analysis` (or the
+How a change is drawn: an observer on every control recomputes with `gradflow` (or the
 data functions in `figures`), redraws the figure in place with the Agg backend, encodes
 it as PNG and replaces the Output widget's `outputs` in one assignment. JupyterLab's
 output model re-renders whenever `outputs` changes, so the new image replaces the old
@@ -25,8 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
 from PIL import Image
 
-from . import analysis, figures, plots
-from .figures import explorer_rhos
+from . import experiments, gradflow, plots
+from .experiments import explorer_rhos
 from .validate import check_choice, check_int, check_positive
 
 EXPLORER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
@@ -182,7 +182,7 @@ class Explorer(_FigureWidget):
         self.render()
 
     def settings(self):
-        """The keyword arguments of analysis.sweep for the current control values."""
+        """The keyword arguments of gradflow.sweep for the current control values."""
         c = self.controls
         activation = c["activation"].value
         return dict(rhos=explorer_rhos(activation), H=self.H, T=int(c["T"].value),
@@ -190,7 +190,7 @@ class Explorer(_FigureWidget):
                     input_scale=float(c["input scale"].value), seed=self.seed)
 
     def _draw(self):
-        sweep = analysis.sweep(**self.settings())
+        sweep = gradflow.sweep(**self.settings())
         fig = plots.explorer_figure(sweep, fig=self._fig)
         self.last_sweep = sweep
         return fig, (f"<explorer: {sweep.activation}, {sweep.family}, T={sweep.T}, "
@@ -202,7 +202,7 @@ def explorer(T=200, activation="tanh", family="orthogonal", input_scale=1.0, H=6
 
     Controls: "T" (1..1000), "activation" (sigmoid, tanh, relu, linear), "W_h family"
     (orthogonal, gaussian, nonnormal), "input scale" (0.01..10, log slider). Each change
-    runs analysis.sweep over `explorer_rhos(activation)` and redraws
+    runs gradflow.sweep over `explorer_rhos(activation)` and redraws
     plots.explorer_figure. Returns an Explorer; `.last_sweep` is the Sweep on screen.
     """
     return Explorer(T, activation, family, input_scale, H, seed)
@@ -235,7 +235,7 @@ class ActivationExplorer(_FigureWidget):
 
     def _draw(self):
         c = self.controls
-        stats = figures.preactivation_stats(c["activation"].value, c["mean"].value,
+        stats = experiments.preactivation_stats(c["activation"].value, c["mean"].value,
                                                   c["spread"].value, n=self.n, seed=self.seed)
         fig = plots.preactivation_figure(stats, fig=self._fig)
         self.last_stats = stats
@@ -246,7 +246,7 @@ def activation_explorer(activation="tanh", mean=0.0, spread=1.0, n=20000, seed=0
     """The notebook-04 explorer: pre-activations a ~ N(mean, spread^2), f'(a), mean |f'|.
 
     Controls: "activation", "mean" and "spread". Each change recomputes
-    figures.preactivation_stats and redraws plots.preactivation_figure.
+    experiments.preactivation_stats and redraws plots.preactivation_figure.
     Returns an ActivationExplorer; `.last_stats` is the dict on screen.
     """
     return ActivationExplorer(activation, mean, spread, n, seed)

@@ -3,7 +3,8 @@ known values, truncated BPTT, float32, and clear errors for bad input."""
 import numpy as np
 import pytest
 
-from rnn_core import activations, elman, gru, lstm, sequence
+from rnn_core import activations, cells, layers
+from rnn_core.cells import elman, gru, lstm
 from rnn_core.gradcheck import check_gradients, rel_error
 
 CELLS = {f"rnn-{a}": (elman, {"activation": a}) for a in ("tanh", "sigmoid", "relu", "linear")}
@@ -331,11 +332,11 @@ def test_lstm_forget_bias():
 
 
 def test_get_cell_maps_names_to_modules():
-    assert sequence.get_cell("rnn") is elman
-    assert sequence.get_cell("lstm") is lstm
-    assert sequence.get_cell("gru") is gru
+    assert cells.get("rnn") is elman
+    assert cells.get("lstm") is lstm
+    assert cells.get("gru") is gru
     with pytest.raises(ValueError, match="cell"):
-        sequence.get_cell("foo")
+        cells.get("foo")
 
 
 # ---------------------------------------------------------------- bad input

@@ -1,10 +1,10 @@
-"""figures.main writes every figure, and the data functions give the known answers."""
+"""gallery.main writes every figure, and the data functions give the known answers."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rnn_core import activations, figures, matrices
+from rnn_core import activations, experiments, gallery, matrices
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -15,7 +15,7 @@ EXPECTED = ["explorer_default.png", "explorer_default.svg", "explorer_sigmoid.pn
 
 
 def test_main_writes_every_figure(tmp_path):
-    written = figures.main(tmp_path / "out")
+    written = gallery.main(tmp_path / "out")
     assert sorted(p.name for p in written) == sorted(EXPECTED)
     for p in written:
         data = p.read_bytes()
@@ -65,7 +65,7 @@ def check_committed_figures(written):
 
 
 def test_seed_rule_cases_find_the_known_failures():
-    rows = {r["case"]: r for r in figures.seed_rule_cases()}
+    rows = {r["case"]: r for r in experiments.seed_rule_cases()}
     assert rows["tanh, orthogonal, rho 0.9"]["rule_holds"]
     sig = rows["sigmoid, orthogonal, rho 3"]            # gamma = 1/4: the threshold is 4
     assert sig["rule"] == "explodes" and sig["measured_T"] == "vanishes"
@@ -75,14 +75,14 @@ def test_seed_rule_cases_find_the_known_failures():
     assert nn["measured_short"] == "explodes" and nn["max_growth"] > 2
     assert not any(rows[c]["rule_holds"] for c in (
         "sigmoid, orthogonal, rho 3", "linear, orthogonal, rho 1", "linear, nonnormal, rho 0.9"))
-    table = figures.format_rule_table(list(rows.values()))
+    table = experiments.format_rule_table(list(rows.values()))
     assert "FAILS" in table and "-0 " not in table
 
 
 @pytest.mark.parametrize("activation", ["linear", "tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("family", ["orthogonal", "gaussian"])
 def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
-    gap = figures.commutation_gap(n_max=12, activation=activation, family=family, H=32)
+    gap = experiments.commutation_gap(n_max=12, activation=activation, family=family, H=32)
     assert np.isfinite(gap["log10_true"]).all() and np.isfinite(gap["log10_seeds"]).all()
     if activation == "linear":                              # diag(f') = I commutes
         np.testing.assert_allclose(gap["gap"], 0, atol=1e-12)
@@ -91,7 +91,7 @@ def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
 
 
 def test_activation_gammas_match_the_grid():
-    for name, c in figures.activation_curves(n=101).items():
+    for name, c in experiments.activation_curves(n=101).items():
         assert c["gamma_grid"] == pytest.approx(activations.gamma(name), rel=1e-9)
 
 
@@ -100,23 +100,23 @@ def test_activation_gammas_match_the_grid():
     ("tanh", 0.0, 1e-3, 1.0),
 ])
 def test_mean_abs_derivative_known_values(name, mean, spread, expected):
-    assert figures.mean_abs_derivative(name, mean, spread) == pytest.approx(expected, rel=1e-5)
+    assert activations.mean_abs_derivative(name, mean, spread) == pytest.approx(expected, rel=1e-5)
 
 
 def test_mean_abs_derivative_matches_sampling():
-    stats = figures.preactivation_stats("tanh", 0.5, 2.0, n=200000, seed=3)
+    stats = experiments.preactivation_stats("tanh", 0.5, 2.0, n=200000, seed=3)
     assert stats["mean_abs_df"] == pytest.approx(stats["sample_mean_abs_df"], abs=0.005)
 
 
 def test_relu_paths_bound_and_the_seed_value():
-    d = figures.relu_paths()
+    d = experiments.relu_paths()
     assert d["within_abs_bound"]                        # |P| <= |W_h|^L entrywise
     assert d["n_above_power"] > 0                       # |W_h^L| is not a bound
     assert set(np.unique(d["masks"])) <= {0.0, 1.0}
 
 
 def test_transient_growth_of_the_nonnormal_family():
-    d = figures.transient_growth_curves(rho=0.9, L=60, H=16)
+    d = experiments.transient_growth_curves(rho=0.9, L=60, H=16)
     nn, orth = d["curves"]["nonnormal"]["curve"], d["curves"]["orthogonal"]["curve"]
     assert nn.max() > 2 and np.argmax(nn) > 10          # grows for dozens of steps
     np.testing.assert_allclose(orth, d["eigen_line"], atol=1e-9)

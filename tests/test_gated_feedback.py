@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from rnn_core import gated_feedback as gf
-from rnn_core import sequence
+from rnn_core.cells import gated_feedback as gf
+from rnn_core import cells, layers
 from rnn_core.activations import sigmoid
 from rnn_core.gradcheck import check_gradients
 
@@ -139,7 +139,7 @@ def test_saturated_gates_reduce_it_to_a_stacked_elman_rnn():
     elman = [{"W_x": params[f"W_{j}"], "W_h": params[f"U_{j}_{j}"], "b": params[f"b_{j}"]}
              for j in (1, 2)]
     states = [{"h": s0["h1"]}, {"h": s0["h2"]}]
-    ref, ref_T, ref_cache = sequence.stacked_forward("rnn", x, states, elman, all_layers=True)
+    ref, ref_T, ref_cache = layers.stacked_forward("rnn", x, states, elman, all_layers=True)
     for j in range(2):
         np.testing.assert_allclose(hs[j], ref[j], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(s_T[f"h{j + 1}"], ref_T[j]["h"], rtol=1e-13, atol=1e-15)
@@ -147,7 +147,7 @@ def test_saturated_gates_reduce_it_to_a_stacked_elman_rnn():
     # backward too: the shut feedback paths and the saturated gates get exactly zero gradient
     ws = [rng.standard_normal(h.shape) for h in hs]
     dx, ds0, grads = gf.backward(ws, cache)
-    ref_dx, ref_ds0, ref_grads = sequence.stacked_backward(ws, ref_cache)
+    ref_dx, ref_ds0, ref_grads = layers.stacked_backward(ws, ref_cache)
     np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-14)
     for j in (1, 2):
         for mine, theirs in ((f"W_{j}", "W_x"), (f"U_{j}_{j}", "W_h"), (f"b_{j}", "b")):
@@ -165,7 +165,7 @@ def test_one_layer_with_zero_gate_weights_is_an_elman_rnn_with_half_U():
     params["u_g_1_1"][:] = 0.0
     h, s_T, _ = gf.forward(x, s0, params)
     elman = {"W_x": params["W_1"], "W_h": 0.5 * params["U_1_1"], "b": params["b_1"]}
-    ref, ref_T, _ = sequence.get_cell("rnn").forward(x, {"h": s0["h1"]}, elman)
+    ref, ref_T, _ = cells.get("rnn").forward(x, {"h": s0["h1"]}, elman)
     np.testing.assert_allclose(h, ref, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(s_T["h1"], ref_T["h"], rtol=1e-13, atol=1e-15)
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import elman
+from rnn_core.cells import elman
 from rnn_core.gradcheck import check_gradients, numerical_grad, rel_error
 
 

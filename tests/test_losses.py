@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import losses
+from rnn_core import losses, readout
 from rnn_core.gradcheck import check_gradients
 
 TOL = 1e-7
@@ -11,24 +11,24 @@ TOL = 1e-7
 @pytest.mark.parametrize("shape", [(3, 4, 5), (3, 5)])
 def test_affine_gradients(rng, shape):
     H, O = shape[-1], 2
-    params = losses.init_affine(H, O, seed=1)
+    params = readout.init_affine(H, O, seed=1)
     params["b_y"] += rng.standard_normal(O)
     h = rng.standard_normal(shape)
     G = rng.standard_normal(shape[:-1] + (O,))          # loss = sum(y * G), so dL/dy = G
 
     def loss():
-        return float((losses.affine_forward(h, params)[0] * G).sum())
+        return float((readout.affine_forward(h, params)[0] * G).sum())
 
-    y, cache = losses.affine_forward(h, params)
+    y, cache = readout.affine_forward(h, params)
     assert y.shape == shape[:-1] + (O,)
-    dh, grads = losses.affine_backward(G, cache)
+    dh, grads = readout.affine_backward(G, cache)
     errors = check_gradients(loss, {"h": h, **params}, {"h": dh, **grads})
     assert max(errors.values()) < TOL, errors
 
 
 def test_affine_known_value():
     params = {"W_y": np.array([[1.0, 2.0]]), "b_y": np.array([0.5])}
-    y, _ = losses.affine_forward(np.array([[3.0, -1.0]]), params)
+    y, _ = readout.affine_forward(np.array([[3.0, -1.0]]), params)
     assert y.tolist() == [[1.5]]
 
 
@@ -89,13 +89,13 @@ def test_mse_gradient_and_value(rng, masked):
 
 
 def test_embedding_gradient_with_repeated_indices(rng):
-    params = losses.init_embedding(5, 3, seed=2)
+    params = readout.init_embedding(5, 3, seed=2)
     idx = np.array([[0, 1, 1, 4], [4, 4, 2, 0]])         # repeats must accumulate
     G = rng.standard_normal((2, 4, 3))
-    x, cache = losses.embedding_forward(idx, params)
+    x, cache = readout.embedding_forward(idx, params)
     np.testing.assert_array_equal(x[1, 0], params["E"][4])
-    grads = losses.embedding_backward(G, cache)
-    errors = check_gradients(lambda: float((losses.embedding_forward(idx, params)[0] * G).sum()),
+    grads = readout.embedding_backward(G, cache)
+    errors = check_gradients(lambda: float((readout.embedding_forward(idx, params)[0] * G).sum()),
                              params, grads)
     assert errors["E"] < TOL
     np.testing.assert_allclose(grads["E"][4], G[0, 3] + G[1, 0] + G[1, 1])
@@ -104,18 +104,18 @@ def test_embedding_gradient_with_repeated_indices(rng):
 
 def test_embedding_affine_cross_entropy_chain(rng):
     """A whole many-to-many readout: embed, project, cross-entropy, all gradients at once."""
-    emb, out = losses.init_embedding(6, 4, seed=3), losses.init_affine(4, 6, seed=4)
+    emb, out = readout.init_embedding(6, 4, seed=3), readout.init_affine(4, 6, seed=4)
     idx, targets = rng.integers(0, 6, (2, 5)), rng.integers(0, 6, (2, 5))
 
     def loss():
-        x, _ = losses.embedding_forward(idx, emb)
-        return losses.softmax_cross_entropy(losses.affine_forward(x, out)[0], targets)[0]
+        x, _ = readout.embedding_forward(idx, emb)
+        return losses.softmax_cross_entropy(readout.affine_forward(x, out)[0], targets)[0]
 
-    x, ec = losses.embedding_forward(idx, emb)
-    y, ac = losses.affine_forward(x, out)
+    x, ec = readout.embedding_forward(idx, emb)
+    y, ac = readout.affine_forward(x, out)
     _, dy = losses.softmax_cross_entropy(y, targets)
-    dx, gout = losses.affine_backward(dy, ac)
-    gemb = losses.embedding_backward(dx, ec)
+    dx, gout = readout.affine_backward(dy, ac)
+    gemb = readout.embedding_backward(dx, ec)
     errors = check_gradients(loss, {**emb, **out}, {**gemb, **gout})
     assert max(errors.values()) < TOL, errors
 
@@ -157,18 +157,18 @@ def test_mse_errors():
 
 
 def test_affine_and_embedding_errors():
-    params = losses.init_affine(3, 2)
+    params = readout.init_affine(3, 2)
     with pytest.raises(ValueError, match=r"h: expected shape \(any, any, 3\)"):
-        losses.affine_forward(np.zeros((2, 4, 5)), params)
+        readout.affine_forward(np.zeros((2, 4, 5)), params)
     with pytest.raises(ValueError, match=r"params\['b_y'\].*\(2\).*\(1, 2\)"):
-        losses.affine_forward(np.zeros((2, 3)), {"W_y": params["W_y"], "b_y": np.zeros((1, 2))})
+        readout.affine_forward(np.zeros((2, 3)), {"W_y": params["W_y"], "b_y": np.zeros((1, 2))})
     with pytest.raises(TypeError, match="h.*float32"):
-        losses.affine_forward(np.zeros((2, 3), np.float32), params)
-    _, cache = losses.affine_forward(np.zeros((2, 3)), params)
+        readout.affine_forward(np.zeros((2, 3), np.float32), params)
+    _, cache = readout.affine_forward(np.zeros((2, 3)), params)
     with pytest.raises(ValueError, match="dy"):
-        losses.affine_backward(np.zeros((2, 3)), cache)
-    emb = losses.init_embedding(4, 2)
+        readout.affine_backward(np.zeros((2, 3)), cache)
+    emb = readout.init_embedding(4, 2)
     with pytest.raises(ValueError, match=r"idx.*\[0, 4\)"):
-        losses.embedding_forward(np.array([1, 4]), emb)
+        readout.embedding_forward(np.array([1, 4]), emb)
     with pytest.raises(TypeError, match="idx"):
-        losses.embedding_forward(np.array([1.0]), emb)
+        readout.embedding_forward(np.array([1.0]), emb)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from rnn_core import analysis, figures, plots
+from rnn_core import gradflow, experiments, plots
 
 
 def _check_labelled(fig):
@@ -20,7 +20,7 @@ def _check_labelled(fig):
 
 @pytest.fixture(scope="module")
 def small_sweep():
-    return analysis.sweep(np.linspace(0.5, 1.5, 5), H=8, T=30)
+    return gradflow.sweep(np.linspace(0.5, 1.5, 5), H=8, T=30)
 
 
 def test_explorer_figure_panels(small_sweep):
@@ -41,7 +41,7 @@ def test_explorer_figure_panels(small_sweep):
 
 def test_explorer_figure_redraws_in_place(small_sweep):
     fig = plots.explorer_figure(small_sweep)
-    other = analysis.sweep(np.linspace(0.5, 6.0, 7), H=8, T=40, activation="sigmoid")
+    other = gradflow.sweep(np.linspace(0.5, 6.0, 7), H=8, T=40, activation="sigmoid")
     again = plots.explorer_figure(other, fig=fig)
     assert again is fig and len(fig.axes) == 4
     assert len(fig.axes[0].collections[0].get_segments()) == 7
@@ -51,8 +51,8 @@ def test_explorer_figure_redraws_in_place(small_sweep):
 
 def test_explorer_figure_marks_exact_zeros():
     # rho = 0 makes dL/dh_k exactly 0 beyond lag 0: drawn as a marker, not as -1e6
-    s = analysis.sweep([0.0, 0.5, 1.0], H=8, T=20, activation="linear")
-    assert (s.log10_norm[0, 1:] == analysis.LOG10_FLOOR).all()
+    s = gradflow.sweep([0.0, 0.5, 1.0], H=8, T=20, activation="linear")
+    assert (s.log10_norm[0, 1:] == gradflow.LOG10_FLOOR).all()
     fig = plots.explorer_figure(s)
     ax_a = fig.axes[0]
     assert ax_a.get_ylim()[0] > -100
@@ -61,27 +61,27 @@ def test_explorer_figure_marks_exact_zeros():
 
 
 def test_measured_threshold(small_sweep):
-    lin = analysis.sweep([0.5, 0.9, 1.1, 1.5], H=8, T=30, activation="linear")
+    lin = gradflow.sweep([0.5, 0.9, 1.1, 1.5], H=8, T=30, activation="linear")
     assert plots.measured_threshold(lin) == pytest.approx(1.1)
-    assert plots.measured_threshold(analysis.sweep([0.5], H=8, T=30)) is None
+    assert plots.measured_threshold(gradflow.sweep([0.5], H=8, T=30)) is None
 
 
 @pytest.mark.parametrize("name, make", [
-    ("seed_rule", lambda: plots.seed_rule_figure(figures.seed_rule_cases(
-        cases=figures.RULE_CASES[:3], T=40, H=16, short_lag=10))),
-    ("bounds", lambda: plots.bounds_figure(figures.bounds_vs_measured(T=20, H=8))),
-    ("decay_rate", lambda: plots.decay_rate_figure(figures.rate_sweeps(T=40, H=8))),
-    ("input_scale", lambda: plots.input_scale_figure(figures.input_scale_sweeps(
+    ("seed_rule", lambda: plots.seed_rule_figure(experiments.seed_rule_cases(
+        cases=experiments.RULE_CASES[:3], T=40, H=16, short_lag=10))),
+    ("bounds", lambda: plots.bounds_figure(experiments.bounds_vs_measured(T=20, H=8))),
+    ("decay_rate", lambda: plots.decay_rate_figure(experiments.rate_sweeps(T=40, H=8))),
+    ("input_scale", lambda: plots.input_scale_figure(experiments.input_scale_sweeps(
         scales=(0.1, 10.0), rhos=[0.5, 1.0, 2.0], T=40, H=8))),
-    ("transient", lambda: plots.transient_growth_figure(figures.transient_growth_curves(
+    ("transient", lambda: plots.transient_growth_figure(experiments.transient_growth_curves(
         L=40, H=16))),
-    ("commutation", lambda: plots.commutation_figure(figures.commutation_gap(n_max=4, H=8))),
-    ("activations", lambda: plots.activations_figure(figures.activation_curves(n=101))),
-    ("mean_derivative", lambda: plots.mean_derivative_figure(figures.mean_derivative_curves(
+    ("commutation", lambda: plots.commutation_figure(experiments.commutation_gap(n_max=4, H=8))),
+    ("activations", lambda: plots.activations_figure(experiments.activation_curves(n=101))),
+    ("mean_derivative", lambda: plots.mean_derivative_figure(experiments.mean_derivative_curves(
         spreads=[0.1, 1.0, 10.0]))),
-    ("preactivation", lambda: plots.preactivation_figure(figures.preactivation_stats(
+    ("preactivation", lambda: plots.preactivation_figure(experiments.preactivation_stats(
         "sigmoid", 1.0, 2.0, n=500))),
-    ("relu_paths", lambda: plots.relu_paths_figure(figures.relu_paths())),
+    ("relu_paths", lambda: plots.relu_paths_figure(experiments.relu_paths())),
     ("unrolled", lambda: plots.unrolled_figure(T=3)),
 ])
 def test_figure_functions_return_labelled_figures(name, make):

@@ -6,7 +6,8 @@ computed once, and recompute only what the chosen mode lets move.
 import numpy as np
 import pytest
 
-from rnn_core import activations, elman, init, regularizer
+from rnn_core import activations, init, regularizer
+from rnn_core.cells import elman
 from rnn_core.gradcheck import check_gradients
 
 TOL = 1e-7

@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from rnn_core import analysis, figures, widgets
+from rnn_core import activations, experiments, gradflow, widgets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -23,7 +23,7 @@ def _shown_png(w):
 
 def _direct_sweep(ex):
     s = ex.settings()
-    return analysis.sweep(s.pop("rhos"), **s)
+    return gradflow.sweep(s.pop("rhos"), **s)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_exception_in_callback_is_shown(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("sweep exploded on purpose")
 
-    monkeypatch.setattr(analysis, "sweep", broken)
+    monkeypatch.setattr(gradflow, "sweep", broken)
     ex.controls["T"].value = 21
     assert ex.n_errors == 1 and ex.n_renders == renders and ex.last_png == png
     (out,) = ex.output.outputs
@@ -116,7 +116,7 @@ def test_activation_explorer_follows_its_controls():
     assert ae.last_error is None and ae.last_png != png
     assert ae.last_stats["mean_abs_df"] < narrow            # wider pre-activations saturate
     assert ae.last_stats["mean_abs_df"] == pytest.approx(
-        figures.mean_abs_derivative("tanh", 0.0, 5.0))
+        activations.mean_abs_derivative("tanh", 0.0, 5.0))
     ae.controls["activation"].value = "relu"
     assert ae.last_stats["mean_abs_df"] == pytest.approx(0.5, abs=1e-6)  # P(a > 0)
 

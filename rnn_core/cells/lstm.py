@@ -17,14 +17,14 @@ cell had no forget gate (f_t = 1 always); Gers et al. added it in 2000.
 
 Inside, the four gates are stacked in the order (f, i, o, C) into one (4H, H + D) matrix,
 so a step costs one (4H, H) matmul and all input projections are one matmul before the
-loop. Same interface as elman.py.
+loop. Same interface as elman.py (cells/__init__.py lists the cells).
 """
 import functools
 
 import numpy as np
 
-from . import init
-from .validate import check_array, check_params, check_sequence, check_int, check_state
+from .. import init
+from ..validate import check_array, check_params, check_sequence, check_int, check_state
 
 STATE_KEYS = ("h", "c")
 GATES = ("f", "i", "o", "C")   # stacking order: the three sigmoid gates, then the tanh candidate

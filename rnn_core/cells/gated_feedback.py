@@ -24,9 +24,9 @@ import re
 
 import numpy as np
 
-from . import init
-from .activations import sigmoid
-from .validate import check_array, check_int, check_params, check_sequence, check_state
+from .. import init
+from ..activations import sigmoid
+from ..validate import check_array, check_int, check_params, check_sequence, check_state
 
 
 def param_shapes(D, H, L):

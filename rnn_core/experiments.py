@@ -1,22 +1,19 @@
-"""The data behind every figure of notebooks 03 and 04, and `python -m rnn_core.figures OUTDIR`.
+"""The data behind the figures: each function computes the numbers one figure shows.
 
-Each figure is a pair: a data function here computes the numbers (with `analysis`,
-`matrices`, `activations` and `elman`), and a function in `plots` draws them. The
-notebooks call the same pairs, so a figure in `figures/` and the one in a notebook come
-from the same code. `main(outdir)` writes every figure deterministically (PNG, and SVG for
-the headline) and returns the paths it wrote.
+Each figure is a pair: a data function here computes the numbers (with `gradflow`,
+`matrices`, `activations` and the cells), and a function in `plots` draws them. The
+notebooks, the widgets and `gallery` (which writes figures/) call the same pairs, so a
+figure in `figures/` and the one in a notebook come from the same code.
 
-Conventions as in `analysis`: gradient norms are log10 values, lags l = T - k count steps
+Conventions as in `gradflow`: gradient norms are log10 values, lags l = T - k count steps
 back from the loss at the last step T, rates are natural logs per step. Every function
 takes `seed` and gives the same numbers for the same arguments.
 """
-import math
-import pathlib
-import sys
 
 import numpy as np
 
-from . import activations, analysis, elman, matrices, plots
+from . import activations, gradflow, matrices
+from .cells import elman
 from .validate import check_choice, check_int, check_positive
 
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "linear")
@@ -32,7 +29,7 @@ def explorer_rhos(activation, n=N_RHOS):
 def explorer_sweep(T=200, activation="tanh", family="orthogonal", input_scale=1.0, H=64,
                    seed=0):
     """The sweep the explorer draws for these settings (also the headline figure's data)."""
-    return analysis.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
+    return gradflow.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
                           family=family, input_scale=input_scale, seed=seed)
 
 
@@ -73,7 +70,7 @@ def seed_rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
     short_lag = check_int("short_lag", short_lag, low=1, high=T)
     rows = []
     for label, act, fam, rho, scale in cases:
-        s = analysis.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
+        s = gradflow.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
                            seed=seed)
         curve = s.log10_norm[0] - s.log10_norm[0, 0]
         rule = "vanishes" if rho <= 1 else "explodes"
@@ -117,22 +114,22 @@ def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogo
                        T=100, H=64, input_scale=1.0, seed=0):
     """The measured Jacobian norms against the singular-value bound and Hochreiter's bound.
 
-    For each (activation, family, rho): log10 ||dh_T/dh_k||_2 (exact, analysis), the
+    For each (activation, family, rho): log10 ||dh_T/dh_k||_2 (exact, gradflow), the
     gradient's log10 ||dL/dh_k|| / ||dL/dh_T||, the bound l log10(gamma sigma_max) and
     Hochreiter's l log10(H gamma ||W_h||_max), over lags l = 0..T. Returns a list of dicts.
     """
     out = []
     for act, fam, rho in settings:
         W_h = matrices.family(fam, H, rho, seed)
-        s = analysis.sweep([rho], H=H, T=T, activation=act, family=fam,
+        s = gradflow.sweep([rho], H=H, T=T, activation=act, family=fam,
                            input_scale=input_scale, seed=seed)
         lags = s.lags
         out.append(dict(activation=act, family=fam, rho=float(rho), T=T, H=H, lags=lags,
                         gradient=s.log10_norm[0] - s.log10_norm[0, 0],
-                        jacobian=np.asarray(analysis.exact_spectral_norms(
+                        jacobian=np.asarray(gradflow.exact_spectral_norms(
                             rho, H, T, act, fam, input_scale, seed)),
-                        singular_value=np.asarray(analysis.singular_value_bound(W_h, act, lags)),
-                        hochreiter=np.asarray(analysis.hochreiter_bound(W_h, act, lags)),
+                        singular_value=np.asarray(gradflow.singular_value_bound(W_h, act, lags)),
+                        hochreiter=np.asarray(gradflow.hochreiter_bound(W_h, act, lags)),
                         sigma_max=matrices.sigma_max(W_h),
                         max_entry=float(np.abs(W_h).max())))
     return out
@@ -141,7 +138,7 @@ def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogo
 def rate_sweeps(activation_names=ACTIVATION_NAMES, family="orthogonal", T=200, H=64,
                 input_scale=1.0, seed=0):
     """One sweep per activation over its explorer rhos: for the decay rate against rho."""
-    return [analysis.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
+    return [gradflow.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
                            input_scale=input_scale, seed=seed) for a in activation_names]
 
 
@@ -184,7 +181,7 @@ def input_scale_sweeps(scales=(0.01, 0.1, 1.0, 10.0), activation="tanh", family=
                        rhos=None, T=200, H=64, seed=0):
     """One sweep per input scale: how saturation moves the threshold of a nonlinear RNN."""
     rhos = np.linspace(0.5, 3.0, 26) if rhos is None else np.asarray(rhos, float)
-    return [analysis.sweep(rhos, H=H, T=T, activation=activation, family=family,
+    return [gradflow.sweep(rhos, H=H, T=T, activation=activation, family=family,
                            input_scale=s, seed=seed) for s in scales]
 
 
@@ -198,7 +195,7 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
     curves = {}
     for fam in families:
         W_h = matrices.family(fam, H, rho, seed)
-        curves[fam] = dict(curve=np.asarray(analysis.transient_growth(W_h, L)),
+        curves[fam] = dict(curve=np.asarray(matrices.transient_growth(W_h, L)),
                            sigma_max=matrices.sigma_max(W_h))
     return dict(lags=lags, rho=float(rho), H=H, curves=curves,
                 eigen_line=lags * np.log10(rho))
@@ -214,8 +211,8 @@ def _trajectory_derivatives(activation, family, rho, H, n, input_scale, seed):
 
 
 def _log10_or_floor(x):
-    """log10 of a norm, analysis.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
-    return float(np.log10(x)) if x > 0 else analysis.LOG10_FLOOR
+    """log10 of a norm, gradflow.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
+    return float(np.log10(x)) if x > 0 else gradflow.LOG10_FLOOR
 
 
 def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H=32,
@@ -268,30 +265,13 @@ def activation_curves(lo=-6.0, hi=6.0, n=1201, saturation=0.1):
     return out
 
 
-def _gauss_mean(fn, mean, spread, n=2001):
-    """E[fn(a)] for a ~ N(mean, spread^2), trapezoid rule on mean +- 10 spread (smooth fn)."""
-    z = np.linspace(-10.0, 10.0, n)
-    w = np.exp(-0.5 * z * z)
-    w /= w.sum()
-    return float(np.sum(w * fn(mean + spread * z)))
-
-
-def mean_abs_derivative(activation, mean=0.0, spread=1.0):
-    """E|f'(a)| for pre-activations a ~ N(mean, spread^2): the factor each step multiplies in."""
-    act = activations.get(activation)
-    spread = check_positive("spread", spread)
-    if act.name == "relu":          # f' is a step: P(a > 0) exactly, not a quadrature of it
-        return 0.5 * (1.0 + math.erf(float(mean) / (spread * math.sqrt(2.0))))
-    return _gauss_mean(lambda a: np.abs(act.df(a)), float(mean), spread)
-
-
 def mean_derivative_curves(spreads=None, means=(0.0, 2.0)):
     """E|f'(a)| against the spread of a ~ N(mean, spread^2), per activation and mean.
 
     Returns a dict: spreads, means, and values[name] of shape (len(means), len(spreads)).
     """
     spreads = np.logspace(-2, 1.3, 67) if spreads is None else np.asarray(spreads, float)
-    values = {name: np.array([[mean_abs_derivative(name, m, s) for s in spreads]
+    values = {name: np.array([[activations.mean_abs_derivative(name, m, s) for s in spreads]
                               for m in means]) for name in ACTIVATION_NAMES}
     gammas = {name: activations.gamma(name) for name in ACTIVATION_NAMES}
     return dict(spreads=spreads, means=tuple(means), values=values, gammas=gammas)
@@ -314,7 +294,7 @@ def preactivation_stats(activation, mean=0.0, spread=1.0, n=20000, seed=0):
     d = act.df(samples)
     return dict(activation=activation, mean=float(mean), spread=float(spread),
                 gamma=act.gamma, samples=samples, grid=grid, df_grid=act.df(grid),
-                mean_abs_df=mean_abs_derivative(activation, mean, spread),
+                mean_abs_df=activations.mean_abs_derivative(activation, mean, spread),
                 sample_mean_abs_df=float(np.mean(np.abs(d))),
                 saturated=float(np.mean(d < 0.1 * act.gamma)))
 
@@ -340,53 +320,3 @@ def relu_paths(H=8, L=3, rho=1.0, family="orthogonal", input_scale=1.0, seed=0):
                 within_abs_bound=bool(np.all(np.abs(P) <= abs_power * (1 + 1e-12) + 1e-300)),
                 n_above_power=int(np.sum(np.abs(P) > np.abs(power) * (1 + 1e-9))),
                 active_fraction=float(dfs.mean()))
-
-
-# ----------------------------------------------------------------------------------------
-# Every figure, deterministically
-# ----------------------------------------------------------------------------------------
-
-def build_all(seed=0):
-    """Every figure of notebooks 03 and 04 as {file stem: Figure}, at default settings."""
-    figs = {"explorer_default": plots.explorer_figure(explorer_sweep(seed=seed))}
-    figs["explorer_sigmoid"] = plots.explorer_figure(explorer_sweep(activation="sigmoid",
-                                                                    seed=seed))
-    figs["seed_rule"] = plots.seed_rule_figure(seed_rule_cases(seed=seed))
-    figs["bounds"] = plots.bounds_figure(bounds_vs_measured(seed=seed))
-    figs["decay_rate"] = plots.decay_rate_figure(rate_sweeps(seed=seed))
-    figs["input_scale"] = plots.input_scale_figure(input_scale_sweeps(seed=seed))
-    figs["transient_growth"] = plots.transient_growth_figure(transient_growth_curves(seed=seed))
-    figs["commutation"] = plots.commutation_figure(commutation_gap(seed=seed))
-    figs["activations"] = plots.activations_figure(activation_curves())
-    figs["mean_derivative"] = plots.mean_derivative_figure(mean_derivative_curves())
-    figs["preactivation_default"] = plots.preactivation_figure(preactivation_stats("tanh"))
-    figs["relu_paths"] = plots.relu_paths_figure(relu_paths(seed=seed))
-    return figs
-
-
-SVG_FIGURES = ("explorer_default",)
-
-
-def main(outdir, seed=0):
-    """Write every figure into outdir (PNG, plus SVG for the headline); return the paths."""
-    import matplotlib
-    outdir = pathlib.Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with matplotlib.rc_context({"svg.hashsalt": "rnn_core", "svg.fonttype": "path"}):
-        for stem, fig in build_all(seed).items():
-            path = outdir / f"{stem}.png"
-            fig.savefig(path, format="png", dpi=100, metadata={"Software": None})
-            written.append(path)
-            if stem in SVG_FIGURES:
-                path = outdir / f"{stem}.svg"
-                fig.savefig(path, format="svg", metadata={"Creator": None, "Date": None})
-                written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m rnn_core.figures OUTDIR")
-    for p in main(sys.argv[1]):
-        print(p)

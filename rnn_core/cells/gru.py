@@ -28,13 +28,13 @@ it for backward, and params of the other form are refused with the keys that wer
 Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one step's
 x_t (N, D). The state is a dict {"h": (N, H)}. Inside, the gates are stacked (two sigmoid
 gates, then the candidate: u, r, c or r, z, n) into (3H, D) and (3H, H) matrices, so all
-input projections are one matmul before the loop. Same interface as elman.py.
+input projections are one matmul before the loop. Same interface as elman.py (cells/__init__.py lists the cells).
 """
 import numpy as np
 
-from . import init
-from .activations import sigmoid
-from .validate import check_array, check_choice, check_int, check_params, check_sequence, check_state
+from .. import init
+from ..activations import sigmoid
+from ..validate import check_array, check_choice, check_int, check_params, check_sequence, check_state
 
 STATE_KEYS = ("h",)
 FORMS = ("seeds", "cudnn")

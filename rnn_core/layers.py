@@ -11,22 +11,15 @@ Shapes: x (N, T, D), h (N, T, H), states are dicts of (N, H) arrays. A bidirecti
 layer nests everything per direction, {"fwd": ..., "bwd": ...}, and outputs h (N, T, 2H).
 A stack of M layers uses lists of M dicts, layer 0 first.
 """
-import importlib
 import inspect
 from contextlib import contextmanager
 
 import numpy as np
 
-from .validate import check_array, check_choice, check_int, check_sequence
+from .cells import get as get_cell
+from .validate import check_array, check_int, check_sequence
 
-CELL_MODULES = {"rnn": "elman", "lstm": "lstm", "gru": "gru"}
 DIRECTIONS = ("fwd", "bwd")
-
-
-def get_cell(name):
-    """The cell module for 'rnn' (Elman), 'lstm' or 'gru'."""
-    check_choice("cell", name, CELL_MODULES)
-    return importlib.import_module(f".{CELL_MODULES[name]}", __package__)
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,16 +1,17 @@
-"""Tests for rnn_core.analysis: Jacobians, log-space gradient norms, the sweep and the bounds."""
+"""Tests for rnn_core.gradflow: Jacobians, log-space gradient norms, the sweep and the bounds."""
 import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from rnn_core import activations, analysis, elman, gru, lstm, matrices
+from rnn_core import activations, cells, gradflow, matrices
+from rnn_core.cells import elman, gru, lstm
 
 pytestmark = pytest.mark.filterwarnings("error")
 
 ACTS = ("sigmoid", "tanh", "relu", "linear")
-FLOOR = analysis.LOG10_FLOOR
+FLOOR = gradflow.LOG10_FLOOR
 # (cell name, cell options): every cell, both GRU forms
 CELLS = [("rnn", {"activation": a}) for a in ACTS] + [("lstm", {}), ("gru", {"form": "seeds"}),
                                                       ("gru", {"form": "cudnn"})]
@@ -76,7 +77,7 @@ def numerical_step_jacobian(module, x_t, state, params, opts, eps=1e-6):
 
 
 def log10(a):
-    """log10 with exact zeros mapped to the floor, as analysis reports them."""
+    """log10 with exact zeros mapped to the floor, as gradflow reports them."""
     return np.where(a > 0, np.log10(np.where(a > 0, a, 1.0)), FLOOR)
 
 
@@ -90,24 +91,24 @@ def rel(a, b):
 
 @pytest.mark.parametrize("cell,opts", CELLS, ids=CELL_IDS)
 def test_step_jacobian_matches_finite_differences(cell, opts):
-    module = analysis.get_cell(cell)
+    module = cells.get(cell)
     x, state0, params = network(cell, opts, rho=1.2, N=2, T=1, D=3, H=4)
     if opts.get("activation") == "relu":          # keep pre-activations away from the kink
         state0["h"] = np.abs(state0["h"])
-    J = analysis.jacobian_step(cell, x[:, 0], state0, params, **opts)
+    J = gradflow.jacobian_step(cell, x[:, 0], state0, params, **opts)
     S = 4 * len(module.STATE_KEYS)
     assert J.shape == (2, S, S)
     J_num, Jx_num = numerical_step_jacobian(module, x[:, 0], state0, params, opts)
     assert rel(J, J_num) < 1e-7
-    _, Jx = analysis._step_jacobians(cell, x[:, 0], state0, params, opts)
+    _, Jx = gradflow.jacobians._step_jacobians(cell, x[:, 0], state0, params, opts)
     assert rel(Jx, Jx_num) < 1e-7
 
 
 @pytest.mark.parametrize("act", ACTS)
 def test_elman_analytic_jacobian_equals_the_step_backward_one(act):
     x, state0, params = network("rnn", {}, rho=0.9, N=3, T=1)
-    J = analysis.jacobian_step("rnn", x[:, 0], state0, params, activation=act)
-    J_vjp, Jx_vjp = analysis._vjp_jacobians(elman, x[:, 0], state0, params, {"activation": act})
+    J = gradflow.jacobian_step("rnn", x[:, 0], state0, params, activation=act)
+    J_vjp, Jx_vjp = gradflow.jacobians._vjp_jacobians(elman, x[:, 0], state0, params, {"activation": act})
     np.testing.assert_allclose(J, J_vjp, rtol=1e-13, atol=1e-15)
     h = elman.step_forward(x[:, 0], state0, params, activation=act)[0]["h"]
     df = activations.get(act).df_from_out(h)
@@ -118,16 +119,16 @@ def test_lstm_with_the_forget_gate_saturated_open_keeps_its_cell():
     x, state0, params = network("lstm", {}, rho=1.0, N=1, T=30, H=3)
     params["b_f"][:] = 40.0                    # f = 1: the carousel dC_t/dC_{t-1} = I
     params["b_i"][:] = -40.0                   # i = 0: nothing is written
-    P = analysis.jacobian_products("lstm", x, state0, params)
+    P = gradflow.jacobian_products("lstm", x, state0, params)
     np.testing.assert_allclose(P[0, 0, 3:, 3:], np.eye(3), atol=1e-12)   # dC_T/dC_0 = I
-    g = analysis.gradient_norms("lstm", x, state0, params)
-    assert abs(analysis.decay_rate(g.log10_norm[0], g.lags)) < 1e-10   # no vanishing at all
+    g = gradflow.gradient_norms("lstm", x, state0, params)
+    assert abs(gradflow.decay_rate(g.log10_norm[0], g.lags)) < 1e-10   # no vanishing at all
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 1.3])
 def test_linear_rnn_products_are_matrix_powers(rho):
     x, state0, params = network("rnn", {}, rho=rho, N=2, T=7, H=4)
-    P = analysis.jacobian_products("rnn", x, state0, params, activation="linear")
+    P = gradflow.jacobian_products("rnn", x, state0, params, activation="linear")
     assert P.shape == (2, 8, 4, 4)
     for k in range(8):
         power = np.linalg.matrix_power(params["W_h"], 7 - k)
@@ -136,17 +137,17 @@ def test_linear_rnn_products_are_matrix_powers(rho):
 
 @pytest.mark.parametrize("cell,opts", CELLS[1:5], ids=CELL_IDS[1:5])
 def test_products_are_the_chained_one_step_jacobians(cell, opts):
-    module = analysis.get_cell(cell)
+    module = cells.get(cell)
     x, state0, params = network(cell, opts, rho=1.1, N=2, T=6)
-    P = analysis.jacobian_products(cell, x, state0, params, **opts)
+    P = gradflow.jacobian_products(cell, x, state0, params, **opts)
     states = [state0]
     for t in range(6):
         states.append(module.step_forward(x[:, t], states[-1], params, **opts)[0])
     prod = np.broadcast_to(np.eye(P.shape[-1]), P[:, 0].shape)
     for k in range(6, 0, -1):
-        prod = prod @ analysis.jacobian_step(cell, x[:, k - 1], states[k - 1], params, **opts)
+        prod = prod @ gradflow.jacobian_step(cell, x[:, k - 1], states[k - 1], params, **opts)
         np.testing.assert_allclose(P[:, k - 1], prod, rtol=1e-12, atol=1e-14)
-    Pn, scale = analysis.jacobian_products(cell, x, state0, params, renormalize=True, **opts)
+    Pn, scale = gradflow.jacobian_products(cell, x, state0, params, renormalize=True, **opts)
     np.testing.assert_allclose(Pn * 10.0 ** scale[:, :, None, None], P, rtol=1e-12, atol=1e-14)
     norms = np.linalg.norm(Pn.reshape(2, 7, -1), axis=2)
     zero = scale == FLOOR                                   # e.g. every ReLU unit off
@@ -162,8 +163,8 @@ def test_products_are_the_chained_one_step_jacobians(cell, opts):
 def test_gradient_norms_match_direct_products(cell, opts, rng):
     x, state0, params = network(cell, opts, rho=1.1, N=2, T=8)
     u = rng.standard_normal((2, 3))
-    g = analysis.gradient_norms(cell, x, state0, params, u=u, **opts)
-    P = analysis.jacobian_products(cell, x, state0, params, **opts)      # (N, T+1, S, S)
+    g = gradflow.gradient_norms(cell, x, state0, params, u=u, **opts)
+    P = gradflow.jacobian_products(cell, x, state0, params, **opts)      # (N, T+1, S, S)
     S = P.shape[-1]
     u_full = np.zeros((2, S))
     u_full[:, :3] = u
@@ -178,8 +179,8 @@ def test_gradient_norms_match_direct_products(cell, opts, rng):
 
 def test_log_space_agrees_with_plain_float_where_that_is_representable():
     """A plain float64 backward pass underflows near lag 700; before that they agree."""
-    x, state0, params, u = analysis.sweep_setup(0.5, H=8, T=1200, N=1)
-    g = analysis.gradient_norms("rnn", x, state0, params, u, activation="tanh")
+    x, state0, params, u = gradflow.sweep_setup(0.5, H=8, T=1200, N=1)
+    g = gradflow.gradient_norms("rnn", x, state0, params, u, activation="tanh")
     hs = elman.forward(x, state0, params, activation="tanh")[2]["hs"][:, 0]
     def norm(v):                                   # scaled, so that the squares cannot underflow
         m = np.abs(v).max()
@@ -204,12 +205,12 @@ def test_log_space_grid_is_finite_and_quiet(cell, opts):
         rhos = (0.0, 4.0) if cell != "rnn" and T == 5000 else (0.0, 0.5, 1.0, 2.0, 4.0)
         for rho in rhos:
             x, state0, params = network(cell, opts, rho, N=1, T=T, H=3, seed=T)
-            g = analysis.gradient_norms(cell, x, state0, params, **opts)
+            g = gradflow.gradient_norms(cell, x, state0, params, **opts)
             assert g.log10_norm.shape == (1, T + 1)
             for arr in (g.log10_norm, g.log10_norm_h):
                 assert np.isfinite(arr).all() and arr.min() >= FLOOR
             if cell == "rnn":
-                bound = analysis.singular_value_bound(params["W_h"], opts["activation"], g.lags)
+                bound = gradflow.singular_value_bound(params["W_h"], opts["activation"], g.lags)
                 assert np.all(g.log10_norm[0] <= bound + 1e-9)
                 if rho == 0.0:
                     assert np.all(g.log10_norm[0, 1:] == FLOOR)
@@ -219,25 +220,25 @@ def test_log_space_grid_is_finite_and_quiet(cell, opts):
 def test_sweep_grid_is_finite_and_quiet(act):
     rhos = [0.0, 0.5, 1.0, 2.0, 4.0]
     for T in (1, 10, 1000, 5000):
-        s = analysis.sweep(rhos, H=3, T=T, activation=act, N=1)
+        s = gradflow.sweep(rhos, H=3, T=T, activation=act, N=1)
         assert s.log10_norm.shape == (5, T + 1)
         assert np.isfinite(s.log10_norm).all() and s.log10_norm.min() >= FLOOR
         assert np.isfinite(s.rate).all() and np.isfinite(s.log10_sv_bound).all()
-        assert np.all(s.log10_norm[0, 1:] == FLOOR) and s.rate[0] == analysis.RATE_FLOOR
+        assert np.all(s.log10_norm[0, 1:] == FLOOR) and s.rate[0] == gradflow.RATE_FLOOR
         assert np.all(s.log10_norm <= s.log10_sv_bound + 1e-9)
-    e = analysis.exact_spectral_norms(4.0, H=3, T=1000, activation=act)
+    e = gradflow.exact_spectral_norms(4.0, H=3, T=1000, activation=act)
     assert np.isfinite(e).all() and e.shape == (1001,)
 
 
 def test_relu_units_all_off_give_the_floor():
     x, state0, params = network("rnn", {}, rho=1.0, N=1, T=20, H=3)
     params["b"][:] = -100.0                         # every unit off from step 1
-    g = analysis.gradient_norms("rnn", x, state0, params, activation="relu")
+    g = gradflow.gradient_norms("rnn", x, state0, params, activation="relu")
     assert g.log10_norm[0, 0] == pytest.approx(0, abs=1e-12)
     assert np.all(g.log10_norm[0, 1:] == FLOOR)
-    c = analysis.connectivity("rnn", x, state0, params, activation="relu")
+    c = gradflow.connectivity("rnn", x, state0, params, activation="relu")
     assert np.all(c == FLOOR)
-    assert analysis.decay_rate(g.log10_norm[0], g.lags) == analysis.RATE_FLOOR
+    assert gradflow.decay_rate(g.log10_norm[0], g.lags) == gradflow.RATE_FLOOR
 
 
 # ----------------------------------------------------------------------------------------
@@ -248,12 +249,12 @@ def test_relu_units_all_off_give_the_floor():
 @pytest.mark.parametrize("act", ACTS)
 def test_sweep_matches_a_per_rho_loop(family, act):
     rhos = np.linspace(0.5, 1.5, 6)
-    s = analysis.sweep(rhos, H=8, T=40, activation=act, family=family, N=2, D=5, bias=0.1, seed=4)
+    s = gradflow.sweep(rhos, H=8, T=40, activation=act, family=family, N=2, D=5, bias=0.1, seed=4)
     for r, rho in enumerate(rhos):
-        x, state0, params, u = analysis.sweep_setup(rho, H=8, T=40, family=family, N=2, D=5,
+        x, state0, params, u = gradflow.sweep_setup(rho, H=8, T=40, family=family, N=2, D=5,
                                                     bias=0.1, seed=4)
-        g = analysis.gradient_norms("rnn", x, state0, params, u, activation=act)
-        want = analysis._mean_log(g.log10_norm, axis=0)
+        g = gradflow.gradient_norms("rnn", x, state0, params, u, activation=act)
+        want = gradflow.logspace._mean_log(g.log10_norm, axis=0)
         # relative error 1e-10 of the norm is 1e-10 / ln 10 in log10
         np.testing.assert_allclose(s.log10_norm[r], want, rtol=0, atol=1e-10 / math.log(10))
         assert s.sigma_max[r] == pytest.approx(matrices.sigma_max(params["W_h"]), rel=1e-12)
@@ -263,14 +264,14 @@ def test_sweep_matches_a_per_rho_loop(family, act):
 
 def test_sweep_matches_explicit_products_of_one_step_jacobians():
     rhos = [0.6, 1.0, 1.4]
-    s = analysis.sweep(rhos, H=6, T=30, activation="tanh", family="gaussian", input_scale=0.5)
+    s = gradflow.sweep(rhos, H=6, T=30, activation="tanh", family="gaussian", input_scale=0.5)
     for r, rho in enumerate(rhos):
-        x, state0, params, u = analysis.sweep_setup(rho, H=6, T=30, family="gaussian", input_scale=0.5)
-        P = analysis.jacobian_products("rnn", x, state0, params, activation="tanh")[0]
+        x, state0, params, u = gradflow.sweep_setup(rho, H=6, T=30, family="gaussian", input_scale=0.5)
+        P = gradflow.jacobian_products("rnn", x, state0, params, activation="tanh")[0]
         direct = np.linalg.norm(np.einsum("ksr,s->kr", P, u), axis=1)[::-1]
         assert direct.min() > 1e-200
         np.testing.assert_allclose(10.0 ** s.log10_norm[r], direct, rtol=1e-10)
-        exact = analysis.exact_spectral_norms(rho, H=6, T=30, family="gaussian", input_scale=0.5)
+        exact = gradflow.exact_spectral_norms(rho, H=6, T=30, family="gaussian", input_scale=0.5)
         np.testing.assert_allclose(10.0 ** exact, np.linalg.norm(P, 2, axis=(1, 2))[::-1], rtol=1e-10)
         assert np.all(exact >= s.log10_norm[r] - 1e-12)         # ||P^T u|| <= ||P||_2
 
@@ -288,12 +289,12 @@ def test_fast_forward_matches_the_plain_forward(act, dtype):
     B = matrices._base("gaussian", H, 2)[0].astype(dtype)
     xw = (0.7 * rng.standard_normal((T, N, H))).astype(dtype)
     h0 = (0.5 * rng.standard_normal((N, H))).astype(dtype)
-    assert analysis._fast(a, rhos)
-    fast = analysis._dfs(B, rhos, xw, a, h0)
-    plain = a.df_from_out(analysis._forward(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
+    assert gradflow.batched._fast(a, rhos)
+    fast = gradflow.batched._dfs(B, rhos, xw, a, h0)
+    plain = a.df_from_out(gradflow.batched._forward(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
     assert fast.dtype == dtype and fast.shape == plain.shape
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-13 if dtype == np.float64 else 2e-6)
-    d, kappa = analysis._saturating_states(B, rhos, xw, a, h0)      # the scaled f' of the sweep
+    d, kappa = gradflow.batched._saturating_states(B, rhos, xw, a, h0)      # the scaled f' of the sweep
     scale = (kappa * np.repeat(rhos, N)) ** 2
     np.testing.assert_allclose(d, -scale[:, None] * plain, rtol=0,
                                atol=1e-13 * scale.max() if dtype == np.float64 else 1e-5)
@@ -305,10 +306,10 @@ def test_sweep_fast_path_equals_the_plain_path(act, monkeypatch):
     fast path agrees with the plain forward's to rounding."""
     rhos = np.array([0.0, 0.5, 0.9, 1.0, 1.1])
     kw = dict(H=8, T=2000, activation=act, family="gaussian", input_scale=0.3, N=2, seed=3)
-    fast = analysis.sweep(rhos, **kw)
-    monkeypatch.setattr(analysis, "_FAST_RHO", {})               # every rho takes _forward
-    assert not analysis._fast(activations.get(act), rhos)
-    plain = analysis.sweep(rhos, **kw)
+    fast = gradflow.sweep(rhos, **kw)
+    monkeypatch.setattr(gradflow.batched, "_FAST_RHO", {})               # every rho takes _forward
+    assert not gradflow.batched._fast(activations.get(act), rhos)
+    plain = gradflow.sweep(rhos, **kw)
     assert np.all(fast.log10_norm[0, 1:] == FLOOR) and np.all(plain.log10_norm[0, 1:] == FLOOR)
     assert fast.log10_norm[1:].min() < -100                   # long enough to need the log space
     np.testing.assert_allclose(fast.log10_norm[1:], plain.log10_norm[1:], rtol=1e-12, atol=1e-9)
@@ -318,26 +319,26 @@ def test_sweeps_reusing_the_scratch_buffer_do_not_interfere():
     """The sweep keeps its f'/covector buffer for the next call: results must not depend on
     what ran before, nor share memory with it."""
     kw = dict(H=8, T=50, input_scale=0.5)
-    first = analysis.sweep([0.7, 1.2], **kw)
-    analysis.sweep(np.linspace(0.1, 2.0, 9), H=16, T=300)                   # a bigger one
-    analysis.sweep([0.9], H=4, T=10, activation="sigmoid", dtype=np.float32)  # another dtype
-    again = analysis.sweep([0.7, 1.2], **kw)
+    first = gradflow.sweep([0.7, 1.2], **kw)
+    gradflow.sweep(np.linspace(0.1, 2.0, 9), H=16, T=300)                   # a bigger one
+    gradflow.sweep([0.9], H=4, T=10, activation="sigmoid", dtype=np.float32)  # another dtype
+    again = gradflow.sweep([0.7, 1.2], **kw)
     np.testing.assert_array_equal(first.log10_norm, again.log10_norm)
-    scratch = analysis._scratch.buf
+    scratch = gradflow.batched._scratch.buf
     assert not np.shares_memory(again.log10_norm, scratch)
-    assert analysis._workspace((4, 5), np.float64).base is scratch          # it is reused
-    big = (analysis._SCRATCH_MAX // 8 + 1,)
-    assert analysis._workspace(big, np.float64).base is None                # too big to keep
+    assert gradflow.batched._workspace((4, 5), np.float64).base is scratch          # it is reused
+    big = (gradflow.batched._SCRATCH_MAX // 8 + 1,)
+    assert gradflow.batched._workspace(big, np.float64).base is None                # too big to keep
 
 
 def test_fast_path_range():
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
-    assert analysis._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
-    assert not analysis._fast(tanh, np.array([0.5, 17.0]))         # _forward: exact at large rho
-    assert not analysis._fast(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
-    assert analysis._fast(sigmoid, np.array([0.0, 16.0])) and not analysis._fast(sigmoid, np.array([17.0]))
-    assert analysis._fast(tanh, np.array([1e-30])) and not analysis._fast(tanh, np.array([1e-30]), 1e-2)
-    assert not analysis._fast(activations.get("relu"), np.array([0.5]))
+    assert gradflow.batched._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
+    assert not gradflow.batched._fast(tanh, np.array([0.5, 17.0]))         # _forward: exact at large rho
+    assert not gradflow.batched._fast(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
+    assert gradflow.batched._fast(sigmoid, np.array([0.0, 16.0])) and not gradflow.batched._fast(sigmoid, np.array([17.0]))
+    assert gradflow.batched._fast(tanh, np.array([1e-30])) and not gradflow.batched._fast(tanh, np.array([1e-30]), 1e-2)
+    assert not gradflow.batched._fast(activations.get("relu"), np.array([0.5]))
 
 
 def test_chaotic_rows_agree_in_rate():
@@ -345,18 +346,18 @@ def test_chaotic_rows_agree_in_rate():
     per-rho recomputation (different matmul shapes) agrees in rate, not digit by digit;
     sweep([rho]) and exact_spectral_norms share the forward exactly, so the bound holds."""
     rhos = np.array([0.9, 3.0])
-    s = analysis.sweep(rhos, H=32, T=300, input_scale=0.1)
+    s = gradflow.sweep(rhos, H=32, T=300, input_scale=0.1)
     assert s.rate[1] > 0.1
-    x, state0, params, u = analysis.sweep_setup(3.0, H=32, T=300, input_scale=0.1)
-    g = analysis.gradient_norms("rnn", x, state0, params, u, activation="tanh")
-    assert analysis.decay_rate(g.log10_norm[0], g.lags) == pytest.approx(s.rate[1], rel=0.1)
-    one = analysis.sweep([3.0], H=32, T=300, input_scale=0.1)
-    exact = analysis.exact_spectral_norms(3.0, H=32, T=300, input_scale=0.1)
+    x, state0, params, u = gradflow.sweep_setup(3.0, H=32, T=300, input_scale=0.1)
+    g = gradflow.gradient_norms("rnn", x, state0, params, u, activation="tanh")
+    assert gradflow.decay_rate(g.log10_norm[0], g.lags) == pytest.approx(s.rate[1], rel=0.1)
+    one = gradflow.sweep([3.0], H=32, T=300, input_scale=0.1)
+    exact = gradflow.exact_spectral_norms(3.0, H=32, T=300, input_scale=0.1)
     assert np.all(exact >= one.log10_norm[0] - 1e-9)
 
 
 def test_sweep_fields():
-    s = analysis.sweep([0.5, 1.0, 4.0], H=5, T=12, activation="sigmoid", family="symmetric",
+    s = gradflow.sweep([0.5, 1.0, 4.0], H=5, T=12, activation="sigmoid", family="symmetric",
                        input_scale=2.0)
     assert s.rhos.shape == (3,) and s.sigma_max.shape == (3,) and s.rate.shape == (3,)
     assert s.eigenvalues.shape == (3, 5) and np.iscomplexobj(s.eigenvalues)
@@ -367,7 +368,7 @@ def test_sweep_fields():
     np.testing.assert_allclose(s.sigma_max, s.rhos, rtol=1e-12)           # symmetric: normal
     np.testing.assert_allclose(s.log10_norm[:, 0], 0, atol=1e-12)        # ||u|| = 1
     assert s.rate_window == (6.0, 12.0)
-    np.testing.assert_allclose(s.rate, analysis.decay_rate(s.log10_norm, s.lags, (6, 12)))
+    np.testing.assert_allclose(s.rate, gradflow.decay_rate(s.log10_norm, s.lags, (6, 12)))
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.T = 3
     with pytest.raises(ValueError):
@@ -377,22 +378,22 @@ def test_sweep_fields():
 
 def test_sweep_float32_is_close_to_float64():
     rhos = np.linspace(0.5, 1.5, 5)
-    a = analysis.sweep(rhos, H=16, T=50, dtype=np.float32)
-    b = analysis.sweep(rhos, H=16, T=50)
+    a = gradflow.sweep(rhos, H=16, T=50, dtype=np.float32)
+    b = gradflow.sweep(rhos, H=16, T=50)
     assert a.dtype == "float32"
     np.testing.assert_allclose(a.log10_norm, b.log10_norm, atol=1e-3)
 
 
 def test_sweep_at_rho_zero_and_every_unit_off():
-    s = analysis.sweep([0.0, 1.0], H=4, T=10, activation="relu", bias=-50.0)
+    s = gradflow.sweep([0.0, 1.0], H=4, T=10, activation="relu", bias=-50.0)
     assert np.all(s.log10_norm[:, 1:] == FLOOR)                 # both rows are exactly zero
-    np.testing.assert_array_equal(s.rate, analysis.RATE_FLOOR)
+    np.testing.assert_array_equal(s.rate, gradflow.RATE_FLOOR)
 
 
 def test_orthogonal_linear_sweep_is_exact():
     """A linear RNN with orthogonal W_h: ||u^T W^l|| = rho^l exactly, and the rate is ln rho."""
     rhos = np.array([0.5, 1.0, 2.0, 4.0])
-    s = analysis.sweep(rhos, H=8, T=3000, activation="linear")
+    s = gradflow.sweep(rhos, H=8, T=3000, activation="linear")
     np.testing.assert_allclose(s.log10_norm, np.outer(np.log10(rhos), s.lags), atol=1e-9)
     np.testing.assert_allclose(s.rate, np.log(rhos), atol=1e-12)
     np.testing.assert_allclose(s.log10_norm, s.log10_sv_bound, atol=1e-9)   # the bound is tight
@@ -402,12 +403,12 @@ def test_orthogonal_linear_sweep_is_exact():
 def test_extreme_rho_is_exact(act):
     """rho^l underflows float64 by l = 4 for rho = 1e-100 and overflows for 1e80: still exact."""
     rhos = np.array([1e-100, 1e-30, 0.5, 1e80])
-    s = analysis.sweep(rhos, H=4, T=40, activation=act, input_scale=0.0)   # h = 0: f' = 1
+    s = gradflow.sweep(rhos, H=4, T=40, activation=act, input_scale=0.0)   # h = 0: f' = 1
     np.testing.assert_allclose(s.log10_norm, np.outer(np.log10(rhos), s.lags), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(s.rate, np.log(rhos), rtol=1e-12)
     for r, rho in enumerate(rhos[:2]):
-        x, state0, params, u = analysis.sweep_setup(rho, H=4, T=40, input_scale=0.0)
-        g = analysis.gradient_norms("rnn", x, state0, params, u, activation=act)
+        x, state0, params, u = gradflow.sweep_setup(rho, H=4, T=40, input_scale=0.0)
+        g = gradflow.gradient_norms("rnn", x, state0, params, u, activation=act)
         np.testing.assert_allclose(g.log10_norm[0], s.log10_norm[r], rtol=1e-12, atol=1e-12)
 
 
@@ -418,30 +419,30 @@ def test_extreme_rho_is_exact(act):
 def test_decay_rate():
     lags = np.arange(101)
     y = np.vstack([lags * np.log10(0.9), lags * np.log10(1.1) + 3.0])
-    np.testing.assert_allclose(analysis.decay_rate(y, lags), [np.log(0.9), np.log(1.1)], rtol=1e-12)
-    assert analysis.decay_rate(y[0], lags, window=(0, 10)) == pytest.approx(np.log(0.9))
+    np.testing.assert_allclose(gradflow.decay_rate(y, lags), [np.log(0.9), np.log(1.1)], rtol=1e-12)
+    assert gradflow.decay_rate(y[0], lags, window=(0, 10)) == pytest.approx(np.log(0.9))
     y[1, 80:] = FLOOR
-    assert analysis.decay_rate(y, lags)[1] == analysis.RATE_FLOOR
+    assert gradflow.decay_rate(y, lags)[1] == gradflow.RATE_FLOOR
     with pytest.raises(ValueError, match="window"):
-        analysis.decay_rate(y, lags, window=(200, 300))
+        gradflow.decay_rate(y, lags, window=(200, 300))
     with pytest.raises(ValueError, match="log10_norm"):
-        analysis.decay_rate(y[:, :50], lags)
+        gradflow.decay_rate(y[:, :50], lags)
     with pytest.raises(ValueError, match="log10_norm"):
-        analysis.decay_rate(np.full(101, -np.inf), lags)
+        gradflow.decay_rate(np.full(101, -np.inf), lags)
 
 
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("family", matrices.KINDS)
 def test_measured_norms_never_exceed_the_singular_value_bound(act, family):
     rhos = np.linspace(0.0, 3.0, 13)
-    s = analysis.sweep(rhos, H=16, T=100, activation=act, family=family, input_scale=0.3)
+    s = gradflow.sweep(rhos, H=16, T=100, activation=act, family=family, input_scale=0.3)
     assert np.all(s.log10_norm <= s.log10_sv_bound + 1e-9)
     for r in (3, 6, 12):
         W = matrices.family(family, 16, rhos[r])
-        sv = analysis.singular_value_bound(W, act, s.lags)
+        sv = gradflow.singular_value_bound(W, act, s.lags)
         np.testing.assert_allclose(sv, s.log10_sv_bound[r], atol=1e-9)
-        assert np.all(analysis.hochreiter_bound(W, act, s.lags) >= sv - 1e-9)
-        exact = analysis.exact_spectral_norms(rhos[r], H=16, T=100, activation=act, family=family,
+        assert np.all(gradflow.hochreiter_bound(W, act, s.lags) >= sv - 1e-9)
+        exact = gradflow.exact_spectral_norms(rhos[r], H=16, T=100, activation=act, family=family,
                                               input_scale=0.3)
         assert np.all(exact <= sv + 1e-9)
 
@@ -449,44 +450,44 @@ def test_measured_norms_never_exceed_the_singular_value_bound(act, family):
 def test_bounds_values():
     W = np.array([[0.0, 2.0], [0.5, 0.0]])                     # sigma_max 2, rho 1, max|w| 2
     lags = np.arange(4)
-    np.testing.assert_allclose(analysis.singular_value_bound(W, "sigmoid", lags), lags * np.log10(0.5))
-    np.testing.assert_allclose(analysis.hochreiter_bound(W, "sigmoid", lags), lags * np.log10(1.0))
-    np.testing.assert_allclose(analysis.hochreiter_bound(W, "tanh", lags), lags * np.log10(4.0))
-    zero = analysis.singular_value_bound(np.zeros((2, 2)), "tanh", lags)
+    np.testing.assert_allclose(gradflow.singular_value_bound(W, "sigmoid", lags), lags * np.log10(0.5))
+    np.testing.assert_allclose(gradflow.hochreiter_bound(W, "sigmoid", lags), lags * np.log10(1.0))
+    np.testing.assert_allclose(gradflow.hochreiter_bound(W, "tanh", lags), lags * np.log10(4.0))
+    zero = gradflow.singular_value_bound(np.zeros((2, 2)), "tanh", lags)
     np.testing.assert_array_equal(zero, [0.0, FLOOR, FLOOR, FLOOR])
 
 
 def test_pascanu_regime():
     W = matrices.family("orthogonal", 8, 3.0)
-    r = analysis.pascanu_regime(W, "sigmoid")                     # threshold 1/gamma = 4
+    r = gradflow.pascanu_regime(W, "sigmoid")                     # threshold 1/gamma = 4
     assert r["regime"] == "vanishing" and r["threshold"] == 4.0
     assert r["sigma_max"] == pytest.approx(3.0) and r["rho"] == pytest.approx(3.0)
-    assert analysis.pascanu_regime(W, "tanh")["regime"] == "explosion possible"
-    nn = analysis.pascanu_regime(matrices.family("nonnormal", 8, 0.9), "tanh")
+    assert gradflow.pascanu_regime(W, "tanh")["regime"] == "explosion possible"
+    nn = gradflow.pascanu_regime(matrices.family("nonnormal", 8, 0.9), "tanh")
     assert nn["regime"] == "explosion possible" and nn["rho"] < 1  # rho alone says "vanishing"
     assert "sufficient" in r["statement"]
 
 
 def test_transient_growth():
     W = matrices.family("nonnormal", 12, 0.9, seed=1)
-    tg = analysis.transient_growth(W, 60)
+    tg = matrices.transient_growth(W, 60)
     direct = [np.linalg.norm(np.linalg.matrix_power(W, l), 2) for l in range(61)]
     np.testing.assert_allclose(tg, np.log10(direct), atol=1e-10)
     assert tg[0] == 0 and tg[15:].max() > 2                       # grows while rho < 1
-    big = analysis.transient_growth(matrices.family("orthogonal", 5, 4.0), 2000)
+    big = matrices.transient_growth(matrices.family("orthogonal", 5, 4.0), 2000)
     np.testing.assert_allclose(big, np.arange(2001) * np.log10(4.0), atol=1e-8)
-    tiny = analysis.transient_growth(matrices.family("symmetric", 5, 0.01), 2000)
+    tiny = matrices.transient_growth(matrices.family("symmetric", 5, 0.01), 2000)
     np.testing.assert_allclose(tiny, np.arange(2001) * -2.0, atol=1e-8)
-    zero = analysis.transient_growth(np.zeros((3, 3)), 4)
+    zero = matrices.transient_growth(np.zeros((3, 3)), 4)
     np.testing.assert_array_equal(zero, [0.0, FLOOR, FLOOR, FLOOR, FLOOR])
 
 
 @pytest.mark.parametrize("cell,opts", [CELLS[1], CELLS[4], CELLS[5], CELLS[6]],
                          ids=[CELL_IDS[1], CELL_IDS[4], CELL_IDS[5], CELL_IDS[6]])
 def test_connectivity_matches_finite_differences(cell, opts):
-    module = analysis.get_cell(cell)
+    module = cells.get(cell)
     x, state0, params = network(cell, opts, rho=1.0, N=2, T=5, D=2, H=3)
-    c = analysis.connectivity(cell, x, state0, params, **opts)
+    c = gradflow.connectivity(cell, x, state0, params, **opts)
     assert c.shape == (2, 5)
     eps = 1e-6
     for t in range(5):
@@ -503,8 +504,8 @@ def test_connectivity_matches_finite_differences(cell, opts):
 
 
 def test_connectivity_long_sequence_stays_finite():
-    x, state0, params, _ = analysis.sweep_setup(0.5, H=4, T=2000)
-    c = analysis.connectivity("rnn", x, state0, params, activation="sigmoid")
+    x, state0, params, _ = gradflow.sweep_setup(0.5, H=4, T=2000)
+    c = gradflow.connectivity("rnn", x, state0, params, activation="sigmoid")
     assert np.isfinite(c).all() and c[0, 0] < -300 and c[0, -1] > -3
 
 
@@ -515,22 +516,22 @@ def test_connectivity_long_sequence_stays_finite():
 def test_bad_input():
     for rhos in ([-0.5, 1.0], [np.nan], [np.inf], []):
         with pytest.raises(ValueError, match="rho"):
-            analysis.sweep(rhos, H=4, T=5)
+            gradflow.sweep(rhos, H=4, T=5)
     with pytest.raises(ValueError, match="rho"):
-        analysis.exact_spectral_norms(-1.0, H=4, T=5)
+        gradflow.exact_spectral_norms(-1.0, H=4, T=5)
     with pytest.raises(ValueError, match="rho"):
-        analysis.sweep_setup(np.inf, H=4, T=5)
+        gradflow.sweep_setup(np.inf, H=4, T=5)
     with pytest.raises(ValueError, match="T"):
-        analysis.sweep([1.0], H=4, T=0)
+        gradflow.sweep([1.0], H=4, T=0)
     with pytest.raises(ValueError, match="family"):
-        analysis.sweep([1.0], H=4, T=5, family="unitary")
+        gradflow.sweep([1.0], H=4, T=5, family="unitary")
     with pytest.raises(ValueError, match="activation"):
-        analysis.sweep([1.0], H=4, T=5, activation="softplus")
+        gradflow.sweep([1.0], H=4, T=5, activation="softplus")
     with pytest.raises(ValueError, match="input_scale"):
-        analysis.sweep([1.0], H=4, T=5, input_scale=-1.0)
+        gradflow.sweep([1.0], H=4, T=5, input_scale=-1.0)
     with pytest.raises(TypeError, match="dtype"):
-        analysis.sweep([1.0], H=4, T=5, dtype=np.int64)
-    for fn in (analysis.singular_value_bound, analysis.hochreiter_bound):
+        gradflow.sweep([1.0], H=4, T=5, dtype=np.int64)
+    for fn in (gradflow.singular_value_bound, gradflow.hochreiter_bound):
         with pytest.raises(ValueError, match=r"W_h.*\(3, 4\)"):
             fn(np.zeros((3, 4)), "tanh", np.arange(3))
         with pytest.raises(ValueError, match="activation"):
@@ -538,25 +539,25 @@ def test_bad_input():
         with pytest.raises(ValueError, match="lags"):
             fn(np.eye(3), "tanh", [-1, 2])
     with pytest.raises(ValueError, match="W_h"):
-        analysis.pascanu_regime(np.zeros((2, 3)), "tanh")
+        gradflow.pascanu_regime(np.zeros((2, 3)), "tanh")
     with pytest.raises(ValueError, match="W_h"):
-        analysis.transient_growth(np.zeros((2, 3)), 5)
+        matrices.transient_growth(np.zeros((2, 3)), 5)
     with pytest.raises(ValueError, match="L"):
-        analysis.transient_growth(np.eye(2), -1)
+        matrices.transient_growth(np.eye(2), -1)
     x, state0, params = network("rnn", {}, rho=1.0, N=1, T=3)
     with pytest.raises(ValueError, match="cell"):
-        analysis.gradient_norms("elman", x, state0, params)
+        gradflow.gradient_norms("elman", x, state0, params)
     with pytest.raises(ValueError, match="activation"):
-        analysis.gradient_norms("rnn", x, state0, params, activation="softplus")
+        gradflow.gradient_norms("rnn", x, state0, params, activation="softplus")
     with pytest.raises(ValueError, match="T = 0"):
-        analysis.gradient_norms("rnn", x[:, :0], state0, params)
+        gradflow.gradient_norms("rnn", x[:, :0], state0, params)
     with pytest.raises(ValueError, match="T = 0"):
-        analysis.jacobian_products("rnn", x[:, :0], state0, params)
+        gradflow.jacobian_products("rnn", x[:, :0], state0, params)
     with pytest.raises(ValueError, match="T = 0"):
-        analysis.connectivity("lstm", x[:, :0], state0, params)
+        gradflow.connectivity("lstm", x[:, :0], state0, params)
     with pytest.raises(ValueError, match="u"):
-        analysis.gradient_norms("rnn", x, state0, params, u=np.ones(5))
+        gradflow.gradient_norms("rnn", x, state0, params, u=np.ones(5))
     with pytest.raises(ValueError, match="u"):
-        analysis.gradient_norms("rnn", x, state0, params, u=np.zeros(3))
+        gradflow.gradient_norms("rnn", x, state0, params, u=np.zeros(3))
     with pytest.raises(ValueError, match="params"):
-        analysis.jacobian_step("rnn", x[:, 0], state0, {"W_h": np.eye(3)})
+        gradflow.jacobian_step("rnn", x[:, 0], state0, {"W_h": np.eye(3)})

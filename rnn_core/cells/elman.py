@@ -4,14 +4,14 @@ Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one s
 x_t (N, D) and h_t (N, H); params W_h (H, H), W_x (H, D), b (H,). Code computes
 h @ W_h.T because rows are batch items. The state is a dict {"h": (N, H)}.
 
-The module interface, shared with lstm.py and gru.py so that sequence.py can compose any
+The module interface, shared with lstm.py and gru.py so that layers.py can compose any
 cell: STATE_KEYS, param_shapes, init_params, step_forward, step_backward, forward,
 backward.
 """
 import numpy as np
 
-from . import activations, init
-from .validate import check_array, check_params, check_sequence, check_int, check_state
+from .. import activations, init
+from ..validate import check_array, check_params, check_sequence, check_int, check_state
 
 STATE_KEYS = ("h",)
 
@@ -88,7 +88,7 @@ def forward(x, state0, params, activation="tanh"):
             f"{act.name} RNN grew beyond {dtype.__name__ if hasattr(dtype, '__name__') else dtype} "
             f"range over T = {T} steps (spectral radius of W_h "
             f"{np.max(np.abs(np.linalg.eigvals(params['W_h']))):.3g}). Shorten T, shrink W_h, "
-            f"or use rnn_core.analysis, which works in log space")
+            f"or use rnn_core.gradflow, which works in log space")
     h = hs.transpose(1, 0, 2)                           # (N, T, H), a view
     cache = {"x": x, "h0": state0["h"], "hs": hs, "params": params, "act": act}
     return h, {"h": hs[-1].copy()}, cache

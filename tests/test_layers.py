@@ -4,7 +4,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from rnn_core import sequence
+from rnn_core import cells, layers
 from rnn_core.gradcheck import check_gradients
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -49,7 +49,7 @@ def jitter(params, rng, scale=0.3):
 
 
 def state(name, N, H, rng, scale=1.0):
-    return {k: scale * rng.standard_normal((N, H)) for k in sequence.get_cell(name).STATE_KEYS}
+    return {k: scale * rng.standard_normal((N, H)) for k in cells.get(name).STATE_KEYS}
 
 
 def worst(errors):
@@ -59,8 +59,8 @@ def worst(errors):
 # ---------------------------------------------------------------------------- cell lookup
 
 def test_get_cell_by_name():
-    assert sequence.get_cell("rnn").__name__ == "rnn_core.elman"
-    assert set(sequence.CELL_MODULES) == {"rnn", "lstm", "gru"}
+    assert cells.get("rnn").__name__ == "rnn_core.cells.elman"
+    assert set(cells.CELLS) == {"rnn", "lstm", "gru", "gated_feedback"}
 
 
 # ---------------------------------------------------------------------------- truncated BPTT
@@ -69,7 +69,7 @@ def test_get_cell_by_name():
 def test_truncated_bptt_equals_the_cells_truncated_backward(name, opts, iopts):
     rng = np.random.default_rng(1)
     N, T, D, H = 2, 7, 3, 4
-    mod = sequence.get_cell(name)
+    mod = cells.get(name)
     params = jitter(mod.init_params(D, H, seed=2, **iopts), rng)
     x = rng.standard_normal((N, T, D))
     s0 = state(name, N, H, rng)
@@ -77,7 +77,7 @@ def test_truncated_bptt_equals_the_cells_truncated_backward(name, opts, iopts):
     _, s_T, cache = mod.forward(x, s0, params, **opts)
     ds_T = like(s_T, rng)
     for k in (1, 3, T, T + 5):
-        dx, ds0, grads, state_T = sequence.truncated_bptt(name, x, s0, params, dh, k,
+        dx, ds0, grads, state_T = layers.truncated_bptt(name, x, s0, params, dh, k,
                                                            dstate_T=ds_T, **opts)
         ref_dx, ref_ds0, ref_grads = mod.backward(dh, cache, dstate_T=ds_T, truncate=k)
         np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
@@ -97,10 +97,10 @@ def test_truncated_bptt_with_window_one_sees_no_recurrence_in_W_h():
     # k = 1: every step's gradient stops at h_{t-1}, so dW_h = sum_t da_t^T h_{t-1} with
     # da_t = dh_t * f'(a_t): no term reaches back further than one step.
     rng = np.random.default_rng(3)
-    mod = sequence.get_cell("rnn")
+    mod = cells.get("rnn")
     params = jitter(mod.init_params(2, 3, seed=0), rng)
     x, dh, s0 = rng.standard_normal((2, 5, 2)), rng.standard_normal((2, 5, 3)), state("rnn", 2, 3, rng)
-    _, _, grads, _ = sequence.truncated_bptt("rnn", x, s0, params, dh, 1)
+    _, _, grads, _ = layers.truncated_bptt("rnn", x, s0, params, dh, 1)
     h, _, _ = mod.forward(x, s0, params)
     h_prev = np.concatenate([s0["h"][:, None], h[:, :-1]], axis=1)
     da = dh * (1 - h ** 2)
@@ -111,7 +111,7 @@ def test_truncated_bptt_with_window_one_sees_no_recurrence_in_W_h():
 def test_truncated_bptt_loss_callback_matches_dh_and_sums_loss_grads(name, opts, iopts):
     rng = np.random.default_rng(4)
     N, T, D, H, k = 2, 7, 3, 4, 3
-    mod = sequence.get_cell(name)
+    mod = cells.get(name)
     params = jitter(mod.init_params(D, H, seed=1, **iopts), rng)
     x, s0 = rng.standard_normal((N, T, D)), state(name, N, H, rng)
     V, y = rng.standard_normal((2, H)), rng.standard_normal((N, T, 2))
@@ -122,14 +122,14 @@ def test_truncated_bptt_loss_callback_matches_dh_and_sums_loss_grads(name, opts,
         y_w = y[:, start:start + h_w.shape[1]]
         return float(np.sum(y_w * (h_w @ V.T))), y_w @ V, {"V": np.einsum("nto,nth->oh", y_w, h_w)}
 
-    value, dx, ds0, grads, loss_grads, s_T = sequence.truncated_bptt_loss(
+    value, dx, ds0, grads, loss_grads, s_T = layers.truncated_bptt_loss(
         name, x, s0, params, loss, k, **opts)
     h, ref_s_T, _ = mod.forward(x, s0, params, **opts)
     assert starts == [0, 3, 6]
     assert value == pytest.approx(np.sum(y * (h @ V.T)), rel=1e-12)
     np.testing.assert_allclose(loss_grads["V"], np.einsum("nto,nth->oh", y, h), rtol=1e-12)
-    ref = sequence.truncated_bptt(name, x, s0, params, y @ V, k, **opts)
-    short = sequence.truncated_bptt_loss(name, x, s0, params, lambda h_w, start: loss(h_w, start)[:2],
+    ref = layers.truncated_bptt(name, x, s0, params, y @ V, k, **opts)
+    short = layers.truncated_bptt_loss(name, x, s0, params, lambda h_w, start: loss(h_w, start)[:2],
                                          k, **opts)          # (value, dh_window) is enough
     assert short[0] == value and short[4] == {}
     np.testing.assert_array_equal(short[1], dx)
@@ -157,7 +157,7 @@ def _peak(run):
 def test_truncated_bptt_memory_does_not_grow_with_T(name):
     # D = 1 keeps the unavoidable O(T) outputs (dx) small next to the per-window cache.
     N, D, H, k = 2, 1, 32, 10
-    mod = sequence.get_cell(name)
+    mod = cells.get(name)
     params = mod.init_params(D, H, seed=0)
     s0 = {key: np.zeros((N, H)) for key in mod.STATE_KEYS}
     trunc, full = [], []
@@ -169,7 +169,7 @@ def test_truncated_bptt_memory_does_not_grow_with_T(name):
             _, _, cache = mod.forward(x, s0, params)
             return mod.backward(dh, cache)
 
-        trunc.append(_peak(lambda: sequence.truncated_bptt(name, x, s0, params, dh, k)))
+        trunc.append(_peak(lambda: layers.truncated_bptt(name, x, s0, params, dh, k)))
         full.append(_peak(full_bptt))
     assert trunc[1] / trunc[0] < 1.5, trunc
     assert full[1] / full[0] > 3, full
@@ -179,7 +179,7 @@ def test_truncated_bptt_memory_does_not_grow_with_T(name):
 
 def _bidir_setup(name, iopts, N, T, D, H, seed):
     rng = np.random.default_rng(seed)
-    params = jitter(sequence.bidirectional_init(name, D, H, seed=seed, **iopts), rng)
+    params = jitter(layers.bidirectional_init(name, D, H, seed=seed, **iopts), rng)
     s0 = {d: state(name, N, H, rng) for d in ("fwd", "bwd")}
     return rng, params, rng.standard_normal((N, T, D)), s0
 
@@ -189,16 +189,16 @@ def _bidir_setup(name, iopts, N, T, D, H, seed):
 def test_bidirectional_gradients(name, opts, iopts, shape):
     N, T, D, H = shape
     rng, params, x, s0 = _bidir_setup(name, iopts, N, T, D, H, seed=5)
-    h, s_T, cache = sequence.bidirectional_forward(name, x, s0, params, **opts)
+    h, s_T, cache = layers.bidirectional_forward(name, x, s0, params, **opts)
     assert h.shape == (N, T, 2 * H)
     w, v = rng.standard_normal(h.shape), like(s_T, rng)
 
     def loss():
-        h, s_T, _ = sequence.bidirectional_forward(name, x, s0, params, **opts)
+        h, s_T, _ = layers.bidirectional_forward(name, x, s0, params, **opts)
         return np.sum(w * h) + sum(np.sum(v_ * s_) for v_, s_ in
                                    zip(flat(v, "s").values(), flat(s_T, "s").values()))
 
-    dx, ds0, grads = sequence.bidirectional_backward(w, cache, dstate_T=v)
+    dx, ds0, grads = layers.bidirectional_backward(w, cache, dstate_T=v)
     arrays = {"x": x, **flat(params, "params"), **flat(s0, "state0")}
     analytic = {"x": dx, **flat(grads, "params"), **flat(ds0, "state0")}
     assert set(flat(grads, "params")) == set(flat(params, "params"))
@@ -209,8 +209,8 @@ def test_bidirectional_gradients(name, opts, iopts, shape):
 def test_bidirectional_halves_are_plain_runs_forward_and_reversed(name, opts, iopts):
     N, T, D, H = 2, 5, 3, 4
     _, params, x, s0 = _bidir_setup(name, iopts, N, T, D, H, seed=6)
-    mod = sequence.get_cell(name)
-    h, s_T, _ = sequence.bidirectional_forward(name, x, s0, params, **opts)
+    mod = cells.get(name)
+    h, s_T, _ = layers.bidirectional_forward(name, x, s0, params, **opts)
     h_f, sT_f, _ = mod.forward(x, s0["fwd"], params["fwd"], **opts)
     h_b, sT_b, _ = mod.forward(np.ascontiguousarray(x[:, ::-1]), s0["bwd"], params["bwd"], **opts)
     np.testing.assert_array_equal(h[:, :, :H], h_f)
@@ -221,16 +221,16 @@ def test_bidirectional_halves_are_plain_runs_forward_and_reversed(name, opts, io
     # the backward half at step 0 has read the whole sequence: changing x_T changes it
     x2 = x.copy()
     x2[:, -1] += 1.0
-    h2, _, _ = sequence.bidirectional_forward(name, x2, s0, params, **opts)
+    h2, _, _ = layers.bidirectional_forward(name, x2, s0, params, **opts)
     np.testing.assert_array_equal(h2[:, :-1, :H], h[:, :-1, :H])     # the past cannot see x_T
     assert not np.allclose(h2[:, 0, H:], h[:, 0, H:])
 
 
 def test_bidirectional_directions_have_independent_parameters():
-    params = sequence.bidirectional_init("rnn", 3, 4, seed=0)
+    params = layers.bidirectional_init("rnn", 3, 4, seed=0)
     assert set(params) == {"fwd", "bwd"}
     assert not np.allclose(params["fwd"]["W_h"], params["bwd"]["W_h"])
-    again = sequence.bidirectional_init("rnn", 3, 4, seed=0)
+    again = layers.bidirectional_init("rnn", 3, 4, seed=0)
     np.testing.assert_array_equal(again["bwd"]["W_x"], params["bwd"]["W_x"])
 
 
@@ -238,7 +238,7 @@ def test_bidirectional_directions_have_independent_parameters():
 
 def _stacked_setup(name, iopts, N, T, D, Hs, seed):
     rng = np.random.default_rng(seed)
-    params = jitter(sequence.stacked_init(name, D, Hs, len(Hs), seed=seed, **iopts), rng)
+    params = jitter(layers.stacked_init(name, D, Hs, len(Hs), seed=seed, **iopts), rng)
     s0 = [state(name, N, H, rng) for H in Hs]
     return rng, params, rng.standard_normal((N, T, D)), s0
 
@@ -249,16 +249,16 @@ def test_stacked_gradients(name, opts, iopts, shape):
     N, T, D, H = shape
     Hs = [H, 3]                                          # sizes differ between layers
     rng, params, x, s0 = _stacked_setup(name, iopts, N, T, D, Hs, seed=7)
-    h_top, s_T, cache = sequence.stacked_forward(name, x, s0, params, **opts)
+    h_top, s_T, cache = layers.stacked_forward(name, x, s0, params, **opts)
     assert h_top.shape == (N, T, Hs[-1]) and len(s_T) == 2
     w, v = rng.standard_normal(h_top.shape), like(s_T, rng)
 
     def loss():
-        h_top, s_T, _ = sequence.stacked_forward(name, x, s0, params, **opts)
+        h_top, s_T, _ = layers.stacked_forward(name, x, s0, params, **opts)
         return np.sum(w * h_top) + sum(np.sum(v_ * s_) for v_, s_ in
                                        zip(flat(v, "s").values(), flat(s_T, "s").values()))
 
-    dx, ds0, grads = sequence.stacked_backward(w, cache, dstates_T=v)
+    dx, ds0, grads = layers.stacked_backward(w, cache, dstates_T=v)
     arrays = {"x": x, **flat(params, "params"), **flat(s0, "states0")}
     analytic = {"x": dx, **flat(grads, "params"), **flat(ds0, "states0")}
     assert worst(check_gradients(loss, arrays, analytic)) < TOL
@@ -268,20 +268,20 @@ def test_stacked_gradients(name, opts, iopts, shape):
 def test_stacked_gradients_with_losses_on_every_layer(name, opts, iopts):
     N, T, D, Hs = 2, 3, 2, [3, 4]
     rng, params, x, s0 = _stacked_setup(name, iopts, N, T, D, Hs, seed=8)
-    hs, _, cache = sequence.stacked_forward(name, x, s0, params, all_layers=True, **opts)
+    hs, _, cache = layers.stacked_forward(name, x, s0, params, all_layers=True, **opts)
     assert [h.shape for h in hs] == [(N, T, 3), (N, T, 4)]
     ws = [rng.standard_normal(h.shape) for h in hs]
 
     def loss():
-        hs, _, _ = sequence.stacked_forward(name, x, s0, params, all_layers=True, **opts)
+        hs, _, _ = layers.stacked_forward(name, x, s0, params, all_layers=True, **opts)
         return sum(np.sum(w * h) for w, h in zip(ws, hs))
 
-    dx, ds0, grads = sequence.stacked_backward(ws, cache)
+    dx, ds0, grads = layers.stacked_backward(ws, cache)
     arrays = {"x": x, **flat(params, "params"), **flat(s0, "states0")}
     analytic = {"x": dx, **flat(grads, "params"), **flat(ds0, "states0")}
     assert worst(check_gradients(loss, arrays, analytic)) < TOL
     # a loss on the lower layer only: None stands for "no loss on the top layer"
-    dx1, _, grads1 = sequence.stacked_backward([ws[0], None], cache)
+    dx1, _, grads1 = layers.stacked_backward([ws[0], None], cache)
     assert all(not g.any() for g in grads1[1].values())
     assert np.abs(dx1).max() > 0
 
@@ -290,12 +290,12 @@ def test_stacked_gradients_with_losses_on_every_layer(name, opts, iopts):
 def test_stacked_with_one_layer_is_the_plain_cell(name, opts, iopts):
     N, T, D, H = 2, 4, 3, 5
     rng, params, x, s0 = _stacked_setup(name, iopts, N, T, D, [H], seed=9)
-    mod = sequence.get_cell(name)
-    h, s_T, cache = sequence.stacked_forward(name, x, s0, params, **opts)
+    mod = cells.get(name)
+    h, s_T, cache = layers.stacked_forward(name, x, s0, params, **opts)
     ref_h, ref_s_T, ref_cache = mod.forward(x, s0[0], params[0], **opts)
     np.testing.assert_array_equal(h, ref_h)
     dh = rng.standard_normal(h.shape)
-    dx, ds0, grads = sequence.stacked_backward(dh, cache)
+    dx, ds0, grads = layers.stacked_backward(dh, cache)
     ref_dx, ref_ds0, ref_grads = mod.backward(dh, ref_cache)
     np.testing.assert_array_equal(dx, ref_dx)
     for key in params[0]:
@@ -307,18 +307,18 @@ def test_stacked_with_one_layer_is_the_plain_cell(name, opts, iopts):
 
 def test_stacked_layer_reads_the_layer_below_at_the_same_step():
     rng, params, x, s0 = _stacked_setup("rnn", {}, 2, 4, 3, [4, 5], seed=10)
-    mod = sequence.get_cell("rnn")
-    h_top, _, _ = sequence.stacked_forward("rnn", x, s0, params)
+    mod = cells.get("rnn")
+    h_top, _, _ = layers.stacked_forward("rnn", x, s0, params)
     h0, _, _ = mod.forward(x, s0[0], params[0])
     h1, _, _ = mod.forward(np.ascontiguousarray(h0), s0[1], params[1])
     np.testing.assert_array_equal(h_top, h1)
 
 
 def test_stacked_init_sizes_and_float32():
-    params = sequence.stacked_init("lstm", 3, [4, 6], 2, seed=0, dtype=np.float32)
+    params = layers.stacked_init("lstm", 3, [4, 6], 2, seed=0, dtype=np.float32)
     assert params[1]["W_f"].shape == (6, 6 + 4) and params[1]["W_f"].dtype == np.float32
     s0 = [{"h": np.zeros((2, H), np.float32), "c": np.zeros((2, H), np.float32)} for H in (4, 6)]
-    h, _, _ = sequence.stacked_forward("lstm", np.ones((2, 3, 3), np.float32), s0, params)
+    h, _, _ = layers.stacked_forward("lstm", np.ones((2, 3, 3), np.float32), s0, params)
     assert h.dtype == np.float32 and h.shape == (2, 3, 6)
 
 
@@ -327,76 +327,76 @@ def test_stacked_init_sizes_and_float32():
 def test_unknown_cell_name():
     x, s0 = np.zeros((1, 2, 3)), {"h": np.zeros((1, 4))}
     with pytest.raises(ValueError, match="cell"):
-        sequence.get_cell("elmann")
+        cells.get("elmann")
     with pytest.raises(ValueError, match="cell"):
-        sequence.bidirectional_init("transformer", 3, 4)
+        layers.bidirectional_init("transformer", 3, 4)
     with pytest.raises(ValueError, match="cell"):
-        sequence.stacked_init("LSTM", 3, 4, 2)
+        layers.stacked_init("LSTM", 3, 4, 2)
     with pytest.raises(ValueError, match="cell"):
-        sequence.truncated_bptt("elman", x, s0, {}, np.zeros((1, 2, 4)), 1)
+        layers.truncated_bptt("elman", x, s0, {}, np.zeros((1, 2, 4)), 1)
 
 
 def test_bidirectional_bad_nesting():
-    params = sequence.bidirectional_init("rnn", 3, 4)
+    params = layers.bidirectional_init("rnn", 3, 4)
     x = np.zeros((2, 5, 3))
     s = {"h": np.zeros((2, 4))}
     with pytest.raises(ValueError, match=r"state0.*'fwd'"):
-        sequence.bidirectional_forward("rnn", x, {"bwd": s}, params)
+        layers.bidirectional_forward("rnn", x, {"bwd": s}, params)
     with pytest.raises(ValueError, match="params"):
-        sequence.bidirectional_forward("rnn", x, {"fwd": s, "bwd": s}, params["fwd"])
+        layers.bidirectional_forward("rnn", x, {"fwd": s, "bwd": s}, params["fwd"])
     with pytest.raises(ValueError, match=r"direction 'bwd'.*x"):
-        sequence.bidirectional_forward("rnn", x, {"fwd": s, "bwd": s},
-                                       {"fwd": params["fwd"], "bwd": sequence.get_cell("rnn").init_params(2, 4)})
-    h, _, cache = sequence.bidirectional_forward("rnn", x, {"fwd": s, "bwd": s}, params)
+        layers.bidirectional_forward("rnn", x, {"fwd": s, "bwd": s},
+                                       {"fwd": params["fwd"], "bwd": cells.get("rnn").init_params(2, 4)})
+    h, _, cache = layers.bidirectional_forward("rnn", x, {"fwd": s, "bwd": s}, params)
     with pytest.raises(ValueError, match="dh"):
-        sequence.bidirectional_backward(h[:, :, :4], cache)
+        layers.bidirectional_backward(h[:, :, :4], cache)
     with pytest.raises(ValueError, match="dstate_T"):
-        sequence.bidirectional_backward(h, cache, dstate_T={"fwd": s})
+        layers.bidirectional_backward(h, cache, dstate_T={"fwd": s})
 
 
 def test_stacked_bad_lists_and_layer_shapes():
-    params = sequence.stacked_init("rnn", 3, [4, 5], 2)
+    params = layers.stacked_init("rnn", 3, [4, 5], 2)
     x = np.zeros((2, 5, 3))
     s0 = [{"h": np.zeros((2, 4))}, {"h": np.zeros((2, 5))}]
     with pytest.raises(ValueError, match="states0"):
-        sequence.stacked_forward("rnn", x, s0[:1], params)
+        layers.stacked_forward("rnn", x, s0[:1], params)
     with pytest.raises(TypeError, match="states0"):
-        sequence.stacked_forward("rnn", x, tuple(s0), params)
+        layers.stacked_forward("rnn", x, tuple(s0), params)
     with pytest.raises(ValueError, match=r"H"):
-        sequence.stacked_init("rnn", 3, [4, 5, 6], 2)
+        layers.stacked_init("rnn", 3, [4, 5, 6], 2)
     # layer 1 must read layer 0's H = 4, not 3
-    bad = [params[0], sequence.get_cell("rnn").init_params(3, 5)]
+    bad = [params[0], cells.get("rnn").init_params(3, 5)]
     with pytest.raises(ValueError, match=r"params_list\[1\]\['W_x'\].*\(5, 4\).*layer 0"):
-        sequence.stacked_forward("rnn", x, s0, bad)
-    bad = [params[0], sequence.get_cell("gru").init_params(3, 5, form="cudnn")]
+        layers.stacked_forward("rnn", x, s0, bad)
+    bad = [params[0], cells.get("gru").init_params(3, 5, form="cudnn")]
     with pytest.raises(ValueError, match=r"params_list\[1\]\['W_ir'\]"):
-        sequence.stacked_forward("gru", x, s0, [sequence.get_cell("gru").init_params(3, 4, form="cudnn"),
+        layers.stacked_forward("gru", x, s0, [cells.get("gru").init_params(3, 4, form="cudnn"),
                                                 bad[1]], form="cudnn")
-    h, _, cache = sequence.stacked_forward("rnn", x, s0, params)
+    h, _, cache = layers.stacked_forward("rnn", x, s0, params)
     with pytest.raises(ValueError, match="dh"):
-        sequence.stacked_backward([h], cache)
+        layers.stacked_backward([h], cache)
     with pytest.raises(ValueError, match="dstates_T"):
-        sequence.stacked_backward(h, cache, dstates_T=[None])
+        layers.stacked_backward(h, cache, dstates_T=[None])
 
 
 def test_truncated_bptt_bad_arguments():
-    params = sequence.get_cell("rnn").init_params(3, 4)
+    params = cells.get("rnn").init_params(3, 4)
     x, s0 = np.zeros((2, 6, 3)), {"h": np.zeros((2, 4))}
     with pytest.raises(ValueError, match="k"):
-        sequence.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 4)), 0)
+        layers.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 4)), 0)
     with pytest.raises(ValueError, match="dh"):
-        sequence.truncated_bptt("rnn", x, s0, params, np.zeros((2, 5, 4)), 2)
+        layers.truncated_bptt("rnn", x, s0, params, np.zeros((2, 5, 4)), 2)
     with pytest.raises(ValueError, match="dh"):
-        sequence.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 3)), 2)
+        layers.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 3)), 2)
     with pytest.raises(TypeError, match="loss"):
-        sequence.truncated_bptt_loss("rnn", x, s0, params, np.zeros((2, 6, 4)), 2)
+        layers.truncated_bptt_loss("rnn", x, s0, params, np.zeros((2, 6, 4)), 2)
     with pytest.raises(ValueError, match="state"):
-        sequence.truncated_bptt("rnn", x, {"c": s0["h"]}, params, np.zeros((2, 6, 4)), 2)
+        layers.truncated_bptt("rnn", x, {"c": s0["h"]}, params, np.zeros((2, 6, 4)), 2)
     with pytest.raises(ValueError, match=r"window \[0, 2\): x"):
-        sequence.truncated_bptt("rnn", np.zeros((2, 6, 2)), s0, params, np.zeros((2, 6, 4)), 2)
+        layers.truncated_bptt("rnn", np.zeros((2, 6, 2)), s0, params, np.zeros((2, 6, 4)), 2)
     with pytest.raises(TypeError, match="dh"):
-        sequence.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 4), np.float32), 2)
+        layers.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 4), np.float32), 2)
     with pytest.raises(TypeError, match="loss"):
-        sequence.truncated_bptt_loss("rnn", x, s0, params, lambda h, start: h, 2)
+        layers.truncated_bptt_loss("rnn", x, s0, params, lambda h, start: h, 2)
     with pytest.raises(ValueError, match="loss"):
-        sequence.truncated_bptt_loss("rnn", x, s0, params, lambda h, start: (0.0, h[:, :, :2]), 2)
+        layers.truncated_bptt_loss("rnn", x, s0, params, lambda h, start: (0.0, h[:, :, :2]), 2)

@@ -1,0 +1,58 @@
+"""The static figures of figures/, each drawn from one experiment and one plot function.
+
+`python -m rnn_core.gallery OUTDIR` (make figures) writes every figure deterministically (PNG,
+and SVG for the headline) and returns the paths it wrote; tests/test_figures.py redraws them
+and compares the committed files pixel by pixel.
+"""
+import pathlib
+import sys
+
+from . import experiments as ex
+from . import plots
+
+
+
+def build_all(seed=0):
+    """Every figure of notebooks 03 and 04 as {file stem: Figure}, at default settings."""
+    figs = {"explorer_default": plots.explorer_figure(ex.explorer_sweep(seed=seed))}
+    figs["explorer_sigmoid"] = plots.explorer_figure(ex.explorer_sweep(activation="sigmoid",
+                                                                    seed=seed))
+    figs["seed_rule"] = plots.seed_rule_figure(ex.seed_rule_cases(seed=seed))
+    figs["bounds"] = plots.bounds_figure(ex.bounds_vs_measured(seed=seed))
+    figs["decay_rate"] = plots.decay_rate_figure(ex.rate_sweeps(seed=seed))
+    figs["input_scale"] = plots.input_scale_figure(ex.input_scale_sweeps(seed=seed))
+    figs["transient_growth"] = plots.transient_growth_figure(ex.transient_growth_curves(seed=seed))
+    figs["commutation"] = plots.commutation_figure(ex.commutation_gap(seed=seed))
+    figs["activations"] = plots.activations_figure(ex.activation_curves())
+    figs["mean_derivative"] = plots.mean_derivative_figure(ex.mean_derivative_curves())
+    figs["preactivation_default"] = plots.preactivation_figure(ex.preactivation_stats("tanh"))
+    figs["relu_paths"] = plots.relu_paths_figure(ex.relu_paths(seed=seed))
+    return figs
+
+
+SVG_FIGURES = ("explorer_default",)
+
+
+def main(outdir, seed=0):
+    """Write every figure into outdir (PNG, plus SVG for the headline); return the paths."""
+    import matplotlib
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with matplotlib.rc_context({"svg.hashsalt": "rnn_core", "svg.fonttype": "path"}):
+        for stem, fig in build_all(seed).items():
+            path = outdir / f"{stem}.png"
+            fig.savefig(path, format="png", dpi=100, metadata={"Software": None})
+            written.append(path)
+            if stem in SVG_FIGURES:
+                path = outdir / f"{stem}.svg"
+                fig.savefig(path, format="svg", metadata={"Creator": None, "Date": None})
+                written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m rnn_core.gallery OUTDIR")
+    for p in main(sys.argv[1]):
+        print(p)

@@ -1,0 +1,20 @@
+"""How gradients flow backwards through time, measured.
+
+    logspace    log10 norms that neither under- nor overflow, and the decay rate
+    batched     the Elman RNN for a batch of spectral radii at once (the sweep's engine)
+    jacobians   one-step Jacobians of any cell, their products, gradient norms per lag
+    sweeps      gradient norm against lag for many spectral radii at once
+    bounds      the singular-value and Hochreiter bounds, and Pascanu et al.'s regimes
+
+The public functions are gathered here, so rc.gradflow.sweep(...) works; each is defined
+once, in the module named above.
+"""
+from .bounds import hochreiter_bound, pascanu_regime, singular_value_bound
+from .jacobians import (GradientNorms, connectivity, gradient_norms, jacobian_products,
+                        jacobian_step)
+from .logspace import LOG10_FLOOR, RATE_FLOOR, decay_rate
+from .sweeps import Sweep, exact_spectral_norms, sweep, sweep_setup
+
+__all__ = ["GradientNorms", "LOG10_FLOOR", "RATE_FLOOR", "Sweep", "connectivity", "decay_rate",
+           "exact_spectral_norms", "gradient_norms", "hochreiter_bound", "jacobian_products",
+           "jacobian_step", "pascanu_regime", "singular_value_bound", "sweep", "sweep_setup"]
