@@ -1,4 +1,5 @@
-"""Properties of the recurrent matrix W_h, and seeded families of W_h with a chosen rho.
+"""The recurrent matrix W_h: its spectrum, the only builder of W_h (seeded families at a
+chosen rho), and the transient growth of its powers.
 
 Shapes: W_h is (H, H); a family batch is (R, H, H), one matrix per spectral radius.
 rho(W) = max |eigenvalue| and sigma_max(W) = largest singular value, with
@@ -16,7 +17,7 @@ from . import init
 from .gradflow.logspace import LOG10_FLOOR, _accumulate, _renorm, _safe_log10
 from .validate import check_array, check_choice, check_int, check_positive
 
-KINDS = ("orthogonal", "gaussian", "nonnormal", "symmetric")
+KINDS = ("orthogonal", "gaussian", "nonnormal", "symmetric", "identity")
 NONNORMAL_BLOCK = 4     # length of each hidden feedforward chain in the "nonnormal" family
 NONNORMAL_COUPLING = 2.0  # weight of each link of a chain, relative to the eigenvalue
 
@@ -98,6 +99,8 @@ def _base(kind, H, seed):
     elif kind == "gaussian":
         G = rng.standard_normal((H, H)) / np.sqrt(H)
         B = G / np.max(np.abs(np.linalg.eigvals(G)))
+    elif kind == "identity":
+        B = np.eye(H)
     elif kind == "symmetric":
         G = rng.standard_normal((H, H)) / np.sqrt(H)
         S = 0.5 * (G + G.T)
@@ -141,6 +144,7 @@ def family(kind, H, rho, seed=0):
                     permutation rounds nothing, so the eigenvalues stay exact; a dense
                     rotation would move these defective ones by ~1e-4.
       'symmetric'   (G + G^T)/2 rescaled to rho: normal, real eigenvalues, sigma_max = rho.
+      'identity'    rho I, the IRNN initialisation for ReLU networks (Le, Jaitly & Hinton 2015).
     rho = 0 gives the zero matrix. The same (kind, H, seed) gives the same base for every rho.
     """
     check_choice("kind", kind, KINDS)

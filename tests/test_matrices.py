@@ -63,7 +63,8 @@ def test_seeds_give_reproducible_and_different_bases():
     for kind in KINDS:
         a, b = matrices.family(kind, 10, 1.0, seed=1), matrices.family(kind, 10, 1.0, seed=1)
         np.testing.assert_array_equal(a, b)
-        assert not np.array_equal(a, matrices.family(kind, 10, 1.0, seed=2))
+        if kind != "identity":                   # the one family that no seed changes
+            assert not np.array_equal(a, matrices.family(kind, 10, 1.0, seed=2))
     a[0, 0] += 1                                 # the cached base is not exposed
     assert not np.array_equal(a, matrices.family(kind, 10, 1.0, seed=1))
 

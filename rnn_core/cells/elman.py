@@ -10,7 +10,7 @@ backward.
 """
 import numpy as np
 
-from .. import activations, init
+from .. import activations, init, matrices
 from ..validate import check_array, check_params, check_sequence, check_int, check_state
 
 STATE_KEYS = ("h",)
@@ -21,16 +21,17 @@ def param_shapes(D, H):
     return {"W_h": (H, H), "W_x": (H, D), "b": (H,)}
 
 
-def init_params(D, H, seed=0, W_h="orthogonal", rho=None, x_std=None, dtype=np.float64):
+def init_params(D, H, seed=0, W_h="orthogonal", rho=1.0, x_std=None, dtype=np.float64):
     """Parameters for input size D and hidden size H.
 
-    W_h: 'orthogonal', 'gaussian' or 'identity' (see init.recurrent_matrix), rescaled to
-    spectral radius `rho` if given; W_x ~ N(0, 1/D) (or x_std^2); b = 0.
+    W_h = matrices.family(W_h, H, rho, seed): a kind of matrices.KINDS ('orthogonal',
+    'gaussian', 'nonnormal', 'symmetric', 'identity') at spectral radius rho;
+    W_x ~ N(0, 1/D) (or x_std^2); b = 0.
     """
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     x_std = 1.0 / np.sqrt(D) if x_std is None else x_std
-    return {"W_h": init.recurrent_matrix(H, W_h, rho, seed, dtype=dtype),
+    return {"W_h": matrices.family(W_h, H, rho, seed).astype(dtype),
             "W_x": init.gaussian((H, D), x_std, seed + 1, dtype),
             "b": np.zeros(H, dtype)}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations
-from ..cells import get as get_cell
+from .. import cells
 from ..validate import as_float_array, check_array, check_sequence
 from .batched import _forward, _project
 from .logspace import (LOG10_FLOOR, _accumulate, _carry_back, _frozen, _log10_norms, _renorm,
@@ -51,7 +51,7 @@ def _step_jacobians(cell, x_t, state, params, opts):
     Elman: analytic, J = diag(f'(a_t)) W_h and Jx = diag(f'(a_t)) W_x. Gated cells: built
     from the cell's own step_backward by _vjp_jacobians.
     """
-    module = get_cell(cell)
+    module = cells.get(cell)
     if cell != "rnn":
         return _vjp_jacobians(module, x_t, state, params, opts)
     h = module.step_forward(x_t, state, params, **opts)[0]["h"]     # validates every argument
@@ -87,7 +87,7 @@ def jacobian_step(cell, x_t, state, params, **opts):
 def _elman_dfs(x, state0, params, opts):
     """f'(a_t) for t = 1..T of an Elman RNN, (T, N, H), from the overflow-safe _forward."""
     N, T, D = check_sequence("x", x)
-    get_cell("rnn").step_forward(x[:, 0], state0, params, **opts)   # validates every argument
+    cells.get("rnn").step_forward(x[:, 0], state0, params, **opts)   # validates every argument
     check_sequence("x", x, D, params["W_x"].dtype)
     act = activations.get(opts.get("activation", "tanh"))
     H = params["W_h"].shape[0]
@@ -105,7 +105,7 @@ def _trajectory(cell, x, state0, params, opts):
     Gated cells: _vjp_jacobians on many steps at once, in chunks of steps that are
     computed when the backward sweep (k = T, T-1, ...) first needs them.
     """
-    module = get_cell(cell)
+    module = cells.get(cell)
     N, T, D = check_sequence("x", x)
     if cell == "rnn":
         dfs = _elman_dfs(x, state0, params, opts)                   # (T, N, H)
@@ -190,7 +190,7 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
     back and log10 of the norms is summed, so T = 5000 neither under- nor overflows; exact
     zeros are LOG10_FLOOR. Returns a GradientNorms indexed by lag l = T - k.
     """
-    module = get_cell(cell)
+    module = cells.get(cell)
     N, T, _ = check_sequence("x", x)
     lags = np.arange(T + 1)
     if cell == "rnn":                              # the sweep's own backward pass
