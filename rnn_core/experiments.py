@@ -17,7 +17,11 @@ from .cells import elman
 from .validate import check_choice, check_int, check_positive
 
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "linear")
-DEFAULTS = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, seed=0)
+# The explorer's first picture (notebook 03 and the README): with inputs this small the
+# tanh units stay in their linear range below rho = 1, so both regimes appear and the
+# rate turns positive at rho = 1.025, next to the threshold 1/gamma = 1; raising the
+# input scale (the slider's only direction) then shows saturation moving the crossover.
+DEFAULTS = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=0.01, seed=0)
 N_RHOS = 41
 
 
@@ -26,15 +30,19 @@ def explorer_rhos(activation, n=N_RHOS):
     return np.linspace(0.5, max(1.5, 1.5 / activations.gamma(activation)), n)
 
 
-def explorer_sweep(T=200, activation="tanh", family="orthogonal", input_scale=1.0, H=64,
-                   seed=0):
-    """The sweep the explorer draws for these settings (also the headline figure's data)."""
+def explorer_sweep(T=DEFAULTS["T"], activation=DEFAULTS["activation"],
+                   family=DEFAULTS["family"], input_scale=DEFAULTS["input_scale"],
+                   H=DEFAULTS["H"], seed=DEFAULTS["seed"]):
+    """The sweep the explorer draws for these settings (also the headline figure's data).
+
+    The defaults are DEFAULTS, the explorer's first picture. Returns a gradflow.Sweep.
+    """
     return gradflow.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
                           family=family, input_scale=input_scale, seed=seed)
 
 
 # ----------------------------------------------------------------------------------------
-# Notebook 03: the seeds' rule against measurements
+# Notebook 03: the lecture notes' rule (eq. 1.33) against measurements
 # ----------------------------------------------------------------------------------------
 
 # (label, activation, family, rho, input_scale): each case tests "vanishes iff rho <= 1".
@@ -58,13 +66,14 @@ def outcome(change_log10, decades=DECADES):
         "explodes" if change_log10 > decades else "stays")
 
 
-def seed_rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
-    """Test seed 000's rule (vanishes iff lambda_max <= 1) against measured gradients.
+def rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
+    """Test the lecture notes' rule (eq. 1.33: vanishes iff lambda_max <= 1) against gradients.
 
     For each case: the rule's prediction, the measured change of log10 ||dL/dh_k|| at lag
-    `short_lag` and at lag T, the largest growth over all lags, and whether the rule held
-    (right outcome at lag T, and not the opposite one at the short lag). Returns a list of
-    dicts, one per case, with the curve log10 ||dL/dh_{T-l}|| / ||dL/dh_T||, l = 0..T.
+    `short_lag` and at lag T, the largest growth over all lags, whether the rule held at
+    each of the two lags (holds_short: not the opposite outcome; holds_T: the predicted
+    outcome), and rule_holds = both. Returns a list of dicts, one per case, with the curve
+    log10 ||dL/dh_{T-l}|| / ||dL/dh_T||, l = 0..T.
     """
     T = check_int("T", T, low=1)
     short_lag = check_int("short_lag", short_lag, low=1, high=T)
@@ -81,6 +90,7 @@ def seed_rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
                          change_short=float(curve[short_lag]), change_T=float(curve[-1]),
                          max_growth=float(curve.max()), lag_of_max=int(np.argmax(curve)),
                          measured_short=short, measured_T=full,
+                         holds_short=(short != _OPPOSITE[rule]), holds_T=(full == rule),
                          rule_holds=(full == rule and short != _OPPOSITE[rule]),
                          rate=float(s.rate[0]), curve=curve, lags=s.lags, T=T,
                          short_lag=short_lag, decades=DECADES))
@@ -94,18 +104,24 @@ def _signed(x, digits=0):
 
 
 def format_rule_table(rows):
-    """The rows of `seed_rule_cases` as a fixed-width text table (rounded, for printing)."""
+    """The rows of `rule_cases` as a fixed-width text table (rounded, for printing).
+
+    Per lag: the measured outcome, the change of log10 ||dL/dh_k|| and whether the rule
+    held there, so a rule that fails only at the short lag shows as such.
+    """
     lag = rows[0]["short_lag"]
     T = rows[0]["T"]
+    verdict = lambda ok: "holds" if ok else "FAILS"
     head = (f"{'case':38s} {'sigma_max':>9s} {'rule says':>9s} "
-            f"{'lag ' + str(lag):>14s} {'lag ' + str(T):>15s}  rule")
+            f"{'at lag ' + str(lag):>20s} {'at lag ' + str(T):>21s}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['case']:38s} {r['sigma_max']:9.2f} {r['rule']:>9s} "
                      f"{r['measured_short']:>8s} {_signed(r['change_short']):>5s} "
-                     f"{r['measured_T']:>8s} {_signed(r['change_T']):>6s}  "
-                     f"{'holds' if r['rule_holds'] else 'FAILS'}")
-    lines.append(f"(columns lag {lag} and lag {T}: outcome and change of log10 ||dL/dh_k||; "
+                     f"{verdict(r['holds_short']):>5s} "
+                     f"{r['measured_T']:>8s} {_signed(r['change_T']):>6s} "
+                     f"{verdict(r['holds_T']):>5s}")
+    lines.append(f"(per lag: outcome, change of log10 ||dL/dh_k||, and the rule's verdict; "
                  f"'stays' = within {DECADES:g} decade)")
     return "\n".join(lines)
 
@@ -146,18 +162,22 @@ RATE_TOL = 1e-6   # a rate within this of 0 (per step) is rounding, not growth (
 
 
 def rate_table(sweeps, rho=1.5):
-    """Per sweep: the rate at the rho nearest `rho`, and the first rho with a rate > RATE_TOL.
+    """Per sweep: the rho nearest `rho` and its rate, and the first rho with a rate > RATE_TOL.
 
-    Returns text lines (rounded, for printing) labelled by activation and input scale.
+    Each line also gives the sweep's rho range, so tables over different ranges say so, and
+    the rho actually used (the grid may not hold `rho` itself). Returns text lines (rounded,
+    for printing) labelled by activation and input scale.
     """
-    lines = [f"{'activation':10s} {'input scale':>11s} {'rate at rho ' + format(rho, 'g'):>16s} "
-             f"{'rate > 0 from rho':>18s}"]
+    lines = [f"{'activation':10s} {'input scale':>11s} {'rho range':>10s} {'at rho':>7s} "
+             f"{'rate':>6s} {'rate > 0 from rho':>18s}"]
     for sw in sweeps:
-        k = int(np.argmin(np.abs(np.asarray(sw.rhos) - rho)))
+        rhos = np.asarray(sw.rhos)
+        k = int(np.argmin(np.abs(rhos - rho)))
         pos = np.flatnonzero(np.asarray(sw.rate) > RATE_TOL)
-        first = "never" if pos.size == 0 else f"{sw.rhos[pos[0]]:.2f}"
-        lines.append(f"{sw.activation:10s} {sw.input_scale:11g} {_signed(sw.rate[k], 2):>16s} "
-                     f"{first:>18s}")
+        first = "never" if pos.size == 0 else f"{rhos[pos[0]]:.2f}"
+        span = f"{rhos.min():.1f}-{rhos.max():.1f}"
+        lines.append(f"{sw.activation:10s} {sw.input_scale:11g} {span:>10s} {rhos[k]:7.2f} "
+                     f"{_signed(sw.rate[k], 2):>6s} {first:>18s}")
     return "\n".join(lines)
 
 
@@ -215,31 +235,82 @@ def _log10_or_floor(x):
     return float(np.log10(x)) if x > 0 else gradflow.LOG10_FLOOR
 
 
-def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H=32,
-                    input_scale=1.0, seed=0):
-    """How far seed 000's step (eq 1.32) is from the true product, for n = 1..n_max.
+COMMUTATION_ORDERS = ("notes", "blog")
 
-    true_n  = prod_{i=1..n} diag(f'(a_i)) W_h  (dh_n/dh_0, later factors on the left)
-    seeds_n = W_h^n prod_{i=1..n} diag(f'(a_i))  (W_h pulled out as if matrices commuted)
-    Returns a dict with n, the relative Frobenius gap ||true - seeds|| / max(||true||,
-    ||seeds||) (0 when both are 0), and log10 of both spectral norms, from f'(a_i) along a
-    real trajectory.
+
+def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H=32,
+                    input_scale=1.0, order="notes", seed=0):
+    """How far pulling W_h out of the Jacobian product is from the product, for n = 1..n_max.
+
+    order="notes", the lecture notes' eqs 1.31-1.32 (the transposed Jacobians, W_h^T on the
+    left of each factor):
+        true_n   = prod_{i=1..n} W_h^T diag(f'(a_i))   (i increasing to the right)
+        pulled_n = (W_h^T)^n prod_{i=1..n} diag(f'(a_i))
+    exact for n = 1. order="blog", the blog post's eqs 12-14 (diag(f') on the left):
+        true_n   = prod_{i=1..n} diag(f'(a_i)) W_h     (dh_n/dh_0, later factors on the left)
+        pulled_n = W_h^n prod_{i=1..n} diag(f'(a_i))
+    which already differs at n = 1 (D_1 W_h against W_h D_1). f'(a_i) come from a real
+    trajectory. Returns a dict with n, gap = ||true - pulled||_F / max(||true||_F,
+    ||pulled||_F) (0 when both are 0), log10 of both spectral norms (log10_true,
+    log10_pulled), the order and the formulas as text (true_label, pulled_label).
     """
     n_max = check_int("n_max", n_max, low=1)
+    check_choice("order", order, COMMUTATION_ORDERS)
     dfs, W_h = _trajectory_derivatives(activation, family, rho, H, n_max, input_scale, seed)
     true, Wn, Dprod = np.eye(H), np.eye(H), np.eye(H)
-    gap, ltrue, lseeds = [], [], []
+    gap, ltrue, lpulled = [], [], []
     for i in range(n_max):
-        true = (dfs[i][:, None] * W_h) @ true
-        Wn = W_h @ Wn
-        Dprod = dfs[i][:, None] * Dprod
-        seeds = Wn @ Dprod
-        scale = max(np.linalg.norm(true), np.linalg.norm(seeds))
-        gap.append(np.linalg.norm(true - seeds) / scale if scale > 0 else 0.0)
+        if order == "notes":
+            true = true @ (W_h.T * dfs[i][None, :])        # ... W_h^T diag(f'(a_i))
+            Wn = Wn @ W_h.T
+        else:
+            true = (dfs[i][:, None] * W_h) @ true           # diag(f'(a_i)) W_h ...
+            Wn = W_h @ Wn
+        Dprod = dfs[i][:, None] * Dprod                      # diagonal: the order is free
+        pulled = Wn @ Dprod
+        scale = max(np.linalg.norm(true), np.linalg.norm(pulled))
+        gap.append(np.linalg.norm(true - pulled) / scale if scale > 0 else 0.0)
         ltrue.append(_log10_or_floor(np.linalg.norm(true, 2)))
-        lseeds.append(_log10_or_floor(np.linalg.norm(seeds, 2)))
+        lpulled.append(_log10_or_floor(np.linalg.norm(pulled, 2)))
+    labels = {"notes": ("prod W_h^T diag(f'(a_i))", "(W_h^T)^n prod diag(f'(a_i))"),
+              "blog": ("prod diag(f'(a_i)) W_h", "W_h^n prod diag(f'(a_i))")}[order]
     return dict(n=np.arange(1, n_max + 1), gap=np.array(gap), log10_true=np.array(ltrue),
-                log10_seeds=np.array(lseeds), activation=activation, rho=float(rho))
+                log10_pulled=np.array(lpulled), activation=activation, rho=float(rho),
+                order=order, true_label=labels[0], pulled_label=labels[1])
+
+
+def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.0, bias=0.0,
+                     T=200, H=64, seed=0):
+    """What the states of one sweep row do: how saturated the units are, and the rate.
+
+    The network of gradflow.sweep_setup(rho, ...) (the sweep's row for rho), except that
+    bias="centred" sets b = -W_h (1/2) 1, which centres a sigmoid unit's pre-activation
+    when the states sit at 1/2. Over the second half of the steps (t > T/2): mean |h_t|,
+    the mean f'(a_t) and its root mean square over units and steps. The rate is
+    gradflow.decay_rate of gradient_norms on that network; rms_estimate =
+    log(rho * rms f'), the rate a random orthogonal W_h (all singular values rho) would
+    give if each step scaled a spread-out gradient by the rms of f'. Returns a dict.
+    """
+    centred = isinstance(bias, str)
+    if centred:
+        check_choice("bias", bias, ("centred",))
+    x, state0, params, u = gradflow.sweep_setup(rho, H=H, T=T, family=family,
+                                                input_scale=input_scale,
+                                                bias=0.0 if centred else bias, seed=seed)
+    if centred:
+        params["b"] = -params["W_h"] @ np.full(H, 0.5)
+    h, _, _ = elman.forward(x, state0, params, activation=activation)
+    late = slice(T // 2 + 1, T)
+    df = activations.get(activation).df_from_out(h[0, late])     # (steps, H)
+    g = gradflow.gradient_norms("rnn", x, state0, params, u, activation=activation)
+    rms = float(np.sqrt(np.mean(df ** 2)))
+    with np.errstate(divide="ignore"):
+        estimate = float(np.log(rho * rms))
+    return dict(rho=float(rho), activation=activation, family=family,
+                input_scale=float(input_scale), bias=bias, T=T, H=H,
+                mean_abs_h=float(np.mean(np.abs(h[0, late]))), mean_df=float(np.mean(df)),
+                rms_df=rms, rate=float(gradflow.decay_rate(g.log10_norm[0], g.lags)),
+                rms_estimate=estimate, gamma=activations.gamma(activation))
 
 
 # ----------------------------------------------------------------------------------------
@@ -300,7 +371,7 @@ def preactivation_stats(activation, mean=0.0, spread=1.0, n=20000, seed=0):
 
 
 def relu_paths(H=8, L=3, rho=1.0, family="orthogonal", input_scale=1.0, seed=0):
-    """The ReLU Jacobian product against W_h^l and |W_h|^l, entry by entry (seed 002, 1.72).
+    """The ReLU Jacobian product against W_h^l and |W_h|^l, entry by entry (Galvan's thesis, eq 1.72).
 
     With f' in {0, 1}, P = prod_{i=1..L} D_i W_h keeps only the paths through active units.
     Each entry is a sum over paths of path costs, so |P_ij| <= (|W_h|^L)_ij (every path,

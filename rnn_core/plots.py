@@ -110,7 +110,7 @@ def _explorer_artists(fig):
     art["b_bound"], = ax_b.plot([], [], "k--", lw=1, label="bound (gamma sigma_max)^T")
     art["b_thresh"] = ax_b.axvline(1.0, color="tab:red", lw=1)
     art["b_one"] = ax_b.axvline(1.0, color="tab:purple", lw=1, ls=":",
-                                label="seeds' rule, rho = 1")
+                                label="lecture notes' rule, rho = 1")
     art["b_zero"] = ax_b.axhline(0.0, color="0.6", lw=0.8)
     art["c_unit"], = ax_c.plot([], [], color="0.5", lw=0.8, ls="--", label="|z| = 1")
     art["c_thresh"], = ax_c.plot([], [], color="tab:red", lw=0.8, label="|z| = 1/gamma")
@@ -203,7 +203,9 @@ def _explorer_update(art, sweep, rho_index):
                     loc="upper left", fontsize=7.5, frameon=False, handlelength=1.5)
         art["b_legend_for"] = thresh
     rc = measured_threshold(sweep)
-    ax_b.set_title(f"(b) Grows only above rho = {_fmt_rho(rc)}\n(1/gamma = {_fmt_rho(thresh)})"
+    n_grow = int((change > 1e-6).sum())
+    ax_b.set_title(f"(b) Grows at {n_grow} of {len(rhos)} rho, the first\nat rho = {_fmt_rho(rc)} "
+                   f"(1/gamma = {_fmt_rho(thresh)})"
                    if rc is not None else
                    f"(b) Vanishes at every rho\nup to {_fmt_rho(hi_r)}", fontsize=9.5)
 
@@ -259,8 +261,9 @@ def _label(ax, xlabel, ylabel):
 
 
 def seed_rule_figure(rows, fig=None):
-    """One small panel per case of experiments.seed_rule_cases: the measured curve, and whether
-    seed 000's rule (vanishes iff lambda_max <= 1) predicted it. Returns the figure."""
+    """One small panel per case of experiments.rule_cases: the measured curve, and whether
+    the lecture notes' rule (eq. 1.33, vanishes iff lambda_max <= 1) predicted it. Returns
+    the figure."""
     n = len(rows)
     ncols = min(4, n)
     nrows = -(-n // ncols)
@@ -280,7 +283,7 @@ def seed_rule_figure(rows, fig=None):
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
     n_fail = sum(not r["rule_holds"] for r in rows)
-    fig.suptitle(f"Seed 000's rule 'vanishes iff lambda_max <= 1' fails in {n_fail} of {n} "
+    fig.suptitle(f"The lecture notes' rule 'vanishes iff lambda_max <= 1' fails in {n_fail} of {n} "
                  f"cases (red); grey band: within one decade", fontsize=11)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.84, wspace=0.45, hspace=0.8)
     return fig
@@ -405,24 +408,28 @@ def transient_growth_figure(data, fig=None):
 
 
 def commutation_figure(data, fig=None):
-    """The gap between prod diag(f') W_h and W_h^n prod diag(f') along a trajectory.
-    Returns the figure."""
+    """The gap between the Jacobian product and W_h pulled out of it, in the order of
+    experiments.commutation_gap's `order` (the lecture notes' or the blog post's). Returns
+    the figure."""
     fig = _new(fig, (9.0, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
     n = data["n"]
     ax1.plot(n, data["gap"], "o-", color="tab:red", ms=3)
     ax1.set_ylim(0, max(1.05 * float(np.max(data["gap"])), 0.1))
-    _label(ax1, "number of factors n", "relative gap ||true - seeds||_F / max ||.||_F")
+    _label(ax1, "number of factors n", "relative gap ||true - pulled||_F / max ||.||_F")
     ax1.set_title(f"Relative gap is {data['gap'][0]:.2f} at n = 1 and "
                   f"{data['gap'][-1]:.2f} at n = {n[-1]}", fontsize=9)
     ax2.plot(n, data["log10_true"], "o-", color="k", ms=3,
-             label="true: prod diag(f'(a_i)) W_h")
-    ax2.plot(n, data["log10_seeds"], "s--", color="tab:red", ms=3,
-             label="seeds: W_h^n prod diag(f'(a_i))")
+             label=f"true: {data['true_label']}")
+    ax2.plot(n, data["log10_pulled"], "s--", color="tab:red", ms=3,
+             label=f"W_h pulled out: {data['pulled_label']}")
     _label(ax2, "number of factors n", "log10 spectral norm")
     ax2.legend(fontsize=7, frameon=False)
     ax2.set_title("The norms differ too", fontsize=9)
-    fig.suptitle(f"Matrices do not commute: {data['activation']} RNN, rho = {data['rho']:g}",
+    source = {"notes": "the lecture notes' order (eq. 1.32)",
+              "blog": "the blog post's order (eq. 14)"}[data["order"]]
+    fig.suptitle(f"Matrices do not commute: {data['activation']} RNN, rho = {data['rho']:g}, "
+                 f"{source}",
                  fontsize=10)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.8, wspace=0.3)
     return fig
@@ -512,7 +519,7 @@ def relu_paths_figure(data, fig=None):
     P = np.abs(data["P"]).ravel()
     nz = P > 0
     for ax, ref, name in ((ax1, data["abs_power"], "(|W_h|^L)_ij, every path"),
-                          (ax2, np.abs(data["power"]), "|(W_h^L)_ij|, seed 002's value")):
+                          (ax2, np.abs(data["power"]), "|(W_h^L)_ij|, the value in Galvan's thesis")):
         ref = ref.ravel()
         ok = nz & (ref > 0)
         above = ok & (P > ref * (1 + 1e-9))

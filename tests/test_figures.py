@@ -65,7 +65,7 @@ def check_committed_figures(written):
 
 
 def test_seed_rule_cases_find_the_known_failures():
-    rows = {r["case"]: r for r in experiments.seed_rule_cases()}
+    rows = {r["case"]: r for r in experiments.rule_cases()}
     assert rows["tanh, orthogonal, rho 0.9"]["rule_holds"]
     sig = rows["sigmoid, orthogonal, rho 3"]            # gamma = 1/4: the threshold is 4
     assert sig["rule"] == "explodes" and sig["measured_T"] == "vanishes"
@@ -83,7 +83,7 @@ def test_seed_rule_cases_find_the_known_failures():
 @pytest.mark.parametrize("family", ["orthogonal", "gaussian"])
 def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
     gap = experiments.commutation_gap(n_max=12, activation=activation, family=family, H=32)
-    assert np.isfinite(gap["log10_true"]).all() and np.isfinite(gap["log10_seeds"]).all()
+    assert np.isfinite(gap["log10_true"]).all() and np.isfinite(gap["log10_pulled"]).all()
     if activation == "linear":                              # diag(f') = I commutes
         np.testing.assert_allclose(gap["gap"], 0, atol=1e-12)
     else:
