@@ -50,7 +50,7 @@ def inputs():
     """The headline sweep's own seeded inputs: base B, xw (T, N, H), u (H,)."""
     H, T, N = HEADLINE["H"], HEADLINE["T"], HEADLINE["N"]
     x, W_x, b, u = gradflow.sweeps._inputs(H, T, N, H, 1.0, 0.0, HEADLINE["seed"], np.dtype(np.float64))
-    B = np.array(matrices._base(HEADLINE["family"], H, HEADLINE["seed"])[0])
+    B = np.array(matrices.base(HEADLINE["family"], H, HEADLINE["seed"]))
     xw = np.ascontiguousarray((x.reshape(N * T, H) @ W_x.T + b).reshape(N, T, H).transpose(1, 0, 2))
     return B, xw, u
 

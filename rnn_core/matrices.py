@@ -7,7 +7,8 @@ rho <= sigma_max and equality for normal matrices (theory.md, notation).
 
 Every family is rho * B for a base matrix B with rho(B) = 1 fixed by (kind, H, seed), so a
 sweep over rho changes the scale of W_h and nothing else, and the eigenvalues and singular
-values of the whole batch are those of B times rho.
+values of the whole batch are those of B times rho. base(kind, H, seed) returns B itself;
+base(kind, H, seed, block=j) gives a gated cell's j-th recurrent block its own B.
 """
 import functools
 
@@ -90,12 +91,24 @@ def _nonnormal_core(H):
     return T
 
 
-@functools.lru_cache(maxsize=32)
+def _check_base_args(kind, H, seed, block):
+    check_choice("kind", kind, KINDS)
+    H = check_int("H", H, low=1)
+    seed = check_int("seed", seed, low=0)
+    block = None if block is None else check_int("block", block, low=0)
+    # (seed, 4, block): numpy's SeedSequence drops trailing zeros, so (seed, block) would
+    # give block 0 the plain base of `seed`; the gradflow sweep seeds its inputs (seed, 1..3)
+    return H, (seed if block is None else (seed, 4, block))
+
+
+@functools.lru_cache(maxsize=64)
 def _base(kind, H, seed):
-    """(B, eigenvalues of B, sigma_max(B)) with rho(B) = 1; cached, read-only arrays."""
+    """(B, eigenvalues of B, sigma_max(B)) with rho(B) = 1; cached, read-only arrays.
+
+    seed is an int, or (seed, 4, block) for a gated cell's block: numpy's generators take both."""
     rng = np.random.default_rng(seed)
     if kind == "orthogonal":
-        B = init.orthogonal(H, seed)
+        B = init.orthogonal(H, seed)               # numpy's generators take (seed, block) too
     elif kind == "gaussian":
         G = rng.standard_normal((H, H)) / np.sqrt(H)
         B = G / np.max(np.abs(np.linalg.eigvals(G)))
@@ -122,11 +135,21 @@ def _base(kind, H, seed):
     return B, ev, smax
 
 
-def base_spectrum(kind, H, seed=0):
-    """(eigenvalues (H,) complex sorted by modulus, sigma_max) of the rho = 1 base of a family."""
-    check_choice("kind", kind, KINDS)
-    H = check_int("H", H, low=1)
-    _, ev, smax = _base(kind, H, int(seed))
+def base(kind, H, seed=0, block=None):
+    """The base B (H, H) of a family, rho(B) = 1: family(kind, H, rho, seed) = rho * B.
+
+    Cached and read-only (copy it to edit). block=j (j >= 0) gives block j of a gated
+    cell its own base, seeded by (seed, 4, j) and so different from every other block and
+    from the plain base of any seed (the sweep scales every gate's recurrent block this way).
+    """
+    H, key = _check_base_args(kind, H, seed, block)
+    return _base(kind, H, key)[0]
+
+
+def base_spectrum(kind, H, seed=0, block=None):
+    """(eigenvalues (H,) complex sorted by modulus, sigma_max) of base(kind, H, seed, block)."""
+    H, key = _check_base_args(kind, H, seed, block)
+    _, ev, smax = _base(kind, H, key)
     return ev.copy(), smax
 
 
@@ -147,18 +170,14 @@ def family(kind, H, rho, seed=0):
       'identity'    rho I, the IRNN initialisation for ReLU networks (Le, Jaitly & Hinton 2015).
     rho = 0 gives the zero matrix. The same (kind, H, seed) gives the same base for every rho.
     """
-    check_choice("kind", kind, KINDS)
-    H = check_int("H", H, low=1)
     rho = _check_rho("rho", rho)
-    return rho * _base(kind, H, check_int("seed", seed))[0]
+    return rho * base(kind, H, seed)
 
 
 def family_batch(kind, H, rhos, seed=0):
     """The same base matrix rescaled to each rho: (R, H, H) float64 for rhos (R,)."""
-    check_choice("kind", kind, KINDS)
-    H = check_int("H", H, low=1)
     rhos = check_rhos("rhos", rhos)
-    return rhos[:, None, None] * _base(kind, H, check_int("seed", seed))[0]
+    return rhos[:, None, None] * base(kind, H, seed)
 
 
 def transient_growth(W_h, L):

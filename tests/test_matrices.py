@@ -97,6 +97,29 @@ def test_base_spectrum_matches_the_family(kind):
     np.testing.assert_allclose(np.sort(np.abs(ev)), np.sort(np.abs(matrices.eigenvalues(W))), atol=1e-10)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_base_is_the_rho_one_family_and_blocks_differ(kind):
+    B = matrices.base(kind, 12, seed=4)
+    np.testing.assert_array_equal(B, matrices.family(kind, 12, 1.0, seed=4))
+    np.testing.assert_array_equal(2.5 * B, matrices.family(kind, 12, 2.5, seed=4))
+    with pytest.raises(ValueError):
+        B[0, 0] = 1.0                                # cached: read-only
+    blocks = [matrices.base(kind, 12, seed=4, block=j) for j in range(4)]
+    for j, Bj in enumerate(blocks):
+        assert abs(matrices.spectral_radius(Bj) - 1.0) <= 1e-10
+        ev, smax = matrices.base_spectrum(kind, 12, seed=4, block=j)
+        assert smax == pytest.approx(matrices.sigma_max(Bj), rel=1e-12)
+        np.testing.assert_allclose(np.abs(ev), np.abs(matrices.eigenvalues(Bj)), atol=1e-10)
+        if kind != "identity":                       # every seed gives I
+            assert not np.array_equal(Bj, B)
+            assert all(not np.array_equal(Bj, other) for other in blocks[:j])
+    np.testing.assert_array_equal(blocks[1], matrices.base(kind, 12, seed=4, block=1))
+    with pytest.raises(ValueError, match="block"):
+        matrices.base(kind, 12, block=-1)
+    with pytest.raises(ValueError, match="seed"):
+        matrices.base(kind, 12, seed=-1)
+
+
 @pytest.mark.parametrize("rho", [-0.1, np.nan, np.inf, -np.inf])
 def test_bad_rho(rho):
     with pytest.raises(ValueError, match="rho"):

@@ -89,7 +89,7 @@ def _inputs(H, T, N, D, input_scale, bias, seed, dtype):
 
 @functools.lru_cache(maxsize=16)
 def _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype):
-    """(xw (T, N, H) = x W_x^T + b, u (H,)) of _inputs, cached (read-only) like matrices._base:
+    """(xw (T, N, H) = x W_x^T + b, u (H,)) of _inputs, cached (read-only) like matrices.base:
     the explorer redraws with the same network many times."""
     x, W_x, b, u = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
     return _frozen(_project(x, W_x, b)), _frozen(u)
@@ -128,7 +128,7 @@ def sweep(rhos, H=64, T=200, activation="tanh", family="orthogonal", input_scale
     H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
                                                               family, seed, dtype)
     xw, u = _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype)
-    B = matrices._base(family, H, seed)[0].astype(dtype, copy=False)   # read-only, cached
+    B = matrices.base(family, H, seed).astype(dtype, copy=False)   # read-only, cached
     logs = _sweep_logs(B, rhos, xw, act, u)                          # (T+1, R, N)
     log10_norm = (logs[:, :, 0] if N == 1 else _mean_log(logs, axis=2)).T   # (R, T+1)
     ev, smax = matrices.base_spectrum(family, H, seed)
@@ -163,7 +163,7 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
     H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
                                                               family, seed, np.float64)
     x, W_x, b, _ = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
-    B = matrices._base(family, H, seed)[0]
+    B = matrices.base(family, H, seed)
     dfs = _dfs(B, rho, _project(x, W_x, b), act)                     # (T, N, H), R = 1
     P = np.broadcast_to(np.eye(H), (N, H, H)).copy()                 # dh_T/dh_T
     steps, alive = np.zeros((T, N)), np.ones((T, N), bool)
