@@ -1,77 +1,74 @@
-"""Run every benchmark script and collect their markdown tables into results/REPORT.md.
+"""Run every benchmark (what `make bench` runs) and collect their tables in results/REPORT.md.
 
-Runs bench_cells.py, bench_sweep.py, bench_widgets.py and bench_fit.py (those that exist),
-each as its own subprocess with this interpreter, streaming their output. From each script's stdout it
-keeps the markdown: headings, tables and the caption line just above a table. A script that
-fails is reported with its exit code and the run goes on. Exit code: 0 if all succeeded.
-Run: python3 benchmarks/run_all.py   (what `make bench` runs); extra arguments are passed
-to bench_cells.py, e.g. --quick.
+Runs bench_cells.py, bench_sweep.py, bench_widgets.py and bench_fit.py, each as its own
+process with this interpreter, one after the other, echoing their output. From each one's
+output the report keeps the headings, the tables and the line above each table, and puts
+`uptime` (time and load) under every table that does not already carry it. A script that
+fails is reported with its exit code and the run goes on; the exit code is that of the
+first failure, or 0.
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, are unset together for these processes
+only (see common.py); each script reports the BLAS kernel that ran.
+Run: python3 benchmarks/run_all.py [script ...]   (default: all four)
 """
 import os
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
+import common
+
 SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py")
 
 
-def run(script, args=()):
-    """Run one script, echoing its stdout live; returns (exit code, stdout, seconds)."""
+def run(script):
+    """Run one script, echoing its stdout; returns (exit code, report lines, seconds)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, script), *args],
-                            cwd=os.path.dirname(HERE), stdout=subprocess.PIPE, text=True, bufsize=1)
-    lines = []
+    proc = subprocess.Popen([sys.executable, os.path.join(common.HERE, script)], cwd=common.ROOT,
+                            stdout=subprocess.PIPE, text=True, bufsize=1)   # common.UNSET is gone
+    keep, prev, in_table, pending = [], "", False, None
     for line in proc.stdout:
         sys.stdout.write(line)
         sys.stdout.flush()
-        lines.append(line.rstrip("\n"))
-    return proc.wait(), lines, time.perf_counter() - t0
-
-
-def markdown(lines):
-    """Headings, tables, and the non-empty line right above each table (its caption)."""
-    keep = []
-    for i, line in enumerate(lines):
         s = line.strip()
-        nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        if s.startswith("#") or s.startswith("|"):
-            if s.startswith("#") and keep and keep[-1] != "":
-                keep.append("")
+        if in_table and not s.startswith("|"):       # a table just ended: its load, unless
+            in_table, pending = False, f"`{common.uptime()}`"   # the script prints it next
+        if s and pending:
+            keep += [] if "load average" in s else ["", pending, ""]
+            pending = None
+        if s.startswith("|"):
+            if not in_table and prev and not prev.startswith("#"):
+                keep += [prev, ""]                   # the caption above the table
+            in_table = True
             keep.append(s)
-            if s.startswith("|") and not nxt.startswith("|"):
-                keep.append("")                     # a blank line ends the table
-        elif s and nxt.startswith("|"):
-            keep.append(s)
-    return keep
+        elif s.startswith("#"):
+            keep += ["", "#" + s, ""]                # nested under the script's heading
+        elif "load average" in s:
+            keep += ["", s, ""]
+        if s:
+            prev = s
+    if in_table or pending:
+        keep += ["", pending or f"`{common.uptime()}`"]
+    return proc.wait(), keep, time.perf_counter() - t0
 
 
 def main(argv=None):
-    args = sys.argv[1:] if argv is None else argv
+    scripts = (sys.argv[1:] if argv is None else argv) or SCRIPTS
     t0 = time.perf_counter()
-    report = ["# Benchmark report", "",
-              f"{time.strftime('%Y-%m-%d %H:%M')}; `python3 benchmarks/run_all.py`. "
-              f"Per-script results (full text and JSON) are next to this file.", ""]
+    info = common.machine_info()
+    report = ["# Benchmark report", "", f"{time.strftime('%Y-%m-%d %H:%M')}, `make bench`.",
+              "", common.machine_line(info), "", f"`{info['uptime']}`", ""]
     status = 0
-    for script in SCRIPTS:
-        if not os.path.exists(os.path.join(HERE, script)):
-            print(f"note: benchmarks/{script} is not there: skipped", flush=True)
-            report += [f"## {script}", "", "not present: skipped", ""]
-            continue
+    for script in scripts:
         print(f"\n=== {script} ===", flush=True)
-        code, lines, secs = run(script, args if script == "bench_cells.py" else ())
+        code, lines, secs = run(script)
         status = status or code
-        report += [f"## {script}", "", f"exit code {code}, {secs:.0f} s", ""]
-        report += [("##" + s if s.startswith("#") else s) for s in markdown(lines)]  # nest headings
-        report.append("")
-    total = time.perf_counter() - t0
-    report.append(f"Total: {total:.0f} s.")
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, "REPORT.md")
+        report += [f"## {script}: exit code {code}, {secs:.0f} s", *lines, ""]
+    report.append(f"Total: {time.perf_counter() - t0:.0f} s.")
+    os.makedirs(common.RESULTS, exist_ok=True)
+    path = os.path.join(common.RESULTS, "REPORT.md")
     with open(path, "w") as f:
         f.write("\n".join(report) + "\n")
-    print(f"\nwrote {os.path.relpath(path)} ({total:.0f} s in all)", flush=True)
+    print(f"\nwrote {os.path.relpath(path)}", flush=True)
     return status
 
 
