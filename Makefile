@@ -6,8 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-# Test runs keep Jupyter's, IPython's and matplotlib's state inside the venv, so they write
-# nothing to ~ (no kernelspec, no connection files, no IPython profile, no font cache).
+# Test runs keep Jupyter's, IPython's and matplotlib's state inside the venv, and the XDG
+# folders with it (Chromium's crash reports, fontconfig's cache), so they write nothing to
+# ~ (no kernelspec, no connection files, no IPython profile, no font cache): `make test`
+# lists anything that changed there all the same.
 TEST_HOME := $(abspath $(VENV))/test-home
 test test-unit test-notebooks test-browser notebooks: export JUPYTER_PLATFORM_DIRS := 1
 test test-unit test-notebooks test-browser notebooks: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
@@ -15,6 +17,9 @@ test test-unit test-notebooks test-browser notebooks: export JUPYTER_DATA_DIR :=
 test test-unit test-notebooks test-browser notebooks: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
 test test-unit test-notebooks test-browser notebooks: export IPYTHONDIR := $(TEST_HOME)/ipython
 test test-unit test-notebooks test-browser notebooks: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
+test test-unit test-notebooks test-browser notebooks: export XDG_CONFIG_HOME := $(TEST_HOME)/config
+test test-unit test-notebooks test-browser notebooks: export XDG_CACHE_HOME := $(TEST_HOME)/cache
+test test-unit test-notebooks test-browser notebooks: export XDG_DATA_HOME := $(TEST_HOME)/data
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
@@ -41,7 +46,26 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-test: test-unit test-notebooks test-browser
+# The three parts in turn, stopping at the first that fails; then each part's time, and
+# every file under ~ (outside this folder) that changed during the run, which should be
+# none. Under CI (CI=true) such a file fails the run.
+TEST_PARTS := unit notebooks browser
+test: $(STAMP)
+	@mkdir -p $(TEST_HOME) && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
+	for part in $(TEST_PARTS); do \
+	  t0=$$(date +%s); $(MAKE) --no-print-directory test-$$part || rc=$$?; \
+	  times="$$times, test-$$part $$(( $$(date +%s) - t0 )) s"; \
+	  if [ $$rc != 0 ]; then times="$$times (failed)"; break; fi; \
+	done; \
+	echo "make test: $${times#, }"; \
+	written=$$(find "$$HOME" -xdev -newer $(TEST_HOME)/.test-started -type f 2>/dev/null \
+	  | grep -v -F "$(CURDIR)/" | head -20); \
+	if [ -n "$$written" ]; then \
+	  echo "make test: files under ~ changed during the run (tests must write nothing there):"; \
+	  echo "$$written" | sed 's/^/  /'; \
+	  if [ -n "$$CI" ] && [ $$rc = 0 ]; then rc=1; fi; \
+	else echo "make test: nothing written under ~ ($$HOME)"; fi; \
+	exit $$rc
 
 test-unit: $(STAMP)
 	$(TEST_ENV) MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -q -p no:cacheprovider
