@@ -134,3 +134,48 @@ def check_indices(name, idx, shape=None, high=None):
         raise ValueError(f"{name}: expected values in [0, {high}), received values in "
                          f"[{idx.min()}, {idx.max()}]")
     return idx
+
+
+def check_options(cell, opts, defaults, choices):
+    """A cell's keyword options against its OPTIONS: returns `defaults` updated with `opts`.
+
+    cell: the cell's name for messages; defaults: the cell's OPTIONS {name: default};
+    choices: {name: allowed values}. An unknown key or a value outside its choices raises
+    ValueError naming the option, the expected values and the received one.
+    """
+    unknown = sorted(set(opts) - set(defaults))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: expected one of the {cell} cell's options "
+                         f"{sorted(defaults)}, received the unknown option {unknown[0]!r}")
+    full = {**defaults, **opts}
+    for key, value in opts.items():
+        check_choice(key, value, choices[key])
+    return full
+
+
+def check_batch_first(name, x, N, where):
+    """x (N, T, D) must have the batch size N that `where` (a state's name) has.
+
+    A time-major x (T, N, D) would otherwise be blamed on the state: say so instead.
+    """
+    if x.shape[0] != N:
+        hint = (f"; it looks time-major (T, N, D): pass {name}.transpose(1, 0, 2)"
+                if x.shape[1] == N else "")
+        raise ValueError(f"{name}: expected a batch-first array (N, T, D) with N = {N} (from "
+                         f"{where}), received shape {x.shape}{hint}")
+
+
+def check_state0(name, state0, keys, x, H, dtype):
+    """The initial state of a sequence x (N, T, D): None means zeros; returns the state dict.
+
+    A dict is checked like check_state, after x's batch axis is compared with the state's,
+    so that a time-major x is named as the culprit.
+    """
+    N = x.shape[0]
+    if state0 is None:
+        return {k: np.zeros((N, H), dtype) for k in keys}
+    h = state0.get(keys[0]) if isinstance(state0, dict) else None
+    if isinstance(h, np.ndarray) and h.ndim == 2 and h.shape[1] == H:
+        check_batch_first("x", x, h.shape[0], f"{name}[{keys[0]!r}]")
+    check_state(name, state0, {k: (N, H) for k in keys}, dtype)
+    return state0

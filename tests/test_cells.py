@@ -8,11 +8,11 @@ from rnn_core.cells import elman, gru, lstm
 from rnn_core.gradcheck import check_gradients, rel_error
 
 CELLS = {f"rnn-{a}": (elman, {"activation": a}) for a in ("tanh", "sigmoid", "relu", "linear")}
-CELLS.update({"lstm": (lstm, {}), "gru-seeds": (gru, {"form": "seeds"}),
+CELLS.update({"lstm": (lstm, {}), "gru-sources": (gru, {"form": "sources"}),
               "gru-cudnn": (gru, {"form": "cudnn"})})
 SHAPES = [(1, 1, 3, 2), (2, 5, 3, 4), (3, 7, 4, 3)]      # (N, T, D, H): N = 1, T = 1, H != D
 TOL = 1e-7
-BAD_INPUT_CELLS = ["rnn-tanh", "lstm", "gru-seeds", "gru-cudnn"]
+BAD_INPUT_CELLS = ["rnn-tanh", "lstm", "gru-sources", "gru-cudnn"]
 
 
 def make_problem(name, N, T, D, H, rng):
@@ -164,8 +164,8 @@ def test_lstm_open_forget_gate_keeps_its_cell(rng):
     np.testing.assert_allclose(dstate0["c"], g, rtol=0, atol=1e-12)
 
 
-def seeds_to_cudnn(p, H):
-    """cuDNN-form params computing the seeds' GRU when its reset gate is open (r = 1)."""
+def sources_to_cudnn(p, H):
+    """cuDNN-form params computing the sources' GRU when its reset gate is open (r = 1)."""
     zero = np.zeros(H)
     return {"W_ir": np.zeros_like(p["W_r"][:, H:]), "W_hr": np.zeros((H, H)), "b_ir": zero + 50.0,
             "b_hr": zero.copy(),
@@ -177,10 +177,10 @@ def seeds_to_cudnn(p, H):
 
 def test_gru_forms_agree_when_reset_gate_is_open(rng):
     N, T, D, H = 2, 6, 3, 4
-    _, _, seeds, x, state0 = make_problem("gru-seeds", N, T, D, H, rng)
-    seeds["W_r"][:], seeds["b_r"][:] = 0.0, 50.0            # r = 1
-    cudnn = seeds_to_cudnn(seeds, H)
-    h_s, _, cache_s = gru.forward(x, state0, seeds, form="seeds")
+    _, _, sources, x, state0 = make_problem("gru-sources", N, T, D, H, rng)
+    sources["W_r"][:], sources["b_r"][:] = 0.0, 50.0            # r = 1
+    cudnn = sources_to_cudnn(sources, H)
+    h_s, _, cache_s = gru.forward(x, state0, sources, form="sources")
     h_c, _, cache_c = gru.forward(x, state0, cudnn, form="cudnn")
     np.testing.assert_allclose(h_s, h_c, rtol=0, atol=1e-12)
     dh = rng.standard_normal(h_s.shape)
@@ -194,10 +194,10 @@ def test_gru_forms_agree_when_reset_gate_is_open(rng):
 
 def test_gru_forms_differ_with_a_working_reset_gate(rng):
     N, T, D, H = 2, 6, 3, 4
-    _, _, seeds, x, state0 = make_problem("gru-seeds", N, T, D, H, rng)
-    cudnn = seeds_to_cudnn(seeds, H)                # same weights, but r now varies
-    cudnn.update(W_ir=seeds["W_r"][:, H:], W_hr=seeds["W_r"][:, :H], b_ir=seeds["b_r"])
-    h_s, _, _ = gru.forward(x, state0, seeds, form="seeds")
+    _, _, sources, x, state0 = make_problem("gru-sources", N, T, D, H, rng)
+    cudnn = sources_to_cudnn(sources, H)                # same weights, but r now varies
+    cudnn.update(W_ir=sources["W_r"][:, H:], W_hr=sources["W_r"][:, :H], b_ir=sources["b_r"])
+    h_s, _, _ = gru.forward(x, state0, sources, form="sources")
     h_c, _, _ = gru.forward(x, state0, cudnn, form="cudnn")
     assert np.abs(h_s - h_c).max() > 1e-3           # r before the matrix is not r after it
 
@@ -310,7 +310,7 @@ def test_float32_matches_float64(name, rng):
 
 # ---------------------------------------------------------------- init_params
 
-@pytest.mark.parametrize("name", ["rnn-tanh", "lstm", "gru-seeds", "gru-cudnn"])
+@pytest.mark.parametrize("name", ["rnn-tanh", "lstm", "gru-sources", "gru-cudnn"])
 def test_init_params_shapes_and_seed(name):
     mod, opts = CELLS[name]
     form = {"form": opts["form"]} if "form" in opts else {}
@@ -432,7 +432,7 @@ def test_rejects_unknown_activation(rng):
 
 
 def test_rejects_unknown_gru_form(rng):
-    _, _, params, x, state0 = make_problem("gru-seeds", 2, 3, 3, 4, rng)
+    _, _, params, x, state0 = make_problem("gru-sources", 2, 3, 3, 4, rng)
     for call in (lambda: gru.forward(x, state0, params, form="keras"),
                  lambda: gru.step_forward(x[:, 0], state0, params, form="keras"),
                  lambda: gru.init_params(3, 4, form="keras"),
@@ -442,12 +442,12 @@ def test_rejects_unknown_gru_form(rng):
 
 
 def test_gru_params_of_the_other_form_are_refused_with_the_expected_keys(rng):
-    _, _, seeds, x, state0 = make_problem("gru-seeds", 2, 3, 3, 4, rng)
+    _, _, sources, x, state0 = make_problem("gru-sources", 2, 3, 3, 4, rng)
     _, _, cudnn, _, _ = make_problem("gru-cudnn", 2, 3, 3, 4, rng)
-    with pytest.raises(ValueError, match=r"form='cudnn'.*'W_hn'.*form='seeds'"):
-        gru.forward(x, state0, seeds, form="cudnn")
-    with pytest.raises(ValueError, match=r"form='seeds'.*'W_u'.*form='cudnn'"):
-        gru.forward(x, state0, cudnn)                # form defaults to "seeds"
+    with pytest.raises(ValueError, match=r"form='cudnn'.*'W_hn'.*form='sources'"):
+        gru.forward(x, state0, sources, form="cudnn")
+    with pytest.raises(ValueError, match=r"form='sources'.*'W_u'.*form='cudnn'"):
+        gru.forward(x, state0, cudnn)                # form defaults to "sources"
 
 
 @pytest.mark.parametrize("activation", ["linear", "relu"])
@@ -457,4 +457,4 @@ def test_elman_overflow_is_an_error_not_a_warning(activation):
     params = elman.init_params(4, 8, seed=0, W_h="identity", rho=2.0)
     x = np.abs(np.random.default_rng(0).standard_normal((2, 1500, 4)))
     with pytest.raises(FloatingPointError, match=r"h: expected finite hidden states.*step t = \d+"):
-        elman.forward(x, {"h": np.ones((2, 8))}, params, activation)
+        elman.forward(x, {"h": np.ones((2, 8))}, params, activation=activation)

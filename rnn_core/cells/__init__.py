@@ -5,11 +5,16 @@
     gru             the GRU in the sources' form and in cuDNN's
     gated_feedback  the gated-feedback RNN of Chung et al. 2015
 
+Every cell module has the interface of INTERFACE in layers.py's docstring: STATE_KEYS,
+OPTIONS, param_shapes, init_params, zero_state, step_forward / step_backward, forward /
+backward, with private unchecked versions (_forward, _backward, ...) for internal callers.
+bptt holds what their sequence passes share (the upstream gradient's forms, the cut).
+
 CELLS maps the names used everywhere else ('rnn', 'lstm', 'gru', ...) to the modules, and
 get(name) looks one up with a clear error.
 """
 from ..validate import check_choice
-from . import elman, gated_feedback, gru, lstm
+from . import bptt, elman, gated_feedback, gru, lstm  # noqa: F401 (bptt: shared pieces)
 
 CELLS = {"rnn": elman, "lstm": lstm, "gru": gru, "gated_feedback": gated_feedback}
 

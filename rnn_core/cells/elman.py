@@ -3,31 +3,48 @@
 Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one step's
 x_t (N, D) and h_t (N, H); params W_h (H, H), W_x (H, D), b (H,). Code computes
 h @ W_h.T because rows are batch items. The state is a dict {"h": (N, H)}.
+OPTIONS: activation, one of activations.ACTIVATIONS (sigmoid, tanh, relu, linear).
 
-The module interface, shared with lstm.py and gru.py so that layers.py can compose any
-cell: STATE_KEYS, param_shapes, init_params, step_forward, step_backward, forward,
-backward.
+The equations live in two private functions, which gradflow calls directly:
+    _step(xw_t, h_prev, W_h, f) -> h_t
+        xw_t = x_t W_x^T + b (..., N, H), h_prev (..., N, H), f the activation function;
+        W_h (H, H) or stacked (..., H, H), broadcasting under np.matmul against h_prev.
+    _step_back(dh_t, dfa_t, W_h) -> (da_t, dh_prev)
+        dh_t = dL/dh_t and dfa_t = f'(a_t) (..., N, H); da_t = dL/da_t = dL/dxw_t.
+Unchecked sequence versions for internal callers (layers, train, costs, regularizer):
+    _forward(x, state0, params, opts) -> (h, state_T, cache)
+        state0 a checked state dict (not None), opts = check_options output.
+    _backward(dh, cache, dstate_T, truncate) -> (dx, dstate0, grads)
+        dh a dict {t: (N, H)} with 0 <= t < T (bptt.steps), dstate_T a dict or None.
+The sequence cache is {"x", "h0", "hs" (T, N, H) time-major, "params", "act"}
+(regularizer.py reads it).
 """
 import numpy as np
 
 from .. import activations, init, matrices
-from ..validate import check_array, check_params, check_sequence, check_int, check_state
+from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
+                        check_state, check_state0)
+from . import bptt
 
 STATE_KEYS = ("h",)
+OPTIONS = {"activation": "tanh"}
+CHOICES = {"activation": tuple(activations.ACTIVATIONS)}
 
 
-def param_shapes(D, H):
+def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes."""
+    check_options("elman", opts, OPTIONS, CHOICES)
     return {"W_h": (H, H), "W_x": (H, D), "b": (H,)}
 
 
-def init_params(D, H, seed=0, W_h="orthogonal", rho=1.0, x_std=None, dtype=np.float64):
+def init_params(D, H, seed=0, dtype=np.float64, W_h="orthogonal", rho=1.0, x_std=None, **opts):
     """Parameters for input size D and hidden size H.
 
     W_h = matrices.family(W_h, H, rho, seed): a kind of matrices.KINDS ('orthogonal',
     'gaussian', 'nonnormal', 'symmetric', 'identity') at spectral radius rho;
     W_x ~ N(0, 1/D) (or x_std^2); b = 0.
     """
+    check_options("elman", opts, OPTIONS, CHOICES)
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     x_std = 1.0 / np.sqrt(D) if x_std is None else x_std
@@ -36,92 +53,146 @@ def init_params(D, H, seed=0, W_h="orthogonal", rho=1.0, x_std=None, dtype=np.fl
             "b": np.zeros(H, dtype)}
 
 
+def zero_state(N, H, dtype=np.float64, **opts):
+    """The zero state {"h": (N, H)}."""
+    check_options("elman", opts, OPTIONS, CHOICES)
+    return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# The equations, once
+# ----------------------------------------------------------------------------------------
+
+def _step(xw_t, h_prev, W_h, f):
+    """a_t = xw_t + W_h h_{t-1},  h_t = f(a_t).  Any leading axes; returns h_t (..., N, H)."""
+    return f(xw_t + h_prev @ np.swapaxes(W_h, -1, -2))
+
+
+def _step_back(dh_t, dfa_t, W_h):
+    """dL/da_t = dL/dh_t * f'(a_t),  dL/dh_{t-1} = dL/da_t W_h.  Returns (da_t, dh_prev)."""
+    da = dh_t * dfa_t
+    return da, da @ W_h
+
+
+# ----------------------------------------------------------------------------------------
+# One step
+# ----------------------------------------------------------------------------------------
+
 def _check(params):
     """Validate the parameter dict; returns (D, H, dtype) read off W_x."""
     W_x = params.get("W_x") if isinstance(params, dict) else None
     H, D = W_x.shape if isinstance(W_x, np.ndarray) and W_x.ndim == 2 else (None, None)
-    dtype = check_params("params", params, param_shapes(D, H))
+    dtype = check_params("params", params, {"W_h": (H, H), "W_x": (H, D), "b": (H,)})
     return D, H, dtype
 
 
-def step_forward(x_t, state, params, activation="tanh"):
-    """One step. x_t (N, D), state {"h": (N, H)} -> (state {"h": h_t (N, H)}, cache)."""
+def step_forward(x_t, state, params, **opts):
+    """One step. x_t (N, D), state {"h": (N, H)} or None (zeros) -> (state {"h": h_t}, cache)."""
+    opts = check_options("elman", opts, OPTIONS, CHOICES)
     D, H, dtype = _check(params)
-    act = activations.get(activation)
     check_array("x_t", x_t, (None, D), dtype)
-    h_prev = check_state("state", state, {"h": (x_t.shape[0], H)}, dtype)[0]
-    h = act.f(x_t @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"])
-    return {"h": h}, (x_t, h_prev, h, params, act)
+    if state is None:
+        state = bptt.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
+    check_state("state", state, {"h": (x_t.shape[0], H)}, dtype)
+    return _step_forward(x_t, state, params, opts)
+
+
+def _step_forward(x_t, state, params, opts):
+    """step_forward without checks. The cache holds f'(a_t), not the returned h_t."""
+    act = activations.ACTIVATIONS[opts["activation"]]
+    h = _step(x_t @ params["W_x"].T + params["b"], state["h"], params["W_h"], act.f)
+    return {"h": h}, (x_t, state["h"].copy(), act.df_from_out(h), params)
 
 
 def step_backward(dstate, cache):
     """Backward of one step. dstate {"h": dL/dh_t (N, H)} -> (dx_t, {"h": dh_prev}, grads)."""
-    x_t, h_prev, h, params, act = cache
-    dh = check_state("dstate", dstate, {"h": h.shape}, h.dtype)[0]
-    da = dh * act.df_from_out(h)                       # (N, H)
+    h_prev = cache[1]
+    check_state("dstate", dstate, {"h": h_prev.shape}, h_prev.dtype)
+    return _step_backward(dstate, cache)
+
+
+def _step_backward(dstate, cache):
+    """step_backward without checks."""
+    x_t, h_prev, dfa, params = cache
+    da, dh_prev = _step_back(dstate["h"], dfa, params["W_h"])
     grads = {"W_h": da.T @ h_prev, "W_x": da.T @ x_t, "b": da.sum(axis=0)}
-    return da @ params["W_x"], {"h": da @ params["W_h"]}, grads
+    return da @ params["W_x"], {"h": dh_prev}, grads
 
 
-def forward(x, state0, params, activation="tanh"):
-    """Run the RNN over a sequence. x (N, T, D), state0 {"h": (N, H)}.
+# ----------------------------------------------------------------------------------------
+# A sequence
+# ----------------------------------------------------------------------------------------
 
-    Returns h (N, T, H), the final state {"h": (N, H)} and the cache for backward.
-    The input projection for all steps is one matmul; only h @ W_h.T stays in the loop.
+def forward(x, state0, params, **opts):
+    """Run the RNN over a sequence. x (N, T, D), state0 {"h": (N, H)} or None (zeros).
+
+    Returns h (N, T, H), the final state {"h": (N, H)} and the cache for backward; h and
+    the state are new arrays, so editing them cannot change what backward computes.
     """
+    opts = check_options("elman", opts, OPTIONS, CHOICES)
     D, H, dtype = _check(params)
-    act = activations.get(activation)
-    N, T, _ = check_sequence("x", x, D, dtype)
-    h_prev = check_state("state0", state0, {"h": (N, H)}, dtype)[0]
-    W_hT = params["W_h"].T
-    xw = (x.reshape(N * T, D) @ params["W_x"].T + params["b"]).reshape(N, T, H)
-    hs = np.empty((T, N, H), dtype)                     # time-major inside the loop
-    hs[:] = xw.transpose(1, 0, 2)                       # holds a_t until f turns it into h_t
+    check_sequence("x", x, D, dtype)
+    state0 = check_state0("state0", state0, STATE_KEYS, x, H, dtype)
+    return _forward(x, state0, params, opts)
+
+
+def _forward(x, state0, params, opts):
+    """forward without checks: the input projection is one matmul, the loop calls _step."""
+    act = activations.ACTIVATIONS[opts["activation"]]
+    W_h = params["W_h"]
+    xw = bptt.project(x, params["W_x"], params["b"])     # (T, N, H)
+    hs = np.empty_like(xw)                               # time-major inside the loop
+    h = state0["h"]
     with np.errstate(over="ignore", invalid="ignore"):   # checked once, after the loop
-        for t in range(T):
-            a = hs[t]
-            a += h_prev @ W_hT                          # in place: no temporaries per step
-            h_prev = hs[t] = act.f(a)
+        for t in range(len(xw)):
+            h = hs[t] = _step(xw[t], h, W_h, act.f)
     if not np.isfinite(hs[-1]).all():
-        t = int(np.argmin(np.isfinite(hs).all(axis=(1, 2))))
-        raise FloatingPointError(
-            f"h: expected finite hidden states, received inf/NaN from step t = {t} on: the "
-            f"{act.name} RNN grew beyond {dtype.__name__ if hasattr(dtype, '__name__') else dtype} "
-            f"range over T = {T} steps (spectral radius of W_h "
-            f"{np.max(np.abs(np.linalg.eigvals(params['W_h']))):.3g}). Shorten T, shrink W_h, "
-            f"or use rnn_core.gradflow, which works in log space")
-    h = hs.transpose(1, 0, 2)                           # (N, T, H), a view
-    cache = {"x": x, "h0": state0["h"], "hs": hs, "params": params, "act": act}
-    return h, {"h": hs[-1].copy()}, cache
+        _overflow(hs, W_h, act)
+    cache = {"x": x, "h0": state0["h"].copy(), "hs": hs, "params": params, "act": act}
+    return bptt.batch_first(hs), {"h": hs[-1].copy()}, cache
+
+
+def _overflow(hs, W_h, act):
+    """Raise the error that names the first step whose state left the float range."""
+    t = int(np.argmin(np.isfinite(hs).all(axis=(1, 2))))
+    raise FloatingPointError(
+        f"h: expected finite hidden states, received inf/NaN from step t = {t} on: the "
+        f"{act.name} RNN grew beyond {hs.dtype} range over T = {len(hs)} steps (spectral "
+        f"radius of W_h {np.max(np.abs(np.linalg.eigvals(W_h))):.3g}). Shorten T, shrink "
+        f"W_h, or use rnn_core.gradflow, which works in log space")
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
-    """BPTT. dh (N, T, H) holds dL/dh_t from the losses (zeros where a step has none).
+    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see bptt).
 
     dstate_T: optional {"h": (N, H)}, a gradient arriving at the final state from later
     chunks. truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...
-    (the gradient of truncated BPTT with window k; k >= T is full BPTT).
     Returns dx (N, T, D), dstate0 {"h": (N, H)} and grads keyed like params.
     """
+    T, N, H = cache["hs"].shape
+    dtype = cache["hs"].dtype
+    dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
+    if dstate_T is not None:
+        check_state("dstate_T", dstate_T, {"h": (N, H)}, dtype)
+    return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+
+
+def _backward(dh, cache, dstate_T, truncate):
+    """backward without checks: the loop calls _step_back; weight gradients are 3 matmuls."""
     x, hs, params, act = cache["x"], cache["hs"], cache["params"], cache["act"]
     T, N, H = hs.shape
-    D = x.shape[2]
-    check_array("dh", dh, (N, T, H), hs.dtype)
-    k = T if truncate is None else check_int("truncate", truncate, low=1)
-    carry = np.zeros((N, H), hs.dtype)
-    if dstate_T is not None:
-        carry = check_state("dstate_T", dstate_T, {"h": (N, H)}, hs.dtype)[0]
-    das = act.df_from_out(hs)                           # (T, N, H) f'(a_t), all steps at once,
-    W_h = params["W_h"]                                 # turned into dL/da_t in place below
-    for t in range(T - 1, -1, -1):
-        da = das[t]
-        da *= dh[:, t] + carry
-        carry = da @ W_h if (t % k != 0 or t == 0) else np.zeros_like(carry)
-    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])  # (T, N, H)
-    da2 = das.reshape(T * N, H)
-    grads = {"W_h": da2.T @ h_prev.reshape(T * N, H),
-             "W_x": da2.T @ x.transpose(1, 0, 2).reshape(T * N, D),
-             "b": da2.sum(axis=0)}
-    dx = (da2 @ params["W_x"]).reshape(T, N, D).transpose(1, 0, 2)
-    return np.ascontiguousarray(dx), {"h": carry}, grads
-
+    W_h = params["W_h"]
+    das = act.df_from_out(hs)                 # (T, N, H): every step's f'(a_t) at once, then
+    carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
+    for t in range(T - 1, -1, -1):            # overwritten in place by dL/da_t
+        g = dh.get(t)
+        das[t], carry = _step_back(carry if g is None else carry + g, das[t], W_h)
+        if bptt.cut(t, truncate):
+            carry = np.zeros_like(carry)
+    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])     # (T, N, H)
+    da = bptt.rows(das)                                        # (T*N, H)
+    grads = {"W_h": da.T @ bptt.rows(h_prev),
+             "W_x": da.T @ bptt.rows(x.transpose(1, 0, 2)),
+             "b": da.sum(axis=0)}
+    dx = (da @ params["W_x"]).reshape(T, N, -1)
+    return bptt.batch_first(dx), {"h": carry}, grads
