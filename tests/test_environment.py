@@ -13,13 +13,13 @@ def _norm(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirement_pins():
-    lines = [l.split("#")[0].strip() for l in (ROOT / "requirements.txt").read_text().splitlines()]
+def requirement_pins(name="requirements.txt"):
+    lines = [l.split("#")[0].strip() for l in (ROOT / name).read_text().splitlines()]
     lines = [l for l in lines if l]
     pins = {}
     for line in lines:
         m = PIN.match(line)
-        assert m, f"requirements.txt: expected an exact pin NAME==VERSION, received {line!r}"
+        assert m, f"{name}: expected an exact pin NAME==VERSION, received {line!r}"
         pins[_norm(m.group(1))] = m.group(2)
     return pins
 
@@ -96,3 +96,12 @@ def test_pins_satisfy_the_ranges_of_pyproject():
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_benchmark_peers_are_pinned_and_never_package_dependencies():
+    """make bench installs the peers from requirements-bench.txt; the package never needs them."""
+    bench = requirement_pins("requirements-bench.txt")
+    assert {"torch", "jax", "jaxlib", "threadpoolctl"} <= set(bench), sorted(bench)
+    assert not set(bench) & set(requirement_pins()), "a benchmark peer is pinned for the notebooks too"
+    make = (ROOT / "Makefile").read_text()
+    assert "-r requirements-bench.txt" in make and "benchmarks/run_all.py" in make
