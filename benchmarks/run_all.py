@@ -20,18 +20,15 @@ import common
 SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py")
 
 
-def run(script):
-    """Run one script, echoing its stdout; returns (exit code, report lines, seconds)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, os.path.join(common.HERE, script)], cwd=common.ROOT,
-                            stdout=subprocess.PIPE, text=True, bufsize=1)   # common.UNSET is gone
+def report_lines(lines, uptime=common.uptime):
+    """The report's part of a script's output lines, read as they come: headings (nested one
+    level), tables with the line above each, and `uptime` under every table that the script
+    does not follow with a load line itself (uptime() is called when the table ends)."""
     keep, prev, in_table, pending = [], "", False, None
-    for line in proc.stdout:
-        sys.stdout.write(line)
-        sys.stdout.flush()
+    for line in lines:
         s = line.strip()
-        if in_table and not s.startswith("|"):       # a table just ended: its load, unless
-            in_table, pending = False, f"`{common.uptime()}`"   # the script prints it next
+        if in_table and not s.startswith("|"):       # a table just ended
+            in_table, pending = False, f"`{uptime()}`"
         if s and pending:
             keep += [] if "load average" in s else ["", pending, ""]
             pending = None
@@ -41,13 +38,28 @@ def run(script):
             in_table = True
             keep.append(s)
         elif s.startswith("#"):
-            keep += ["", "#" + s, ""]                # nested under the script's heading
+            keep += ["", "#" + s, ""]
         elif "load average" in s:
             keep += ["", s, ""]
         if s:
             prev = s
     if in_table or pending:
-        keep += ["", pending or f"`{common.uptime()}`"]
+        keep += ["", pending or f"`{uptime()}`"]
+    return keep
+
+
+def run(script):
+    """Run one script, echoing its stdout; returns (exit code, report lines, seconds)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, os.path.join(common.HERE, script)], cwd=common.ROOT,
+                            stdout=subprocess.PIPE, text=True, bufsize=1)   # common.UNSET is gone
+
+    def echo():
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            yield line
+    keep = report_lines(echo())
     return proc.wait(), keep, time.perf_counter() - t0
 
 
