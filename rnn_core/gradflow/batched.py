@@ -9,7 +9,8 @@ import threading
 
 import numpy as np
 
-from .logspace import LOG10_FLOOR, _carry_back, _safe_log10, _safe_range
+from .. import cells
+from .logspace import LOG10_FLOOR, _carry_back, _safe_log10
 
 def _matmul(a, b, out=None):
     """a (M, K) @ b (K, N), in blocks of rows with rows * K * N < 2^18 so that OpenBLAS runs
@@ -33,61 +34,40 @@ def _project(x, W_x, b):
     return xw.reshape(T, N, W_x.shape[0])
 
 def _forward(B, rhos, xw, act, h0=None):
-    """Elman forward for every rho at once: h_t = f(rho h_{t-1} B^T + xw_t), W_h = rho B.
+    """Elman forward for every rho at once, W_h = rho B: the cell's own step, elman._step.
 
     B (H, H), rhos (R,), xw (T, N, H) = x W_x^T + b, h0 (N, H) or zeros -> h (T, R, N, H).
-    One (R*N, H) @ (H, H) matmul per step for all rows, written into the output buffer,
-    then f in place. tanh and sigmoid go through one exp, which numpy evaluates ~3 times
-    faster than tanh: tanh(a) = 2 / (1 + exp(-2a)) - 1 and sigmoid(a) = 1 / (1 + exp(-a)),
-    with the -2 and -1 folded into the constants (exp = inf is the exact limit -1 or 0).
-    They match np.tanh and activations.sigmoid to a few 1e-16 absolute, not bit for bit,
-    and the matmul rounds differently from rho * B row by row: rows agree with per-rho
-    computations to rounding, which the forward dynamics amplify where they are chaotic
-    (exactly where gradients explode).
-    ReLU and linear states can outgrow float64 (rho = 4, T = 5000): such a row is divided
-    by a power of 2 (exact), and so are its later inputs, so the stored h_t is the state
-    times 2^-e. Only f'(a_t) is read from it, and for ReLU and linear f' ignores the scale.
+    Each step is elman._step(xw_t, rho h_{t-1}, B, f) on (R*N, H) rows: rho h_{t-1} B^T =
+    h_{t-1} (rho B)^T, one matmul for every rho (rounding differs from a per-rho W_h = rho B
+    by a few 1e-16, which the forward dynamics amplify where they are chaotic).
+    ReLU and linear states can outgrow float64 (rho = 4, T = 5000): f is positively
+    homogeneous, f(c a) = c f(a) for c > 0, so such a row is divided by a power of 2 (exact)
+    and so are its later inputs; the stored h_t is the state times 2^-e. Only f'(a_t) is
+    read from it, and for ReLU and linear f' ignores the scale.
     """
     T, N, H = xw.shape
     R = rhos.size
     hs = np.empty((T, R, N, H), xw.dtype)
-    r = rhos.astype(xw.dtype)[:, None, None]
-    kind = act.name
-    c, xz = {"tanh": (-2.0 * r, -2.0 * xw), "sigmoid": (-r, -xw)}.get(kind, (r, xw))
-    c = np.ascontiguousarray(np.broadcast_to(c, (R, N, H)))  # a full array: ufuncs run faster
+    r = np.repeat(rhos.astype(xw.dtype), N)[:, None]               # (R*N, 1)
     h = np.zeros((R * N, H), xw.dtype)
     if h0 is not None:
         h.reshape(R, N, H)[...] = h0
-    BT = B.T
-    grows = kind in ("relu", "linear")
+    xt = np.empty((R, N, H), xw.dtype)
+    grows = act.name in ("relu", "linear")
     big = 2.0 ** (np.finfo(xw.dtype).maxexp // 2)  # rescale a row once its state passes this
-    shrink = None                                  # (R, N, 1): 2^-e per row, once one is rescaled
-    with np.errstate(over="ignore"):               # exp(z) = inf: the limits -1 and 0 are exact
+    shrink = None                                  # (R*N, 1): 2^-e per row, once one is rescaled
+    with np.errstate(over="ignore"):               # tanh, sigmoid: exp = inf gives the exact limits
         for t in range(T):
-            z = hs[t]                              # (R, N, H), becomes h_t in place
-            _matmul(h, BT, out=z.reshape(R * N, H))
-            z *= c
-            z += xz[t] if shrink is None else xz[t] * shrink
-            if kind == "tanh":                     # z = -2 a_t
-                np.exp(z, out=z)
-                z += 1.0
-                np.divide(2.0, z, out=z)
-                z -= 1.0
-            elif kind == "sigmoid":                # z = -a_t
-                np.exp(z, out=z)
-                z += 1.0
-                np.divide(1.0, z, out=z)
-            elif kind == "relu":
-                np.maximum(z, 0.0, out=z)
-            elif kind != "linear":
-                z[...] = act.f(z)
+            xt[...] = xw[t]
+            x_t = xt.reshape(R * N, H) if shrink is None else xt.reshape(R * N, H) * shrink
+            h = cells.elman._step(x_t, r * h, B, act.f)
             if grows:
-                m = np.max(np.abs(z), axis=2, keepdims=True)
+                m = np.max(np.abs(h), axis=1, keepdims=True)
                 if (m > big).any():
                     k = np.exp2(-np.where(m > big, np.floor(np.log2(np.maximum(m, 1.0))), 0.0))
-                    z *= k.astype(z.dtype)         # a power of 2: exact
+                    h *= k.astype(h.dtype)         # a power of 2: exact
                     shrink = k if shrink is None else shrink * k
-            h = z.reshape(R * N, H)
+            hs[t] = h.reshape(R, N, H)
     return hs
 
 
@@ -205,62 +185,16 @@ def _dfs(B, rhos, xw, act, h0=None):
     return d
 
 
-def _sweep_back(d, B, u, K=16):
-    """log10 ||u^T prod diag(d_t) B|| after l = 0..T steps back, (T+1, M), or None.
-
-    d (T, M, H) holds f'(a_t) per row, or a constant multiple c of it (|c| <= 2200 from
-    _saturating_states), and is overwritten: the covector after each step is stored where
-    the d_t it used was. It is divided by its norm every K steps (|d| <= 2200 and ||B|| < 3
-    bound the growth to 1e62 in 16 steps; only d near 0 on every unit can shrink it past
-    the float range) and all norms are taken in one pass at the end. Returns None if a norm
-    left _safe_range; the caller then uses the careful, step-by-step _carry_back.
-    """
-    T, M, H = d.shape
-    lo, hi = _safe_range(d.dtype)
-    v = np.empty((M, H), d.dtype)
-    v[...] = u
-    w = np.empty_like(v)
-    ns = np.ones((T // K + 1, M), d.dtype)         # the norms divided out, one per renormalisation
-    n = np.empty((M, 1), d.dtype)
-    floor = np.sqrt(lo)
-    dot, multiply = np.dot, np.multiply
-    with np.errstate(all="ignore"):                # anything odd is caught by the check below
-        for t in range(T - 1, -1, -1):             # step T - t uses d_t
-            dt = d[t]
-            multiply(v, dt, w)
-            dot(w, B, dt)                          # the covector after T - t steps, in place of d_t
-            v = dt
-            if (T - t) % K == 0:
-                i = (T - t) // K
-                np.einsum("ij,ij->i", v, v, out=ns[i])
-                np.sqrt(ns[i], out=ns[i])
-                np.maximum(ns[i][:, None], floor, out=n)   # a zero covector stays zero
-                v /= n
-    sq = np.einsum("tmh,tmh->tm", d, d)[::-1]      # squared norm after 1..T steps, (T, M)
-    zero = sq == 0
-    any_zero = zero.any()
-    if any_zero and np.any(d[::-1][zero] != 0):    # a norm underflowed: not an exact zero
-        return None
-    ok = (sq > lo) & (sq < hi)
-    if not ((ok | zero).all() if any_zero else ok.all()) or not np.isfinite(ns).all():
-        return None
-    ns = np.where(ns > 0, ns, 1.0).astype(np.float64)
-    scale = np.cumsum(np.log10(ns), axis=0)        # log10 of what was divided out so far
-    logs = np.zeros((T + 1, M))
-    sq = np.where(zero, 1.0, sq) if any_zero else sq
-    logs[1:] = 0.5 * np.log10(sq.astype(np.float64)) + scale[np.arange(1, T + 1) // K]
-    if any_zero:
-        logs[1:][np.logical_or.accumulate(zero, axis=0)] = LOG10_FLOOR
-    return np.maximum(logs, LOG10_FLOOR)
-
-
 def _sweep_logs(B, rhos, xw, act, u):
     """Forward and log-space backward of the sweep: log10 norms (T+1, R, N).
 
     diag(f'(a_t)) W_h = rho diag(f'(a_t)) B, so the backward pass runs with B and the
     factor rho^l goes back in at the end as l log10(rho) (LOG10_FLOOR for rho = 0, l > 0).
     tanh and sigmoid rows run with d = -(kappa rho)^2 f' as _saturating_states leaves it,
-    and l log10 (kappa rho)^2 comes off as well.
+    and l log10 (kappa rho)^2 comes off as well. The carrier (logspace._carry_back) keeps
+    each covector where the d_t it used was, and renormalises every 16 steps: |d| <= 2200
+    and ||B|| < 3 bound the growth to 1e62 in 16 steps, and only d near 0 on every unit can
+    shrink it past the float range, in which case the careful pass runs.
     """
     T, N, H = xw.shape
     R = rhos.size
@@ -271,14 +205,20 @@ def _sweep_logs(B, rhos, xw, act, u):
                           LOG10_FLOOR)             # rho / (kappa rho)^2
     else:
         d = _dfs(B, rhos, xw, act)                                   # (T, R*N, H)
-    logs = _sweep_back(d, B, u)
-    if logs is None:                               # a norm left the float range: the careful path
+    v = np.empty((R * N, H), xw.dtype)
+    v[...] = u
+    w = np.empty_like(v)
+
+    def step_in_place(v, j, out):                  # out is d_t itself: read, then overwritten
+        np.multiply(v, out, w)
+        np.dot(w, B, out)
+
+    carried = _carry_back(step_in_place, v, T, store=d[::-1])
+    if carried is None:                            # a norm left the float range: the careful path
         d = _dfs(B, rhos, xw, act)
-        v = np.empty((R * N, H), xw.dtype)
-        v[...] = u
-        logs, _ = _carry_back(lambda v, j: (v * d[T - 1 - j]) @ B, v, T)
         factor = _safe_log10(rhos)
-    logs = logs.reshape(T + 1, R, N)
+        carried = _carry_back(lambda v, j, out: np.dot(v * d[T - 1 - j], B, out), v, T)
+    logs = carried[0].reshape(T + 1, R, N)
     lags = np.arange(T + 1)[:, None, None]
     rho_part = np.where(lags == 0, 0.0, lags * factor[None, :, None])
     out = np.where((logs <= LOG10_FLOOR) | (rho_part <= LOG10_FLOOR), LOG10_FLOOR, logs + rho_part)

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import activations
 from .. import cells
-from ..validate import as_float_array, check_array, check_sequence
-from .batched import _forward, _project
+from ..validate import as_float_array, check_array, check_options, check_sequence
+from . import traces
 from .logspace import (LOG10_FLOOR, _accumulate, _carry_back, _frozen, _log10_norms, _renorm,
                        _safe_log10)
 
@@ -22,57 +21,28 @@ class GradientNorms:
     """log10 ||dL/dstate_k|| for a loss at the last step, per sequence and lag.
 
     lags (T+1,) = 0..T, k (T+1,) = T - lags; log10_norm (N, T+1) of the whole state
-    gradient (h for rnn and gru, [h; c] for lstm); log10_norm_h (N, T+1) of its h block.
+    gradient (h for rnn and gru, [h; C] for lstm); log10_norm_h (N, T+1) of its h block,
+    dL/dh_k; log10_norm_c (N, T+1) of its C block for the LSTM (None otherwise): dL/dC_k,
+    the gradient that reaches C_k through C_{k+1} (the carousel), LOG10_FLOOR at k = T.
     """
     cell: str
     lags: np.ndarray
     k: np.ndarray
     log10_norm: np.ndarray
     log10_norm_h: np.ndarray
+    log10_norm_c: np.ndarray = None
 
     def __repr__(self):
         return f"GradientNorms(cell={self.cell!r}, N={self.log10_norm.shape[0]}, T={self.lags[-1]})"
-
-def _flat(state, keys):
-    return np.concatenate([state[k] for k in keys], axis=1)     # (N, S)
-
-
-def _unflat(v, keys):
-    H = v.shape[1] // len(keys)
-    return {k: v[:, i * H:(i + 1) * H] for i, k in enumerate(keys)}
 
 # ----------------------------------------------------------------------------------------
 # One-step Jacobians and their products
 # ----------------------------------------------------------------------------------------
 
 def _step_jacobians(cell, x_t, state, params, opts):
-    """(J (N, S, S) = d state_t / d state_{t-1}, Jx (N, S, D) = d state_t / d x_t) at one step.
-
-    Elman: analytic, J = diag(f'(a_t)) W_h and Jx = diag(f'(a_t)) W_x. Gated cells: built
-    from the cell's own step_backward by _vjp_jacobians.
-    """
-    module = cells.get(cell)
-    if cell != "rnn":
-        return _vjp_jacobians(module, x_t, state, params, opts)
-    h = module.step_forward(x_t, state, params, **opts)[0]["h"]     # validates every argument
-    df = activations.get(opts.get("activation", "tanh")).df_from_out(h)   # (N, H) f'(a_t)
-    return df[:, :, None] * params["W_h"], df[:, :, None] * params["W_x"]
-
-
-def _vjp_jacobians(module, x_t, state, params, opts):
-    """(J (N, S, S), Jx (N, S, D)) of any cell from one step_forward and one step_backward.
-
-    The batch is repeated S times and item (n, s) receives the unit covector e_s, so its
-    gradients dstate_prev and dx_t are row s of J and Jx for sequence n.
-    """
-    keys = module.STATE_KEYS
-    N, D = x_t.shape
-    S = len(keys) * state[keys[0]].shape[1]
-    rep = {k: np.repeat(state[k], S, axis=0) for k in keys}          # (N*S, H) each
-    _, cache = module.step_forward(np.repeat(x_t, S, axis=0), rep, params, **opts)
-    seeds = np.tile(np.eye(S, dtype=x_t.dtype), (N, 1))              # (N*S, S): e_s per item
-    dx, dprev, _ = module.step_backward(_unflat(seeds, keys), cache)
-    return _flat(dprev, keys).reshape(N, S, S), dx.reshape(N, S, D)
+    """(J (N, S, S) = d state_t / d state_{t-1}, Jx (N, S, D) = d state_t / d x_t) at one step."""
+    _, _, jacobians = _trajectory(cell, x_t[:, None], state, params, opts)
+    return jacobians(1)
 
 
 def jacobian_step(cell, x_t, state, params, **opts):
@@ -84,16 +54,23 @@ def jacobian_step(cell, x_t, state, params, **opts):
     return _step_jacobians(cell, x_t, state, params, opts)[0]
 
 
-def _elman_dfs(x, state0, params, opts):
-    """f'(a_t) for t = 1..T of an Elman RNN, (T, N, H), from the overflow-safe _forward."""
+def _checked(cell, x, state0, params, opts):
+    """Validate once at the edge (one step_forward checks params, state and options):
+    returns (module, opts with defaults, (N, T, D))."""
+    module = cells.get(cell)
     N, T, D = check_sequence("x", x)
-    cells.get("rnn").step_forward(x[:, 0], state0, params, **opts)   # validates every argument
-    check_sequence("x", x, D, params["W_x"].dtype)
-    act = activations.get(opts.get("activation", "tanh"))
-    H = params["W_h"].shape[0]
-    hs = _forward(params["W_h"], np.ones(1), _project(x, params["W_x"], params["b"]), act,
-                  state0["h"])
-    return act.df_from_out(hs[:, 0])
+    module.step_forward(x[:, 0], state0, params, **opts)       # validates every argument
+    return module, check_options(cell, opts, module.OPTIONS, module.CHOICES), (N, T, D)
+
+
+def _run(cell, x, state0, params, opts):
+    """The forward pass once: (module, opts, W_h, W_x, trace) after the checks."""
+    module, opts, _ = _checked(cell, x, state0, params, opts)
+    W_h, W_x, b, b_h = traces.weights(cell, params, opts)
+    if state0 is None:                             # zeros, as in every cell
+        state0 = {k: np.zeros((x.shape[0], W_h.shape[1]), x.dtype) for k in module.STATE_KEYS}
+    start = tuple(state0[k] for k in module.STATE_KEYS)
+    return module, opts, W_h, W_x, traces.run(cell, traces.inputs(x, W_x, b), start, W_h, b_h, opts)
 
 
 def _trajectory(cell, x, state0, params, opts):
@@ -102,39 +79,33 @@ def _trajectory(cell, x, state0, params, opts):
     J_k = d state_k / d state_{k-1} (N, S, S) and Jx_k = d state_k / d x_{k-1} (N, S, D),
     for k = 1..T. Elman: analytic from f'(a_k), with the overflow-safe forward of the
     sweep (a ReLU or linear RNN whose state outgrows float64 still has exact Jacobians).
-    Gated cells: _vjp_jacobians on many steps at once, in chunks of steps that are
-    computed when the backward sweep (k = T, T-1, ...) first needs them.
+    Gated cells: the cell's own step back (traces.back) on the unit covectors e_s of the
+    state, for a chunk of steps in one call, computed when the backward sweep (k = T,
+    T-1, ...) first needs them: row s of J_k is e_s^T J_k.
     """
-    module = cells.get(cell)
-    N, T, D = check_sequence("x", x)
+    module, opts, W_h, W_x, trace = _run(cell, x, state0, params, opts)
+    N, T, D = x.shape
     if cell == "rnn":
-        dfs = _elman_dfs(x, state0, params, opts)                   # (T, N, H)
-        W_h, W_x = params["W_h"], params["W_x"]
+        dfa = trace["dfa"]                                           # (T, N, H)
         H = W_h.shape[0]
-        return H, H, lambda k: (dfs[k - 1][:, :, None] * W_h, dfs[k - 1][:, :, None] * W_x)
+        return H, H, lambda k: (dfa[k - 1][:, :, None] * W_h, dfa[k - 1][:, :, None] * W_x)
     keys = module.STATE_KEYS
-    if keys == ("h",):                             # the states are the outputs: one forward call
-        h = module.forward(x, state0, params, **opts)[0]              # (N, T, H)
-        prev = {"h": np.concatenate([state0["h"][:, None], h[:, :-1]], axis=1)}
-    else:
-        states = [state0]
-        for t in range(T - 1):
-            states.append(module.step_forward(x[:, t], states[-1], params, **opts)[0])
-        prev = {k: np.stack([st[k] for st in states], axis=1) for k in keys}  # (N, T, H)
-    H = prev["h"].shape[2]
+    H = W_h.shape[1]
     S = H * len(keys)
     chunk = max(1, 2 ** 21 // (N * S * (S + D + 8 * H)))              # bounded memory per call
+    eye = np.eye(S, dtype=x.dtype)
     held = {}
 
     def jacobians(k):
         start = (k - 1) // chunk * chunk
         if held.get("start") != start:
             L = min(chunk, T - start)
-            xs = x[:, start:start + L].transpose(1, 0, 2).reshape(L * N, D)
-            st = {key: prev[key][:, start:start + L].transpose(1, 0, 2).reshape(L * N, H)
-                  for key in keys}
-            J, Jx = _vjp_jacobians(module, xs, st, params, opts)
-            held.update(start=start, J=J.reshape(L, N, S, S), Jx=Jx.reshape(L, N, S, D))
+            seeds = tuple(np.broadcast_to(eye[:, None, i * H:(i + 1) * H], (L, S, N, H))
+                          for i in range(len(keys)))                  # (L, S, N, H): e_s per row
+            dxw, prev = traces.back(cell, trace, (slice(start, start + L), None), seeds, W_h, opts)
+            J = np.concatenate(prev, axis=-1).transpose(0, 2, 1, 3)  # (L, N, S, S)
+            Jx = (dxw @ W_x).transpose(0, 2, 1, 3)                   # (L, N, S, D)
+            held.update(start=start, J=J, Jx=Jx)
         return held["J"][k - 1 - start], held["Jx"][k - 1 - start]
 
     return S, H, jacobians
@@ -186,34 +157,38 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
     """log10 ||dL/dstate_k|| for every k, for a loss at the last step with dL/dh_T = u.
 
     x (N, T, D); u (H,) or (N, H), default a seeded random unit vector (seed), with
-    dL/dc_T = 0 for the LSTM. Log space: the covector is renormalised after every step
-    back and log10 of the norms is summed, so T = 5000 neither under- nor overflows; exact
-    zeros are LOG10_FLOOR. Returns a GradientNorms indexed by lag l = T - k.
+    dL/dC_T = 0 for the LSTM. Log space: the covector is carried back by the one carrier
+    (logspace._carry_back: renormalised as it goes, log10 of the norms summed), so T = 5000
+    neither under- nor overflows; exact zeros are LOG10_FLOOR. The Elman RNN steps with
+    diag(f'(a_k)) W_h; a gated cell with its one-step Jacobians, built in chunks of steps
+    from the cell's own step back (_trajectory). Returns a GradientNorms indexed by lag
+    l = T - k, with the norms of the h block and, for the LSTM, of the C block.
     """
-    module = cells.get(cell)
-    N, T, _ = check_sequence("x", x)
-    lags = np.arange(T + 1)
-    if cell == "rnn":                              # the sweep's own backward pass
-        dfs = _elman_dfs(x, state0, params, opts)
-        u = _check_u(u, N, params["W_h"].shape[0], x.dtype, seed)
-        log0 = _safe_log10(np.linalg.norm(u, axis=1))
-        W_h = params["W_h"]
-        back, _ = _carry_back(lambda v, j: (v * dfs[T - 1 - j]) @ W_h,
-                              u / np.linalg.norm(u, axis=1)[:, None], T)
-        logs = np.where(back <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(back + log0, LOG10_FLOOR)).T
-        return GradientNorms(cell, _frozen(lags), _frozen(T - lags), _frozen(logs.copy()),
-                             _frozen(logs.copy()))
-    S, H, jacobians = _trajectory(cell, x, state0, params, opts)
+    N, T, _ = x.shape
+    if cell == "rnn":                              # v diag(f'(a_k)) W_h: no (H, H) per step
+        _, _, W_h, _, trace = _run(cell, x, state0, params, opts)
+        dfa = trace["dfa"]
+        S = H = W_h.shape[0]
+
+        def step(v, j, out):
+            np.matmul(v * dfa[T - 1 - j], W_h, out=out)
+    else:
+        S, H, jacobians = _trajectory(cell, x, state0, params, opts)
+
+        def step(v, j, out):                       # v^T J_k for k = T - j
+            np.matmul(v[:, None, :], jacobians(T - j)[0], out=out[:, None, :])
     v = np.zeros((N, S), x.dtype)
     v[:, :H] = _check_u(u, N, H, x.dtype, seed)
     log0 = _log10_norms(v)
     v /= 10.0 ** log0[:, None]
-    back, h_log = _carry_back(lambda v, j: np.matmul(v[:, None, :], jacobians(T - j)[0])[:, 0],
-                              v, T, H)
-    total = np.where(back <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(back + log0, LOG10_FLOOR))
-    h_only = np.where((total <= LOG10_FLOOR) | (h_log <= LOG10_FLOOR), LOG10_FLOOR, total + h_log)
-    return GradientNorms(cell, _frozen(lags), _frozen(T - lags), _frozen(total.T.copy()),
-                         _frozen(np.maximum(h_only, LOG10_FLOOR).T.copy()))
+
+    blocks = [slice(i * H, (i + 1) * H) for i in range(S // H)]
+    back, parts = _carry_back(step, v, T, blocks=blocks)
+    logs = [np.where(a <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(a + log0, LOG10_FLOOR)).T.copy()
+            for a in [back] + parts]
+    lags = np.arange(T + 1)
+    return GradientNorms(cell, _frozen(lags), _frozen(T - lags), _frozen(logs[0]),
+                         _frozen(logs[1]), _frozen(logs[2]) if len(logs) > 2 else None)
 
 
 def connectivity(cell, x, state0, params, **opts):

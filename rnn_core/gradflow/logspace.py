@@ -60,56 +60,115 @@ def _safe_range(dtype):
     return float(info.tiny) ** 0.9, float(info.max) ** 0.9
 
 
-def _carry_back(step, v, T, H=None):
-    """Carry unit covectors v (M, S) back T steps, v <- step(v, j) for j = 0..T-1.
+def _carry_back(step, v, T, blocks=None, K=16, store=None):
+    """The one backward carrier: log10 norms of covectors v (M, S) carried back T steps.
 
-    After each step v is divided by its norm. Fast path: the squared norms are kept and
-    logged in one pass at the end. If one of them left _safe_range without the vector being
-    exactly zero (digits may have been lost) the pass is redone with the careful _renorm.
-    step may use its own buffers but must not modify its argument. Returns log10 ||v||
-    after l = 0..T steps, (T+1, M) (0 at l = 0, LOG10_FLOOR once exactly zero), and log10
-    of the norm of the first H entries of the unit vector (T+1, M) (all S if H is None).
+    v: unit covectors (the caller adds log10 of their norms). step(v, j, out) writes the
+    covector one step further back (j = 0..T-1 steps taken so far) into out (M, S); it
+    reads v and must not modify it. blocks: slices of the S entries whose norms are wanted
+    as well (the h and C parts of the LSTM's state).
+    Fast mode: the covector is divided by its norm every K steps only, and the squared
+    norms are logged in one pass at the end. With store (T, M, S), step j writes into
+    store[j] (step may read store[j] before writing it: the Elman sweep keeps its f' there)
+    and the norms are taken from store at the end; otherwise after each step. If a squared
+    norm left _safe_range without the vector being exactly zero (digits may have been
+    lost), the pass is redone with K = 1 and the max-scaled _renorm, or, with store, None
+    is returned (step may have consumed what it reads; the caller rebuilds it and calls
+    again without store).
+    Returns (logs (T+1, M), [block logs (T+1, M) per block]); 0 at l = 0 for logs,
+    LOG10_FLOOR once a row (or a block) is exactly zero.
     """
-    v0 = v.copy()
+    blocks = [] if blocks is None else list(blocks)
+    parts = blocks or [slice(None)]
+    out = _carry_fast(step, v, T, parts, K, store)
+    if out is None and store is None:
+        out = _carry_careful(step, v, T, parts)
+    if out is None:
+        return None
+    logs, part_logs = out
+    return logs, (part_logs if blocks else [])
+
+
+def _carry_fast(step, v, T, parts, K, store):
+    """_carry_back's fast mode; None if a norm left the safe range (or underflowed)."""
     M, S = v.shape
-    H = S if H is None else H
-    sq = np.ones((T, M), v.dtype)                  # squared norm after each step
-    hq = np.ones((T + 1, M), v.dtype)              # squared norm of the h block, unit vector
-    n = np.empty(M, v.dtype)
-    lo, hi = _safe_range(v.dtype)
-    fast = True
-    h_block = H < S                                # else the h block is the whole vector
-    with np.errstate(all="ignore"):                # anything odd is caught by the checks
-        np.einsum("ij,ij->i", v[:, :H], v[:, :H], out=hq[0])
+    dt = v.dtype
+    lo, hi = _safe_range(dt)
+    pq = np.ones((len(parts), T + 1, M), dt)      # squared norms of the parts after each step
+    nq = np.ones((T // K + 1, M), dt)              # squared norms divided out, one per renormalisation
+    bufs = [v.copy(), np.empty_like(v)]
+    cur = bufs[0]
+    n = np.empty((M, 1), dt)
+    floor = np.sqrt(lo)
+    with np.errstate(all="ignore"):                # anything odd is caught by the checks below
+        for b, p in enumerate(parts):
+            np.einsum("ij,ij->i", cur[:, p], cur[:, p], out=pq[b, 0])
+        if not _exact_zeros(cur, parts, pq[:, 0]):
+            return None
         for j in range(T):
-            v = step(v, j)
-            np.einsum("ij,ij->i", v, v, out=sq[j])
-            if not sq[j].all() and np.any(v[sq[j] == 0] != 0):
-                fast = False                       # a norm underflowed: not an exact zero
-                break
-            np.sqrt(sq[j], out=n)
-            np.maximum(n, np.sqrt(lo), out=n)      # an exact zero stays zero
-            v /= n[:, None]
-            if h_block:
-                np.einsum("ij,ij->i", v[:, :H], v[:, :H], out=hq[j + 1])
-    zero = sq == 0                                 # exact zeros: such a row stays zero
-    dead = np.concatenate([np.zeros((1, M), bool), np.logical_or.accumulate(zero, axis=0)])
-    fast = (fast and np.all(zero | ((sq > lo) & (sq < hi))) and np.all(dead | (hq > lo))
-            and np.all(np.isfinite(hq)))
-    if fast:
-        steps, alive = 0.5 * np.log10(np.where(zero, 1.0, sq).astype(np.float64)), ~zero
-        h_log = np.where(dead, LOG10_FLOOR,
-                         0.5 * np.log10(np.where(dead, 1.0, hq).astype(np.float64)))
-    else:                                          # extreme rho: step by step
-        v = v0
-        steps, alive = np.zeros((T, M)), np.ones((T, M), bool)
-        h_log = np.zeros((T + 1, M))
-        h_log[0] = _log10_norms(v[:, :H])
-        for j in range(T):
-            v = np.array(step(v, j))
-            steps[j], alive[j] = _renorm(v)
-            h_log[j + 1] = _log10_norms(v[:, :H])
-    return _accumulate(np.zeros(M), steps, alive), h_log
+            nxt = bufs[(j + 1) % 2] if store is None else store[j]
+            step(cur, j, nxt)
+            cur = nxt
+            last = (j + 1) % K == 0
+            if store is None or last:
+                for b, p in enumerate(parts):
+                    np.einsum("ij,ij->i", cur[:, p], cur[:, p], out=pq[b, j + 1])
+                if not _exact_zeros(cur, parts, pq[:, j + 1]):
+                    return None                    # a norm underflowed: not an exact zero
+            if last:
+                sq = nq[(j + 1) // K] = pq[:, j + 1].sum(axis=0)
+                np.maximum(np.sqrt(sq)[:, None], floor, out=n)   # a zero covector stays zero
+                cur /= n
+                pq[:, j + 1] /= np.maximum(sq, lo)
+        if store is not None:                      # every step's norm in one pass; the
+            for b, p in enumerate(parts):          # renormalised ones are unit vectors now
+                np.einsum("tij,tij->ti", store[:, :, p], store[:, :, p], out=pq[b, 1:])
+                zero = pq[b, 1:] == 0
+                if zero.any() and np.any(store[:, :, p][zero] != 0):
+                    return None
+    total = pq.sum(axis=0)                         # (T+1, M)
+    zero = total == 0
+    fine = ((zero | ((total > lo) & (total < hi))).all()
+            and ((nq == 0) | ((nq > lo) & (nq < hi))).all()
+            and ((pq == 0) | (pq > lo)).all())
+    if not fine:
+        return None
+    divided = 0.5 * np.log10(np.where(nq > 0, nq, 1.0).astype(np.float64))   # nq[0] = 1: unused
+    scale = np.cumsum(divided, axis=0)[np.arange(T + 1) // K]                # (T+1, M)
+    dead = np.logical_or.accumulate(zero, axis=0)
+
+    def logs_of(q):
+        lg = 0.5 * np.log10(np.where(q > 0, q, 1.0).astype(np.float64)) + scale
+        return np.maximum(np.where(dead | (q == 0), LOG10_FLOOR, lg), LOG10_FLOOR)
+
+    return logs_of(total), [logs_of(q) for q in pq]
+
+
+def _exact_zeros(v, parts, pq):
+    """True unless a part of some row has squared norm 0 (pq (P, M)) without being all zeros."""
+    if pq.all():
+        return True
+    return all(not np.any(v[:, p][pq[b] == 0] != 0) for b, p in enumerate(parts))
+
+
+def _carry_careful(step, v, T, parts):
+    """_carry_fast's fallback: renormalised after every step, with the max-scaled _renorm."""
+    M = v.shape[0]
+    steps, alive = np.zeros((T, M)), np.ones((T, M), bool)
+    part_logs = np.zeros((len(parts), T + 1, M))
+    cur, nxt = v.copy(), np.empty_like(v)
+    for b, p in enumerate(parts):
+        part_logs[b, 0] = _log10_norms(cur[:, p])
+    for j in range(T):
+        step(cur, j, nxt)
+        cur, nxt = nxt, cur
+        steps[j], alive[j] = _renorm(cur)
+        for b, p in enumerate(parts):
+            part_logs[b, j + 1] = _log10_norms(cur[:, p])
+    logs = _accumulate(np.zeros(M), steps, alive)
+    dead = (logs <= LOG10_FLOOR)[None] | (part_logs <= LOG10_FLOOR)
+    part_logs = np.maximum(np.where(dead, LOG10_FLOOR, part_logs + logs[None]), LOG10_FLOOR)
+    return logs, list(part_logs)
 
 
 def _accumulate(log0, steps, alive):

@@ -1,4 +1,4 @@
-"""The sweep: gradient norm against lag for a batch of spectral radii of W_h at once.
+"""The sweep: gradient norm against lag for a batch of spectral radii at once, for every cell.
 
 Conventions as in gradflow.jacobians: log10 norms indexed by lag l = T - k for a loss at the
 last step T; rates are natural logs per step (gradflow.logspace.decay_rate).
@@ -8,24 +8,32 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations, matrices
-from ..validate import check_choice, check_int, check_positive
-from .batched import _dfs, _project, _sweep_logs
-from .jacobians import _start_vector
-from .logspace import (LOG10_FLOOR, _accumulate, _bound, _default_window, _frozen, _mean_log,
-                       _renorm, _safe_log10, _slope_rate)
+from .. import activations, cells, matrices
+from . import networks, traces
+from .batched import _dfs, _sweep_logs
+from .logspace import (LOG10_FLOOR, _accumulate, _bound, _carry_back, _default_window, _frozen,
+                       _mean_log, _renorm, _safe_log10, _slope_rate)
 
 @dataclass(frozen=True, eq=False)
 class Sweep:
-    """Gradient norm against lag for an Elman RNN, one row per spectral radius rho of W_h.
+    """Gradient norm against lag, one row per spectral radius rho of the recurrent weights.
 
-    rhos (R,); sigma_max (R,) and eigenvalues (R, H) complex (sorted by modulus) of each W_h;
-    lags (T+1,) = 0..T; log10_norm (R, T+1): log10 ||dL/dh_{T-l}|| for dL/dh_T = u, a fixed
-    seeded unit vector, averaged (as a log) over the N sequences, LOG10_FLOOR where the
-    gradient is exactly zero for any sequence; log10_sv_bound (R, T+1) = l log10(gamma
-    sigma_max), the Pascanu et al. bound the curves must stay under; rate (R,): decay_rate
-    over rate_window, the top Lyapunov exponent (natural log per step; < 0 vanishing;
-    RATE_FLOOR for a row that reaches exactly zero). The arrays are read-only.
+    rhos (R,); lags (T+1,) = 0..T; log10_norm (R, T+1): log10 ||dL/dstate_{T-l}|| for
+    dL/dh_T = u, a fixed seeded unit vector, averaged (as a log) over the N sequences,
+    LOG10_FLOOR where the gradient is exactly zero for any sequence; the state is h, or
+    [h; C] for the LSTM. log10_norm_h (R, T+1): the h part, dL/dh_{T-l} (the same array as
+    log10_norm unless the cell is the LSTM); log10_norm_c (R, T+1): the LSTM's C part,
+    dL/dC_{T-l}, the gradient that reaches C through the carousel (LOG10_FLOOR at l = 0;
+    None for other cells). rate (R,): decay_rate of log10_norm over rate_window, the top
+    Lyapunov exponent (natural log per step; < 0 vanishing; RATE_FLOOR for a row that
+    reaches exactly zero). The arrays are read-only.
+    What rho scales (gradflow.networks): scaled names the recurrent blocks, every one
+    rho * B_j with rho(B_j) = 1; block_sigma_max (R, G) their largest singular values,
+    sigma_max (R,) the largest of them, eigenvalues (R, G*H) complex those of every block,
+    sorted by modulus (for the Elman RNN: W_h's, (R, H)).
+    Elman RNN only (None for gated cells): log10_sv_bound (R, T+1) = l log10(gamma
+    sigma_max), the Pascanu et al. bound the curves must stay under; gamma, activation,
+    threshold = 1/gamma. LSTM only: forget_bias. GRU only: form.
     Where rate > 0 the forward dynamics are chaotic and amplify rounding: a row then agrees
     with a per-rho recomputation (gradient_norms on sweep_setup) in rate, not digit by digit.
     """
@@ -48,102 +56,128 @@ class Sweep:
     bias: float
     seed: int
     dtype: str = field(default="float64")
+    cell: str = "rnn"
+    form: str = None
+    forget_bias: float = None
+    scaled: tuple = ("W_h",)
+    block_sigma_max: np.ndarray = None
+    log10_norm_h: np.ndarray = None
+    log10_norm_c: np.ndarray = None
 
     @property
     def threshold(self):
-        """1/gamma: sigma_max below it guarantees vanishing, above it explosion is possible."""
-        return 1.0 / self.gamma
+        """1/gamma: sigma_max below it guarantees vanishing, above it explosion is possible
+        (Elman RNN; None for gated cells, which have no such threshold)."""
+        return None if self.gamma is None else 1.0 / self.gamma
 
     def __repr__(self):
-        return (f"Sweep({self.activation}, {self.family}, R={self.rhos.size}, "
+        what = {"rnn": self.activation, "gru": f"gru {self.form}", "lstm": "lstm"}[self.cell]
+        if self.cell == "lstm":
+            what += f", forget_bias={self.forget_bias:g}"
+        return (f"Sweep({what}, {self.family}, R={self.rhos.size}, "
                 f"rho {self.rhos.min():g}..{self.rhos.max():g}, H={self.H}, T={self.T}, "
                 f"N={self.N}, input_scale={self.input_scale:g})")
 
 # ----------------------------------------------------------------------------------------
-# The sweep over rho (Elman RNN)
+# The sweep over rho
 # ----------------------------------------------------------------------------------------
 
-def _check_setup(H, T, N, D, input_scale, bias, family, seed, dtype):
-    H = check_int("H", H, low=1)
-    T = check_int("T", T, low=1)
-    N = check_int("N", N, low=1)
-    D = H if D is None else check_int("D", D, low=1)
-    input_scale = check_positive("input_scale", input_scale, allow_zero=True)
-    if isinstance(bias, bool) or not isinstance(bias, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(bias):
-        raise ValueError(f"bias: expected a finite real number, received {bias!r}")
-    check_choice("family", family, matrices.KINDS)
-    seed = check_int("seed", seed, low=0)
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise TypeError(f"dtype: expected float32 or float64, received {np.dtype(dtype)}")
-    return H, T, N, D, input_scale, float(bias), seed, np.dtype(dtype)
+def sweep(rhos, H=64, T=200, activation=None, family="orthogonal", input_scale=1.0, N=1,
+          D=None, bias=0.0, seed=0, dtype=np.float64, *, cell="rnn", form=None,
+          forget_bias=None):
+    """Gradient norm against lag at every spectral radius in rhos, for any cell.
 
-
-def _inputs(H, T, N, D, input_scale, bias, seed, dtype):
-    """x (N, T, D) = input_scale * N(0, 1), W_x ~ N(0, 1/D), b = bias (H,), u (H,): seeded."""
-    W_x = np.random.default_rng([seed, 1]).standard_normal((H, D)) / np.sqrt(D)
-    x = input_scale * np.random.default_rng([seed, 2]).standard_normal((N, T, D))
-    return (x.astype(dtype), W_x.astype(dtype), np.full(H, bias, dtype),
-            _start_vector(H, seed, dtype))
-
-
-@functools.lru_cache(maxsize=16)
-def _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype):
-    """(xw (T, N, H) = x W_x^T + b, u (H,)) of _inputs, cached (read-only) like matrices.base:
-    the explorer redraws with the same network many times."""
-    x, W_x, b, u = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
-    return _frozen(_project(x, W_x, b)), _frozen(u)
-
-
-def sweep_setup(rho, H=64, T=200, family="orthogonal", input_scale=1.0, N=1, D=None,
-                bias=0.0, seed=0, dtype=np.float64):
-    """The Elman RNN of one row of `sweep`: returns (x, state0, params, u).
-
-    x (N, T, D) = input_scale * N(0, 1), params {"W_h": matrices.family(family, H, rho, seed),
-    "W_x": N(0, 1/D), "b": bias}, state0 zeros, u the unit dL/dh_T. D defaults to H. So
-    gradient_norms("rnn", x, state0, params, u, activation=...) reproduces a sweep row.
+    cell: 'rnn' (the Elman RNN; activation, default 'tanh'), 'lstm' (forget_bias, default
+    1.0) or 'gru' (form 'sources', the default, or 'cudnn'). The network (gradflow.networks
+    says it exactly): every recurrent block is rho * B_j for a fixed seeded base B_j with
+    rho(B_j) = 1 from matrices.base, so only rho changes across rows; x = input_scale *
+    N(0, 1) (N, T, D), input weights N(0, 1/D), biases = bias, h_0 = 0, all seeded; D
+    defaults to H. The loss sits at the last step with dL/dh_T = u, a seeded unit vector.
+    All rows run together, vectorised over rho:
+      rnn: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step serve every rho, forward
+        and backward (batched: the fast tanh/sigmoid forward, f' from the stored states,
+        the covector renormalised every 16 steps);
+      gated cells: the cell's own step functions with the recurrent weights stacked, one
+        (G*H, H) block per rho, against states (R, N, H) (traces), and the cell's step
+        back on the covectors.
+    Memory O(T R N H) (times about 8 for gated cells). Returns a Sweep; sweep_setup(rho,
+    ...) rebuilds the network of one row for gradient_norms, jacobian_products or
+    connectivity.
     """
-    H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
-                                                              family, seed, dtype)
-    x, W_x, b, u = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
-    W_h = matrices.family(family, H, rho, seed).astype(dtype)
-    return x, {"h": np.zeros((N, H), dtype)}, {"W_h": W_h, "W_x": W_x, "b": b}, u
-
-def sweep(rhos, H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, N=1,
-          D=None, bias=0.0, seed=0, dtype=np.float64):
-    """Gradient norm against lag for an Elman RNN at every spectral radius in rhos.
-
-    W_h = rho * B with B = matrices.family(family, H, 1, seed), so only rho changes across
-    rows; x = input_scale * N(0, 1) (N, T, D), W_x ~ N(0, 1/D), b = bias, h_0 = 0, all
-    seeded; D defaults to H. The loss sits at the last step with dL/dh_T = u, a seeded unit
-    vector. All rows run together: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step
-    serve every rho, forward and backward; f' comes from the stored (scaled) states, and
-    the covector is renormalised every 16 steps (see _saturating_states, _forward and
-    _sweep_back for the details that make it fast). Memory O(T R N H). Returns a Sweep;
-    sweep_setup(rho, ...) rebuilds the network of one row for gradient_norms,
-    jacobian_products or connectivity.
-    """
-    act = activations.get(activation)
+    cell, opts, forget_bias = networks.check_cell(cell, activation, form, forget_bias)
     rhos = matrices.check_rhos("rhos", rhos)
-    H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
-                                                              family, seed, dtype)
-    xw, u = _sweep_inputs(H, T, N, D, input_scale, bias, seed, dtype)
-    B = matrices.base(family, H, seed).astype(dtype, copy=False)   # read-only, cached
-    logs = _sweep_logs(B, rhos, xw, act, u)                          # (T+1, R, N)
-    log10_norm = (logs[:, :, 0] if N == 1 else _mean_log(logs, axis=2)).T   # (R, T+1)
-    ev, smax = matrices.base_spectrum(family, H, seed)
-    sigma = rhos * smax
+    H, T, N, D, input_scale, bias, seed, dtype = networks.check_setup(
+        H, T, N, D, input_scale, bias, family, seed, dtype)
+    xw, b_h, u = networks.cached_inputs(cell, opts.get("form"), H, T, N, D, input_scale, bias,
+                                        forget_bias, seed, dtype)
+    B, ev, smax = _cached_bases(cell, family, H, seed)
+    if cell == "rnn":
+        act = activations.get(opts["activation"])
+        logs = _sweep_logs(B.astype(dtype, copy=False), rhos, xw, act, u)   # (T+1, R, N)
+        parts = []
+    else:
+        logs, parts = _gated_logs(cell, opts, B.astype(dtype), rhos, xw, b_h, u)
+    mean = (lambda a: a[:, :, 0].T) if N == 1 else (lambda a: _mean_log(a, axis=2).T)
+    log10_norm = np.ascontiguousarray(mean(logs))                          # (R, T+1)
+    block_sigma = rhos[:, None] * smax[None]                               # (R, G)
+    sigma = block_sigma.max(axis=1)
+    eig = ev.reshape(-1)
+    eig = eig[np.argsort(-np.abs(eig), kind="stable")]
     lags = np.arange(T + 1)
     window = _default_window(lags)
     lagf = lags.astype(np.float64)
+    rate = _slope_rate(log10_norm, lagf, (lagf >= window[0]) & (lagf <= window[1]))
+    h_part = _frozen(log10_norm) if cell != "lstm" else _frozen(np.ascontiguousarray(mean(parts[0])))
+    elman = cell == "rnn"
+    gamma = act.gamma if elman else None
     return Sweep(rhos=_frozen(rhos.copy()), sigma_max=_frozen(sigma),
-                 eigenvalues=_frozen(rhos[:, None] * ev[None]), lags=_frozen(lags),
-                 log10_norm=_frozen(np.ascontiguousarray(log10_norm)),
-                 log10_sv_bound=_frozen(_bound(lags, act.gamma * sigma)),
-                 rate=_frozen(_slope_rate(log10_norm, lagf, (lagf >= window[0]) & (lagf <= window[1]))),
-                 rate_window=window,
-                 gamma=act.gamma, activation=act.name, family=family, input_scale=input_scale,
-                 T=T, H=H, N=N, D=D, bias=bias, seed=seed, dtype=dtype.name)
+                 eigenvalues=_frozen(rhos[:, None] * eig[None]), lags=_frozen(lags),
+                 log10_norm=_frozen(log10_norm),
+                 log10_sv_bound=_frozen(_bound(lags, gamma * sigma)) if elman else None,
+                 rate=_frozen(rate), rate_window=window, gamma=gamma,
+                 activation=act.name if elman else None, family=family,
+                 input_scale=input_scale, T=T, H=H, N=N, D=D, bias=bias, seed=seed,
+                 dtype=dtype.name, cell=cell, form=opts.get("form"), forget_bias=forget_bias,
+                 scaled=networks.scaled_blocks(cell, opts), block_sigma_max=_frozen(block_sigma),
+                 log10_norm_h=h_part,
+                 log10_norm_c=_frozen(np.ascontiguousarray(mean(parts[1]))) if cell == "lstm" else None)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_bases(cell, family, H, seed):
+    """networks.bases, read-only and cached (the explorer asks for the same ones again)."""
+    B, ev, smax = networks.bases(cell, family, H, seed)
+    return _frozen(B), _frozen(ev), _frozen(smax)
+
+
+def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
+    """A gated cell's forward and log-space backward for every rho at once.
+
+    W (R, G*H, H) = rho_r B; states (R, N, H); the trace of traces.run holds what the
+    cell's step back reads; covectors (R*N, S) = [dL/dh; dL/dC] carried by the one
+    carrier. Returns (log10 norms (T+1, R, N), [h part, C part] for the LSTM, else [])."""
+    T, N, GH = xw.shape
+    H = B.shape[1]
+    R = rhos.size
+    keys = cells.get(cell).STATE_KEYS
+    S = H * len(keys)
+    W = rhos.astype(B.dtype)[:, None, None] * B                            # (R, G*H, H)
+    start = tuple(np.zeros((R, N, H), xw.dtype) for _ in keys)
+    trace = traces.run(cell, xw, start, W, b_h, opts)
+    v = np.zeros((R * N, S), xw.dtype)
+    v[:, :H] = u
+
+    def step(v, j, out):
+        vv, oo = v.reshape(R, N, S), out.reshape(R, N, S)
+        _, prev = traces.back(cell, trace, T - 1 - j, tuple(vv[..., i * H:(i + 1) * H]
+                                                            for i in range(len(keys))), W, opts)
+        for i, p in enumerate(prev):
+            oo[..., i * H:(i + 1) * H] = p
+
+    blocks = [slice(i * H, (i + 1) * H) for i in range(len(keys))] if len(keys) > 1 else None
+    logs, parts = _carry_back(step, v, T, blocks=blocks)
+    return logs.reshape(T + 1, R, N), [p.reshape(T + 1, R, N) for p in parts]
+
 
 def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal",
                          input_scale=1.0, seed=0, N=1, D=None, bias=0.0):
@@ -160,11 +194,11 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
     rho = matrices.check_rhos("rho", rho)
     if rho.size != 1:
         raise ValueError(f"rho: expected one spectral radius, received {rho.size}")
-    H, T, N, D, input_scale, bias, seed, dtype = _check_setup(H, T, N, D, input_scale, bias,
-                                                              family, seed, np.float64)
-    x, W_x, b, _ = _inputs(H, T, N, D, input_scale, bias, seed, dtype)
+    H, T, N, D, input_scale, bias, seed, dtype = networks.check_setup(
+        H, T, N, D, input_scale, bias, family, seed, np.float64)
+    xw, _, _ = networks.cached_inputs("rnn", None, H, T, N, D, input_scale, bias, None, seed, dtype)
     B = matrices.base(family, H, seed)
-    dfs = _dfs(B, rho, _project(x, W_x, b), act)                     # (T, N, H), R = 1
+    dfs = _dfs(B, rho, xw, act)                                      # (T, N, H), R = 1
     P = np.broadcast_to(np.eye(H), (N, H, H)).copy()                 # dh_T/dh_T
     steps, alive = np.zeros((T, N)), np.ones((T, N), bool)
     top = np.zeros((T + 1, N))                     # log10 sigma_1 of the normalised product

@@ -1,0 +1,87 @@
+"""The cells' own equations, run the way gradflow needs them: a forward that keeps what the
+step back reads for every step, and the step back.
+
+Nothing here restates an equation: each function calls the cell's private step functions
+(cells.elman._step/_step_back, cells.lstm._step/_local/_step_back, cells.gru.STEPS[form]).
+They take any leading axes, so the same code serves
+  - gradient_norms and the Jacobians: the network's own recurrent weights W (G*H, H)
+    against states (N, H);
+  - the sweep over rho: one set of recurrent weights per rho, W (R, G*H, H) against
+    states (R, N, H), with inputs xw (T, N, G*H) shared by every rho.
+Shapes: xw (T, ..., G*H) = x_t W_x^T + b for every step, time-major; G = 1 (Elman), 3 (GRU)
+or 4 (LSTM) blocks stacked in the cell's gate order; b_h the cuDNN GRU's recurrent-side
+bias (3H,), None otherwise. A state is (h,) or (h, c), each (..., N, H).
+"""
+import numpy as np
+
+from .. import activations, cells
+from .batched import _forward as _elman_forward, _project
+
+GATED = ("lstm", "gru")
+
+
+def weights(cell, params, opts):
+    """The cell's stacked weights: (W_h (G*H, H), W_x (G*H, D), b (G*H,), b_h or None)."""
+    if cell == "rnn":
+        return params["W_h"], params["W_x"], params["b"], None
+    if cell == "lstm":
+        return (*cells.lstm._stack(params), None)
+    return cells.gru._stack(params, opts["form"])
+
+
+def inputs(x, W_x, b):
+    """xw (T, N, G*H): the input part of every step's pre-activations, in one matmul."""
+    return _project(x, W_x, b)
+
+
+def run(cell, xw, state0, W, b_h, opts):
+    """The forward pass: a trace (dict of time-major arrays (T, ..., .)) for `back`.
+
+    state0: (h0,) or (h0, c0), each (..., N, H). The Elman RNN runs through the sweep's
+    overflow-safe forward (batched._forward, which calls elman._step), with W 2-d.
+    """
+    T = xw.shape[0]
+    if cell == "rnn":
+        act = activations.get(opts["activation"])
+        hs = _elman_forward(W, np.ones(1), xw, act, state0[0])[:, 0]      # (T, N, H)
+        return {"dfa": act.df_from_out(hs), "h": hs}
+    h = state0[0]
+    shape = np.broadcast_shapes(h.shape, W.shape[:-2] + (1, 1))          # (..., N, H)
+    H = shape[-1]
+    if cell == "lstm":
+        c = state0[1]
+        ss = np.empty((T,) + shape[:-1] + (3 * H,), xw.dtype)
+        gs, tcs, cps, hs = (np.empty((T,) + shape, xw.dtype) for _ in range(4))
+        for t in range(T):
+            cps[t] = c
+            h, c, (ss[t], gs[t], tcs[t]) = cells.lstm._step(xw[t], h, c, W)
+            hs[t] = h
+        A, B = cells.lstm._local(ss, gs, tcs, cps)
+        return {"A": A, "B": B, "f": ss[..., :H], "h": hs, "c": np.concatenate([cps[1:], c[None]])}
+    step = cells.gru.STEPS[opts["form"]][0]
+    hps, ns, ms = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
+    ss = np.empty((T,) + shape[:-1] + (2 * H,), xw.dtype)
+    for t in range(T):
+        hps[t] = h
+        h, (ss[t], ns[t], ms[t]) = step(xw[t], h, W, b_h)
+    return {"h_prev": hps, "s": ss, "n": ns, "m": ms, "h": np.concatenate([hps[1:], h[None]])}
+
+
+def back(cell, trace, t, dstate, W, opts):
+    """One step back from step t: dstate (dh_t,) or (dh_t, dc_t) -> (dxw_t, dstate_prev).
+
+    t is an int or a slice of steps (then every trace array is cut to it, and dstate must
+    broadcast against the cut: the Jacobians of many steps in one call). For the LSTM,
+    dc_t is the gradient arriving through C_{t+1} (the state's C part), as in lstm._step_back.
+    """
+    if cell == "rnn":
+        da, dh_prev = cells.elman._step_back(dstate[0], trace["dfa"][t], W)
+        return da, (dh_prev,)
+    if cell == "lstm":
+        dz, dh_prev, dc_prev = cells.lstm._step_back(dstate[0], dstate[1], trace["A"][t],
+                                                     trace["B"][t], trace["f"][t], W)
+        return dz, (dh_prev, dc_prev)
+    step_back = cells.gru.STEPS[opts["form"]][1]
+    da_x, _, dh_prev = step_back(dstate[0], trace["h_prev"][t],
+                                 (trace["s"][t], trace["n"][t], trace["m"][t]), W)
+    return da_x, (dh_prev,)
