@@ -3,10 +3,8 @@
 The loss is a closure with NO arguments that reads the arrays being checked. The checker
 perturbs those arrays in place, entry by entry, and calls loss() again. A closure such as
 `lambda h: f(x, h_other)` would ignore the value it is given and check nothing; this API
-never passes a value, and refuses a closure that asks for one.
+never passes a value, and refuses a closure that asks for one (found by calling it).
 """
-import inspect
-
 import numpy as np
 
 
@@ -20,20 +18,19 @@ def rel_error(a, b):
 
 
 def _check_closure(loss):
+    """Call loss() once: it must take no arguments (no reflection: the call itself tells)."""
     if not callable(loss):
         raise TypeError(f"loss: expected a callable with no arguments, received {type(loss).__name__}")
     try:
-        sig = inspect.signature(loss)
-    except (TypeError, ValueError):
-        return
-    required = [p for p in sig.parameters.values()
-                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if required:
+        loss()
+    except TypeError as err:
+        if err.__traceback__.tb_next is not None:    # raised inside loss, not by the call
+            raise
         raise TypeError(
-            f"loss: expected a closure with no arguments, received one that requires "
-            f"{[p.name for p in required]}. The checker perturbs the arrays in place and calls "
+            f"loss: expected a closure with no arguments, received one that cannot be called "
+            f"without them ({err}). The checker perturbs the arrays in place and calls "
             f"loss(); write the closure so that it reads those arrays, e.g. "
-            f"`lambda: f(x, params)`, never `lambda h: f(x, h_other)`.")
+            f"`lambda: f(x, params)`, never `lambda h: f(x, h_other)`.") from None
 
 
 def numerical_grad(loss, arr, eps=1e-5):

@@ -38,7 +38,7 @@ def test_check_gradients_reports_each_array(rng):
 
 def test_refuses_a_closure_with_an_argument():
     x = np.ones(3)
-    with pytest.raises(TypeError, match=r"no arguments.*\['h'\].*lambda h"):
+    with pytest.raises(TypeError, match=r"no arguments.*'h'.*lambda h"):
         check_gradients(lambda h: np.sum(h ** 2), {"x": x}, {"x": 2 * x})
     with pytest.raises(TypeError, match="no arguments"):
         numerical_grad(lambda h: np.sum(h ** 2), x)

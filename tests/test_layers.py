@@ -1,4 +1,4 @@
-"""Tests for rnn_core.sequence: truncated BPTT, bidirectional and stacked layers."""
+"""Tests for rnn_core.layers: truncated BPTT, bidirectional and stacked layers."""
 import tracemalloc
 
 import numpy as np
@@ -14,10 +14,10 @@ CELLS = [
     ("rnn", {"activation": "tanh"}, {}),
     ("rnn", {"activation": "relu"}, {}),
     ("lstm", {}, {}),
-    ("gru", {"form": "seeds"}, {"form": "seeds"}),
+    ("gru", {"form": "sources"}, {"form": "sources"}),
     ("gru", {"form": "cudnn"}, {"form": "cudnn"}),
 ]
-CELL_IDS = ["rnn-tanh", "rnn-relu", "lstm", "gru-seeds", "gru-cudnn"]
+CELL_IDS = ["rnn-tanh", "rnn-relu", "lstm", "gru-sources", "gru-cudnn"]
 SHAPES = [(2, 4, 3, 5), (1, 1, 3, 2), (1, 3, 4, 2)]     # (N, T, D, H): N = 1, T = 1, H != D
 TOL = 1e-7
 
@@ -77,8 +77,8 @@ def test_truncated_bptt_equals_the_cells_truncated_backward(name, opts, iopts):
     _, s_T, cache = mod.forward(x, s0, params, **opts)
     ds_T = like(s_T, rng)
     for k in (1, 3, T, T + 5):
-        dx, ds0, grads, state_T = layers.truncated_bptt(name, x, s0, params, dh, k,
-                                                           dstate_T=ds_T, **opts)
+        (dx, ds0, grads), state_T, _, _ = layers.truncated_bptt(name, x, s0, params, dh, k,
+                                                                  dstate_T=ds_T, **opts)
         ref_dx, ref_ds0, ref_grads = mod.backward(dh, cache, dstate_T=ds_T, truncate=k)
         np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
         for key in s0:
@@ -100,7 +100,7 @@ def test_truncated_bptt_with_window_one_sees_no_recurrence_in_W_h():
     mod = cells.get("rnn")
     params = jitter(mod.init_params(2, 3, seed=0), rng)
     x, dh, s0 = rng.standard_normal((2, 5, 2)), rng.standard_normal((2, 5, 3)), state("rnn", 2, 3, rng)
-    _, _, grads, _ = layers.truncated_bptt("rnn", x, s0, params, dh, 1)
+    (_, _, grads), _, _, _ = layers.truncated_bptt("rnn", x, s0, params, dh, 1)
     h, _, _ = mod.forward(x, s0, params)
     h_prev = np.concatenate([s0["h"][:, None], h[:, :-1]], axis=1)
     da = dh * (1 - h ** 2)
@@ -122,17 +122,17 @@ def test_truncated_bptt_loss_callback_matches_dh_and_sums_loss_grads(name, opts,
         y_w = y[:, start:start + h_w.shape[1]]
         return float(np.sum(y_w * (h_w @ V.T))), y_w @ V, {"V": np.einsum("nto,nth->oh", y_w, h_w)}
 
-    value, dx, ds0, grads, loss_grads, s_T = layers.truncated_bptt_loss(
+    (dx, ds0, grads), s_T, value, loss_grads = layers.truncated_bptt_loss(
         name, x, s0, params, loss, k, **opts)
     h, ref_s_T, _ = mod.forward(x, s0, params, **opts)
     assert starts == [0, 3, 6]
     assert value == pytest.approx(np.sum(y * (h @ V.T)), rel=1e-12)
     np.testing.assert_allclose(loss_grads["V"], np.einsum("nto,nth->oh", y, h), rtol=1e-12)
-    ref = layers.truncated_bptt(name, x, s0, params, y @ V, k, **opts)
+    ref = layers.truncated_bptt(name, x, s0, params, y @ V, k, **opts).backward
     short = layers.truncated_bptt_loss(name, x, s0, params, lambda h_w, start: loss(h_w, start)[:2],
                                          k, **opts)          # (value, dh_window) is enough
-    assert short[0] == value and short[4] == {}
-    np.testing.assert_array_equal(short[1], dx)
+    assert short.loss == value and short.loss_grads == {}
+    np.testing.assert_array_equal(short.backward[0], dx)
     np.testing.assert_allclose(dx, ref[0], rtol=1e-12, atol=1e-14)
     for key in params:
         np.testing.assert_allclose(grads[key], ref[2][key], rtol=1e-12, atol=1e-14)
@@ -382,7 +382,7 @@ def test_stacked_bad_lists_and_layer_shapes():
 def test_truncated_bptt_bad_arguments():
     params = cells.get("rnn").init_params(3, 4)
     x, s0 = np.zeros((2, 6, 3)), {"h": np.zeros((2, 4))}
-    with pytest.raises(ValueError, match="k"):
+    with pytest.raises(ValueError, match="truncate"):
         layers.truncated_bptt("rnn", x, s0, params, np.zeros((2, 6, 4)), 0)
     with pytest.raises(ValueError, match="dh"):
         layers.truncated_bptt("rnn", x, s0, params, np.zeros((2, 5, 4)), 2)

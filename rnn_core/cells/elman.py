@@ -13,7 +13,7 @@ The equations live in two private functions, which gradflow calls directly:
         dh_t = dL/dh_t and dfa_t = f'(a_t) (..., N, H); da_t = dL/da_t = dL/dxw_t.
 Unchecked sequence versions for internal callers (layers, train, costs, regularizer):
     _forward(x, state0, params, opts) -> (h, state_T, cache)
-        state0 a checked state dict (not None), opts = check_options output.
+        state0 a checked state dict (not None), opts = _options(opts), the full checked options dict.
     _backward(dh, cache, dstate_T, truncate) -> (dx, dstate0, grads)
         dh a dict {t: (N, H)} with 0 <= t < T (bptt.steps), dstate_T a dict or None.
 The sequence cache is {"x", "h0", "hs" (T, N, H) time-major, "params", "act"}
@@ -31,9 +31,14 @@ OPTIONS = {"activation": "tanh"}
 CHOICES = {"activation": tuple(activations.ACTIVATIONS)}
 
 
+def _options(opts):
+    """opts checked against OPTIONS -> the full options dict (what the unchecked functions take)."""
+    return check_options("elman", opts, OPTIONS, CHOICES)
+
+
 def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes."""
-    check_options("elman", opts, OPTIONS, CHOICES)
+    _options(opts)
     return {"W_h": (H, H), "W_x": (H, D), "b": (H,)}
 
 
@@ -44,7 +49,7 @@ def init_params(D, H, seed=0, dtype=np.float64, W_h="orthogonal", rho=1.0, x_std
     'gaussian', 'nonnormal', 'symmetric', 'identity') at spectral radius rho;
     W_x ~ N(0, 1/D) (or x_std^2); b = 0.
     """
-    check_options("elman", opts, OPTIONS, CHOICES)
+    _options(opts)
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     x_std = 1.0 / np.sqrt(D) if x_std is None else x_std
@@ -55,7 +60,7 @@ def init_params(D, H, seed=0, dtype=np.float64, W_h="orthogonal", rho=1.0, x_std
 
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h": (N, H)}."""
-    check_options("elman", opts, OPTIONS, CHOICES)
+    _options(opts)
     return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
@@ -88,7 +93,7 @@ def _check(params):
 
 def step_forward(x_t, state, params, **opts):
     """One step. x_t (N, D), state {"h": (N, H)} or None (zeros) -> (state {"h": h_t}, cache)."""
-    opts = check_options("elman", opts, OPTIONS, CHOICES)
+    opts = _options(opts)
     D, H, dtype = _check(params)
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
@@ -129,7 +134,7 @@ def forward(x, state0, params, **opts):
     Returns h (N, T, H), the final state {"h": (N, H)} and the cache for backward; h and
     the state are new arrays, so editing them cannot change what backward computes.
     """
-    opts = check_options("elman", opts, OPTIONS, CHOICES)
+    opts = _options(opts)
     D, H, dtype = _check(params)
     check_sequence("x", x, D, dtype)
     state0 = check_state0("state0", state0, STATE_KEYS, x, H, dtype)

@@ -47,7 +47,7 @@ import numpy as np
 
 from .. import init
 from ..activations import sigmoid
-from ..validate import (check_array, check_choice, check_int, check_options, check_params,
+from ..validate import (check_array, check_int, check_options, check_params,
                         check_sequence, check_state, check_state0)
 from . import bptt
 
@@ -58,9 +58,14 @@ CHOICES = {"form": FORMS}
 GATES = {"sources": "urc", "cudnn": "rzn"}   # stacking order: sigmoid gates, then the candidate
 
 
+def _options(opts):
+    """opts checked against OPTIONS -> the full options dict (what the unchecked functions take)."""
+    return check_options("gru", opts, OPTIONS, CHOICES)
+
+
 def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes for the given form."""
-    form = check_options("gru", opts, OPTIONS, CHOICES)["form"]
+    form = _options(opts)["form"]
     if form == "sources":
         HD = None if D is None or H is None else H + D
         return {f"{p}_{g}": (H, HD) if p == "W" else (H,) for g in "urc" for p in "Wb"}
@@ -71,7 +76,7 @@ def param_shapes(D, H, **opts):
 def init_params(D, H, seed=0, dtype=np.float64, **opts):
     """Parameters for input size D and hidden size H: orthogonal recurrent parts, N(0, 1/D)
     input parts, zero biases. Returns a dict with the keys of param_shapes(D, H, **opts)."""
-    form = check_options("gru", opts, OPTIONS, CHOICES)["form"]
+    form = _options(opts)["form"]
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     params = {}
@@ -88,7 +93,7 @@ def init_params(D, H, seed=0, dtype=np.float64, **opts):
 
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h": (N, H)}."""
-    check_options("gru", opts, OPTIONS, CHOICES)
+    _options(opts)
     return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
@@ -193,7 +198,7 @@ def _stack(params, form):
 
 def step_forward(x_t, state, params, **opts):
     """One step. x_t (N, D), state {"h": (N, H)} or None -> (state {"h": h_t (N, H)}, cache)."""
-    opts = check_options("gru", opts, OPTIONS, CHOICES)
+    opts = _options(opts)
     D, H, dtype = _check(params, opts["form"])
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
@@ -235,7 +240,7 @@ def forward(x, state0, params, **opts):
     Returns h (N, T, H), the final state {"h": (N, H)} and the cache for backward; h and
     the state are new arrays, so editing them cannot change what backward computes.
     """
-    opts = check_options("gru", opts, OPTIONS, CHOICES)
+    opts = _options(opts)
     D, H, dtype = _check(params, opts["form"])
     check_sequence("x", x, D, dtype)
     state0 = check_state0("state0", state0, STATE_KEYS, x, H, dtype)

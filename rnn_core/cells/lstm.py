@@ -45,9 +45,14 @@ CHOICES = {}
 GATES = ("f", "i", "o", "C")   # stacking order: the three sigmoid gates, then the tanh candidate
 
 
+def _options(opts):
+    """opts checked against OPTIONS -> the full options dict (what the unchecked functions take)."""
+    return check_options("lstm", opts, OPTIONS, CHOICES)
+
+
 def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes."""
-    check_options("lstm", opts, OPTIONS, CHOICES)
+    _options(opts)
     HD = None if D is None or H is None else H + D
     return {f"{p}_{g}": (H, HD) if p == "W" else (H,) for g in GATES for p in "Wb"}
 
@@ -60,7 +65,7 @@ def init_params(D, H, seed=0, dtype=np.float64, forget_bias=1.0, **opts):
     start of training, so the carousel keeps the cell and its gradient from the first step
     instead of having to learn to remember.
     """
-    check_options("lstm", opts, OPTIONS, CHOICES)
+    _options(opts)
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     if not np.isfinite(forget_bias):
@@ -76,7 +81,7 @@ def init_params(D, H, seed=0, dtype=np.float64, forget_bias=1.0, **opts):
 
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h", "c": (N, H)}."""
-    check_options("lstm", opts, OPTIONS, CHOICES)
+    _options(opts)
     return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
@@ -159,7 +164,7 @@ def _stack(params):
 
 def step_forward(x_t, state, params, **opts):
     """One step. x_t (N, D), state {"h", "c": (N, H)} or None -> (state {"h": h_t, "c": C_t}, cache)."""
-    opts = check_options("lstm", opts, OPTIONS, CHOICES)
+    opts = _options(opts)
     D, H, dtype = _check(params)
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
@@ -202,7 +207,7 @@ def forward(x, state0, params, **opts):
     Returns h (N, T, H), the final state {"h", "c": (N, H)} and the cache for backward;
     h and the state are new arrays, so editing them cannot change what backward computes.
     """
-    opts = check_options("lstm", opts, OPTIONS, CHOICES)
+    opts = _options(opts)
     D, H, dtype = _check(params)
     check_sequence("x", x, D, dtype)
     state0 = check_state0("state0", state0, STATE_KEYS, x, H, dtype)
