@@ -1,4 +1,4 @@
-"""Gated-feedback RNN with tanh units (Chung et al. 2015; seed 002, eq 2.10).
+"""Gated-feedback RNN with tanh units (Chung et al. 2015; eq. 2.10 of Galvan's thesis).
 
 Layers j = 1..L, with h_t^0 = x_t. Every layer i at t-1 feeds every layer j at t through
 a scalar global reset gate, one per pair (i, j) and batch item:
@@ -6,8 +6,19 @@ a scalar global reset gate, one per pair (i, j) and batch item:
     g^{i->j} = sigmoid(w_g^{i->j} . h_t^{j-1} + u_g^{i->j} . h*_{t-1})
     h_t^j    = tanh(W^{j-1->j} h_t^{j-1} + sum_i g^{i->j} U^{i->j} h_{t-1}^i + b^j)
 
-where h*_{t-1} = [h_{t-1}^1; ...; h_{t-1}^L] concatenates all layers' states (size S =
-H_1 + ... + H_L). The gates have no bias, as in the equation.
+where h*_t = [h_t^1; ...; h_t^L] concatenates all layers' states (size S = H_1 + ... +
+H_L). The gates have no bias, as in the equation.
+
+State: {"h": h* (N, S)}, the layers concatenated in order; split_layers(h, H) cuts it
+into [h^1 (N, H_1), ..., h^L (N, H_L)]. H is one size for all layers or a list of L.
+Shapes: x (N, T, D) batch-first as everywhere; forward returns the top layer's states
+h^L (N, T, H_L), or with output="all" every layer's, h*_t (N, T, S).
+
+OPTIONS:
+    L       the number of layers, default 2; where H is a list, len(H); where there are
+            params, read off them (and checked against them when given).
+    output  "top" (h^L, the default) or "all" (h*): what forward returns, and so the
+            last axis of backward's dh.
 
 Parameter keys (layers count from 1, as in the equations; i is the sending layer at t-1,
 j the receiving layer at t):
@@ -16,32 +27,76 @@ j the receiving layer at t):
     "w_g_i_j"  w_g^{i->j}    (H_{j-1},): size D for j = 1
     "u_g_i_j"  u_g^{i->j}    (S,)
     "b_j"      b^j           (H_j,)
-States are dicts {"h1": (N, H_1), ..., "hL": (N, H_L)}, keyed by layer like the params.
-Shapes: x (N, T, D), layer j's states h^j (N, T, H_j); batch-first as everywhere.
+
+The interface is every cell's (cells/__init__.py): STATE_KEYS, OPTIONS, param_shapes,
+init_params, zero_state, step_forward, step_backward, forward, backward. The equations
+live in two private functions, and the sequence loops call them once per step:
+    _step(xin_t, hstar_prev, rec) -> (hstar_t, g_t)
+        xin_t = (a_t, s_t), layer 1's input terms W^{0->1} x_t + b^1 (..., H_1) and
+        [w_g^{i->1} . x_t]_i (..., L), computed for all steps by one matmul before the
+        loop; hstar_prev = h*_{t-1} (..., S); rec = _recurrent(params), every other
+        weight (matrices multiply as h @ swapaxes(W, -1, -2), so stacked weights with
+        leading axes broadcast). Returns h*_t (..., S) and the gates g_t (..., L, L) with
+        g_t[..., j-1, i-1] = g^{i->j}.
+    _step_back(dhstar_t, hstar_prev, hstar_t, g_t, rec) -> (da_t, ds_t, dhstar_prev)
+        dhstar_t = dL/dh*_t (..., S); da_t (..., S) is dL/d(each layer's tanh argument),
+        layers concatenated; ds_t (..., L, L) is dL/d(gate pre-activation), indexed like
+        g_t; dhstar_prev = dL/dh*_{t-1}. Layer 1's input terms receive da_t[..., :H_1]
+        and ds_t[..., 0, :].
+Unchecked versions for internal callers (train, layers): _forward(x, state0, params,
+opts) with a state dict and check_options-style opts, _backward(dh, cache, dstate_T,
+truncate) with dh a dict {t: (N, H_out)} (bptt.steps), _step_forward, _step_backward.
 Inside, h*_t for all t lives in one time-major array (T+1, N, S), row 0 being state0.
 """
-import re
-
 import numpy as np
 
 from .. import init
 from ..activations import sigmoid
-from ..validate import check_array, check_int, check_params, check_sequence, check_state
+from ..validate import (as_float_array, check_array, check_int, check_options, check_params,
+                        check_sequence, check_state, check_state0)
+from . import bptt
+
+STATE_KEYS = ("h",)
+OPTIONS = {"L": 2, "output": "top"}
+CHOICES = {"output": ("top", "all")}        # L: any integer >= 1, checked by _options
 
 
-def param_shapes(D, H, L):
+# ----------------------------------------------------------------------------------------
+# Sizes, options and parameters
+# ----------------------------------------------------------------------------------------
+
+def _options(opts):
+    """opts checked against OPTIONS -> the full dict; L stays None unless it was given."""
+    full = check_options("gated_feedback", {k: v for k, v in opts.items() if k != "L"},
+                         OPTIONS, CHOICES)
+    full["L"] = check_int("L", opts["L"], low=1) if "L" in opts else None
+    return full
+
+
+def _sizes(H, L):
+    """Layer sizes [H_1, ..., H_L] from an int or a list (L None: 2, or len(H) for a list)."""
+    if isinstance(H, (list, tuple)):
+        if not H or (L is not None and len(H) != L):
+            want = f"L = {L}" if L is not None else "at least 1"
+            raise ValueError(f"H: expected an int or a list of {want} sizes, received "
+                             f"{len(H)} sizes {list(H)}")
+        return [check_int(f"H[{j}]", h, low=1) for j, h in enumerate(H)]
+    return [check_int("H", H, low=1)] * (OPTIONS["L"] if L is None else L)
+
+
+def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes; H is one size for all layers or a list of L."""
-    D = check_int("D", D, low=1)
-    return _shapes(D, _sizes(H, check_int("L", L, low=1)))
+    opts = _options(opts)
+    return _shapes(check_int("D", D, low=1), _sizes(H, opts["L"]))
 
 
-def init_params(D, H, L, seed=0, dtype=np.float64):
-    """Parameters for input size D, hidden sizes H (int or list of L) and L layers.
+def init_params(D, H, seed=0, dtype=np.float64, **opts):
+    """Parameters for input size D and hidden sizes H (int or list of L).
 
     W^{j-1->j} ~ N(0, 1/H_{j-1}); U^{j->j} orthogonal, U^{i->j} ~ N(0, 1/H_i) for i != j;
     w_g ~ N(0, 1/H_{j-1}), u_g ~ N(0, 1/S), so the gates start near 1/2; b = 0.
     """
-    shapes = param_shapes(D, H, L)
+    shapes = param_shapes(D, H, **opts)
     rng = np.random.default_rng(check_int("seed", seed, low=0))
     params = {}
     for key, shape in shapes.items():          # a fixed key order, so a seed fixes everything
@@ -54,118 +109,20 @@ def init_params(D, H, L, seed=0, dtype=np.float64):
     return params
 
 
-def zero_state(N, H, L, dtype=np.float64):
-    """The all-zero state {"h1": (N, H_1), ..., "hL": (N, H_L)}."""
-    N = check_int("N", N, low=1)
-    return {f"h{j}": np.zeros((N, Hj), dtype)
-            for j, Hj in enumerate(_sizes(H, check_int("L", L, low=1)), 1)}
+def zero_state(N, H, dtype=np.float64, **opts):
+    """The all-zero state {"h": h* (N, S)}, S = H_1 + ... + H_L."""
+    opts = _options(opts)
+    return {"h": np.zeros((check_int("N", N, low=1), sum(_sizes(H, opts["L"]))), dtype)}
 
 
-def forward(x, state0, params, all_layers=False):
-    """Run the gated-feedback RNN over a sequence. x (N, T, D), state0 {"h1": ..., "hL": ...}.
-
-    Returns the top layer's h^L (N, T, H_L) (with all_layers=True, the list
-    [h^1, ..., h^L]), the final state dict and the cache for backward.
-    """
-    D, Hs, dtype = _check(params)
-    L, off = len(Hs), np.cumsum([0] + Hs)
-    N, T, _ = check_sequence("x", x, D, dtype)
-    W, b, U, Wg, Ug = _unpack(params, Hs)
-    hstar = np.empty((T + 1, N, off[-1]), dtype)       # h*_t, time-major; row 0 is state0
-    hstar[0] = _check_state("state0", state0, N, Hs, dtype)
-    gs = [np.empty((T, N, L), dtype) for _ in range(L)]  # gs[j][t, :, i] = g^{i->j} at t
-    xT = x.transpose(1, 0, 2)                           # (T, N, D)
-    xw, xg = xT @ W[0].T + b[0], xT @ Wg[0].T           # layer 1's input terms, all steps at once
-    for t in range(T):
-        prev = hstar[t]                                  # h*_{t-1} (N, S)
-        for j in range(L):
-            if j == 0:
-                a_in, g_in = xw[t], xg[t]
-            else:
-                inp = hstar[t + 1, :, off[j - 1]:off[j]]  # h_t^{j-1}, computed just above
-                a_in, g_in = inp @ W[j].T + b[j], inp @ Wg[j].T
-            g = gs[j][t] = sigmoid(g_in + prev @ Ug[j].T)          # (N, L), one per sender i
-            gated = prev * np.repeat(g, Hs, axis=1)                  # g^{i->j} h_{t-1}^i (N, S)
-            hstar[t + 1, :, off[j]:off[j + 1]] = np.tanh(a_in + gated @ U[j].T)
-    hs = [hstar[1:, :, off[j]:off[j + 1]].transpose(1, 0, 2) for j in range(L)]  # (N, T, H_j)
-    state_T = {f"h{j + 1}": hstar[T, :, off[j]:off[j + 1]].copy() for j in range(L)}
-    cache = {"x": x, "hstar": hstar, "gs": gs, "params": params, "Hs": Hs}
-    return (hs if all_layers else hs[-1]), state_T, cache
-
-
-def backward(dh, cache, dstate_T=None):
-    """BPTT through the gated-feedback RNN.
-
-    dh: dL/dh^L of the top layer (N, T, H_L), or a list of L arrays, one per layer (None
-    for a layer without a loss). dstate_T: optional {"h1": ..., "hL": ...}, a gradient
-    arriving at the final state.
-    Returns dx (N, T, D), dstate0 {"h1": ..., "hL": ...} and grads keyed like params.
-    """
-    x, hstar, gs, params, Hs = (cache[k] for k in ("x", "hstar", "gs", "params", "Hs"))
-    L, off = len(Hs), np.cumsum([0] + Hs)
-    T, N, S = hstar.shape[0] - 1, hstar.shape[1], hstar.shape[2]
-    dtype = hstar.dtype
-    dhs = _check_dh(dh, N, T, Hs, dtype)
-    W, _, U, Wg, Ug = _unpack(params, Hs)
-    carry = np.zeros((N, S), dtype)                     # dL/dh*_t arriving from step t+1
-    if dstate_T is not None:
-        carry = _check_state("dstate_T", dstate_T, N, Hs, dtype).copy()
-    dfs = 1.0 - hstar[1:] ** 2                          # tanh'(a_t) from h_t (T, N, S)
-    das = [np.empty((T, N, Hj), dtype) for Hj in Hs]    # dL/da_t^j
-    dss = [np.empty((T, N, L), dtype) for _ in Hs]      # dL/d(gate pre-activation)
-    dxT = np.empty((T, N, x.shape[2]), dtype)
-    for t in range(T - 1, -1, -1):
-        prev, dprev = hstar[t], np.zeros((N, S), dtype)
-        from_above = 0.0                                 # dL/dh_t^j via layer j+1's input
-        for j in range(L - 1, -1, -1):
-            sl = slice(off[j], off[j + 1])
-            d = carry[:, sl] + from_above + (0.0 if dhs[j] is None else dhs[j][:, t])
-            da = das[j][t] = d * dfs[t, :, sl]                        # (N, H_j)
-            g = gs[j][t]
-            dgated = da @ U[j]                                       # (N, S)
-            dg = np.add.reduceat(dgated * prev, off[:-1], axis=1)    # dL/dg^{i->j} (N, L)
-            ds = dss[j][t] = dg * g * (1.0 - g)
-            dprev += dgated * np.repeat(g, Hs, axis=1) + ds @ Ug[j]
-            from_above = da @ W[j] + ds @ Wg[j]                      # dL/dh_t^{j-1} (N, H_{j-1})
-        dxT[t] = from_above
-        carry = dprev
-    grads = _weight_grads(x, hstar, gs, das, dss, Hs)
-    dstate0 = {f"h{j + 1}": carry[:, off[j]:off[j + 1]].copy() for j in range(L)}
-    return np.ascontiguousarray(dxT.transpose(1, 0, 2)), dstate0, grads
-
-
-def _weight_grads(x, hstar, gs, das, dss, Hs):
-    """All weight gradients as one matmul per layer after the time loop."""
-    L, off = len(Hs), np.cumsum([0] + Hs)
-    T, N, S = hstar.shape[0] - 1, hstar.shape[1], hstar.shape[2]
-    prev = hstar[:-1].reshape(T * N, S)                 # h*_{t-1} for every t
-    grads = {}
-    for j in range(L):
-        inp = x.transpose(1, 0, 2) if j == 0 else hstar[1:, :, off[j - 1]:off[j]]
-        inp = inp.reshape(T * N, -1)                    # h_t^{j-1} (T N, H_{j-1})
-        da, ds = das[j].reshape(T * N, Hs[j]), dss[j].reshape(T * N, L)
-        gated = prev * np.repeat(gs[j].reshape(T * N, L), Hs, axis=1)
-        dU, dWg, dUg = da.T @ gated, ds.T @ inp, ds.T @ prev   # (H_j, S), (L, H_{j-1}), (L, S)
-        grads[f"W_{j + 1}"] = da.T @ inp
-        grads[f"b_{j + 1}"] = da.sum(axis=0)
-        for i in range(L):
-            grads[f"U_{i + 1}_{j + 1}"] = dU[:, off[i]:off[i + 1]]
-            grads[f"w_g_{i + 1}_{j + 1}"] = dWg[i]
-            grads[f"u_g_{i + 1}_{j + 1}"] = dUg[i]
-    return grads
-
-
-def _unpack(params, Hs):
-    """Per receiving layer j (0-based): W, b, U = [U^{1->j} ... U^{L->j}] (H_j, S), and the
-    gate weights stacked over senders, Wg (L, H_{j-1}) and Ug (L, S)."""
-    L = len(Hs)
-    rng = range(1, L + 1)
-    W = [params[f"W_{j}"] for j in rng]
-    b = [params[f"b_{j}"] for j in rng]
-    U = [np.concatenate([params[f"U_{i}_{j}"] for i in rng], axis=1) for j in rng]
-    Wg = [np.stack([params[f"w_g_{i}_{j}"] for i in rng]) for j in rng]
-    Ug = [np.stack([params[f"u_g_{i}_{j}"] for i in rng]) for j in rng]
-    return W, b, U, Wg, Ug
+def split_layers(h, H, **opts):
+    """h* (..., S) -> [h^1 (..., H_1), ..., h^L (..., H_L)], views of h (not copies)."""
+    Hs = _sizes(H, _options(opts)["L"])
+    as_float_array("h", h)
+    if h.ndim == 0 or h.shape[-1] != sum(Hs):
+        raise ValueError(f"h: expected a last axis of size S = {sum(Hs)} (layer sizes {Hs}), "
+                         f"received shape {h.shape}")
+    return np.split(h, np.cumsum(Hs)[:-1], axis=-1)
 
 
 def _shapes(D, Hs):
@@ -183,26 +140,27 @@ def _shapes(D, Hs):
     return shapes
 
 
-def _sizes(H, L):
-    """Layer sizes [H_1, ..., H_L] from an int or a list of L ints."""
-    if isinstance(H, (list, tuple)):
-        if len(H) != L:
-            raise ValueError(f"H: expected an int or a list of L = {L} sizes, received "
-                             f"{len(H)} sizes {list(H)}")
-        return [check_int(f"H[{j}]", h, low=1) for j, h in enumerate(H)]
-    return [check_int("H", H, low=1)] * L
+def _layer_count(params):
+    """L read off the bias keys b_1, b_2, ... (unchecked)."""
+    L = 0
+    while f"b_{L + 1}" in params:
+        L += 1
+    return L
 
 
-def _check(params):
-    """Validate params; returns (D, [H_1..H_L], dtype), L read off the keys b_1 .. b_L."""
+def _check_params(params, L):
+    """Validate params (and L, if given, against them); returns (D, [H_1..H_L], dtype)."""
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a dict of arrays, received {type(params).__name__}")
-    L = sum(1 for key in params if re.fullmatch(r"b_\d+", key))
-    if L == 0 or any(f"b_{j}" not in params for j in range(1, L + 1)):
+    found = _layer_count(params)
+    if found == 0:
         raise ValueError(f"params: expected keys b_1 .. b_L (one bias per layer), received "
                          f"{sorted(params)}")
+    if L is not None and L != found:
+        raise ValueError(f"L: expected the layer count of params, {found} (keys b_1 .. "
+                         f"b_{found}), received L = {L}")
     Hs = []
-    for j in range(1, L + 1):
+    for j in range(1, found + 1):
         b = params[f"b_{j}"]
         if not isinstance(b, np.ndarray) or b.ndim != 1 or b.size == 0:
             got = b.shape if isinstance(b, np.ndarray) else type(b).__name__
@@ -214,19 +172,223 @@ def _check(params):
     return D, Hs, dtype
 
 
-def _check_state(name, state, N, Hs, dtype):
-    """A state dict {"h1": (N, H_1), ...}; returns h* (N, S), the layers concatenated."""
-    shapes = {f"h{j}": (N, Hj) for j, Hj in enumerate(Hs, start=1)}
-    return np.concatenate(check_state(name, state, shapes, dtype), axis=1)
+def _recurrent(params):
+    """The weights _step reads, per receiving layer j (0-based), and the layer sizes:
+    W[j] (H_j, H_{j-1}) and b[j] (H_j,); U[j] = [U^{1->j} ... U^{L->j}] (H_j, S); the gate
+    weights stacked over senders i, Wg[j] (L, H_{j-1}) and Ug[j] (L, S)."""
+    L = _layer_count(params)
+    js = range(1, L + 1)
+    Hs = [params[f"b_{j}"].shape[0] for j in js]
+    return {"W": [params[f"W_{j}"] for j in js],
+            "b": [params[f"b_{j}"] for j in js],
+            "U": [np.concatenate([params[f"U_{i}_{j}"] for i in js], axis=1) for j in js],
+            "Wg": [np.stack([params[f"w_g_{i}_{j}"] for i in js]) for j in js],
+            "Ug": [np.stack([params[f"u_g_{i}_{j}"] for i in js]) for j in js],
+            "Hs": Hs, "off": np.cumsum([0] + Hs)}
 
 
-def _check_dh(dh, N, T, Hs, dtype):
-    """dh for the top layer, or a list of one entry (or None) per layer; returns the list."""
+def _T(W):
+    """W^T on the last two axes, so that stacked weights broadcast under matmul."""
+    return np.swapaxes(W, -1, -2)
+
+
+# ----------------------------------------------------------------------------------------
+# The equations, once
+# ----------------------------------------------------------------------------------------
+
+def _step(xin_t, hstar_prev, rec):
+    """One step of every layer, bottom-up:
+
+        g^{i->j} = sigmoid(w_g^{i->j} . h_t^{j-1} + u_g^{i->j} . h*_{t-1})
+        h_t^j    = tanh(W^{j-1->j} h_t^{j-1} + sum_i g^{i->j} U^{i->j} h_{t-1}^i + b^j)
+
+    xin_t = (layer 1's W^{0->1} x_t + b^1 (..., H_1), [w_g^{i->1} . x_t]_i (..., L)),
+    hstar_prev = h*_{t-1} (..., S). Returns h*_t (..., S) and g_t (..., L, L).
+    """
+    W, b, U, Wg, Ug, Hs = (rec[k] for k in ("W", "b", "U", "Wg", "Ug", "Hs"))
+    a, s = xin_t
+    hs, gs = [], []
+    for j in range(len(Hs)):
+        if j > 0:                                          # h_t^{j-1}, computed just above
+            a = hs[-1] @ _T(W[j]) + b[j]
+            s = hs[-1] @ _T(Wg[j])
+        g = sigmoid(s + hstar_prev @ _T(Ug[j]))            # (..., L): g^{i->j}, one per sender i
+        gated = hstar_prev * np.repeat(g, Hs, axis=-1)     # [g^{i->j} h_{t-1}^i]_i (..., S)
+        hs.append(np.tanh(a + gated @ _T(U[j])))           # h_t^j (..., H_j)
+        gs.append(g)
+    return np.concatenate(hs, axis=-1), np.stack(gs, axis=-2)
+
+
+def _step_back(dhstar_t, hstar_prev, hstar_t, g_t, rec):
+    """Backward of _step, top layer first. Returns (da_t (..., S), ds_t (..., L, L), dh*_{t-1})."""
+    W, U, Wg, Ug, Hs, off = (rec[k] for k in ("W", "U", "Wg", "Ug", "Hs", "off"))
     L = len(Hs)
-    if isinstance(dh, list):
-        if len(dh) != L:
-            raise ValueError(f"dh: expected an array for the top layer or a list of L = {L} "
-                             f"arrays (None allowed), received a list of {len(dh)}")
-        return [None if d is None else check_array(f"dh[{j}]", d, (N, T, Hs[j]), dtype)
-                for j, d in enumerate(dh)]
-    return [None] * (L - 1) + [check_array("dh", dh, (N, T, Hs[-1]), dtype)]
+    da = np.empty(dhstar_t.shape, dhstar_t.dtype)
+    ds = np.empty(dhstar_t.shape[:-1] + (L, L), dhstar_t.dtype)
+    dprev = np.zeros(dhstar_t.shape, dhstar_t.dtype)
+    from_above = 0.0                                       # dL/dh_t^j through layer j+1's input
+    for j in range(L - 1, -1, -1):
+        sl = slice(off[j], off[j + 1])
+        h = hstar_t[..., sl]
+        da_j = da[..., sl] = (dhstar_t[..., sl] + from_above) * (1.0 - h * h)   # tanh' = 1 - h^2
+        g = g_t[..., j, :]
+        dgated = da_j @ U[j]                                           # (..., S)
+        dg = np.add.reduceat(dgated * hstar_prev, off[:-1], axis=-1)   # dL/dg^{i->j} (..., L)
+        ds_j = ds[..., j, :] = dg * g * (1.0 - g)                      # sigmoid' = g (1 - g)
+        dprev += dgated * np.repeat(g, Hs, axis=-1) + ds_j @ Ug[j]
+        if j > 0:
+            from_above = da_j @ W[j] + ds_j @ Wg[j]                    # dL/dh_t^{j-1}
+    return da, ds, dprev
+
+
+def _input_terms(x_tm, rec):
+    """Layer 1's input terms for time-major x (T, N, D) (or one step (N, D)): (a, s)."""
+    return x_tm @ _T(rec["W"][0]) + rec["b"][0], x_tm @ _T(rec["Wg"][0])
+
+
+def _input_grad(da, ds, rec):
+    """dL/dx from layer 1's terms: da[..., :H_1] W^{0->1} + sum_i ds^{i->1} w_g^{i->1}."""
+    return da[..., :rec["Hs"][0]] @ rec["W"][0] + ds[..., 0, :] @ rec["Wg"][0]
+
+
+def _weight_grads(x_tm, hstar, gs, das, dss, rec):
+    """All weight gradients, one matmul per layer and kind, over every step at once.
+
+    x_tm (T, N, D), hstar (T+1, N, S), gs and dss (T, N, L, L), das (T, N, S).
+    """
+    Hs, off = rec["Hs"], rec["off"]
+    L = len(Hs)
+    prev = bptt.rows(hstar[:-1])                           # h*_{t-1} for every t (T N, S)
+    da = bptt.rows(das)
+    grads = {}
+    for j in range(L):
+        inp = bptt.rows(x_tm if j == 0 else hstar[1:, :, off[j - 1]:off[j]])  # h_t^{j-1}
+        da_j = da[:, off[j]:off[j + 1]]                                        # (T N, H_j)
+        ds_j = dss[:, :, j, :].reshape(-1, L)                                  # (T N, L)
+        gated = prev * np.repeat(gs[:, :, j, :].reshape(-1, L), Hs, axis=1)
+        dU, dWg, dUg = da_j.T @ gated, ds_j.T @ inp, ds_j.T @ prev  # (H_j, S), (L, H_{j-1}), (L, S)
+        grads[f"W_{j + 1}"] = da_j.T @ inp
+        grads[f"b_{j + 1}"] = da_j.sum(axis=0)
+        for i in range(L):
+            grads[f"U_{i + 1}_{j + 1}"] = np.ascontiguousarray(dU[:, off[i]:off[i + 1]])
+            grads[f"w_g_{i + 1}_{j + 1}"] = dWg[i].copy()
+            grads[f"u_g_{i + 1}_{j + 1}"] = dUg[i].copy()
+    return grads
+
+
+# ----------------------------------------------------------------------------------------
+# One step
+# ----------------------------------------------------------------------------------------
+
+def step_forward(x_t, state, params, **opts):
+    """One step. x_t (N, D), state {"h": h*_{t-1} (N, S)} or None (zeros).
+
+    Returns ({"h": h*_t (N, S)}, cache); the returned state is a new array.
+    """
+    opts = _options(opts)
+    D, Hs, dtype = _check_params(params, opts["L"])
+    check_array("x_t", x_t, (None, D), dtype)
+    if state is None:
+        state = {"h": np.zeros((x_t.shape[0], sum(Hs)), dtype)}
+    check_state("state", state, {"h": (x_t.shape[0], sum(Hs))}, dtype)
+    return _step_forward(x_t, state, params, opts)
+
+
+def _step_forward(x_t, state, params, opts):
+    """step_forward without checks."""
+    rec = _recurrent(params)
+    hprev = state["h"].copy()                  # the cache owns it: editing state moves nothing
+    hstar, g = _step(_input_terms(x_t, rec), hprev, rec)
+    return {"h": hstar.copy()}, (x_t, hprev, hstar, g, rec)
+
+
+def step_backward(dstate_t, cache):
+    """Backward of one step. dstate_t {"h": dL/dh*_t (N, S)} -> (dx_t, {"h": dh*_{t-1}}, grads)."""
+    hstar = cache[2]
+    check_state("dstate_t", dstate_t, {"h": hstar.shape}, hstar.dtype)
+    return _step_backward(dstate_t, cache)
+
+
+def _step_backward(dstate_t, cache):
+    """step_backward without checks."""
+    x_t, hprev, hstar, g, rec = cache
+    da, ds, dprev = _step_back(dstate_t["h"], hprev, hstar, g, rec)
+    grads = _weight_grads(x_t[None], np.stack([hprev, hstar]), g[None], da[None], ds[None], rec)
+    return _input_grad(da, ds, rec), {"h": dprev}, grads
+
+
+# ----------------------------------------------------------------------------------------
+# A sequence
+# ----------------------------------------------------------------------------------------
+
+def forward(x, state0, params, **opts):
+    """Run the gated-feedback RNN over x (N, T, D) from state0 {"h": (N, S)} or None (zeros).
+
+    Returns h (N, T, H_L) (output="all": h* (N, T, S)), the final state {"h": h*_T (N, S)}
+    and the cache for backward; h and the state are new arrays, so editing them cannot
+    change what backward computes.
+    """
+    opts = _options(opts)
+    D, Hs, dtype = _check_params(params, opts["L"])
+    check_sequence("x", x, D, dtype)
+    state0 = check_state0("state0", state0, STATE_KEYS, x, sum(Hs), dtype)
+    return _forward(x, state0, params, opts)
+
+
+def _forward(x, state0, params, opts):
+    """forward without checks: layer 1's input terms are one matmul, the loop calls _step."""
+    rec = _recurrent(params)
+    N, T, _ = x.shape
+    L, S = len(rec["Hs"]), rec["off"][-1]
+    hstar = np.empty((T + 1, N, S), x.dtype)              # h*_t, time-major; row 0 is state0
+    hstar[0] = state0["h"]
+    gs = np.empty((T, N, L, L), x.dtype)                   # gs[t, :, j, i] = g^{i->j}
+    x_tm = x.transpose(1, 0, 2)
+    a, s = _input_terms(x_tm, rec)                         # (T, N, H_1), (T, N, L)
+    for t in range(T):
+        hstar[t + 1], gs[t] = _step((a[t], s[t]), hstar[t], rec)
+    out = opts.get("output", "top")
+    h = hstar[1:, :, S - rec["Hs"][-1]:] if out == "top" else hstar[1:]
+    cache = {"x": x, "hstar": hstar, "gs": gs, "rec": rec, "output": out}
+    return bptt.batch_first(h), {"h": hstar[T].copy()}, cache
+
+
+def backward(dh, cache, dstate_T=None, truncate=None):
+    """BPTT through the gated-feedback RNN.
+
+    dh: dL/dh of what forward returned (h^L, or h* with output="all"), as an (N, T, H_out)
+    array, a dict {t: (N, H_out)} for chosen steps ({-1: g} is many-to-one) or None.
+    dstate_T: optional {"h": (N, S)}, a gradient arriving at the final state.
+    truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...
+    Returns dx (N, T, D), dstate0 {"h": (N, S)} and grads keyed like params.
+    """
+    if not isinstance(cache, dict) or not {"x", "hstar", "gs", "rec", "output"} <= set(cache):
+        raise ValueError("cache: expected the cache returned by gated_feedback.forward")
+    hstar, rec = cache["hstar"], cache["rec"]
+    T, N, S = hstar.shape[0] - 1, hstar.shape[1], hstar.shape[2]
+    H_out = rec["Hs"][-1] if cache["output"] == "top" else S
+    dh = bptt.check_upstream("dh", dh, N, T, H_out, hstar.dtype)
+    if dstate_T is not None:
+        check_state("dstate_T", dstate_T, {"h": (N, S)}, hstar.dtype)
+    return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+
+
+def _backward(dh, cache, dstate_T, truncate):
+    """backward without checks: the loop calls _step_back; weight gradients after it."""
+    x, hstar, gs, rec = cache["x"], cache["hstar"], cache["gs"], cache["rec"]
+    T, N, S = hstar.shape[0] - 1, hstar.shape[1], hstar.shape[2]
+    L = len(rec["Hs"])
+    out = slice(S - rec["Hs"][-1], S) if cache["output"] == "top" else slice(0, S)
+    carry = np.zeros((N, S), x.dtype) if dstate_T is None else dstate_T["h"].copy()
+    das = np.empty((T, N, S), x.dtype)                     # dL/da_t, layers concatenated
+    dss = np.empty((T, N, L, L), x.dtype)                  # dL/d(gate pre-activations)
+    for t in range(T - 1, -1, -1):
+        g = dh.get(t)
+        if g is not None:
+            carry[:, out] += g                             # carry is always our own array
+        das[t], dss[t], carry = _step_back(carry, hstar[t], hstar[t + 1], gs[t], rec)
+        if bptt.cut(t, truncate):
+            carry = np.zeros_like(carry)
+    x_tm = x.transpose(1, 0, 2)
+    grads = _weight_grads(x_tm, hstar, gs, das, dss, rec)
+    return bptt.batch_first(_input_grad(das, dss, rec)), {"h": carry}, grads
