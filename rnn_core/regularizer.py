@@ -9,8 +9,10 @@ every step t = 1..T of the forward pass, the first one included (h_0 -> h_1). Pe
 item, then averaged over the batch N, like the losses. A term whose ||dL/dh_t|| is exactly
 0 carries no direction and is skipped.
 
-Shapes: the cache of elman.forward (x (N, T, D), states (N, T, H)); g = dL/dh (N, T, H);
-params W_h (H, H), W_x (H, D), b (H,). Returns (value, grads keyed like the params).
+Inputs are what elman.forward takes and returns, never its cache: x (N, T, D), state0
+{"h": (N, H)} or None (zeros), the states h (N, T, H) that forward returned for them,
+params W_h (H, H), W_x (H, D), b (H,), and the cell's options (activation). Since
+f'(a_t) is a function of h_t, these determine everything Omega needs. g = dL/dh (N, T, H).
 
 Which derivative. The paper treats dL/dh_t as a constant and differentiates each term
 with the "immediate" partial derivative, which holds the previous state fixed. In the
@@ -24,54 +26,92 @@ lets f'(a_t) move with W_h, W_x and b. `mode` chooses:
   "full":      only g held fixed; also differentiates f'(a_t) through every earlier
                state (a second backward pass through time).
 The finite-difference tests freeze exactly the same quantities.
+
+Unchecked versions for train.fit: _state_gradients(dh, h_tm, W_h, act, truncate) and
+_omega(g_tm, x, h0, h_tm, params, act, mode), with time-major (T, N, .) states and dh a
+dict {t: (N, H)} (cells.bptt.steps).
 """
 import numpy as np
 
-from .validate import check_array, check_choice, check_int
+from . import activations
+from .cells import bptt, elman
+from .validate import (as_float_array, check_array, check_batch_first, check_choice,
+                       check_options, check_params, check_sequence, check_state0)
 
 MODES = ("immediate", "direct", "full")
 
-def _unpack(cache):
-    """(x (N,T,D), h_prev (T,N,H), hs (T,N,H), params, act) from an elman.forward cache."""
-    if not isinstance(cache, dict) or not {"x", "h0", "hs", "params", "act"} <= set(cache):
-        raise ValueError("cache: expected the cache returned by elman.forward (the regulariser "
-                         "is defined for the Elman RNN only)")
-    hs = cache["hs"]
-    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])    # h_{t-1} for every step
-    return cache["x"], h_prev, hs, cache["params"], cache["act"]
+
+def _activation(opts):
+    """The Activation named by elman's options (checked against elman.OPTIONS)."""
+    return activations.ACTIVATIONS[check_options("elman", opts, elman.OPTIONS,
+                                                 elman.CHOICES)["activation"]]
 
 
-def state_gradients(dh, cache, truncate=None):
-    """Total dL/dh_t at every step from the per-step loss gradients dh (N, T, H).
+def _check_states(h, params):
+    """h (N, T, H) states and elman's params for them; returns the dtype."""
+    as_float_array("h", h)
+    if h.ndim != 3:
+        raise ValueError(f"h: expected the (N, T, H) states elman.forward returned, received "
+                         f"shape {h.shape}")
+    H = h.shape[2]
+    return check_params("params", params, {"W_h": (H, H), "W_x": (H, None), "b": (H,)},
+                        h.dtype)
 
-    g_t = dh_t + g_{t+1} diag(f'(a_{t+1})) W_h, cut at the windows of truncate=k exactly as
-    elman.backward cuts them. Returns g (N, T, H).
+
+def state_gradients(dh, h, params, truncate=None, **opts):
+    """Total dL/dh_t at every step from the per-step loss gradients dh.
+
+    dh: an (N, T, H) array, a dict {t: (N, H)} or None (elman.backward's forms); h (N, T, H)
+    the states elman.forward returned. g_t = dh_t + g_{t+1} diag(f'(a_{t+1})) W_h, cut at
+    the windows of truncate=k exactly as elman.backward cuts them. Returns g (N, T, H).
     """
-    _, _, hs, params, act = _unpack(cache)
-    T, N, H = hs.shape
-    check_array("dh", dh, (N, T, H), hs.dtype)
-    k = T if truncate is None else check_int("truncate", truncate, low=1)
-    fp = act.df_from_out(hs)                                  # (T, N, H)
-    g = np.empty_like(hs)
-    carry = np.zeros((N, H), hs.dtype)
+    act = _activation(opts)
+    dtype = _check_states(h, params)
+    N, T, H = h.shape
+    steps = bptt.check_upstream("dh", dh, N, T, H, dtype)
+    g = _state_gradients(steps, h.transpose(1, 0, 2), params["W_h"], act,
+                         bptt.check_truncate(truncate))
+    return bptt.batch_first(g)
+
+
+def _state_gradients(dh, h_tm, W_h, act, truncate):
+    """state_gradients without checks: dh {t: (N, H)}, h_tm (T, N, H) -> g (T, N, H)."""
+    T, N, H = h_tm.shape
+    fp = act.df_from_out(h_tm)                                # f'(a_t) (T, N, H)
+    g = np.empty_like(h_tm)
+    carry = np.zeros((N, H), h_tm.dtype)
     for t in range(T - 1, -1, -1):
-        g[t] = dh[:, t] + carry
-        carry = (g[t] * fp[t]) @ params["W_h"] if t % k != 0 else np.zeros_like(carry)
-    return np.ascontiguousarray(g.transpose(1, 0, 2))
+        d = dh.get(t)
+        g[t] = carry if d is None else carry + d
+        carry = (g[t] * fp[t]) @ W_h
+        if bptt.cut(t, truncate):
+            carry = np.zeros_like(carry)
+    return g
 
 
-def omega(g, cache, mode="immediate"):
+def omega(g, x, state0, h, params, mode="immediate", **opts):
     """Omega and its gradient with g = dL/dh (N, T, H) held constant.
 
-    cache: from elman.forward. Returns (value, grads {"W_h", "W_x", "b"}).
+    x, state0: what elman.forward read (state0 None: zeros); h (N, T, H): the states it
+    returned; params and opts (activation): the cell's. Returns (value, grads {"W_h",
+    "W_x", "b"}).
     """
     check_choice("mode", mode, MODES)
-    x, h_prev, hs, params, act = _unpack(cache)
+    act = _activation(opts)
+    dtype = _check_states(h, params)
+    check_sequence("x", x, params["W_x"].shape[1], dtype)
+    check_batch_first("x", x, h.shape[0], "h")
+    check_array("h", h, x.shape[:2] + (h.shape[2],), dtype)
+    h0 = check_state0("state0", state0, ("h",), x, h.shape[2], dtype)["h"]
+    check_array("g", g, h.shape, dtype)
+    return _omega(g.transpose(1, 0, 2), x, h0, h.transpose(1, 0, 2), params, act, mode)
+
+
+def _omega(g, x, h0, hs, params, act, mode):
+    """omega without checks: g and hs time-major (T, N, H), h0 (N, H), x (N, T, D)."""
     T, N, H = hs.shape
-    check_array("g", g, (N, T, H), hs.dtype)
     W_h = params["W_h"]
     # r_t is unchanged by rescaling g_t, so divide by max|g_t|: no underflow for tiny g
-    g = g.transpose(1, 0, 2)                                  # (T, N, H)
     scale = np.abs(g).max(axis=-1, keepdims=True)             # (T, N, 1)
     valid = scale > 0
     gh = np.divide(g, scale, out=np.zeros_like(g), where=valid)
@@ -87,19 +127,19 @@ def omega(g, cache, mode="immediate"):
     dr = 2.0 * (r - 1.0) * valid / N
     denom = nv * ng
     dv = np.divide(dr * v, denom, out=np.zeros_like(v), where=denom > 0)
-    grads = {"W_h": u.reshape(-1, H).T @ dv.reshape(-1, H),  # explicit W_h in the Jacobian
+    grads = {"W_h": bptt.rows(u).T @ bptt.rows(dv),           # explicit W_h in the Jacobian
              "W_x": np.zeros_like(params["W_x"]), "b": np.zeros_like(params["b"])}
     if mode == "direct":
         return value, grads
-    da = (dv @ W_h.T) * gh * act.d2f_from_out(hs)       # through f'(a_t), (T, N, H)
+    da = (dv @ W_h.T) * gh * act.d2f_from_out(hs)             # through f'(a_t), (T, N, H)
     if mode == "full":                                        # and through every h_{t-1}
         carry = np.zeros((N, H), hs.dtype)
         for t in range(T - 1, -1, -1):
             da[t] += carry * fp[t]
             carry = da[t] @ W_h
-    da2 = da.reshape(T * N, H)
-    D = x.shape[2]
-    grads["W_h"] += da2.T @ h_prev.reshape(T * N, H)
-    grads["W_x"] += da2.T @ x.transpose(1, 0, 2).reshape(T * N, D)
+    h_prev = np.concatenate([h0[None], hs[:-1]])              # h_{t-1} for every step
+    da2 = bptt.rows(da)
+    grads["W_h"] += da2.T @ bptt.rows(h_prev)
+    grads["W_x"] += da2.T @ bptt.rows(x.transpose(1, 0, 2))
     grads["b"] += da2.sum(axis=0)
     return value, grads

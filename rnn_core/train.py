@@ -10,16 +10,21 @@ batch from the same generator (task.resample) with its own seed, derived from `s
 Synthetic tasks have unlimited data, so the training curve measures optimisation, not
 memorisation of a finite training set, and the validation set is never trained on (its
 seed is the task's own; training seeds are 62-bit draws from `seed`).
+
+Any cell of cells.CELLS trains (the gated-feedback RNN's readout reads its top layer).
+Each public function checks the cell's options and parameters once, through the cell's own
+public forward; fit's loop and sample's steps then run the cell's unchecked _forward and
+_backward, with the upstream gradient only where a loss reads the states ({T-1: dL/dh_T}
+for a many-to-one task).
 """
-import inspect
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import losses, optim, regularizer
+from . import activations, losses, optim, regularizer
 from .readout import affine_backward, affine_forward, init_affine
-from .cells import get as get_cell
+from .cells import bptt, elman, get as get_cell
 from .tasks import LOWER_IS_BETTER, Task
 from .validate import check_choice, check_int, check_positive
 
@@ -53,9 +58,36 @@ class History:
 def _cell_module(cell):
     if isinstance(cell, str):
         return get_cell(cell)
-    if all(hasattr(cell, a) for a in ("forward", "backward", "init_params", "STATE_KEYS")):
+    if all(hasattr(cell, a) for a in ("forward", "_forward", "_backward", "OPTIONS", "STATE_KEYS")):
         return cell
-    raise TypeError(f"cell: expected 'rnn', 'lstm', 'gru' or a cell module, received {cell!r}")
+    raise TypeError(f"cell: expected a name in cells.CELLS or a cell module, received {cell!r}")
+
+
+def _check_model(mod, params, D, cell_opts):
+    """Check params {"cell", "out"} and the cell's options once, at the edge.
+
+    The cell's own public forward over one zero step checks the options, the cell's
+    parameters and their input size D. Returns (opts for the unchecked _forward, the
+    state's width per key, the readout's input size H).
+    """
+    if not isinstance(params, dict) or set(params) != {"cell", "out"}:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"params: expected a dict with keys ['cell', 'out'] (init_model), "
+                         f"received {got}")
+    W_y = params["out"].get("W_y") if isinstance(params["out"], dict) else None
+    if not isinstance(W_y, np.ndarray) or W_y.ndim != 2:
+        raise ValueError("params['out']: expected the readout {'W_y': (O, H), 'b_y': (O,)}")
+    probe = np.zeros((1, 1, D), W_y.dtype)
+    h, state, _ = mod.forward(probe, None, params["cell"], **cell_opts)
+    if h.shape[2] != W_y.shape[1]:
+        raise ValueError(f"params['out']['W_y']: expected shape (O, {h.shape[2]}) to read the "
+                         f"cell's outputs of size {h.shape[2]}, received {W_y.shape}")
+    return {**mod.OPTIONS, **cell_opts}, {k: v.shape[1] for k, v in state.items()}, h.shape[2]
+
+
+def _zeros(widths, N, dtype):
+    """The zero initial state for a batch of N, {key: (N, width)}."""
+    return {k: np.zeros((N, w), dtype) for k, w in widths.items()}
 
 
 def _check_task(task):
@@ -67,20 +99,14 @@ def _check_task(task):
 def init_model(cell, D, H, O, seed=0, init=None, **cell_opts):
     """Params {"cell": cell.init_params(D, H, ...), "out": init_affine(H, O)}, seeded.
 
-    init: extra keyword arguments for cell.init_params (e.g. {"W_h": "identity"}); options
-    in cell_opts that init_params also takes (the GRU's form) are passed to it as well.
+    init: extra keyword arguments for cell.init_params (e.g. {"W_h": "identity"}); the
+    cell's options (cell_opts: activation, form, L) go to it as well, as to every cell
+    function. H is the readout's input size: the top layer's for the gated-feedback RNN.
     """
     mod = _cell_module(cell)
-    accepted = inspect.signature(mod.init_params).parameters
-    kw = {k: v for k, v in cell_opts.items() if k in accepted}
-    kw.update(init or {})
     s_cell, s_out = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
-    return {"cell": mod.init_params(D, H, seed=s_cell, **kw),
+    return {"cell": mod.init_params(D, H, seed=s_cell, **cell_opts, **(init or {})),
             "out": init_affine(H, O, seed=s_out)}
-
-
-def _zeros_state(mod, N, H, dtype):
-    return {k: np.zeros((N, H), dtype) for k in mod.STATE_KEYS}
 
 
 def predict(cell, params, x, readout="last", **cell_opts):
@@ -90,8 +116,7 @@ def predict(cell, params, x, readout="last", **cell_opts):
     """
     mod = _cell_module(cell)
     check_choice("readout", readout, ("last", "all"))
-    H = params["out"]["W_y"].shape[1]
-    h, _, _ = mod.forward(x, _zeros_state(mod, x.shape[0], H, x.dtype), params["cell"], **cell_opts)
+    h, _, _ = mod.forward(x, None, params["cell"], **cell_opts)
     y, _ = affine_forward(h if readout == "all" else h[:, -1], params["out"])
     return y
 
@@ -126,12 +151,12 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **c
     rng = np.random.default_rng(seed)
     dtype = params["out"]["W_y"].dtype
     eye = np.eye(V, dtype=dtype)
-    state = _zeros_state(mod, 1, H, dtype)
-    h, state, _ = mod.forward(eye[[[index[c] for c in prime]]], state, params["cell"],
-                              **cell_opts)
+    opts, _, _ = _check_model(mod, params, V, cell_opts)
+    h, state, _ = mod.forward(eye[[[index[c] for c in prime]]], None, params["cell"], **cell_opts)
+    W_yT, b_y = params["out"]["W_y"].T, params["out"]["b_y"]
     last, out = h[:, -1], []
-    for _ in range(length):
-        logits = affine_forward(last, params["out"])[0][0]
+    for _ in range(length):                    # one unchecked step per character
+        logits = (last @ W_yT + b_y)[0]        # the readout, as affine_forward computes it
         if temperature == 0:
             i = int(np.argmax(logits))
         else:
@@ -139,7 +164,7 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **c
             p = np.exp(z - z.max())
             i = int(rng.choice(V, p=p / p.sum()))
         out.append(chars[i])
-        h, state, _ = mod.forward(eye[[[i]]], state, params["cell"], **cell_opts)
+        h, state, _ = mod._forward(eye[[[i]]], state, params["cell"], opts)
         last = h[:, -1]
     return "".join(out)
 
@@ -158,11 +183,20 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
     0.0 unless omega_weight > 0 (Elman only; dL/dh_t held constant, see regularizer.py).
     """
     mod = _cell_module(cell)
+    task = _check_task(task)
+    truncate = None if truncate is None else check_int("truncate", truncate, low=1)
+    omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
+    opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
+    state0 = _zeros(widths, task.N, task.x.dtype)
+    return _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, omega_mode)
+
+
+def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, omega_mode):
+    """loss_and_grads without checks: the cell's _forward and _backward."""
     x = task.x
-    N, T, _ = x.shape
-    H = params["out"]["W_y"].shape[1]
+    T = x.shape[1]
     try:
-        h, _, cache = mod.forward(x, _zeros_state(mod, N, H, x.dtype), params["cell"], **cell_opts)
+        h, _, cache = mod._forward(x, state0, params["cell"], opts)
     except FloatingPointError:                  # the Elman states left float range: diverged
         return float("nan"), 0.0, None, None
     if not np.isfinite(h).all():
@@ -170,20 +204,34 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
     if task.many_to_many:
         y, ocache = affine_forward(h, params["out"])
         loss, dy = _data_loss(task, y)
-        dh, gout = affine_backward(dy, ocache)
-    else:
+        dh_all, gout = affine_backward(dy, ocache)
+        dh = bptt.steps(dh_all, T)
+    else:                                       # the loss reads h_T only: dh at one step
         y, ocache = affine_forward(h[:, -1], params["out"])
         loss, dy = _data_loss(task, y)
         dlast, gout = affine_backward(dy, ocache)
-        dh = np.zeros_like(h)
-        dh[:, -1] = dlast
-    _, _, gcell = mod.backward(dh, cache, truncate=truncate)
+        dh = {T - 1: dlast}
+    _, _, gcell = mod._backward(dh, cache, None, truncate)
     omega = 0.0
     if omega_weight > 0:
-        g = regularizer.state_gradients(dh, cache, truncate=truncate)
-        omega, gomega = regularizer.omega(g, cache, mode=omega_mode)
+        act = activations.ACTIVATIONS[opts["activation"]]
+        h_tm = h.transpose(1, 0, 2)
+        g = regularizer._state_gradients(dh, h_tm, params["cell"]["W_h"], act, truncate)
+        omega, gomega = regularizer._omega(g, x, state0["h"], h_tm, params["cell"], act,
+                                           omega_mode)
         gcell = {k: gcell[k] + omega_weight * gomega[k] for k in gcell}
     return loss, omega, {"cell": gcell, "out": gout}, h
+
+
+def _check_omega(mod, omega_weight, omega_mode):
+    """The regulariser's weight and mode; a weight > 0 needs the Elman RNN."""
+    omega_weight = check_positive("omega_weight", omega_weight, allow_zero=True)
+    check_choice("omega_mode", omega_mode, regularizer.MODES)
+    if omega_weight > 0 and mod is not elman:
+        name = mod.__name__.rsplit(".", 1)[-1]
+        raise ValueError(f"omega_weight: the regulariser is defined for the Elman RNN ('rnn') "
+                         f"only, received cell {name!r} with omega_weight = {omega_weight}")
+    return omega_weight, omega_mode
 
 
 def _finite(tree):
@@ -196,11 +244,17 @@ def evaluate(cell, params, task, **cell_opts):
     A model whose states overflow scores (inf, inf or 0.0, inf, False) instead of raising.
     """
     mod = _cell_module(cell)
+    task = _check_task(task)
+    opts, widths, H = _check_model(mod, params, task.D, cell_opts)
+    return _evaluate(mod, params, task, _zeros(widths, task.N, task.x.dtype), opts)
+
+
+def _evaluate(mod, params, task, state0, opts):
+    """evaluate without checks."""
     H = params["out"]["W_y"].shape[1]
     with np.errstate(all="ignore"):
         try:
-            h, _, _ = mod.forward(task.x, _zeros_state(mod, task.N, H, task.x.dtype),
-                                  params["cell"], **cell_opts)
+            h, _, _ = mod._forward(task.x, state0, params["cell"], opts)
         except FloatingPointError:              # the Elman states left float range
             h = np.full((task.N, task.T, H), np.inf)
         y = h if task.many_to_many else h[:, -1]
@@ -218,8 +272,8 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         truncate=None, init=None, params=None, **cell_opts):
     """Train cell + readout on `task` by minibatch SGD. Returns (params, History).
 
-    cell: 'rnn', 'lstm', 'gru' (or a cell module); cell_opts go to its forward (activation,
-    form). task: the validation set (fresh training batches are drawn from its generator).
+    cell: a name in cells.CELLS ('rnn', 'lstm', 'gru', 'gated_feedback') or a cell module;
+    cell_opts are its options (activation, form, L). task: the validation set (fresh training batches are drawn from its generator).
     optimizer 'sgd' or 'momentum' (v <- momentum v + lr g; theta <- theta - v).
     schedule: a callable k -> learning rate (optim.exponential, linear, step); replaces lr.
     clip: global-norm threshold c (Algorithm 2); clip_value: per-entry threshold.
@@ -260,12 +314,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         clip = _threshold("clip", clip)
     if clip_value is not None:
         clip_value = _threshold("clip_value", clip_value)
-    omega_weight = check_positive("omega_weight", omega_weight, allow_zero=True)
-    check_choice("omega_mode", omega_mode, regularizer.MODES)
-    if omega_weight > 0 and mod.__name__.rsplit(".", 1)[-1] != "elman":
-        raise ValueError(f"omega_weight: the regulariser is defined for the Elman RNN ('rnn') "
-                         f"only, received cell {mod.__name__.rsplit('.', 1)[-1]!r} with "
-                         f"omega_weight = {omega_weight}")
+    omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
     val_every = check_int("val_every", val_every, low=1)
     if patience is not None:
         patience = check_int("patience", patience, low=1)
@@ -274,6 +323,9 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
 
     if params is None:
         params = init_model(mod, task.D, H, task.n_out, seed=seed, init=init, **cell_opts)
+    opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
+    state0 = _zeros(widths, batch_size, task.x.dtype)       # every training batch's
+    val_state0 = _zeros(widths, task.N, task.x.dtype)       # the validation set's
     velocity = None
     data_seed = int(np.random.SeedSequence(seed).generate_state(3)[2])
     batch_rng = np.random.default_rng(data_seed)
@@ -283,8 +335,8 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     for k in range(steps):
         batch = task.resample(batch_size, seed=int(batch_rng.integers(2 ** 62)))
         with np.errstate(all="ignore"):      # divergence is a result here: detected, not warned
-            loss, om, grads, _ = loss_and_grads(mod, params, batch, truncate, omega_weight,
-                                                omega_mode, **cell_opts)
+            loss, om, grads, _ = _loss_and_grads(mod, params, batch, state0, opts, truncate,
+                                                 omega_weight, omega_mode)
             ok = grads is not None and np.isfinite(loss) and _finite(grads)
             norm = optim.global_norm(grads) if ok else float("inf")
         hist.loss.append(loss)
@@ -315,7 +367,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         params, hist.steps_run = new, k + 1
 
         if (k + 1) % val_every == 0 or k + 1 == steps:
-            stop = _validate(mod, params, task, hist, k + 1, cell_opts)
+            stop = _validate(mod, params, task, val_state0, opts, hist, k + 1)
             if hist.val_error[-1] < hist.best_error:
                 hist.best_error, hist.best_step, best_params = hist.val_error[-1], k + 1, params
                 hist.succeeded = hist.val_success[-1]
@@ -332,7 +384,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
                 break
 
     if not hist.val_step:                    # diverged before the first validation
-        _validate(mod, params, task, hist, hist.steps_run, cell_opts)
+        _validate(mod, params, task, val_state0, opts, hist, hist.steps_run)
         hist.best_error, hist.best_step, best_params = hist.val_error[-1], hist.steps_run, params
         hist.succeeded = hist.val_success[-1]
     hist.wall_time = time.perf_counter() - t0
@@ -346,9 +398,9 @@ def _threshold(name, c):
         raise type(e)(str(e).replace("c:", f"{name}:", 1)) from None
 
 
-def _validate(mod, params, task, hist, step, cell_opts):
+def _validate(mod, params, task, state0, opts, hist, step):
     """Append one validation to hist; returns task.success."""
-    loss, score, error, success = evaluate(mod, params, task, **cell_opts)
+    loss, score, error, success = _evaluate(mod, params, task, state0, opts)
     hist.val_step.append(step)
     hist.val_loss.append(loss)
     hist.val_score.append(score)
