@@ -375,6 +375,191 @@ def test_chaotic_rows_agree_in_rate():
     assert np.all(exact >= one.log10_norm[0] - 1e-9)
 
 
+# (sweep keywords, gradient_norms options) for every cell the sweep serves
+SWEEP_CELLS = ([(dict(activation=a), {"activation": a}) for a in ACTS]
+               + [(dict(cell="lstm", forget_bias=0.5), {}),
+                  (dict(cell="gru", form="sources"), {"form": "sources"}),
+                  (dict(cell="gru", form="cudnn"), {"form": "cudnn"})])
+SWEEP_IDS = [next(iter(kw.values())) if "cell" not in kw else f"{kw['cell']}-{kw.get('form', '')}"
+             for kw, _ in SWEEP_CELLS]
+
+
+@pytest.mark.parametrize("kw,opts", SWEEP_CELLS, ids=SWEEP_IDS)
+def test_sweep_of_every_cell_matches_gradient_norms_per_rho(kw, opts):
+    """Each row equals gradient_norms on sweep_setup's network (the same seeds, one rho at a
+    time, no stacking) to 1e-10 relative in the norm; chaotic rows (rate > 0) agree in rate."""
+    rhos = np.array([0.0, 0.3, 0.8, 1.0, 1.6])
+    setup = dict(H=5, T=60, family="gaussian", input_scale=0.7, N=2, D=3, bias=0.1, seed=2, **kw)
+    s = gradflow.sweep(rhos, **setup)
+    cell = kw.get("cell", "rnn")
+    assert s.cell == cell and s.log10_norm.shape == (5, 61)
+    assert (s.log10_norm_c is not None) == (cell == "lstm")
+    for r, rho in enumerate(rhos):
+        x, state0, params, u = gradflow.sweep_setup(rho, **setup)
+        g = gradflow.gradient_norms(cell, x, state0, params, u, **opts)
+        pairs = [(s.log10_norm, g.log10_norm), (s.log10_norm_h, g.log10_norm_h)]
+        if cell == "lstm":
+            pairs.append((s.log10_norm_c, g.log10_norm_c))
+        for got, per_rho in pairs:
+            want = gradflow.logspace._mean_log(per_rho, axis=0)
+            if s.rate[r] > 0.01:                   # chaotic: rounding is amplified
+                assert gradflow.decay_rate(want, g.lags) == pytest.approx(s.rate[r], rel=0.05)
+            else:
+                np.testing.assert_allclose(got[r], want, rtol=0, atol=1e-10 / math.log(10))
+    if cell != "rnn":
+        assert np.all(s.log10_norm[0, 2:] > FLOOR)  # rho = 0: the gated paths still carry
+
+
+@pytest.mark.parametrize("kw,opts", SWEEP_CELLS[4:], ids=SWEEP_IDS[4:])
+def test_gated_sweep_grid_is_finite_and_quiet(kw, opts):
+    """T up to 5000 and rho in [0, 4]: finite, floored, with no floating-point warning."""
+    for T in (1, 10, 1000, 5000):
+        s = gradflow.sweep([0.0, 0.5, 1.0, 2.0, 4.0], H=3, T=T, input_scale=2.0, **kw)
+        for arr in (s.log10_norm, s.log10_norm_h) + ((s.log10_norm_c,) if s.cell == "lstm" else ()):
+            assert arr.shape == (5, T + 1) and np.isfinite(arr).all() and arr.min() >= FLOOR
+        assert np.isfinite(s.rate).all() and s.log10_sv_bound is None and s.threshold is None
+
+
+@pytest.mark.parametrize("kw,opts", SWEEP_CELLS[1:], ids=SWEEP_IDS[1:])
+def test_sweep_scales_every_recurrent_block_and_says_which(kw, opts):
+    """sweep_setup's params hold rho * matrices.base(family, H, seed, block=j) in every
+    recurrent block named by Sweep.scaled, in gate order; the rest does not move with rho."""
+    H, rho = 4, 1.7
+    cell = kw.get("cell", "rnn")
+    s = gradflow.sweep([0.5, rho], H=H, T=3, family="nonnormal", seed=5, **kw)
+    _, _, params, _ = gradflow.sweep_setup(rho, H=H, T=3, family="nonnormal", seed=5, **kw)
+    _, _, other, _ = gradflow.sweep_setup(0.5, H=H, T=3, family="nonnormal", seed=5, **kw)
+    assert len(s.scaled) == {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    for j, name in enumerate(s.scaled):
+        key = name.split("[")[0]
+        block = params[key][:, :H] if "[" in name else params[key]
+        want = matrices.base("nonnormal", H, 5) if cell == "rnn" else matrices.base("nonnormal", H, 5, block=j)
+        np.testing.assert_array_equal(block, rho * want)
+        assert s.block_sigma_max[1, j] == pytest.approx(matrices.sigma_max(block), rel=1e-12)
+        assert matrices.spectral_radius(block) == pytest.approx(rho, rel=1e-9)
+    for key in params:                              # everything else is fixed
+        a, b = params[key], other[key]
+        if not any(name.split("[")[0] == key for name in s.scaled):
+            np.testing.assert_array_equal(a, b)
+        elif a.shape[1] > H:
+            np.testing.assert_array_equal(a[:, H:], b[:, H:])
+    assert s.sigma_max[1] == pytest.approx(s.block_sigma_max[1].max())
+    assert s.eigenvalues.shape == (2, len(s.scaled) * H)
+    np.testing.assert_allclose(np.abs(s.eigenvalues[1]).max(), rho, rtol=1e-9)
+    if cell == "lstm":
+        np.testing.assert_array_equal(params["b_f"], 0.5)
+        assert s.forget_bias == 0.5 and all(np.all(params[k] == 0.0) for k in ("b_i", "b_o", "b_C"))
+    if kw.get("form") == "cudnn":
+        assert all(np.all(params["b_h" + g] == 0) for g in "rzn")
+
+
+def test_lstm_forget_bias_moves_the_gradient_onto_the_carousel():
+    """rho = 0: h_{k<T} feeds nothing, so dL/dh_k = 0 (the floor) and the whole gradient goes
+    through C, at the carousel's rate ln f = ln sigmoid(b_f) (inputs nudge f a little).
+    The forget-gate bias sets how much survives 300 steps: far more than the tanh RNN's."""
+    kw = dict(H=8, T=300, cell="lstm", input_scale=0.1)
+    for b_f in (6.0, 1.0, -6.0):
+        s = gradflow.sweep([0.0, 0.5], forget_bias=b_f, **kw)
+        assert np.all(s.log10_norm_h[0, 1:] == FLOOR) and np.all(s.log10_norm_c[0, 1:] > FLOOR)
+        np.testing.assert_array_equal(s.log10_norm[0, 1:], s.log10_norm_c[0, 1:])
+        assert s.rate[0] == pytest.approx(math.log(1 / (1 + math.exp(-b_f))), rel=0.02)
+    open_ = gradflow.sweep([0.5], forget_bias=6.0, **kw)
+    shut = gradflow.sweep([0.5], forget_bias=-6.0, **kw)
+    rnn = gradflow.sweep([0.5], H=8, T=300, input_scale=0.1)
+    assert open_.log10_norm[0, -1] > rnn.log10_norm[0, -1] + 50 > shut.log10_norm[0, -1] + 100
+
+
+def test_sweep_options_belong_to_their_cell():
+    with pytest.raises(ValueError, match="activation"):
+        gradflow.sweep([1.0], H=3, T=4, activation="tanh", cell="lstm")
+    with pytest.raises(ValueError, match="forget_bias"):
+        gradflow.sweep([1.0], H=3, T=4, forget_bias=1.0)
+    with pytest.raises(ValueError, match="form"):
+        gradflow.sweep([1.0], H=3, T=4, cell="lstm", form="cudnn")
+    with pytest.raises(ValueError, match="form"):
+        gradflow.sweep([1.0], H=3, T=4, cell="gru", form="seeds")
+    with pytest.raises(ValueError, match="cell"):
+        gradflow.sweep([1.0], H=3, T=4, cell="gated_feedback")
+    with pytest.raises(ValueError, match="forget_bias"):
+        gradflow.sweep([1.0], H=3, T=4, cell="lstm", forget_bias=np.nan)
+    assert gradflow.sweep([1.0], H=3, T=4, cell="gru").form == "sources"
+    assert gradflow.sweep([1.0], H=3, T=4, cell="lstm").forget_bias == 1.0
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_batched_plain_forward_equals_the_cell_forward(act):
+    """batched._forward (every rho at once, rho folded into the state) gives each rho's
+    elman.forward states, and for ReLU/linear past the float range the same f'."""
+    rng = np.random.default_rng(1)
+    H, T, N = 5, 30, 2
+    rhos = np.array([0.0, 0.6, 1.0, 1.4])
+    B = matrices.base("gaussian", H, 3)
+    x = rng.standard_normal((N, T, 3))
+    params = {"W_x": rng.standard_normal((H, 3)), "b": 0.1 * rng.standard_normal(H)}
+    h0 = 0.3 * rng.standard_normal((N, H))
+    hs = gradflow.batched._forward(B, rhos, gradflow.traces.inputs(x, params["W_x"], params["b"]),
+                                   activations.get(act), h0)
+    for r, rho in enumerate(rhos):
+        h = elman.forward(x, {"h": h0}, {**params, "W_h": rho * B}, activation=act)[0]
+        np.testing.assert_allclose(hs[:, r].transpose(1, 0, 2), h, rtol=1e-12, atol=1e-13)
+    if act in ("relu", "linear"):                   # grows past 1e308: f' is still exact
+        s = gradflow.sweep([4.0], H=4, T=3000, activation=act, family="identity", input_scale=0.0,
+                           bias=1.0)
+        np.testing.assert_allclose(s.log10_norm[0], s.lags * np.log10(4.0), atol=1e-8)
+
+
+@pytest.mark.parametrize("shrink", [1.0, 1e-30])
+def test_the_carrier_fast_and_careful_modes_agree_with_exact_logs(shrink):
+    """_carry_back against the exact log norms (computed in log space by hand), with and
+    without a store, with blocks; 1e-30 per step underflows inside 16 steps, so the fast
+    mode must give way to the careful one and still be exact."""
+    rng = np.random.default_rng(0)
+    T, M, S = 80, 3, 6
+    Js = shrink * rng.standard_normal((T, S, S)) / np.sqrt(S)
+    v = rng.standard_normal((M, S))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v[1, 3:] = 0.0                                       # a block that starts exactly zero
+    v[1] /= np.linalg.norm(v[1])
+    want, want_blocks, w, scale = [np.zeros(M)], [[], []], v.copy(), np.zeros(M)
+    blocks = [slice(0, 3), slice(3, 6)]
+    for b, p in enumerate(blocks):
+        want_blocks[b].append(log10(np.linalg.norm(v[:, p], axis=1)))
+    for j in range(T):
+        w = w @ Js[j]
+        n = np.linalg.norm(w, axis=1)
+        for b, p in enumerate(blocks):
+            want_blocks[b].append(scale + np.log10(np.linalg.norm(w[:, p], axis=1)))
+        scale = scale + np.log10(n)
+        want.append(scale.copy())
+        w = w / n[:, None]
+    step = lambda v, j, out: np.matmul(v, Js[j], out=out)
+    logs, parts = gradflow.logspace._carry_back(step, v, T, blocks=blocks)
+    np.testing.assert_allclose(logs, np.array(want), rtol=1e-12, atol=1e-10)
+    for b in range(2):
+        got, exp = parts[b], np.array(want_blocks[b])
+        np.testing.assert_allclose(got[1:], exp[1:], rtol=1e-12, atol=1e-10)
+    assert parts[1][0, 1] == FLOOR and np.all(parts[1][1:, 1] > FLOOR)
+    careful = gradflow.logspace._carry_careful(step, v, T, blocks)
+    np.testing.assert_allclose(careful[0], logs, rtol=1e-13, atol=1e-10)
+    store = np.empty((T, M, S))
+    stored = gradflow.logspace._carry_back(step, v, T, store=store)
+    if shrink == 1.0:
+        np.testing.assert_allclose(stored[0], logs, rtol=1e-13, atol=1e-10)
+    else:
+        assert stored is None                            # the caller must rebuild and go careful
+    assert logs[-1].max() < (-1500 if shrink < 1 else 50)
+
+
+def test_the_carrier_keeps_exact_zeros():
+    """A covector that becomes exactly zero stays at the floor; the others are untouched."""
+    Js = np.stack([np.eye(4)] * 20)
+    Js[5] = np.diag([1.0, 1.0, 0.0, 0.0])
+    v = np.array([[0.0, 0.0, 0.6, 0.8], [0.6, 0.8, 0.0, 0.0]])
+    logs, _ = gradflow.logspace._carry_back(lambda v, j, out: np.matmul(v, Js[j], out=out), v, 20)
+    assert np.all(logs[6:, 0] == FLOOR) and np.all(logs[:6, 0] == 0.0)
+    np.testing.assert_allclose(logs[:, 1], 0.0, atol=1e-15)
+
+
 def test_sweep_fields():
     s = gradflow.sweep([0.5, 1.0, 4.0], H=5, T=12, activation="sigmoid", family="symmetric",
                        input_scale=2.0)
