@@ -1,8 +1,10 @@
 """Measured (not modelled) cost of backpropagation through time.
 
 Shapes: x (N, T, D), h (N, T, H). The workload is one forward and one backward pass of a
-cell from `get_cell` on Gaussian inputs, with the per-step loss
-L = sum_t ||h_t||^2 / 2, whose gradient dL/dh_t = h_t needs no extra data.
+cell of cells.CELLS on Gaussian inputs from a zero state, run through
+layers.truncated_bptt_loss (with the window k = T for full BPTT, so both cases take the
+one path), with the per-step loss L = sum_t ||h_t||^2 / 2, whose gradient dL/dh_t = h_t
+needs no extra data.
 Times are wall-clock seconds (time.perf_counter) or, with clock="cpu", the CPU seconds of
 this process (time.process_time), which leave out the time the operating system gives to
 other programs and so stay linear in T on a busy machine; memory is the peak number of bytes
@@ -64,15 +66,15 @@ def bptt_time(T_values, N, D, H, cell="rnn", repeats=5, seed=0, clock="wall"):
     if clock not in _CLOCKS:
         raise ValueError(f"clock: expected one of {sorted(_CLOCKS)}, received {clock!r}")
     now = _CLOCKS[clock]
-    mod, params = _setup(cell, D, H, seed)
+    params = _setup(cell, D, H, seed)
     xs = [_inputs(N, T, D, seed) for T in T_values]
     for x in xs:
-        _full_pass(mod, x, params, H)                   # warm-up: caches, page faults
+        _pass(cell, x, params, None)                    # warm-up: caches, page faults
     times = np.empty((repeats, len(T_values)))
     for r in range(repeats):                            # interleaved, so a burst of load
         for j, x in enumerate(xs):                      # elsewhere hits every T alike
             start = now()
-            _full_pass(mod, x, params, H)
+            _pass(cell, x, params, None)
             times[r, j] = now() - start
     return np.median(times, axis=0)
 
@@ -81,45 +83,44 @@ def bptt_peak_memory(T_values, N, D, H, cell="rnn", truncate=None, seed=0):
     """Peak bytes allocated during forward + backward, for each length in T_values.
 
     truncate=None: full BPTT (the whole sequence's cache is alive at once).
-    truncate=k: truncated BPTT with window k, run window by window through
-    layers.truncated_bptt_loss, so only one window's cache is alive at a time: the peak
-    is O(k N H) plus dx (N, T, D), the gradient for the inputs, which has their size.
-    Returns an int64 array of shape (len(T_values),).
+    truncate=k: truncated BPTT with window k, so only one window's cache is alive at a
+    time: the peak is O(k N H) plus dx (N, T, D), the gradient for the inputs, which has
+    their size. Returns an int64 array of shape (len(T_values),).
     """
     T_values, N, D, H = _check_sizes(T_values, N, D, H)
     if truncate is not None:
         truncate = check_int("truncate", truncate, low=1)
-    mod, params = _setup(cell, D, H, seed)
+    params = _setup(cell, D, H, seed)
     out = np.empty(len(T_values), np.int64)
     for j, T in enumerate(T_values):
         x = _inputs(N, T, D, seed)
-        if truncate is None:
-            out[j] = _peak_bytes(lambda: _full_pass(mod, x, params, H))
-        else:
-            out[j] = _peak_bytes(lambda: _truncated_pass(cell, x, params, H, truncate))
+        out[j] = _peak_bytes(lambda: _pass(cell, x, params, truncate))
     return out
 
 
-def _full_pass(mod, x, params, H):
-    """Forward and backward over the whole sequence with dL/dh_t = h_t."""
-    state0 = {k: np.zeros((x.shape[0], H)) for k in mod.STATE_KEYS}
-    h, _, cache = mod.forward(x, state0, params)
-    return mod.backward(h, cache)                       # dh = h: the gradient of sum ||h_t||^2 / 2
+def _window_loss(h_w, start):
+    """L = sum_t ||h_t||^2 / 2 over a window, and its gradient dL/dh_t = h_t."""
+    return 0.5 * float(np.sum(h_w * h_w)), h_w
 
 
-def _truncated_pass(cell, x, params, H, k):
-    """Truncated BPTT with window k, one window alive at a time, dL/dh_t = h_t."""
-    state0 = {key: np.zeros((x.shape[0], H)) for key in get_cell(cell).STATE_KEYS}
-    window_loss = lambda h_w, start: (0.5 * float(np.sum(h_w * h_w)), h_w, {})
-    return layers.truncated_bptt_loss(cell, x, state0, params, window_loss, k)
+def _pass(cell, x, params, truncate):
+    """Forward and backward from a zero state, window by window (truncate None: one window)."""
+    k = x.shape[1] if truncate is None else truncate
+    return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, k)
 
 
 def _peak_bytes(run):
-    """Peak traced bytes above the level at the start of run(); leaves tracing as it found it."""
-    gc.collect()
-    was_tracing = tracemalloc.is_tracing()
+    """Peak traced bytes above the level at the start of run(); leaves tracing as it found it.
+
+    The cyclic garbage collector is paused during run(): a collection there could free
+    older objects and hide part of the peak. (numpy's arrays are freed by reference
+    counting, so the pause keeps nothing of the run alive; a full gc.collect() before
+    each measurement cost about 0.1 s in a large test process.)
+    """
+    was_tracing, was_collecting = tracemalloc.is_tracing(), gc.isenabled()
     if not was_tracing:
         tracemalloc.start()
+    gc.disable()
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
@@ -127,14 +128,15 @@ def _peak_bytes(run):
         peak = tracemalloc.get_traced_memory()[1] - base
         del result
     finally:
+        if was_collecting:
+            gc.enable()
         if not was_tracing:
             tracemalloc.stop()
     return peak
 
 
 def _setup(cell, D, H, seed):
-    mod = get_cell(cell)
-    return mod, mod.init_params(D, H, seed=seed)
+    return get_cell(cell).init_params(D, H, seed=seed)
 
 
 def _inputs(N, T, D, seed):
