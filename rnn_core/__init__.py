@@ -20,6 +20,7 @@ works):
   plots         data -> matplotlib Figure
   widgets       the interactive explorers of the notebooks
   gallery       the static figures of figures/
+  exercises     graders for the notebooks' exercises: check("03.2", answer)
 """
 import importlib
 
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("validate", "activations", "init", "matrices", "cells", "layers", "readout",
             "losses", "gradcheck", "gradflow", "tasks", "corpus", "optim", "regularizer",
-            "train", "costs", "experiments", "plots", "widgets", "gallery")
+            "train", "costs", "experiments", "plots", "widgets", "gallery", "exercises")
 
 __all__ = list(_MODULES)
 

@@ -279,6 +279,24 @@ def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H
                 order=order, true_label=labels[0], pulled_label=labels[1])
 
 
+def _log10_back(h, W_h, u, activation):
+    """log10 ||dL/dh_{T-l}|| for l = 0..T along states h (T, H), dL/dh_T = u: renormalised
+    every step (so no underflow), gradflow.LOG10_FLOOR once the covector is exactly 0."""
+    df = activations.get(activation).df_from_out(h)              # (T, H): f'(a_t)
+    v = np.asarray(u, dtype=np.float64).ravel()
+    logs = np.full(h.shape[0] + 1, gradflow.LOG10_FLOOR)
+    logs[0] = np.log10(np.linalg.norm(v))
+    v = v / np.linalg.norm(v)
+    for j, d in enumerate(df[::-1]):                              # dL/dh_{t-1} = W_h^T (f' * dL/dh_t)
+        v = (v * d) @ W_h
+        norm = np.linalg.norm(v)
+        if norm == 0:
+            break
+        logs[j + 1] = logs[j] + np.log10(norm)
+        v /= norm
+    return logs
+
+
 def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.0, bias=0.0,
                      T=200, H=64, seed=0):
     """What the states of one sweep row do: how saturated the units are, and the rate.
@@ -287,7 +305,8 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
     bias="centred" sets b = -W_h (1/2) 1, which centres a sigmoid unit's pre-activation
     when the states sit at 1/2. Over the second half of the steps (t > T/2): mean |h_t|,
     the mean f'(a_t) and its root mean square over units and steps. The rate is
-    gradflow.decay_rate of gradient_norms on that network; rms_estimate =
+    gradflow.decay_rate of log10 ||dL/dh_k|| (dL/dh_T = the sweep's u, carried back in log
+    space), the sweep's rate for that row when bias is a number; rms_estimate =
     log(rho * rms f'), the rate a random orthogonal W_h (all singular values rho) would
     give if each step scaled a spread-out gradient by the rms of f'. Returns a dict.
     """
@@ -302,14 +321,14 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
     h, _, _ = elman.forward(x, state0, params, activation=activation)
     late = slice(T // 2 + 1, T)
     df = activations.get(activation).df_from_out(h[0, late])     # (steps, H)
-    g = gradflow.gradient_norms("rnn", x, state0, params, u, activation=activation)
     rms = float(np.sqrt(np.mean(df ** 2)))
     with np.errstate(divide="ignore"):
         estimate = float(np.log(rho * rms))
     return dict(rho=float(rho), activation=activation, family=family,
                 input_scale=float(input_scale), bias=bias, T=T, H=H,
                 mean_abs_h=float(np.mean(np.abs(h[0, late]))), mean_df=float(np.mean(df)),
-                rms_df=rms, rate=float(gradflow.decay_rate(g.log10_norm[0], g.lags)),
+                rms_df=rms, rate=float(gradflow.decay_rate(_log10_back(h[0], params["W_h"], u,
+                                                                        activation), np.arange(T + 1))),
                 rms_estimate=estimate, gamma=activations.gamma(activation))
 
 
