@@ -7,8 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 # Test runs keep Jupyter's, IPython's and matplotlib's state inside the venv, and the XDG
-# folders with it (Chromium's crash reports, fontconfig's cache), so they write nothing to
-# ~ (no kernelspec, no connection files, no IPython profile, no font cache): `make test`
+# folders and npm's cache with it, so they write nothing to ~ (no kernelspec, connection
+# files, IPython profile, font cache, Chromium crash reports or npm logs): `make test`
 # lists anything that changed there all the same.
 TEST_HOME := $(abspath $(VENV))/test-home
 test test-unit test-notebooks test-browser notebooks: export JUPYTER_PLATFORM_DIRS := 1
@@ -20,6 +20,8 @@ test test-unit test-notebooks test-browser notebooks: export MPLCONFIGDIR := $(T
 test test-unit test-notebooks test-browser notebooks: export XDG_CONFIG_HOME := $(TEST_HOME)/config
 test test-unit test-notebooks test-browser notebooks: export XDG_CACHE_HOME := $(TEST_HOME)/cache
 test test-unit test-notebooks test-browser notebooks: export XDG_DATA_HOME := $(TEST_HOME)/data
+# JupyterLab asks npm for its global prefix at start, and npm logs that under its cache.
+test test-unit test-notebooks test-browser notebooks: export NPM_CONFIG_CACHE := $(TEST_HOME)/npm
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
