@@ -68,3 +68,16 @@ def test_opens_with_title_and_ends_with_exercises(path):
     md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert re.search(r"^#+ .*Summary", md, re.M), f"{path.name}: no summary"
     assert re.search(r"^#+ .*Exercises", md, re.M), f"{path.name}: no exercises"
+
+
+# Readers never see the source files' numbers: a source is cited by its name.
+SOURCE_FILE_NAMES = re.compile(r"seeds?[ _]?00\d|seeds'|seed's rule|the seeds\b", re.I)
+
+
+@params
+def test_sources_are_cited_by_name_not_by_file_number(path):
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        text = "".join(cell["source"]) + "".join(
+            "".join(o.get("text", "")) for o in cell.get("outputs", []))
+        hit = SOURCE_FILE_NAMES.search(text)
+        assert not hit, f"{path.name} cell {i}: {hit.group(0)!r}; cite the text by name"
