@@ -1,332 +1,121 @@
-"""Benchmark of the gradient-norm sweep behind the explorer: gradflow.sweep at the headline
-size (41 values of rho in [0.5, 1.5], H = 64, T = 200, tanh, float64, N = 1), forward and
-log-space backward included, against two plain numpy versions and JAX (lax.scan under jit),
-plus the on-demand exact spectral norms. For scale it also times the sweep's core alone
-(gradflow.batched._sweep_logs) and the floor of any numpy version: the 400 (41, 64) @ (64, 64)
-matmuls and 200 exp2 of (41, 64) that the sweep cannot avoid, with nothing else.
+"""Benchmark of gradflow's sweep and gradient_norms, the numbers behind the explorers.
 
-Prints markdown (machine, timings with ratios, agreement) and writes the raw numbers to
-benchmarks/results/sweep.json. Standalone: needs numpy and rnn_core; JAX is optional (timed
-in a subprocess of this script) and skipped, with the reason, if it cannot be imported.
-Run: python3 benchmarks/bench_sweep.py [--rounds 30]
+Claims it checks:
+  - the Elman headline sweep (41 values of rho in [0.5, 1.5], H = 64, T = 200, tanh,
+    float64, N = 1) against the same computation in JAX (lax.scan forward and backward,
+    batched over rho, jit-compiled, run in this process on one thread), as our / JAX
+    from interleaved rounds of one run; target: our median <= 10 ms;
+  - the same sweep for the LSTM and both GRU forms (no peer: the time it adds to an
+    explorer's redraw);
+  - gradient_norms for the LSTM at T = 5000, H = 4: target < 0.2 s (issue 8).
+Prints markdown with `uptime` under every table; JAX is skipped, with the reason, if it
+cannot be imported. Run: python3 benchmarks/bench_sweep.py [--rounds 20]
 """
 import argparse
-import json
 import os
-import subprocess
-import sys
-import time
 
-import numpy as np
+# JAX on one thread, like numpy's small matmuls here; set before jax is imported.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-if ROOT not in sys.path:                          # run as a script from a checkout
-    sys.path.insert(0, ROOT)
+import numpy as np  # noqa: E402
 
-from rnn_core import activations, gradflow, matrices  # noqa: E402
-from common import machine_info  # noqa: E402  (benchmarks/common.py)
+import common  # noqa: E402  (benchmarks/common.py; puts the checkout on sys.path)
+from rnn_core import gradflow, matrices  # noqa: E402
+from rnn_core.cells import lstm  # noqa: E402
 
-HEADLINE = dict(H=64, T=200, activation="tanh", family="orthogonal", input_scale=1.0, N=1, seed=0)
+HEADLINE = dict(H=64, T=200, family="orthogonal", input_scale=1.0, N=1, seed=0)
 RHOS = np.linspace(0.5, 1.5, 41)
-TARGET_MS = 10.0
+TARGET_SWEEP = 0.010
+TARGET_LSTM_NORMS = 0.2
 
 
-# ----------------------------------------------------------------------------------------
-# Machine
-# ----------------------------------------------------------------------------------------
-
-def machine():
-    info = machine_info()                         # shared with bench_cells.py
-    info["loadavg_start"] = info.pop("loadavg")
-    return info
+def ours(**kw):
+    return lambda: gradflow.sweep(RHOS, **HEADLINE, **kw).log10_norm
 
 
-# ----------------------------------------------------------------------------------------
-# The implementations
-# ----------------------------------------------------------------------------------------
-
-def inputs():
-    """The headline sweep's own seeded inputs: base B, xw (T, N, H), u (H,)."""
-    H, T, N = HEADLINE["H"], HEADLINE["T"], HEADLINE["N"]
-    x, W_x, b, u = gradflow.sweeps._inputs(H, T, N, H, 1.0, 0.0, HEADLINE["seed"], np.dtype(np.float64))
-    B = np.array(matrices.base(HEADLINE["family"], H, HEADLINE["seed"]))
-    xw = np.ascontiguousarray((x.reshape(N * T, H) @ W_x.T + b).reshape(N, T, H).transpose(1, 0, 2))
-    return B, xw, u
-
-
-def ours():
-    return gradflow.sweep(RHOS, **HEADLINE).log10_norm
-
-
-def ours_cold():
-    matrices._base.cache_clear()                  # rebuild the base matrix and its spectrum,
-    gradflow.sweeps._sweep_inputs.cache_clear()          # and the seeded inputs, too
-    return gradflow.sweep(RHOS, **HEADLINE).log10_norm
-
-
-def plain_numpy(B, xw, u):
-    """The straightforward version: W_h per rho, batched matmul, np.tanh, norm every step."""
-    T, N, H = xw.shape
-    W = RHOS[:, None, None] * B                   # (R, H, H)
-    h = np.zeros((RHOS.size, N, H))
-    hs = np.empty((T, RHOS.size, N, H))
-    for t in range(T):
-        h = hs[t] = np.tanh(h @ W.transpose(0, 2, 1) + xw[t])
-    v = np.broadcast_to(u, h.shape).copy()
-    logs = np.zeros((T + 1, RHOS.size, N))
-    for j, t in enumerate(range(T - 1, -1, -1)):
-        v = (v * (1 - hs[t] ** 2)) @ W
-        n = np.linalg.norm(v, axis=2)
-        v /= n[:, :, None]
-        logs[j + 1] = logs[j] + np.log10(n)
-    return logs.mean(axis=2).T
-
-
-def plain_shared(B, xw, u):
-    """Straightforward as well, but with one (R*N, H) @ (H, H) matmul per step for every rho
-    (W_h = rho B), as a careful first version would write it: np.tanh, norm every step."""
-    T, N, H = xw.shape
-    R = RHOS.size
-    r = RHOS[:, None, None]
-    h = np.zeros((R, N, H))
-    hs = np.empty((T, R, N, H))
-    for t in range(T):
-        h = hs[t] = np.tanh(r * (h.reshape(R * N, H) @ B.T).reshape(R, N, H) + xw[t])
-    v = np.broadcast_to(u, h.shape).copy()
-    logs = np.zeros((T + 1, R, N))
-    for j, t in enumerate(range(T - 1, -1, -1)):
-        v = r * ((v * (1 - hs[t] ** 2)).reshape(R * N, H) @ B).reshape(R, N, H)
-        n = np.linalg.norm(v, axis=2)
-        v /= n[:, :, None]
-        logs[j + 1] = logs[j] + np.log10(n)
-    return logs.mean(axis=2).T
-
-
-def core(B, xw, u):
-    """Only the forward pass and the log-space norms: gradflow.batched._sweep_logs, no Sweep fields."""
-    return gradflow.batched._sweep_logs(B, RHOS, xw, activations.get("tanh"), u).mean(axis=2).T
-
-
-def floor(B, xw, u):
-    """The floor of any numpy version: the sweep's 400 matmuls and 200 exp2, nothing else."""
-    T, N, H = xw.shape
-    a = np.full((RHOS.size * N, H), 0.1)
-    z, w = np.empty_like(a), np.empty_like(a)
-    for t in range(T):
-        np.dot(a, B, z)                           # forward: the matmul and the exp2
-        np.exp2(z, z)
-        np.dot(a, B, w)                           # backward: the matmul
-    return z, w
-
-
-def make_jax_sweep():
-    """The same sweep in JAX: lax.scan forward and backward, batched over rho, jit-compiled."""
+def make_jax():
+    """The headline Elman sweep in JAX: the same network (sweep_setup's inputs), the same
+    maths (W_h = rho B, tanh, covector renormalised every step); returns (version, run)."""
     import jax
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     from jax import lax
 
-    def run(B, rhos, xw, u):
-        T, N, H = xw.shape
-        r = rhos[:, None, None]
+    H, T = HEADLINE["H"], HEADLINE["T"]
+    x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE)
+    B = jnp.asarray(matrices.base(HEADLINE["family"], H, HEADLINE["seed"]))
+    xw = jnp.asarray((x[0] @ params["W_x"].T + params["b"])[:, None])     # (T, 1, H)
+    r = jnp.asarray(RHOS)[:, None, None]
 
-        def forward(h, xw_t):                     # h (R, N, H)
+    @jax.jit
+    def run(B, xw, u):
+        def forward(h, xw_t):
             h = jnp.tanh(r * (h @ B.T) + xw_t)
             return h, h
-
-        _, hs = lax.scan(forward, jnp.zeros((rhos.shape[0], N, H)), xw)
-        d = r * (1.0 - hs * hs)                   # (T, R, N, H): rho f'(a_t), from the outputs
+        _, hs = lax.scan(forward, jnp.zeros((RHOS.size, 1, H)), xw)
+        d = r * (1.0 - hs * hs)
 
         def backward(v, d_t):
             v = (v * d_t) @ B
-            n = jnp.linalg.norm(v, axis=-1)       # (R, N)
+            n = jnp.linalg.norm(v, axis=-1)
             return v / n[..., None], jnp.log10(n)
+        _, steps = lax.scan(backward, jnp.broadcast_to(u, (RHOS.size, 1, H)), d[::-1])
+        return jnp.concatenate([jnp.zeros((1, RHOS.size)), jnp.cumsum(steps[..., 0], axis=0)]).T
 
-        v0 = jnp.broadcast_to(u, (rhos.shape[0], N, H))
-        _, steps = lax.scan(backward, v0, d[::-1])
-        logs = jnp.concatenate([jnp.zeros((1,) + steps.shape[1:]), jnp.cumsum(steps, axis=0)])
-        return logs.mean(axis=2).T                # (R, T+1)
-
-    return jax, jax.jit(run)
-
-
-# ----------------------------------------------------------------------------------------
-# Timing
-# ----------------------------------------------------------------------------------------
-
-def summary(times, cpu=None):
-    """Statistics in ms of wall-clock times (and of this process's CPU times, if given)."""
-    t = np.asarray(times) * 1e3
-    out = {"median_ms": float(np.median(t)), "min_ms": float(t.min()),
-           "p90_ms": float(np.percentile(t, 90)), "rounds": int(t.size), "all_ms": t.round(4).tolist()}
-    if cpu is not None:
-        c = np.asarray(cpu) * 1e3
-        out.update(cpu_median_ms=float(np.median(c)), cpu_all_ms=c.round(4).tolist())
-    return out
+    args = (B, xw, jnp.asarray(u))
+    run(*args).block_until_ready()                # compile
+    return jax.__version__, lambda: np.asarray(run(*args).block_until_ready())
 
 
-def timed(fn):
-    """(wall seconds, result); the CPU seconds of the call are left in timed.cpu."""
-    c0, t0 = time.process_time(), time.perf_counter()
-    out = fn()
-    timed.cpu = time.process_time() - c0
-    return time.perf_counter() - t0, out
+def lstm_norms():
+    x = np.random.default_rng(0).standard_normal((1, 5000, 4))
+    params = lstm.init_params(4, 4)
+    return lambda: gradflow.gradient_norms("lstm", x, None, params)
 
 
-def jax_worker(rounds):
-    """Time the JAX sweep in this (separate) process; print one JSON line."""
-    try:
-        jax, jsweep = make_jax_sweep()
-        B, xw, u = inputs()
-        args = [jax.numpy.asarray(a) for a in (B, RHOS, xw, u)]
-        first, out = timed(lambda: jsweep(*args).block_until_ready())
-        for _ in range(3):                        # warm-up after the compile
-            jsweep(*args).block_until_ready()
-        times, cpu = [], []
-        for _ in range(rounds):
-            times.append(timed(lambda: jsweep(*args).block_until_ready())[0])
-            cpu.append(timed.cpu)
-        print(json.dumps({"version": jax.__version__, "first": first, "times": times, "cpu": cpu,
-                          "log10_norm": np.asarray(out).tolist()}))
-    except Exception as exc:                      # not installed, or broken: say why
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-    return 0
+def take(fn):
+    return lambda: (fn(), common.sample(fn, 1))[1]
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=30, help="timed rounds per case (>= 20)")
-    ap.add_argument("--jax-worker", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    rounds = max(20, args.rounds)
-    if args.jax_worker:
-        return jax_worker(rounds)
-    info = machine()
-    B, xw, u = inputs()
-
-    cases = {"ours": ours, "ours_cold": ours_cold, "core": lambda: core(B, xw, u),
-             "floor": lambda: floor(B, xw, u), "plain_shared": lambda: plain_shared(B, xw, u),
-             "plain": lambda: plain_numpy(B, xw, u)}
-    reference = ours()                            # warm-up, and the numbers to agree with
-    for fn in cases.values():
-        fn()
-    times = {name: [] for name in cases}
-    cpu = {name: [] for name in cases}
-    order = np.random.default_rng(0)
-    names = list(cases)
-    for _ in range(rounds):                       # interleaved, so load changes hit every case,
-        for name in order.permutation(names):     # in a new order each round: each case follows
-            times[name].append(timed(cases[name])[0])   # the heavy ones (which evict the caches)
-            cpu[name].append(timed.cpu)           # equally often
-    results = {name: summary(times[name], cpu[name]) for name in cases}
-
-    # JAX runs in its own process, so that XLA's worker threads cannot slow down the numpy
-    # timings above (and numpy cannot disturb JAX's).
-    jax_note, jax_out = None, None
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--jax-worker",
-                           "--rounds", str(rounds)], capture_output=True, text=True)
+    ap.add_argument("--rounds", type=int, default=20, help="interleaved rounds (>= 5)")
+    rounds = max(5, ap.parse_args(argv).rounds)
+    info = common.machine_info()
+    cases = {"rnn tanh": ours(activation="tanh"), "lstm": ours(cell="lstm"),
+             "gru sources": ours(cell="gru"), "gru cudnn": ours(cell="gru", form="cudnn"),
+             "lstm gradient_norms T=5000 H=4": lstm_norms()}
+    note = None
     try:
-        worker = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        worker = {"error": f"JAX worker failed (exit {proc.returncode}): "
-                           f"{proc.stderr.strip().splitlines()[-1:] or ''}"}
-    if "error" in worker:
-        jax_note = f"JAX skipped: {worker['error']}"
-    else:
-        results["jax"] = summary(worker["times"], worker["cpu"])
-        results["jax_first_call"] = summary([worker["first"]])
-        info["jax"] = worker["version"]
-        jax_out = np.asarray(worker["log10_norm"])
+        version, jax_run = make_jax()
+        cases["jax rnn tanh"] = jax_run
+        note = f"JAX {version}, XLA_FLAGS={os.environ['XLA_FLAGS']}"
+    except Exception as exc:                      # not installed, or broken: say why
+        note = f"JAX skipped: {type(exc).__name__}: {exc}"
+    times = common.interleaved({k: take(fn) for k, fn in cases.items()}, rounds, settle=0.05)
+    med = {k: common.median(v) for k, v in times.items()}
 
-    rho1 = 1.0
-    one = [timed(lambda: gradflow.exact_spectral_norms(rho1, **{k: v for k, v in HEADLINE.items()
-                                                                if k != "N"}))[0]
-           for _ in range(5)]
-    results["exact_one_rho"] = summary(one)
-    t_all, exact_all = timed(lambda: np.array([
-        gradflow.exact_spectral_norms(r, **{k: v for k, v in HEADLINE.items() if k != "N"})
-        for r in RHOS]))
-    results["exact_all_rhos"] = summary([t_all])
-
-    agree = {"plain": float(np.abs(plain_numpy(B, xw, u) - reference).max()),
-             "plain_shared": float(np.abs(plain_shared(B, xw, u) - reference).max()),
-             "core": float(np.abs(core(B, xw, u) - reference).max()),
-             "exact_minus_sweep_min": float((exact_all - reference).min())}
-    if jax_out is not None:
-        agree["jax"] = float(np.abs(jax_out - reference).max())
-    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-
-    # ---- markdown ----
-    base = results["ours"]["median_ms"]
-    print("# Sweep benchmark: gradient norm against lag for 41 values of rho")
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}; Elman RNN, H = 64, T = 200, N = 1, tanh, float64, "
-          f"orthogonal W_h, input scale 1; forward + log-space backward; {rounds} interleaved rounds, "
-          f"cases in a new random order each round.")
-    print()
-    print("## Machine")
-    print("|  |  |\n|---|---|")
-    print(f"| nproc | {info['nproc']} |")
-    print(f"| CPU | {info['cpu']} |")
-    print(f"| Python | {info['python']} |")
-    print(f"| numpy | {info['numpy']} ({info['blas']}) |")
-    if "jax" in info:
-        print(f"| jax | {info['jax']} (CPU) |")
-    print(f"| load average at start / end (1, 5, 15 min) | {', '.join(map(str, info['loadavg_start']))}"
-          f" / {', '.join(map(str, info['loadavg_end']))} |")
-    print()
-    print("## Timings")
-    print(f"Wall-clock median, min and 90th percentile in ms, and the median CPU time of this "
-          f"process (all its threads), which other processes on the machine disturb less. The "
-          f"last column is wall median / wall median of gradflow.sweep. Target for "
-          f"gradflow.sweep: <= {TARGET_MS:g} ms median.")
-    rows = [("gradflow.sweep (numpy; base matrix and seeded inputs cached, as in the explorer)", "ours"),
-            ("gradflow.sweep, cold (base matrix, its spectrum and the inputs rebuilt each call)", "ours_cold"),
-            ("  of which the forward pass and log-space norms alone (gradflow.batched._sweep_logs)", "core"),
-            ("  floor: its 400 matmuls and 200 exp2 alone, nothing else", "floor"),
-            ("plain numpy, one matmul per step for all rho (rho B, np.tanh, norm every step)", "plain_shared"),
-            ("plain numpy (W_h per rho, batched matmul, np.tanh, norm every step)", "plain"),
-            ("JAX lax.scan + jit, batched over rho, compiled (own process, after warm-up)", "jax"),
-            ("JAX first call (trace + compile + run)", "jax_first_call"),
-            ("exact_spectral_norms, one rho (SVD at every lag)", "exact_one_rho"),
-            ("exact_spectral_norms, all 41 rhos (timed once)", "exact_all_rhos")]
-    print("| what | median ms | min ms | p90 ms | CPU median ms | x gradflow.sweep |\n"
-          "|---|---|---|---|---|---|")
-    for label, key in rows:
-        if key in results:
-            r = results[key]
-            cpu_ms = f"{r['cpu_median_ms']:.2f}" if "cpu_median_ms" in r else ""
-            print(f"| {label} | {r['median_ms']:.2f} | {r['min_ms']:.2f} | {r['p90_ms']:.2f} | "
-                  f"{cpu_ms} | {r['median_ms'] / base:.2f} |")
-    if jax_note:
-        print(f"\n{jax_note}")
-    met = "met" if base <= TARGET_MS else "NOT met"
-    load = info["loadavg_start"][0]
-    print(f"\nTarget <= {TARGET_MS:g} ms: {met} ({base:.2f} ms wall median, "
-          f"{results['ours']['min_ms']:.2f} ms best round, {results['ours']['cpu_median_ms']:.2f} ms "
-          f"CPU median; load average {load:g} on {info['nproc']} cores at the start). Exact "
-          f"spectral norms for the whole sweep cost {results['exact_all_rhos']['median_ms'] / base:.0f} "
-          f"sweeps, which is why they are on demand.")
-    print()
-    print("## Agreement with gradflow.sweep (max |difference| of log10 norms, all rows and lags)")
-    print("| other | max abs diff |\n|---|---|")
-    print(f"| gradflow.batched._sweep_logs (averaged over N) | {agree['core']:.1e} |")
-    print(f"| plain numpy, one matmul for all rho | {agree['plain_shared']:.1e} |")
-    print(f"| plain numpy | {agree['plain']:.1e} |")
-    if "jax" in agree:
-        print(f"| JAX | {agree['jax']:.1e} |")
-    print(f"| exact spectral norm - sweep norm, minimum (must be >= 0: ||P^T u|| <= ||P||_2) | "
-          f"{agree['exact_minus_sweep_min']:.1e} |")
-
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = {"config": {**HEADLINE, "rhos": RHOS.tolist(), "dtype": "float64", "rounds": rounds,
-                      "target_ms": TARGET_MS},
-           "machine": info, "timings": results, "agreement": agree, "jax_note": jax_note}
-    with open(os.path.join(HERE, "results", "sweep.json"), "w") as f:
-        json.dump(out, f, indent=1)
-    print(f"\nraw numbers: benchmarks/results/sweep.json")
+    print("# The gradient-norm sweep\n")
+    print(common.machine_line(info) + f". {note}.\n")
+    print(f"Median of {rounds} interleaved rounds (ms; IQR in brackets). 41 rho, H = 64, "
+          f"T = 200, float64, N = 1; our / peer from the same run.\n")
+    rows = []
+    for k in cases:
+        ratio = f"{med[k] / med['jax rnn tanh']:.2f}" if k == "rnn tanh" and "jax rnn tanh" in med else ""
+        target = {"rnn tanh": f"<= {1e3 * TARGET_SWEEP:g} ms",
+                  "lstm gradient_norms T=5000 H=4": f"< {1e3 * TARGET_LSTM_NORMS:g} ms"}.get(k, "")
+        met = ""
+        if target:
+            limit = TARGET_SWEEP if k == "rnn tanh" else TARGET_LSTM_NORMS
+            met = "met" if med[k] <= limit else "NOT met"
+        rows.append((k, common.ms(med[k]), f"({common.ms(common.iqr(times[k]))})", ratio, target, met))
+    print(common.md_table(("case", "median ms", "IQR ms", "our / JAX", "target", ""), rows))
+    if "jax rnn tanh" in cases:
+        diff = np.max(np.abs(cases["rnn tanh"]() - cases["jax rnn tanh"]()))
+        print(f"\nAgreement: max |log10 norm difference| ours vs JAX over all rows and lags: {diff:.1e}")
+    print(f"\n{common.uptime()}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

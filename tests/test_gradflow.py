@@ -765,3 +765,23 @@ def test_bad_input():
         gradflow.gradient_norms("rnn", x, state0, params, u=np.zeros(3))
     with pytest.raises(ValueError, match="params"):
         gradflow.jacobian_step("rnn", x[:, 0], state0, {"W_h": np.eye(3)})
+
+
+def test_lstm_sweep_taking_rho_into_the_state_equals_one_weight_set_per_rho():
+    """The LSTM sweep runs lstm._step on rho h_{t-1} with the shared base (one matmul per
+    step); the plain way, W (R, 4H, H) = rho B per row, gives the same states and steps back."""
+    rng = np.random.default_rng(3)
+    R, N, H, T = 4, 2, 3, 12
+    B = np.concatenate([matrices.base("gaussian", H, 1, block=j) for j in range(4)])
+    r = np.array([0.0, 0.5, 1.0, 2.5])[:, None, None]
+    xw = rng.standard_normal((T, N, 4 * H))
+    start = (np.zeros((R, N, H)), np.zeros((R, N, H)))
+    fast = gradflow.traces.run("lstm", xw, start, B, None, {}, r)
+    plain = gradflow.traces.run("lstm", xw, start, r * B, None, {})
+    for key in plain:
+        np.testing.assert_allclose(fast[key], plain[key], rtol=1e-13, atol=1e-15)
+    d = (rng.standard_normal((R, N, H)), rng.standard_normal((R, N, H)))
+    got = gradflow.traces.back("lstm", fast, 5, d, B, {}, r)
+    want = gradflow.traces.back("lstm", plain, 5, d, r * B, {})
+    for a, b in zip((got[0],) + got[1], (want[0],) + want[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)

@@ -153,7 +153,7 @@ def _cached_bases(cell, family, H, seed):
 def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
     """A gated cell's forward and log-space backward for every rho at once.
 
-    W (R, G*H, H) = rho_r B; states (R, N, H); the trace of traces.run holds what the
+    W (R, G*H, H) = rho_r B (the LSTM: B, with rho taken into the state); states (R, N, H); the trace of traces.run holds what the
     cell's step back reads; covectors (R*N, S) = [dL/dh; dL/dC] carried by the one
     carrier. Returns (log10 norms (T+1, R, N), [h part, C part] for the LSTM, else [])."""
     T, N, GH = xw.shape
@@ -161,16 +161,18 @@ def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
     R = rhos.size
     keys = cells.get(cell).STATE_KEYS
     S = H * len(keys)
-    W = rhos.astype(B.dtype)[:, None, None] * B                            # (R, G*H, H)
+    r = rhos.astype(B.dtype)[:, None, None]
+    # the LSTM takes rho into the state (traces.run); the GRU needs one W per rho
+    W, rho = (B, r) if cell == "lstm" else (r * B, None)                  # (R, G*H, H)
     start = tuple(np.zeros((R, N, H), xw.dtype) for _ in keys)
-    trace = traces.run(cell, xw, start, W, b_h, opts)
+    trace = traces.run(cell, xw, start, W, b_h, opts, rho)
     v = np.zeros((R * N, S), xw.dtype)
     v[:, :H] = u
 
     def step(v, j, out):
         vv, oo = v.reshape(R, N, S), out.reshape(R, N, S)
         _, prev = traces.back(cell, trace, T - 1 - j, tuple(vv[..., i * H:(i + 1) * H]
-                                                            for i in range(len(keys))), W, opts)
+                                                            for i in range(len(keys))), W, opts, rho)
         for i, p in enumerate(prev):
             oo[..., i * H:(i + 1) * H] = p
 

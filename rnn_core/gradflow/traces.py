@@ -34,11 +34,14 @@ def inputs(x, W_x, b):
     return _project(x, W_x, b)
 
 
-def run(cell, xw, state0, W, b_h, opts):
+def run(cell, xw, state0, W, b_h, opts, rho=None):
     """The forward pass: a trace (dict of time-major arrays (T, ..., .)) for `back`.
 
     state0: (h0,) or (h0, c0), each (..., N, H). The Elman RNN runs through the sweep's
     overflow-safe forward (batched._forward, which calls elman._step), with W 2-d.
+    rho (R, 1, 1), LSTM only: the recurrent weights are rho * W for one shared W (G*H, H),
+    and since h_{t-1} enters the LSTM only through W_h h_{t-1} = W (rho h_{t-1}), the step
+    gets rho h_{t-1} and W: one (R*N, H) @ (H, 4H) matmul per step instead of R small ones.
     """
     T = xw.shape[0]
     if cell == "rnn":
@@ -47,6 +50,8 @@ def run(cell, xw, state0, W, b_h, opts):
         return {"dfa": act.df_from_out(hs), "h": hs}
     h = state0[0]
     shape = np.broadcast_shapes(h.shape, W.shape[:-2] + (1, 1))          # (..., N, H)
+    if rho is not None:
+        shape = np.broadcast_shapes(shape, rho.shape)
     H = shape[-1]
     if cell == "lstm":
         c = state0[1]
@@ -54,10 +59,11 @@ def run(cell, xw, state0, W, b_h, opts):
         gs, tcs, cps, hs = (np.empty((T,) + shape, xw.dtype) for _ in range(4))
         for t in range(T):
             cps[t] = c
-            h, c, (ss[t], gs[t], tcs[t]) = cells.lstm._step(xw[t], h, c, W)
+            h, c, (ss[t], gs[t], tcs[t]) = cells.lstm._step(xw[t], h if rho is None else rho * h,
+                                                            c, W)
             hs[t] = h
-        A, B = cells.lstm._local(ss, gs, tcs, cps)
-        return {"A": A, "B": B, "f": ss[..., :H], "h": hs, "c": np.concatenate([cps[1:], c[None]])}
+        return {"s": ss, "g": gs, "tc": tcs, "c_prev": cps, "h": hs,
+                "c": np.concatenate([cps[1:], c[None]])}
     step = cells.gru.STEPS[opts["form"]][0]
     hps, ns, ms = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
     ss = np.empty((T,) + shape[:-1] + (2 * H,), xw.dtype)
@@ -67,9 +73,10 @@ def run(cell, xw, state0, W, b_h, opts):
     return {"h_prev": hps, "s": ss, "n": ns, "m": ms, "h": np.concatenate([hps[1:], h[None]])}
 
 
-def back(cell, trace, t, dstate, W, opts):
+def back(cell, trace, t, dstate, W, opts, rho=None):
     """One step back from step t: dstate (dh_t,) or (dh_t, dc_t) -> (dxw_t, dstate_prev).
 
+    rho as in `run` (LSTM): dL/dh_{t-1} = rho (dz W), the chain rule through rho h_{t-1}.
     t is an int or a slice of steps (then every trace array is cut to it, and dstate must
     broadcast against the cut: the Jacobians of many steps in one call). For the LSTM,
     dc_t is the gradient arriving through C_{t+1} (the state's C part), as in lstm._step_back.
@@ -78,9 +85,11 @@ def back(cell, trace, t, dstate, W, opts):
         da, dh_prev = cells.elman._step_back(dstate[0], trace["dfa"][t], W)
         return da, (dh_prev,)
     if cell == "lstm":
-        dz, dh_prev, dc_prev = cells.lstm._step_back(dstate[0], dstate[1], trace["A"][t],
-                                                     trace["B"][t], trace["f"][t], W)
-        return dz, (dh_prev, dc_prev)
+        s = trace["s"][t]                          # _local per step: small arrays stay in cache
+        A, B = cells.lstm._local(s, trace["g"][t], trace["tc"][t], trace["c_prev"][t])
+        dz, dh_prev, dc_prev = cells.lstm._step_back(dstate[0], dstate[1], A, B,
+                                                     s[..., :A.shape[-1]], W)
+        return dz, (dh_prev if rho is None else rho * dh_prev, dc_prev)
     step_back = cells.gru.STEPS[opts["form"]][1]
     da_x, _, dh_prev = step_back(dstate[0], trace["h_prev"][t],
                                  (trace["s"][t], trace["n"][t], trace["m"][t]), W)
