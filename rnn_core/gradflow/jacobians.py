@@ -183,7 +183,7 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
     v /= 10.0 ** log0[:, None]
 
     blocks = [slice(i * H, (i + 1) * H) for i in range(S // H)]
-    back, parts = _carry_back(step, v, T, blocks=blocks)
+    back, parts = _carry_back(step, v, T, blocks=blocks, keep=True)
     logs = [np.where(a <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(a + log0, LOG10_FLOOR)).T.copy()
             for a in [back] + parts]
     lags = np.arange(T + 1)

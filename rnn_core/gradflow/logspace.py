@@ -60,7 +60,10 @@ def _safe_range(dtype):
     return float(info.tiny) ** 0.9, float(info.max) ** 0.9
 
 
-def _carry_back(step, v, T, blocks=None, K=16, store=None):
+_STORE_MAX = 32 << 20        # bytes: a carrier keeps every step's covector up to this size
+
+
+def _carry_back(step, v, T, blocks=None, K=16, store=None, keep=False):
     """The one backward carrier: log10 norms of covectors v (M, S) carried back T steps.
 
     v: unit covectors (the caller adds log10 of their norms). step(v, j, out) writes the
@@ -74,14 +77,16 @@ def _carry_back(step, v, T, blocks=None, K=16, store=None):
     norm left _safe_range without the vector being exactly zero (digits may have been
     lost), the pass is redone with K = 1 and the max-scaled _renorm, or, with store, None
     is returned (step may have consumed what it reads; the caller rebuilds it and calls
-    again without store).
+    again without store). keep=True: step can be run again, and the carrier keeps every
+    covector in a store of its own (up to _STORE_MAX bytes) so that the norms cost one pass.
     Returns (logs (T+1, M), [block logs (T+1, M) per block]); 0 at l = 0 for logs,
     LOG10_FLOOR once a row (or a block) is exactly zero.
     """
     blocks = [] if blocks is None else list(blocks)
     parts = blocks or [slice(None)]
-    out = _carry_fast(step, v, T, parts, K, store)
-    if out is None and store is None:
+    own = keep and store is None and T * v.size * v.itemsize <= _STORE_MAX
+    out = _carry_fast(step, v, T, parts, K, np.empty((T,) + v.shape, v.dtype) if own else store)
+    if out is None and (store is None or own):
         out = _carry_careful(step, v, T, parts)
     if out is None:
         return None

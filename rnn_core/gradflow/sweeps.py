@@ -177,7 +177,7 @@ def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
             oo[..., i * H:(i + 1) * H] = p
 
     blocks = [slice(i * H, (i + 1) * H) for i in range(len(keys))] if len(keys) > 1 else None
-    logs, parts = _carry_back(step, v, T, blocks=blocks)
+    logs, parts = _carry_back(step, v, T, blocks=blocks, keep=True)
     return logs.reshape(T + 1, R, N), [p.reshape(T + 1, R, N) for p in parts]
 
 
