@@ -41,7 +41,7 @@ def make_jax():
     import jax.numpy as jnp
     from jax import lax
 
-    H, T = HEADLINE["H"], HEADLINE["T"]
+    H = HEADLINE["H"]
     x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE)
     B = jnp.asarray(matrices.base(HEADLINE["family"], H, HEADLINE["seed"]))
     xw = jnp.asarray((x[0] @ params["W_x"].T + params["b"])[:, None])     # (T, 1, H)

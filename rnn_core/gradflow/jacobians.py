@@ -13,8 +13,7 @@ import numpy as np
 from .. import cells
 from ..validate import as_float_array, check_array, check_options, check_sequence
 from . import traces
-from .logspace import (LOG10_FLOOR, _accumulate, _carry_back, _frozen, _log10_norms, _renorm,
-                       _safe_log10)
+from .logspace import LOG10_FLOOR, _accumulate, _carry_back, _frozen, _log10_norms, _renorm
 
 @dataclass(frozen=True, eq=False)
 class GradientNorms:
