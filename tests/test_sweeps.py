@@ -295,12 +295,28 @@ def test_sweep_fields():
     assert "sigmoid" in repr(s)
 
 
-def test_sweep_float32_is_close_to_float64():
+@pytest.mark.parametrize("kw", [{}, dict(cell="lstm"), dict(cell="gru"), dict(cell="gru", form="cudnn")])
+def test_sweep_float32_is_close_to_float64(kw):
     rhos = np.linspace(0.5, 1.5, 5)
-    a = gradflow.sweep(rhos, H=16, T=50, dtype=np.float32)
-    b = gradflow.sweep(rhos, H=16, T=50)
+    a = gradflow.sweep(rhos, H=16, T=50, dtype=np.float32, **kw)
+    b = gradflow.sweep(rhos, H=16, T=50, **kw)
     assert a.dtype == "float32"
     np.testing.assert_allclose(a.log10_norm, b.log10_norm, atol=1e-3)
+
+
+def test_lstm_sweep_with_the_gate_shut_and_saturated_inputs_stays_exact(monkeypatch):
+    """b_f = -20 and inputs of scale 10: norms fall by ~1e-9 per step, past float64 within
+    16 steps, so the carrier's careful pass runs; still finite, and equal to gradient_norms."""
+    kw = dict(H=4, T=2000, cell="lstm", input_scale=10.0, forget_bias=-20.0)
+    careful, calls = gradflow.logspace._carry_careful, []
+    monkeypatch.setattr(gradflow.logspace, "_carry_careful", lambda *a: calls.append(1) or careful(*a))
+    s = gradflow.sweep([0.0, 1.0, 4.0], **kw)
+    assert calls == [1]                                      # the fast pass gave way
+    assert np.isfinite(s.log10_norm).all() and s.log10_norm[:, -1].max() < -2000
+    x, state0, params, u = gradflow.sweep_setup(4.0, **kw)
+    g = gradflow.gradient_norms("lstm", x, state0, params, u)
+    np.testing.assert_allclose(s.log10_norm[2], g.log10_norm[0], rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(s.log10_norm_c[2], g.log10_norm_c[0], rtol=1e-10, atol=1e-8)
 
 
 def test_sweep_at_rho_zero_and_every_unit_off():
