@@ -82,7 +82,7 @@ def sgd(params, grads, lr):
 
 
 def momentum(params, grads, velocity, lr, gamma=0.9):
-    """Heavy-ball momentum as in seed 002 (eqs 1.60-1.61): v <- gamma v + lr g; theta <- theta - v.
+    """Heavy-ball momentum (eqs. 1.60-1.61 of Galvan's thesis): v <- gamma v + lr g; theta -= v.
 
     velocity: a tree like params, or None for zeros (the first step). gamma in [0, 1).
     Returns (new params, new velocity).
@@ -160,7 +160,7 @@ def _check_threshold(c):
 
 
 def clip_global_norm(grads, c):
-    """Algorithm 2 of seed 002: if ||g|| >= c then g <- c g / ||g|| (same direction, norm c).
+    """Algorithm 2 of Galvan's thesis: if ||g|| >= c then g <- c g / ||g|| (same direction, norm c).
 
     Returns (clipped grads, the norm before clipping, clipped: bool).
     """

@@ -203,7 +203,7 @@ def temporal_order(N, T, seed=0, threshold=0.99):
 
 
 def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
-    """Seed 002's memory task: does the sequence contain the symbol c = `symbol`?
+    """The memory task of Galvan's thesis: does the sequence contain the symbol c = `symbol`?
 
     x (N, T, n_symbols) one-hot. Every sequence is filled with the other symbols; in half
     of the sequences (a balanced, shuffled split) the symbol c replaces the entry at one

@@ -153,7 +153,7 @@ def test_state0_none_is_zeros_and_dh_none_takes_only_dstate_T():
     assert not any(g.any() for g in nothing[2].values())
 
 
-@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("k", [1, 3])                     # every step cut; windows of 3 and 2
 def test_truncated_gradients_match_finite_differences_of_the_windowed_loss(k):
     # Truncated BPTT with window k is the exact gradient of the sum of per-window losses
     # when each window starts from the previous window's final state held CONSTANT.
