@@ -101,7 +101,7 @@ def sweep(rhos, H=64, T=200, activation=None, family="orthogonal", input_scale=1
         (G*H, H) block per rho, against states (R, N, H) (traces), and the cell's step
         back on the covectors.
     Memory O(T R N H): about T R N H floats for the Elman RNN (f' and the covectors share
-    one buffer), 10 T R N H for the LSTM and 7 for the GRU (trace and covectors).
+    one buffer), 8 T R N H for the LSTM and 6 for the GRU (trace and covectors).
     Returns a Sweep; sweep_setup(rho, ...) rebuilds the network of one row for gradient_norms, jacobian_products or
     connectivity.
     """

@@ -47,7 +47,7 @@ def run(cell, xw, state0, W, b_h, opts, rho=None):
     if cell == "rnn":
         act = activations.get(opts["activation"])
         hs = _elman_forward(W, np.ones(1), xw, act, state0[0])[:, 0]      # (T, N, H)
-        return {"dfa": act.df_from_out(hs), "h": hs}
+        return {"dfa": act.df_from_out(hs)}
     h = state0[0]
     shape = np.broadcast_shapes(h.shape, W.shape[:-2] + (1, 1))          # (..., N, H)
     if rho is not None:
@@ -56,21 +56,19 @@ def run(cell, xw, state0, W, b_h, opts, rho=None):
     if cell == "lstm":
         c = state0[1]
         ss = np.empty((T,) + shape[:-1] + (3 * H,), xw.dtype)
-        gs, tcs, cps, hs = (np.empty((T,) + shape, xw.dtype) for _ in range(4))
+        gs, tcs, cps = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
         for t in range(T):
             cps[t] = c
             h, c, (ss[t], gs[t], tcs[t]) = cells.lstm._step(xw[t], h if rho is None else rho * h,
                                                             c, W)
-            hs[t] = h
-        return {"s": ss, "g": gs, "tc": tcs, "c_prev": cps, "h": hs,
-                "c": np.concatenate([cps[1:], c[None]])}
+        return {"s": ss, "g": gs, "tc": tcs, "c_prev": cps}
     step = cells.gru.STEPS[opts["form"]][0]
     hps, ns, ms = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
     ss = np.empty((T,) + shape[:-1] + (2 * H,), xw.dtype)
     for t in range(T):
         hps[t] = h
         h, (ss[t], ns[t], ms[t]) = step(xw[t], h, W, b_h)
-    return {"h_prev": hps, "s": ss, "n": ns, "m": ms, "h": np.concatenate([hps[1:], h[None]])}
+    return {"h_prev": hps, "s": ss, "n": ns, "m": ms}
 
 
 def back(cell, trace, t, dstate, W, opts, rho=None):
