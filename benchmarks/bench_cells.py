@@ -103,7 +103,7 @@ def main(argv=None):
     print(f"## Time per call and ratios (medians of {args.rounds} interleaved rounds)\n")
     head = ["size", "cell", "ours ms (IQR)"]
     if "torch" in peers:
-        head += ["torch ms", "ours / torch", "target", ""]
+        head += ["torch ms", "ours / torch", "target", "verdict"]
     if "jax" in peers:
         head += ["jax jit ms", "ours / jax", "jax first call ms"]
     rows, missed = [], []

@@ -126,7 +126,8 @@ def iqr(ts):
 
 
 def ms(t):
-    return f"{1e3 * t:.3g}"
+    """Seconds as milliseconds with 3 significant digits (whole ms from 100 ms)."""
+    return f"{1e3 * t:.0f}" if t >= 0.1 else f"{1e3 * t:.3g}"
 
 
 def md_table(headers, rows):

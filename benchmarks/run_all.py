@@ -2,8 +2,8 @@
 
 Runs bench_cells.py, bench_sweep.py, bench_widgets.py and bench_fit.py, each as its own
 process with this interpreter, one after the other, echoing their output. From each one's
-output the report keeps the headings, the tables and the line above each table, and puts
-`uptime` (time and load) under every table that does not already carry it. A script that
+stdout (progress goes to stderr) the report keeps everything, headings nested one level,
+and puts `uptime` (time and load) under every table that does not already carry it. A script that
 fails is reported with its exit code and the run goes on; the exit code is that of the
 first failure, or 0.
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, are unset together for these processes
@@ -21,30 +21,43 @@ SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py
 
 
 def report_lines(lines, uptime=common.uptime):
-    """The report's part of a script's output lines, read as they come: headings (nested one
-    level), tables with the line above each, and `uptime` under every table that the script
-    does not follow with a load line itself (uptime() is called when the table ends)."""
-    keep, prev, in_table, pending = [], "", False, None
+    """A script's stdout lines as they come, for the report: headings nested one level,
+    blank lines around tables, and `uptime` after every table that the script does not
+    follow with a load line of its own before its next table or heading (uptime() is
+    called when the table ends, so it shows the load of that moment)."""
+    keep, in_table, pending = [], False, None
+
+    def add(*new):
+        for line in new:
+            if line or (keep and keep[-1]):          # no double blank lines
+                keep.append(line)
+
+    def flush():
+        nonlocal pending
+        if pending:
+            add("", pending, "")
+            pending = None
     for line in lines:
-        s = line.strip()
+        s = line.rstrip()
         if in_table and not s.startswith("|"):       # a table just ended
             in_table, pending = False, f"`{uptime()}`"
-        if s and pending:
-            keep += [] if "load average" in s else ["", pending, ""]
+            add("")
+        if "load average" in s:
             pending = None
-        if s.startswith("|"):
-            if not in_table and prev and not prev.startswith("#"):
-                keep += [prev, ""]                   # the caption above the table
+        if s.startswith("#"):
+            flush()
+            add("", "#" + s, "")
+        elif s.startswith("|"):
+            if not in_table:
+                flush()
+                add("")
             in_table = True
             keep.append(s)
-        elif s.startswith("#"):
-            keep += ["", "#" + s, ""]
-        elif "load average" in s:
-            keep += ["", s, ""]
-        if s:
-            prev = s
-    if in_table or pending:
-        keep += ["", pending or f"`{uptime()}`"]
+        else:
+            add(s)
+    if in_table:
+        pending = f"`{uptime()}`"
+    flush()
     return keep
 
 

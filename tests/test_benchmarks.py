@@ -47,12 +47,15 @@ def test_interleaved_rounds_rotate_the_order(bench):
 
 def test_report_keeps_each_table_with_its_load(bench):
     _, run_all = bench
-    out = ["# Cells", "a caption", "| a | b |", "|---|---|", "| 1 | 2 |", "",
-           "`10:00 up 1 min, load average: 1.00`", "note", "| c |", "|---|", "after", "| d |"]
+    out = ["# Cells", "machine", "", "a caption", "| a | b |", "|---|---|", "| 1 | 2 |", "",
+           "`10:00 up 1 min, load average: 1.00`", "note", "| c |", "|---|", "a remark", "",
+           "## Next", "| d |"]
     got = run_all.report_lines(out, uptime=lambda: "LOAD")
-    assert got[:5] == ["", "## Cells", "", "a caption", ""]
+    assert got[:6] == ["## Cells", "", "machine", "", "a caption", ""]
     assert got.count("`LOAD`") == 2                      # the script's own load line is kept once
-    assert "`10:00 up 1 min, load average: 1.00`" in got
+    assert got.count("`10:00 up 1 min, load average: 1.00`") == 1
     i = got.index("| c |")
-    assert got[i + 1:i + 5] == ["|---|", "", "`LOAD`", ""]   # blank lines end the table
-    assert got[-3:] == ["| d |", "", "`LOAD`"]
+    assert got[i - 2:i] == ["note", ""]                  # a blank line before every table
+    assert got[i + 1:i + 8] == ["|---|", "", "a remark", "", "`LOAD`", "", "### Next"]
+    assert got[-4:] == ["| d |", "", "`LOAD`", ""]
+    assert "" not in [a for a, b in zip(got, got[1:]) if a == b]   # no double blank lines
