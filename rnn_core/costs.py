@@ -1,10 +1,10 @@
 """Measured (not modelled) cost of backpropagation through time.
 
 Shapes: x (N, T, D), h (N, T, H). The workload is one forward and one backward pass of a
-cell of cells.CELLS on Gaussian inputs from a zero state, run through
-layers.truncated_bptt_loss (with the window k = T for full BPTT, so both cases take the
-one path), with the per-step loss L = sum_t ||h_t||^2 / 2, whose gradient dL/dh_t = h_t
-needs no extra data.
+cell of cells.CELLS on Gaussian inputs from a zero state, with the per-step loss
+L = sum_t ||h_t||^2 / 2, whose gradient dL/dh_t = h_t needs no extra data. Full BPTT runs
+the cell's unchecked _forward and _backward (what fit runs); truncated BPTT runs
+layers.truncated_bptt_loss, one window alive at a time.
 Times are wall-clock seconds (time.perf_counter) or, with clock="cpu", the CPU seconds of
 this process (time.process_time), which leave out the time the operating system gives to
 other programs and so stay linear in T on a busy machine; memory is the peak number of bytes
@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import layers
-from .cells import get as get_cell
+from .cells import bptt, get as get_cell
 from .validate import check_int
 
 
@@ -69,12 +69,12 @@ def bptt_time(T_values, N, D, H, cell="rnn", repeats=5, seed=0, clock="wall"):
     params = _setup(cell, D, H, seed)
     xs = [_inputs(N, T, D, seed) for T in T_values]
     for x in xs:
-        _pass(cell, x, params, None)                    # warm-up: caches, page faults
+        _pass(cell, x, params, H, None)                 # warm-up: caches, page faults
     times = np.empty((repeats, len(T_values)))
     for r in range(repeats):                            # interleaved, so a burst of load
         for j, x in enumerate(xs):                      # elsewhere hits every T alike
             start = now()
-            _pass(cell, x, params, None)
+            _pass(cell, x, params, H, None)
             times[r, j] = now() - start
     return np.median(times, axis=0)
 
@@ -94,7 +94,7 @@ def bptt_peak_memory(T_values, N, D, H, cell="rnn", truncate=None, seed=0):
     out = np.empty(len(T_values), np.int64)
     for j, T in enumerate(T_values):
         x = _inputs(N, T, D, seed)
-        out[j] = _peak_bytes(lambda: _pass(cell, x, params, truncate))
+        out[j] = _peak_bytes(lambda: _pass(cell, x, params, H, truncate))
     return out
 
 
@@ -103,10 +103,13 @@ def _window_loss(h_w, start):
     return 0.5 * float(np.sum(h_w * h_w)), h_w
 
 
-def _pass(cell, x, params, truncate):
-    """Forward and backward from a zero state, window by window (truncate None: one window)."""
-    k = x.shape[1] if truncate is None else truncate
-    return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, k)
+def _pass(cell, x, params, H, truncate):
+    """Forward and backward from a zero state: whole (truncate None) or window by window."""
+    if truncate is not None:
+        return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, truncate)
+    mod = get_cell(cell)
+    h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, mod._options({}))
+    return mod._backward(bptt.steps(h, x.shape[1]), cache, None, None)  # dh = h
 
 
 def _peak_bytes(run):
