@@ -5,8 +5,8 @@ Claims it checks:
     float64, N = 1) against the same computation in JAX (lax.scan forward and backward,
     batched over rho, jit-compiled, run in this process on one thread), as our / JAX
     from interleaved rounds of one run; target: our median <= 10 ms;
-  - the same sweep for the LSTM and both GRU forms (no peer: the time it adds to an
-    explorer's redraw);
+  - the same sweep for the LSTM (against JAX: lax.scan forward, jax.vjp of one step
+    backward) and both GRU forms (no peer): the time it adds to an explorer's redraw;
   - gradient_norms for the LSTM at T = 5000, H = 4: target < 0.2 s (issue 8).
 Prints markdown with `uptime` under every table; JAX is skipped, with the reason, if it
 cannot be imported. Run: python3 benchmarks/bench_sweep.py [--rounds 20]
@@ -67,6 +67,48 @@ def make_jax():
     return jax.__version__, lambda: np.asarray(run(*args).block_until_ready())
 
 
+def make_jax_lstm():
+    """The headline LSTM sweep in JAX: sweep_setup's network (every recurrent block rho B_j,
+    forget bias 1), lax.scan forward, and a backward scan of jax.vjp of one step applied to
+    the covector [dL/dh; dL/dC], renormalised every step. Returns run() -> log10 norms (R, T+1)."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    H = HEADLINE["H"]
+    x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE, cell="lstm")
+    W_h, W_x, b = lstm._stack(params)                             # W_h = B (rho = 1)
+    xw = jnp.asarray((x[0] @ W_x.T + b)[:, None])                   # (T, 1, 4H)
+    W = jnp.asarray(RHOS)[:, None, None] * jnp.asarray(W_h)         # (R, 4H, H)
+
+    def step(state, xw_t):
+        h, c = state
+        z = xw_t + h @ jnp.swapaxes(W, -1, -2)
+        f, i, o = (jax.nn.sigmoid(z[..., k * H:(k + 1) * H]) for k in range(3))
+        c = f * c + i * jnp.tanh(z[..., 3 * H:])
+        return (o * jnp.tanh(c), c)
+
+    @jax.jit
+    def run(xw, u):
+        zero = jnp.zeros((RHOS.size, 1, H))
+        _, states = lax.scan(lambda s, x: (step(s, x), s), (zero, zero), xw)   # states before each step
+
+        def backward(v, inp):
+            (h, c), xw_t = inp
+            _, vjp = jax.vjp(lambda s: step(s, xw_t), (h, c))
+            dh, dc = vjp(v)[0]
+            n = jnp.sqrt(jnp.sum(dh * dh, -1) + jnp.sum(dc * dc, -1))
+            return (dh / n[..., None], dc / n[..., None]), jnp.log10(n)
+        v0 = (jnp.broadcast_to(u, (RHOS.size, 1, H)), zero)
+        rev = jax.tree_util.tree_map(lambda a: a[::-1], (states, xw))
+        _, steps = lax.scan(backward, v0, rev)
+        return jnp.concatenate([jnp.zeros((1, RHOS.size)), jnp.cumsum(steps[..., 0], axis=0)]).T
+
+    args = (xw, jnp.asarray(u))
+    run(*args).block_until_ready()
+    return lambda: np.asarray(run(*args).block_until_ready())
+
+
 def lstm_norms():
     x = np.random.default_rng(0).standard_normal((1, 5000, 4))
     params = lstm.init_params(4, 4)
@@ -89,6 +131,7 @@ def main(argv=None):
     try:
         version, jax_run = make_jax()
         cases["jax rnn tanh"] = jax_run
+        cases["jax lstm"] = make_jax_lstm()
         note = f"JAX {version}, XLA_FLAGS={os.environ['XLA_FLAGS']}"
     except Exception as exc:                      # not installed, or broken: say why
         note = f"JAX skipped: {type(exc).__name__}: {exc}"
@@ -101,7 +144,8 @@ def main(argv=None):
           f"T = 200, float64, N = 1; our / peer from the same run.\n")
     rows = []
     for k in cases:
-        ratio = f"{med[k] / med['jax rnn tanh']:.2f}" if k == "rnn tanh" and "jax rnn tanh" in med else ""
+        peer = {"rnn tanh": "jax rnn tanh", "lstm": "jax lstm"}.get(k)
+        ratio = f"{med[k] / med[peer]:.2f}" if peer in med else ""
         target = {"rnn tanh": f"<= {1e3 * TARGET_SWEEP:g} ms",
                   "lstm gradient_norms T=5000 H=4": f"< {1e3 * TARGET_LSTM_NORMS:g} ms"}.get(k, "")
         met = ""
@@ -110,9 +154,11 @@ def main(argv=None):
             met = "met" if med[k] <= limit else "NOT met"
         rows.append((k, common.ms(med[k]), f"({common.ms(common.iqr(times[k]))})", ratio, target, met))
     print(common.md_table(("case", "median ms", "IQR ms", "our / JAX", "target", ""), rows))
-    if "jax rnn tanh" in cases:
-        diff = np.max(np.abs(cases["rnn tanh"]() - cases["jax rnn tanh"]()))
-        print(f"\nAgreement: max |log10 norm difference| ours vs JAX over all rows and lags: {diff:.1e}")
+    for ours_, peer in (("rnn tanh", "jax rnn tanh"), ("lstm", "jax lstm")):
+        if peer in cases:
+            diff = np.max(np.abs(cases[ours_]() - cases[peer]()))
+            print(f"\nAgreement, {ours_}: max |log10 norm difference| ours vs JAX over all rows "
+                  f"and lags: {diff:.1e}")
     print(f"\n{common.uptime()}")
     return 0
 
