@@ -66,7 +66,9 @@ def dense(dh_steps, N, T, H, dtype):
 def project(x, W_x, b):
     """x (N, T, D) -> time-major (T, N, G) = x_t W_x^T + b for every step, in one matmul."""
     N, T, D = x.shape
-    return (x.transpose(1, 0, 2).reshape(T * N, D) @ W_x.T + b).reshape(T, N, -1)
+    xw = x.transpose(1, 0, 2).reshape(T * N, D) @ W_x.T
+    xw += b                                              # in place: no second (T N, G) array
+    return xw.reshape(T, N, -1)
 
 
 def rows(a):

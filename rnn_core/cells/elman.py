@@ -16,8 +16,9 @@ Unchecked sequence versions for internal callers (layers, train, costs, regulari
         state0 a checked state dict (not None), opts = _options(opts), the full checked options dict.
     _backward(dh, cache, dstate_T, truncate) -> (dx, dstate0, grads)
         dh a dict {t: (N, H)} with 0 <= t < T (bptt.steps), dstate_T a dict or None.
-The sequence cache is {"x", "h0", "hs" (T, N, H) time-major, "params", "act"}
-(regularizer.py reads it).
+The sequence cache is {"x", "h0" (N, H), "hs" (T, N, H) time-major, "h_prev" (T, N, H),
+"params", "act"}; h0, hs and h_prev are views of one (T+1, N, H) array (regularizer.py
+reads them).
 """
 import numpy as np
 
@@ -146,15 +147,16 @@ def _forward(x, state0, params, opts):
     act = activations.ACTIVATIONS[opts["activation"]]
     W_h = params["W_h"]
     xw = bptt.project(x, params["W_x"], params["b"])     # (T, N, H)
-    hs = np.empty_like(xw)                               # time-major inside the loop
-    h = state0["h"]
+    T, N, H = xw.shape
+    hs = np.empty((T + 1, N, H), x.dtype)                # time-major: hs[0] = h_0, hs[t+1] = h_t
+    hs[0] = state0["h"]
     with np.errstate(over="ignore", invalid="ignore"):   # checked once, after the loop
-        for t in range(len(xw)):
-            h = hs[t] = _step(xw[t], h, W_h, act.f)
+        for t in range(T):
+            hs[t + 1] = _step(xw[t], hs[t], W_h, act.f)
     if not np.isfinite(hs[-1]).all():
-        _overflow(hs, W_h, act)
-    cache = {"x": x, "h0": state0["h"].copy(), "hs": hs, "params": params, "act": act}
-    return bptt.batch_first(hs), {"h": hs[-1].copy()}, cache
+        _overflow(hs[1:], W_h, act)
+    cache = {"x": x, "h0": hs[0], "hs": hs[1:], "h_prev": hs[:-1], "params": params, "act": act}
+    return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
 
 def _overflow(hs, W_h, act):
@@ -194,9 +196,8 @@ def _backward(dh, cache, dstate_T, truncate):
         das[t], carry = _step_back(carry if g is None else carry + g, das[t], W_h)
         if bptt.cut(t, truncate):
             carry = np.zeros_like(carry)
-    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])     # (T, N, H)
     da = bptt.rows(das)                                        # (T*N, H)
-    grads = {"W_h": da.T @ bptt.rows(h_prev),
+    grads = {"W_h": da.T @ bptt.rows(cache["h_prev"]),         # h_{t-1} for every t, a view
              "W_x": da.T @ bptt.rows(x.transpose(1, 0, 2)),
              "b": da.sum(axis=0)}
     dx = (da @ params["W_x"]).reshape(T, N, -1)

@@ -255,15 +255,14 @@ def _forward(x, state0, params, opts):
     T, N, _ = xw.shape
     H = W_h.shape[1]
     ss = np.empty((T, N, 2 * H), x.dtype)                     # time-major inside the loop
-    hs, ns, ms = (np.empty((T, N, H), x.dtype) for _ in range(3))
+    ns, ms = np.empty((T, N, H), x.dtype), np.empty((T, N, H), x.dtype)
+    hs = np.empty((T + 1, N, H), x.dtype)                     # hs[0] = h_0, hs[t+1] = h_t
+    hs[0] = state0["h"]
     step = STEPS[form][0]
-    h = state0["h"]
     for t in range(T):
-        h, (ss[t], ns[t], ms[t]) = step(xw[t], h, W_h, b_h)
-        hs[t] = h
-    cache = {"form": form, "x": x, "h0": state0["h"].copy(), "hs": hs, "ss": ss, "ns": ns,
-             "ms": ms, "W_h": W_h, "W_x": W_x}
-    return bptt.batch_first(hs), {"h": hs[-1].copy()}, cache
+        hs[t + 1], (ss[t], ns[t], ms[t]) = step(xw[t], hs[t], W_h, b_h)
+    cache = {"form": form, "x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "W_h": W_h, "W_x": W_x}
+    return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
@@ -274,8 +273,8 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h": (N, H)} and grads keyed like params.
     """
-    T, N, H = cache["hs"].shape
-    dtype = cache["hs"].dtype
+    T, N, H = cache["ns"].shape
+    dtype = cache["ns"].dtype
     dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, {"h": (N, H)}, dtype)
@@ -286,9 +285,9 @@ def _backward(dh, cache, dstate_T, truncate):
     """backward without checks: the loop calls the step's backward; weight gradients are matmuls."""
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
     ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
-    T, N, H = hs.shape
+    T, N, H = ns.shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
-    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])    # (T, N, H)
+    h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
     das_x, das_h = np.empty((T, N, 3 * H), hs.dtype), np.empty((T, N, 3 * H), hs.dtype)
     back = STEPS[form][1]
     for t in range(T - 1, -1, -1):

@@ -178,23 +178,22 @@ def _step_forward(x_t, state, params, opts):
     W_h, W_x, b = _stack(params)
     h_prev, c_prev = state["h"], state["c"]
     h, c, (s, g, tc) = _step(x_t @ W_x.T + b, h_prev, c_prev, W_h)
-    hx = np.concatenate([h_prev, x_t], axis=-1)               # [h_{t-1}; x_t], a new array
-    return {"h": h, "c": c}, (hx, s, _local(s, g, tc, c_prev), W_h, W_x)
+    return {"h": h, "c": c}, (h_prev.copy(), x_t, s, _local(s, g, tc, c_prev), W_h, W_x)
 
 
 def step_backward(dstate, cache):
     """Backward of one step. dstate {"h", "c": (N, H)} -> (dx_t, {"h", "c": dL/d(state_prev)}, grads)."""
-    A = cache[2][0]
+    A = cache[3][0]
     check_state("dstate", dstate, _shapes(*A.shape), A.dtype)
     return _step_backward(dstate, cache)
 
 
 def _step_backward(dstate, cache):
     """step_backward without checks."""
-    hx, s, (A, B), W_h, W_x = cache
+    h_prev, x_t, s, (A, B), W_h, W_x = cache
     H = A.shape[-1]
     dz, dh_prev, dc_prev = _step_back(dstate["h"], dstate["c"], A, B, s[..., :H], W_h)
-    return dz @ W_x, {"h": dh_prev, "c": dc_prev}, _grads(dz, hx)
+    return dz @ W_x, {"h": dh_prev, "c": dc_prev}, _grads(dz, h_prev, x_t)
 
 
 # ----------------------------------------------------------------------------------------
@@ -221,14 +220,13 @@ def _forward(x, state0, params, opts):
     T, N, _ = xw.shape
     H = W_h.shape[1]
     ss = np.empty((T, N, 3 * H), x.dtype)                     # time-major inside the loop
-    gs, tcs, cs, hs = (np.empty((T, N, H), x.dtype) for _ in range(4))
-    h, c = state0["h"], state0["c"]
+    gs, tcs = np.empty((T, N, H), x.dtype), np.empty((T, N, H), x.dtype)
+    hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
+    hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
     for t in range(T):
-        h, c, (ss[t], gs[t], tcs[t]) = _step(xw[t], h, c, W_h)
-        hs[t], cs[t] = h, c
-    cache = {"x": x, "h0": state0["h"].copy(), "c0": state0["c"].copy(), "ss": ss, "gs": gs,
-             "tcs": tcs, "cs": cs, "hs": hs, "W_h": W_h, "W_x": W_x}
-    return bptt.batch_first(hs), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+        hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(xw[t], hs[t], cs[t], W_h)
+    cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
+    return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
@@ -239,8 +237,8 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     the h and the C carry are cut); k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h", "c": (N, H)} and grads keyed like params.
     """
-    T, N, H = cache["hs"].shape
-    dtype = cache["hs"].dtype
+    T, N, H = cache["gs"].shape
+    dtype = cache["gs"].dtype
     dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, _shapes(N, H), dtype)
@@ -250,12 +248,11 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 def _backward(dh, cache, dstate_T, truncate):
     """backward without checks: _local for all steps at once, then the loop calls _step_back."""
     x, hs, cs, ss, W_h = (cache[key] for key in ("x", "hs", "cs", "ss", "W_h"))
-    T, N, H = hs.shape
-    c_prev = np.concatenate([cache["c0"][None], cs[:-1]])     # (T, N, H)
-    A, dzs = _local(ss, cache["gs"], cache["tcs"], c_prev)     # dzs: B, then dL/dz_t in place
+    T, N, H = cache["gs"].shape
+    A, dzs = _local(ss, cache["gs"], cache["tcs"], cs[:-1])   # dzs: B, then dL/dz_t in place
     f = ss[..., :H]
     if dstate_T is None:
-        carry_h, carry_c = np.zeros((N, H), hs.dtype), np.zeros((N, H), hs.dtype)
+        carry_h, carry_c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
     else:
         carry_h, carry_c = dstate_T["h"], dstate_T["c"]
     for t in range(T - 1, -1, -1):
@@ -264,18 +261,18 @@ def _backward(dh, cache, dstate_T, truncate):
         dzs[t], carry_h, carry_c = _step_back(dh_t, carry_c, A[t], dzs[t], f[t], W_h)
         if bptt.cut(t, truncate):
             carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
-    h_prev = np.concatenate([cache["h0"][None], hs[:-1]])     # (T, N, H)
-    hx = np.concatenate([h_prev, x.transpose(1, 0, 2)], axis=2)   # [h_{t-1}; x_t] (T, N, H + D)
     dz = bptt.rows(dzs)                                        # (T*N, 4H)
     dx = (dz @ cache["W_x"]).reshape(T, N, -1)
-    return bptt.batch_first(dx), {"h": carry_h, "c": carry_c}, _grads(dz, bptt.rows(hx))
+    grads = _grads(dz, bptt.rows(hs[:-1]), bptt.rows(x.transpose(1, 0, 2)))   # h_{t-1}: a view
+    return bptt.batch_first(dx), {"h": carry_h, "c": carry_c}, grads
 
 
-def _grads(dz, hx):
-    """All weight gradients in one matmul. dz (M, 4H), hx = [h_{t-1}; x_t] (M, H + D) -> grads."""
+def _grads(dz, h_prev, x):
+    """All weight gradients. dz (M, 4H), h_prev (M, H), x (M, D) -> grads keyed like params."""
+    dW = np.concatenate([dz.T @ h_prev, dz.T @ x], axis=1)    # (4H, H + D): [h_{t-1}; x_t]
     grads = {}
-    for g, dW, db in zip(GATES, np.split(dz.T @ hx, 4), np.split(dz.sum(axis=0), 4)):
-        grads["W_" + g], grads["b_" + g] = dW, db          # (H, H + D), (H,)
+    for g, dW_g, db in zip(GATES, np.split(dW, 4), np.split(dz.sum(axis=0), 4)):
+        grads["W_" + g], grads["b_" + g] = dW_g, db          # (H, H + D), (H,)
     return grads
 
 
