@@ -33,22 +33,28 @@ def build_all(seed=0):
 SVG_FIGURES = ("explorer_default",)
 
 
-def main(outdir, seed=0):
-    """Write every figure into outdir (PNG, plus SVG for the headline); return the paths."""
+def write(figs, outdir):
+    """Write {stem: Figure} into outdir as PNG at the figure's own dpi (render.DPI, the size
+    JupyterLab shows), plus SVG for SVG_FIGURES; return the paths written."""
     import matplotlib
     outdir = pathlib.Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     with matplotlib.rc_context({"svg.hashsalt": "rnn_core", "svg.fonttype": "path"}):
-        for stem, fig in build_all(seed).items():
+        for stem, fig in figs.items():
             path = outdir / f"{stem}.png"
-            fig.savefig(path, format="png", dpi=100, metadata={"Software": None})
+            fig.savefig(path, format="png", dpi=fig.dpi, metadata={"Software": None})
             written.append(path)
             if stem in SVG_FIGURES:
                 path = outdir / f"{stem}.svg"
                 fig.savefig(path, format="svg", metadata={"Creator": None, "Date": None})
                 written.append(path)
     return written
+
+
+def main(outdir, seed=0):
+    """Write every figure into outdir (PNG, plus SVG for the headline); return the paths."""
+    return write(build_all(seed), outdir)
 
 
 if __name__ == "__main__":

@@ -1,87 +1,65 @@
 """ipywidgets explorers for notebooks 03 and 04, drivable from tests without a browser.
 
-Each builder returns an object with `.widget` (the ipywidgets box to display; the object
-itself also displays as that box), `.controls` (a dict of the input widgets, keyed by
-their descriptions), `.output` (an Output widget of fixed height, so the page does not
-jump) and, for tests and benchmarks, `.last_png` (the PNG bytes on screen), `.n_renders`,
-`.n_errors` and `.last_error` (the traceback text of the last failed update, or None).
+One short path from a control to a pixel: a change of any control calls the explorer's
+`render`, which calls one experiment function (the data), one plot function (the Figure,
+redrawn in place) and render.PixelCache (the PNG), and puts the PNG into an HTML <img>
+whose alt text describes the figure. Nothing calls back into this module on the way.
 
-How a change is drawn: an observer on every control recomputes with `gradflow` (or the
-data functions in `figures`), redraws the figure in place with the Agg backend, encodes
-it as PNG and replaces the Output widget's `outputs` in one assignment. JupyterLab's
-output model re-renders whenever `outputs` changes, so the new image replaces the old
-one without a blank frame, and the same bytes are visible to a test as
-`output.outputs[0]["data"]["image/png"]`. A failing update is caught and its traceback
-replaces the figure, so no error is silent (an exception in an observer would otherwise
-go to the kernel log, which nobody reads).
+Each builder returns an object with `.widget` (the ipywidgets box), `.controls` (the input
+widgets keyed by their descriptions), `.image` (an HTML widget of fixed height holding the
+<img>), and for tests and benchmarks `.last_png`, `.n_renders`, `.n_errors`, `.last_error`
+(the traceback text of the last failed update, or None) and `.last_seconds`. A failing
+update shows its traceback in place of the figure, so no error is silent.
+
+Displaying an explorer (the last line of a cell) writes two outputs: the live widget, and
+below it a static PNG of the same figure with its description as text/plain. Where no
+kernel runs (GitHub, nbviewer, a notebook opened but not run) the widget cannot render and
+the PNG is the one figure; where the widget does render (JupyterLab with a kernel), its
+first view empties the static output, so the figure is not shown twice.
+
+Re-running the cell closes the explorer it made before (all its widget models), so live
+widgets and memory stay flat; `close()` does the same by hand.
 """
 import base64
+import html
 import io
 import time
 import traceback
 
 import ipywidgets as W
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.transforms import Bbox
 from PIL import Image
 
-from . import experiments, gradflow, plots
-from .experiments import explorer_rhos
+from . import experiments, plots, render
 from .validate import check_choice, check_int, check_positive
 
 EXPLORER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 EXPLORER_FAMILIES = ("orthogonal", "gaussian", "nonnormal")
-DPI = 88
+DPI = render.DPI
+# The explorer each notebook cell made last, keyed by (kind, cell id): re-running the cell
+# closes it. Only cells with an id (JupyterLab and nbclient send one) are tracked.
+_BY_CELL = {}
 
 
-def png_bytes(fig, dpi=DPI, static=None):
-    """Render a matplotlib figure with Agg and return PNG bytes (RGB, fast compression).
-
-    static: optional (key, artists). Text is most of Agg's drawing time, so when `key`
-    equals the one of the previous call on this figure, the pixels of `artists` (axes whose
-    drawing depends only on key) are copied from that render instead of drawn again, and
-    only the other artists are drawn. The result is the same image a full draw gives; if the
-    static region would overlap another artist, every call draws in full.
-    """
-    if fig.dpi != dpi:
-        fig.set_dpi(dpi)
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    cache = getattr(fig, "_rc_static_pixels", None)
-    size = canvas.get_width_height()
-    if static is not None and cache is not None and cache["key"] == static[0] \
-            and cache["size"] == size and cache["region"] is not None:
-        renderer = canvas.get_renderer()
-        renderer.clear()
-        fig.patch.draw(renderer)                   # the background first, as Figure.draw does
-        for artist in sorted(cache["dynamic"], key=lambda a: a.get_zorder()):
-            artist.draw(renderer)
-        canvas.restore_region(cache["region"])
-    else:
-        canvas.draw()
-        if static is not None:
-            fig._rc_static_pixels = _static_region(fig, canvas, static, size)
-    w, h = size
-    img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+def _cell_id():
+    """The id of the notebook cell being executed, or None outside a kernel that sends one."""
+    try:
+        from IPython import get_ipython
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # no IPython, or a kernel without get_parent: no cell to track
+        return None
+    return ((parent or {}).get("metadata") or {}).get("cellId")
 
 
-def _static_region(fig, canvas, static, size):
-    """Save the pixels of the static artists after a full draw, unless that is unsafe."""
-    key, artists = static
-    renderer = canvas.get_renderer()
-    boxes = [a.get_tightbbox(renderer) for a in artists]
-    box = Bbox.union([b for b in boxes if b is not None]).padded(3)   # antialiased edges
-    dynamic = [a for a in fig.get_children() if a not in artists and a is not fig.patch]
-    region = canvas.copy_from_bbox(box)
-    for a in dynamic:                      # another artist drawn inside the box: never reuse
-        if not a.get_visible():
-            continue
-        other = a.get_tightbbox(renderer) if hasattr(a, "get_tightbbox") else None
-        if other is not None and other.width > 0 and box.overlaps(other):
-            region = None
-    return {"key": key, "size": size, "region": region, "dynamic": dynamic}
+def _close_tree(widget):
+    """Close a widget, its children, and their layout and style models."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, W.Widget):
+            part.close()
+    widget.close()
 
 
 def _check_range(name, value, low, high):
@@ -93,30 +71,38 @@ def _check_range(name, value, low, high):
     return value
 
 
-def _image_output(png, text):
-    """One nbformat display_data output holding a PNG (base64) and a text fallback."""
+def img_html(png, alt):
+    """An <img> element holding PNG bytes inline, at 1 image pixel per CSS pixel, with alt."""
     w, h = Image.open(io.BytesIO(png)).size
-    return {"output_type": "display_data",
-            "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
-            "metadata": {"image/png": {"width": w, "height": h}}}
+    return (f'<img class="rnn-figure" width="{w}" height="{h}" alt="{html.escape(alt)}" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
 
 
 class _FigureWidget:
-    """Shared machinery: controls, a fixed-height Output, render-on-change, error capture."""
+    """Shared machinery: controls, a fixed-height image, render-on-change, error capture."""
 
-    def __init__(self, controls, height):
+    def __init__(self, controls, height_px):
         self.controls = controls
-        self.output = W.Output(layout=W.Layout(height=height, overflow="auto"))
+        self.image = W.HTML(layout=W.Layout(height=f"{height_px}px", overflow="auto"))
         self.widget = W.VBox([W.HBox(list(controls.values()),
-                                     layout=W.Layout(flex_flow="row wrap")), self.output])
+                                     layout=W.Layout(flex_flow="row wrap")), self.image])
+        self.pixels = render.PixelCache()
         self.last_png = None
+        self.last_alt = None
         self.n_renders = 0
         self.n_errors = 0
         self.last_error = None
         self.last_seconds = None
-        self._fig = None
+        self.closed = False
+        self._static = None              # the DisplayHandle of the static PNG below the widget
         for control in controls.values():
             control.observe(self._on_change, names="value")
+        key = (type(self).__name__, _cell_id())
+        if key[1] is not None:
+            previous = _BY_CELL.get(key)
+            if previous is not None:
+                previous.close()
+            _BY_CELL[key] = self
 
     def _on_change(self, change):
         self.render()
@@ -125,45 +111,83 @@ class _FigureWidget:
         """Recompute and redraw from the current control values; never raises."""
         start = time.perf_counter()
         try:
-            fig, text, static = self._draw()
-            png = png_bytes(fig, static=static)
-        except Exception:  # shown in the output: a widget callback must not fail silently
+            fig, static = self._draw()                  # data -> Figure, in place
+            png = self.pixels.png(fig, static)          # Figure -> PNG
+            alt = render.describe(fig)
+        except Exception:  # shown in place of the figure: a widget callback must not fail silently
             self.n_errors += 1
             self.last_error = traceback.format_exc()
-            self._fig = None  # the half-updated figure is not trusted again
-            self.output.outputs = ({"output_type": "stream", "name": "stderr",
-                                    "text": "This setting could not be drawn:\n"
-                                            + self.last_error},)
+            self.pixels.regions.clear()       # the half-updated figure's pixels are not trusted
+            self.image.value = ("<pre style='color:#b00; white-space:pre-wrap'>This setting "
+                                "could not be drawn:\n" + html.escape(self.last_error) + "</pre>")
             return
-        self._fig = fig
-        self.last_png = png
-        self.last_error = None
+        self.last_png, self.last_alt, self.last_error = png, alt, None
         self.n_renders += 1
-        self.output.outputs = (_image_output(png, text),)
+        self.image.value = img_html(png, alt)
         self.last_seconds = time.perf_counter() - start
 
     def _draw(self):
-        """Recompute and redraw: returns (figure, text fallback, static spec for png_bytes)."""
+        """Put the current controls' data into the figure: (figure, PixelCache's static spec)."""
         raise NotImplementedError
+
+    def close(self):
+        """Close every widget model of this explorer and drop its figure (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        for control in self.controls.values():
+            control.unobserve(self._on_change, names="value")
+        self.widget.unobserve(self._first_view, names="_view_count")
+        _close_tree(self.widget)
+        self.pixels = render.PixelCache()
+        self.art = self.fig = None
+        for key, value in list(_BY_CELL.items()):
+            if value is self:
+                del _BY_CELL[key]
+
+    def _first_view(self, change):
+        """A front end shows the widget: empty the static copy below it (one figure per place)."""
+        if (change["new"] or 0) > 0 and self._static is not None:
+            self._static.update({"text/plain": ""}, raw=True)
+            self._static = None
+
+    def _controls_text(self):
+        return ", ".join(self.controls)
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        # what a page without a kernel (GitHub, nbviewer) shows instead of the controls
-        bundle["text/plain"] = (f"{type(self).__name__}: interactive controls and a figure; "
-                                "run the notebook in JupyterLab to use it")
+        # what shows where the widget cannot render (no kernel, or not run yet)
+        bundle["text/plain"] = (f"[{type(self).__name__}: controls {self._controls_text()} "
+                                "for the figure below; they are live when this cell runs]")
         return bundle
+
+    def _ipython_display_(self):
+        """The widget, then a static PNG of its figure that its first view empties."""
+        from IPython.display import display
+        self.widget._view_count = 0        # the front end counts the views it makes
+        self.widget.observe(self._first_view, names="_view_count")
+        display(self)
+        w, h = Image.open(io.BytesIO(self.last_png)).size
+        self._static = display({"image/png": self.last_png, "text/plain": self.last_alt},
+                               raw=True, metadata={"image/png": {"width": w, "height": h}},
+                               display_id=True)
 
 
 class Explorer(_FigureWidget):
     """The gradient-norm explorer of notebook 03 (see `explorer`)."""
 
-    def __init__(self, T=200, activation="tanh", family="orthogonal", input_scale=1.0,
-                 H=64, seed=0):
+    def __init__(self, T=None, activation=None, family=None, input_scale=None, H=None,
+                 seed=None):
+        d = experiments.DEFAULTS
+        T = d["T"] if T is None else T
+        activation = d["activation"] if activation is None else activation
+        family = d["family"] if family is None else family
+        input_scale = d["input_scale"] if input_scale is None else input_scale
         check_choice("activation", activation, EXPLORER_ACTIVATIONS)
         check_choice("family", family, EXPLORER_FAMILIES)
         _check_range("input_scale", input_scale, 0.01, 10.0)   # the slider would clamp it
-        self.H = check_int("H", H, low=1)
-        self.seed = check_int("seed", seed, low=0)
+        self.H = check_int("H", d["H"] if H is None else H, low=1)
+        self.seed = check_int("seed", d["seed"] if seed is None else seed, low=0)
         self.last_sweep = None
         style = {"description_width": "initial"}
         controls = {
@@ -178,32 +202,33 @@ class Explorer(_FigureWidget):
                                             continuous_update=False, readout_format=".2g",
                                             style=style),
         }
-        super().__init__(controls, height=f"{int(plots.EXPLORER_SIZE[1] * DPI) + 16}px")
+        self.art = plots.explorer_artists()
+        super().__init__(controls, int(plots.EXPLORER_SIZE[1] * DPI) + 4)
         self.render()
 
     def settings(self):
-        """The keyword arguments of gradflow.sweep for the current control values."""
+        """The keyword arguments of experiments.explorer_sweep for the current controls."""
         c = self.controls
-        activation = c["activation"].value
-        return dict(rhos=explorer_rhos(activation), H=self.H, T=int(c["T"].value),
-                    activation=activation, family=c["W_h family"].value,
-                    input_scale=float(c["input scale"].value), seed=self.seed)
+        return dict(T=int(c["T"].value), activation=c["activation"].value,
+                    family=c["W_h family"].value, input_scale=float(c["input scale"].value),
+                    H=self.H, seed=self.seed)
 
     def _draw(self):
-        sweep = gradflow.sweep(**self.settings())
-        fig = plots.explorer_figure(sweep, fig=self._fig)
+        sweep = experiments.explorer_sweep(**self.settings())
         self.last_sweep = sweep
-        return fig, (f"<explorer: {sweep.activation}, {sweep.family}, T={sweep.T}, "
-                     f"input scale {sweep.input_scale:g}>"), plots.explorer_static_parts(fig)
+        return self.art["fig"], plots.update_explorer(self.art, sweep)
 
 
-def explorer(T=200, activation="tanh", family="orthogonal", input_scale=1.0, H=64, seed=0):
+def explorer(T=None, activation=None, family=None, input_scale=None, H=None, seed=None):
     """The notebook-03 explorer: gradient norm against lag and rho, and the spectrum of W_h.
 
     Controls: "T" (1..1000), "activation" (sigmoid, tanh, relu, linear), "W_h family"
-    (orthogonal, gaussian, nonnormal), "input scale" (0.01..10, log slider). Each change
-    runs gradflow.sweep over `explorer_rhos(activation)` and redraws
-    plots.explorer_figure. Returns an Explorer; `.last_sweep` is the Sweep on screen.
+    (orthogonal, gaussian, nonnormal), "input scale" (0.01..10, log slider). Arguments left
+    None take experiments.DEFAULTS. Each change runs experiments.explorer_sweep and redraws
+    with plots.update_explorer. Returns an Explorer; `.last_sweep` is the Sweep on screen.
+
+    In a notebook, make it the last line of its cell: the cell then shows the live widget
+    where a kernel runs and one static figure where none does (see the module docstring).
     """
     return Explorer(T, activation, family, input_scale, H, seed)
 
@@ -230,16 +255,17 @@ class ActivationExplorer(_FigureWidget):
                                        continuous_update=False, readout_format=".2g",
                                        style=style),
         }
-        super().__init__(controls, height=f"{int(plots.PREACTIVATION_SIZE[1] * DPI) + 16}px")
+        self.fig = None
+        super().__init__(controls, int(plots.PREACTIVATION_SIZE[1] * DPI) + 4)
         self.render()
 
     def _draw(self):
         c = self.controls
         stats = experiments.preactivation_stats(c["activation"].value, c["mean"].value,
-                                                  c["spread"].value, n=self.n, seed=self.seed)
-        fig = plots.preactivation_figure(stats, fig=self._fig)
+                                                c["spread"].value, n=self.n, seed=self.seed)
+        self.fig = plots.preactivation_figure(stats, fig=self.fig)
         self.last_stats = stats
-        return fig, f"<mean |f'| = {stats['mean_abs_df']:.3g}>", None
+        return self.fig, None
 
 
 def activation_explorer(activation="tanh", mean=0.0, spread=1.0, n=20000, seed=0):
@@ -247,6 +273,7 @@ def activation_explorer(activation="tanh", mean=0.0, spread=1.0, n=20000, seed=0
 
     Controls: "activation", "mean" and "spread". Each change recomputes
     experiments.preactivation_stats and redraws plots.preactivation_figure.
-    Returns an ActivationExplorer; `.last_stats` is the dict on screen.
+    Returns an ActivationExplorer; `.last_stats` is the dict on screen. Displayed like
+    `explorer` (one figure per place).
     """
     return ActivationExplorer(activation, mean, spread, n, seed)

@@ -14,8 +14,12 @@ EXPECTED = ["explorer_default.png", "explorer_default.svg", "explorer_sigmoid.pn
             "mean_derivative.png", "preactivation_default.png", "relu_paths.png"]
 
 
-def test_main_writes_every_figure(tmp_path):
-    written = gallery.main(tmp_path / "out")
+def test_gallery_figures_are_legible_and_written(tmp_path):
+    from test_plots import check_legible
+    figs = gallery.build_all()
+    for name, fig in figs.items():
+        check_legible(fig, name)
+    written = gallery.write(figs, tmp_path / "out")
     assert sorted(p.name for p in written) == sorted(EXPECTED)
     for p in written:
         data = p.read_bytes()
