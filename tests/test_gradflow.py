@@ -195,6 +195,26 @@ def test_gradient_norms_match_direct_products(cell, opts, rng):
     np.testing.assert_array_equal(g.k, 8 - np.arange(9))
 
 
+@pytest.mark.parametrize("cell,opts", CELLS[4:], ids=CELL_IDS[4:])
+def test_gradient_norms_of_a_large_state_step_covectors_and_still_match_the_products(cell, opts, rng):
+    """Above JACOBIAN_MAX_S gradient_norms carries the covector through the cell's step back
+    instead of building Jacobians; it must match the explicit products just the same."""
+    H = gradflow.jacobians.JACOBIAN_MAX_S // len(cells.get(cell).STATE_KEYS) + 1
+    x, state0, params = network(cell, opts, rho=1.1, N=2, T=7, H=H)
+    u = rng.standard_normal((2, H))
+    g = gradflow.gradient_norms(cell, x, state0, params, u=u, **opts)
+    P = gradflow.jacobian_products(cell, x, state0, params, **opts)
+    S = P.shape[-1]
+    assert S > gradflow.jacobians.JACOBIAN_MAX_S
+    direct = np.einsum("nksr,ns->nkr", P[..., :H, :], u)
+    np.testing.assert_allclose(g.log10_norm, log10(np.linalg.norm(direct, axis=2))[:, ::-1], atol=1e-12)
+    np.testing.assert_allclose(g.log10_norm_h, log10(np.linalg.norm(direct[..., :H], axis=2))[:, ::-1],
+                               atol=1e-12)
+    if cell == "lstm":
+        np.testing.assert_allclose(g.log10_norm_c[:, 1:],
+                                   log10(np.linalg.norm(direct[..., H:], axis=2))[:, ::-1][:, 1:], atol=1e-12)
+
+
 def test_log_space_agrees_with_plain_float_where_that_is_representable():
     """A plain float64 backward pass underflows near lag 700; before that they agree."""
     x, state0, params, u = gradflow.sweep_setup(0.5, H=8, T=1200, N=1)

@@ -72,7 +72,7 @@ def _run(cell, x, state0, params, opts):
     return module, opts, W_h, W_x, traces.run(cell, traces.inputs(x, W_x, b), start, W_h, b_h, opts)
 
 
-def _trajectory(cell, x, state0, params, opts):
+def _trajectory(cell, x, state0, params, opts, run=None):
     """Run the forward pass once; returns (S, H, jacobians) with jacobians(k) -> (J_k, Jx_k).
 
     J_k = d state_k / d state_{k-1} (N, S, S) and Jx_k = d state_k / d x_{k-1} (N, S, D),
@@ -82,7 +82,7 @@ def _trajectory(cell, x, state0, params, opts):
     state, for a chunk of steps in one call, computed when the backward sweep (k = T,
     T-1, ...) first needs them: row s of J_k is e_s^T J_k.
     """
-    module, opts, W_h, W_x, trace = _run(cell, x, state0, params, opts)
+    module, opts, W_h, W_x, trace = run or _run(cell, x, state0, params, opts)
     N, T, D = x.shape
     if cell == "rnn":
         dfa = trace["dfa"]                                           # (T, N, H)
@@ -152,6 +152,9 @@ def _check_u(u, N, H, dtype, seed):
     return np.broadcast_to(u.astype(dtype), (N, H))
 
 
+JACOBIAN_MAX_S = 16   # gradient_norms: whole Jacobians up to this state size, covectors above
+
+
 def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
     """log10 ||dL/dstate_k|| for every k, for a loss at the last step with dL/dh_T = u.
 
@@ -159,23 +162,29 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
     dL/dC_T = 0 for the LSTM. Log space: the covector is carried back by the one carrier
     (logspace._carry_back: renormalised as it goes, log10 of the norms summed), so T = 5000
     neither under- nor overflows; exact zeros are LOG10_FLOOR. The Elman RNN steps with
-    diag(f'(a_k)) W_h; a gated cell with its one-step Jacobians, built in chunks of steps
-    from the cell's own step back (_trajectory). Returns a GradientNorms indexed by lag
+    diag(f'(a_k)) W_h; a gated cell with a small state (S <= JACOBIAN_MAX_S) with its
+    one-step Jacobians, built in chunks of steps from the cell's own step back by
+    _trajectory (S covectors per step in one call: fast for small S); a larger one with
+    the cell's step back on the covector itself, step by step. Returns a GradientNorms indexed by lag
     l = T - k, with the norms of the h block and, for the LSTM, of the C block.
     """
     N, T, _ = x.shape
+    run = _run(cell, x, state0, params, opts)
+    module, opts, W_h, _, trace = run
+    H = W_h.shape[1]
+    S = H * len(module.STATE_KEYS)
     if cell == "rnn":                              # v diag(f'(a_k)) W_h: no (H, H) per step
-        _, _, W_h, _, trace = _run(cell, x, state0, params, opts)
         dfa = trace["dfa"]
-        S = H = W_h.shape[0]
 
         def step(v, j, out):
             np.matmul(v * dfa[T - 1 - j], W_h, out=out)
-    else:
-        S, H, jacobians = _trajectory(cell, x, state0, params, opts)
+    elif S <= JACOBIAN_MAX_S:
+        jacobians = _trajectory(cell, x, state0, params, opts, run)[2]
 
         def step(v, j, out):                       # v^T J_k for k = T - j
             np.matmul(v[:, None, :], jacobians(T - j)[0], out=out[:, None, :])
+    else:
+        step = traces.covector_step(cell, trace, W_h, opts, T, H, (N,))
     v = np.zeros((N, S), x.dtype)
     v[:, :H] = _check_u(u, N, H, x.dtype, seed)
     log0 = _log10_norms(v)

@@ -170,13 +170,7 @@ def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
     v = np.zeros((R * N, S), xw.dtype)
     v[:, :H] = u
 
-    def step(v, j, out):
-        vv, oo = v.reshape(R, N, S), out.reshape(R, N, S)
-        _, prev = traces.back(cell, trace, T - 1 - j, tuple(vv[..., i * H:(i + 1) * H]
-                                                            for i in range(len(keys))), W, opts, rho)
-        for i, p in enumerate(prev):
-            oo[..., i * H:(i + 1) * H] = p
-
+    step = traces.covector_step(cell, trace, W, opts, T, H, (R, N), rho)
     blocks = [slice(i * H, (i + 1) * H) for i in range(len(keys))] if len(keys) > 1 else None
     logs, parts = _carry_back(step, v, T, blocks=blocks, keep=True)
     return logs.reshape(T + 1, R, N), [p.reshape(T + 1, R, N) for p in parts]

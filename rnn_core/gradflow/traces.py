@@ -92,3 +92,18 @@ def back(cell, trace, t, dstate, W, opts, rho=None):
     da_x, _, dh_prev = step_back(dstate[0], trace["h_prev"][t],
                                  (trace["s"][t], trace["n"][t], trace["m"][t]), W)
     return da_x, (dh_prev,)
+
+
+def covector_step(cell, trace, W, opts, T, H, lead, rho=None):
+    """The carrier's step (logspace._carry_back) for a gated cell: covectors v (M, S) with
+    M = prod(lead) rows, S = [dL/dh; dL/dC] (or dL/dh), carried through step T - 1 - j by
+    `back`. lead: the leading axes of the trace's states, (N,) or (R, N)."""
+    def step(v, j, out):
+        S = v.shape[-1]
+        vv, oo = v.reshape(lead + (S,)), out.reshape(lead + (S,))
+        parts = tuple(vv[..., i * H:(i + 1) * H] for i in range(S // H))
+        _, prev = back(cell, trace, T - 1 - j, parts, W, opts, rho)
+        for i, p in enumerate(prev):
+            oo[..., i * H:(i + 1) * H] = p
+
+    return step
