@@ -3,7 +3,10 @@
 Norms of long Jacobian products under- or overflow float64 well before T = 1000, so every
 function that follows a gradient over many steps renormalises the vector (or matrix) as it
 goes and adds up log10 of the norms it divides out. Results are log10 values, finite for
-any T and any finite rho, with no floating-point warning.
+any T and any finite rho, with no floating-point warning. Every covector that gradflow
+carries back (gradient_norms of any cell, the sweep of any cell) goes through the one
+carrier here, _carry_back; only the matrix products (jacobian_products, connectivity,
+exact_spectral_norms, matrices.transient_growth) renormalise with _renorm themselves.
 An exactly zero gradient (rho = 0, every ReLU unit off) has log10 = -inf. It is reported
 as the finite LOG10_FLOOR = -1e6 instead (anything smaller is clipped to it, which takes a
 factor below 1e-200 per step over 5000 steps), so no result is NaN or -inf; plots should

@@ -97,9 +97,11 @@ def sweep(rhos, H=64, T=200, activation=None, family="orthogonal", input_scale=1
       rnn: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step serve every rho, forward
         and backward (batched: the fast tanh/sigmoid forward, f' from the stored states,
         the covector renormalised every 16 steps);
-      gated cells: the cell's own step functions with the recurrent weights stacked, one
-        (G*H, H) block per rho, against states (R, N, H) (traces), and the cell's step
-        back on the covectors.
+      gated cells: the cell's own step functions (traces) on states (R, N, H): the GRU
+        with its recurrent weights stacked, one (3H, H) set per rho; the LSTM, whose
+        h_{t-1} enters only through W_h h_{t-1} = B (rho h_{t-1}), with one shared B and
+        rho taken into the state (one matmul per step); then the cell's step back on the
+        covectors [dL/dh; dL/dC].
     Memory O(T R N H): about T R N H floats for the Elman RNN (f' and the covectors share
     one buffer), 8 T R N H for the LSTM and 6 for the GRU (trace and covectors).
     Returns a Sweep; sweep_setup(rho, ...) rebuilds the network of one row for gradient_norms, jacobian_products or
