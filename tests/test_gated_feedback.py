@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import cells
+from rnn_core import cells, layers
 from rnn_core.activations import sigmoid
 from rnn_core.cells import elman
 from rnn_core.cells import gated_feedback as gf
@@ -180,6 +180,19 @@ def test_truncated_gradients_match_finite_differences_of_the_windowed_loss(k):
     full = gf.backward(w, cache)
     if k < T:                                               # the cut really cut something
         assert not np.allclose(full[2]["U_1_1"], grads["U_1_1"])
+
+
+def test_truncated_backward_equals_the_window_by_window_driver():
+    # layers.truncated_bptt keeps one window's cache alive at a time; same gradient.
+    rng, params, x, s0 = setup(2, 7, 2, [3, 2], 2, seed=23)
+    dh = rng.standard_normal((2, 7, 2))
+    _, _, cache = gf.forward(x, s0, params)
+    want = gf.backward(dh, cache, truncate=3)
+    got = layers.truncated_bptt("gated_feedback", x, s0, params, dh, 3).backward
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got[1]["h"], want[1]["h"], rtol=1e-12, atol=1e-15)
+    for k in params:
+        np.testing.assert_allclose(got[2][k], want[2][k], rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("shape", [(2, 1, 3, [2, 3], 2), (1, 1, 2, [3, 2, 4], 3)])
