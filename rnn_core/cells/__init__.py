@@ -5,7 +5,7 @@
     gru             the GRU in the sources' form and in cuDNN's
     gated_feedback  the gated-feedback RNN of Chung et al. 2015
 
-Every cell module has the interface of INTERFACE in layers.py's docstring: STATE_KEYS,
+Every cell module has one interface (layers.py's docstring spells it out): STATE_KEYS,
 OPTIONS, param_shapes, init_params, zero_state, step_forward / step_backward, forward /
 backward, with private unchecked versions (_forward, _backward, ...) for internal callers.
 bptt holds what their sequence passes share (the upstream gradient's forms, the cut).

@@ -146,13 +146,13 @@ def _forward(x, state0, params, opts):
     """forward without checks: the input projection is one matmul, the loop calls _step."""
     act = activations.ACTIVATIONS[opts["activation"]]
     W_h = params["W_h"]
-    xw = bptt.project(x, params["W_x"], params["b"])     # (T, N, H)
-    T, N, H = xw.shape
-    hs = np.empty((T + 1, N, H), x.dtype)                # time-major: hs[0] = h_0, hs[t+1] = h_t
+    N, T, _ = x.shape
+    hs = np.empty((T + 1, N, W_h.shape[0]), x.dtype)     # time-major: hs[0] = h_0, hs[t+1] = h_t
     hs[0] = state0["h"]
-    with np.errstate(over="ignore", invalid="ignore"):   # checked once, after the loop
+    bptt.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
+    with np.errstate(over="ignore", invalid="ignore"):        # checked once, after the loop
         for t in range(T):
-            hs[t + 1] = _step(xw[t], hs[t], W_h, act.f)
+            hs[t + 1] = _step(hs[t + 1], hs[t], W_h, act.f)   # reads xw_t, then holds h_t
     if not np.isfinite(hs[-1]).all():
         _overflow(hs[1:], W_h, act)
     cache = {"x": x, "h0": hs[0], "hs": hs[1:], "h_prev": hs[:-1], "params": params, "act": act}
