@@ -130,7 +130,7 @@ def _colorbar(fig):
     norm(rho) by update_explorer (a matplotlib Colorbar rebuilds its mesh on every change)."""
     W, H = EXPLORER_SIZE
     l, b, w, h = _PANELS["cb"]
-    ax = fig.add_axes([l / W, b / H, w / W, h / H])
+    ax = fig.add_axes([l / W, b / H, w / W, h / H], label="<colorbar>")
     ax.imshow(np.linspace(0, 1, 256)[:, None], cmap=_CMAP, aspect="auto", origin="lower",
               extent=(0, 1, 0, 1), interpolation="nearest")
     ax.set_xticks([])

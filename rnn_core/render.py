@@ -151,7 +151,9 @@ def describe(fig):
             continue
         texts = _texts_of(ax)
         if ax.get_label() == "<colorbar>":
-            texts = [f"colour bar: {ax.get_ylabel() or ax.get_xlabel()}"]
+            ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+            texts = [f"colour bar: {ax.get_ylabel() or ax.get_xlabel()}"
+                     + (f", ticks {', '.join(ticks)}" if ticks else "")]
         if texts:
             out.append("; ".join(texts) + ".")
     return "Figure: " + " ".join(out) if out else "Figure (no text)."

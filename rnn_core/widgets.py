@@ -166,7 +166,7 @@ class _FigureWidget:
         from IPython.display import display
         self.widget._view_count = 0        # the front end counts the views it makes
         self.widget.observe(self._first_view, names="_view_count")
-        display(self)
+        display(self._repr_mimebundle_(), raw=True)
         w, h = Image.open(io.BytesIO(self.last_png)).size
         self._static = display({"image/png": self.last_png, "text/plain": self.last_alt},
                                raw=True, metadata={"image/png": {"width": w, "height": h}},

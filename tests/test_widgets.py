@@ -221,9 +221,8 @@ def test_display_shows_the_widget_then_one_static_figure_that_a_view_empties(mon
     monkeypatch.setattr(IPython.display, "display", fake_display)
     ex = widgets.explorer(T=40)
     ex._ipython_display_()
-    (widget_out, *_), (static, raw, meta, handle) = shown
-    assert widget_out is ex
-    bundle = ex._repr_mimebundle_()
+    (bundle, raw_w, _), (static, raw, meta, handle) = shown
+    assert raw_w and bundle == ex._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.widget.model_id
     assert "JupyterLab" not in bundle["text/plain"] and "below" in bundle["text/plain"]
     assert raw and static["image/png"] == ex.last_png and static["text/plain"] == ex.last_alt

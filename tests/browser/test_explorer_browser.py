@@ -1,14 +1,22 @@
 """The explorer of notebook 03, driven in a real JupyterLab in headless Chromium.
 
 What a student does: open the notebook, Run > Run All Cells, move the sequence-length
-slider, switch the activation. Each move must redraw the plot (the base64 PNG in the
-widget's Output area changes), with no "Error displaying widget", no "Loading widget"
-left on screen and no error in the browser console.
+slider, switch the activation. Each move must redraw the plot (the base64 PNG of the
+widget's <img> changes), with no "Error displaying widget", no "Loading widget" left on
+screen and no error in the browser console. The explorer's cell shows one figure, not the
+live one and a static copy (the static output is emptied once the widget renders), and
+its image carries alt text.
 
 The browser is Debian's /usr/bin/chromium driven by Playwright's Python package; no
 browser is ever downloaded. JupyterLab runs on 127.0.0.1 with a token, from a temporary
 root that holds a copy of notebooks/, with its config, data, runtime and IPython dirs
-in that root too, so nothing is written to the user's home.
+in that root too. The root lives inside the venv (<venv>/test-home/browser-*), and
+Chromium gets its own profile, HOME, XDG folders and TMPDIR there, so the test writes
+nothing outside the repository and its venv (Chromium had written
+~/.config/chromium/Crash Reports/settings.dat). The root is removed afterwards.
+
+Set RNN_BROWSER_SCREENSHOTS to a folder to keep screenshots of the explorer at its
+default and at extreme settings (T = 1000, sigmoid, non-normal, input scale 10).
 
 Set RNN_EXPLORER_NOTEBOOK to a notebook path to drive another notebook with the same
 controls (used to develop this test before notebook 03 existed).
@@ -21,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -97,9 +106,22 @@ def sync_playwright():
 
 
 @pytest.fixture(scope="module")
-def lab(sync_playwright, tmp_path_factory):
+def scratch():
+    """A temporary folder inside the venv for everything this test writes; removed after."""
+    base = Path(sys.prefix) / "test-home"
+    base.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="browser-", dir=base))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab(sync_playwright, scratch):
     """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks."""
-    root = tmp_path_factory.mktemp("lab")
+    root = scratch / "lab"
+    root.mkdir()
     shutil.copytree(NOTEBOOK.parent, root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     home = root / "home"
@@ -160,15 +182,29 @@ def lab(sync_playwright, tmp_path_factory):
 
 
 @pytest.fixture
-def page(sync_playwright, lab, tmp_path, request):
+def page(sync_playwright, lab, scratch, request):
     """A Chromium page with a fresh profile; collects console errors and page errors."""
     failed_before = request.session.testsfailed
+    tmp_path = scratch / "chromium"
+    home = tmp_path / "home"
+    for d in ("home/.config", "home/.cache", "home/.local/share", "tmp"):
+        (tmp_path / d).mkdir(parents=True, exist_ok=True)
+    # Chromium's own profile, home and temporary folder: it writes crash-report settings
+    # under $XDG_CONFIG_HOME (else ~/.config), caches under $XDG_CACHE_HOME, and temporary
+    # files under $TMPDIR. Playwright's driver inherits TMPDIR for its artefacts too.
+    browser_env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                       XDG_CACHE_HOME=str(home / ".cache"),
+                       XDG_DATA_HOME=str(home / ".local" / "share"),
+                       TMPDIR=str(tmp_path / "tmp"))
+    old_tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = browser_env["TMPDIR"]
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
+            env=browser_env,
             viewport={"width": 1400, "height": 1000},
         )
         pg = context.pages[0] if context.pages else context.new_page()
@@ -199,6 +235,10 @@ def page(sync_playwright, lab, tmp_path, request):
                     pass
                 print(f"JupyterLab log: {lab['log']}\n{_tail(lab['log'], 30)}")
             context.close()
+            if old_tmpdir is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = old_tmpdir
 
 
 def _describe(page, lab):
@@ -234,8 +274,8 @@ def _describe(page, lab):
 
 
 def _png_sources(cell):
-    """The src of every PNG image in the Output widgets of one cell, in order."""
-    return cell.locator(".widget-output img").evaluate_all(
+    """The src of every PNG image the explorer widgets of one cell show, in order."""
+    return cell.locator(".widget-html img.rnn-figure").evaluate_all(
         "imgs => imgs.map(i => i.getAttribute('src') || '')"
         ".filter(s => s.startsWith('data:image/png;base64,'))"
     )
@@ -250,6 +290,34 @@ def _wait_for_new_plot(page, lab, cell, before, what):
         page.wait_for_timeout(200)
     pytest.fail(f"the explorer's plot did not change within {REDRAW_S} s after {what}\n"
                 f"{_describe(page, lab)}")
+
+
+def _check_one_figure(page, lab, cell):
+    """The explorer's cell shows one figure (the live one, with alt text), not two."""
+    deadline = time.monotonic() + REDRAW_S
+    while True:
+        imgs = cell.locator(".jp-OutputArea img").evaluate_all(
+            "imgs => imgs.map(i => [i.className, i.getAttribute('alt') || ''])")
+        if len(imgs) == 1:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the explorer's cell shows {len(imgs)} images, not one: {imgs}\n"
+                        f"{_describe(page, lab)}")
+        page.wait_for_timeout(250)
+    (cls, alt), = imgs
+    assert cls == "rnn-figure" and alt.startswith("Figure: "), imgs
+    body = cell.inner_text()
+    assert "JupyterLab" not in body, body[:500]
+
+
+def _screenshot(page, cell, name):
+    """Keep a screenshot of the explorer's cell in $RNN_BROWSER_SCREENSHOTS, if set."""
+    folder = os.environ.get("RNN_BROWSER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        cell.scroll_into_view_if_needed()
+        cell.screenshot(path=str(Path(folder) / name))
+        print(f"screenshot: {Path(folder) / name}")
 
 
 def _kernels(lab):
@@ -404,6 +472,8 @@ def test_explorer_redraws_when_controls_change(lab, page):
     _wait_for_kernel_idle(page, lab, RUN_ALL_S)
     t_run = time.monotonic()
     plot = _png_sources(cell)
+    _check_one_figure(page, lab, cell)
+    _screenshot(page, cell, "explorer_default.png")
 
     # The slider: ipywidgets 8 renders IntSlider with noUiSlider; its handle takes the
     # keyboard focus and moves one step per arrow key, as for a keyboard user.
@@ -437,6 +507,27 @@ def test_explorer_redraws_when_controls_change(lab, page):
     dropdown.select_option(current)
     _wait_for_new_plot(page, lab, cell, plot, f"choosing activation {current!r} again")
     _wait_for_kernel_idle(page, lab, REDRAW_S)
+
+    # Extreme settings, as a student may try them: T = 1000 (End key on the slider),
+    # sigmoid, non-normal W_h, input scale 10 (End on its slider).
+    handle.focus()
+    handle.press("End")
+    plot = _wait_for_new_plot(page, lab, cell, plot, "pressing End on the T slider")
+    for label, value in ((DROPDOWN_LABEL, "sigmoid"), (re.compile(r"^\s*W_h family\s*$"), "nonnormal")):
+        select = cell.locator(".widget-dropdown").filter(
+            has=page.locator(".widget-label", has_text=label)).locator("select")
+        if select.count() == 1 and select.input_value() != value:
+            select.select_option(value)
+            plot = _wait_for_new_plot(page, lab, cell, plot, f"choosing {value!r}")
+    scale = cell.locator(".widget-slider").filter(
+        has=page.locator(".widget-label", has_text=re.compile(r"^\s*input scale\s*$")))
+    if scale.count() == 1:
+        scale.locator(".noUi-handle").first.focus()
+        scale.locator(".noUi-handle").first.press("End")
+        plot = _wait_for_new_plot(page, lab, cell, plot, "pressing End on the input scale")
+    _wait_for_kernel_idle(page, lab, REDRAW_S)
+    _check_one_figure(page, lab, cell)
+    _screenshot(page, cell, "explorer_extreme.png")
 
     body = page.locator("#main").inner_text()
     assert "Error displaying widget" not in body
