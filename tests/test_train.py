@@ -31,8 +31,9 @@ GRAD_CASES = [(c, o, t) for c, o in CELLS for t in TASKS if t != "text" or c == 
 def test_whole_model_gradients(cell, opts, task_name):
     task = TASKS[task_name]()
     params = train.init_model(cell, task.D, 3, task.n_out, seed=2, **opts)
-    _, _, grads, _ = train.loss_and_grads(cell, params, task, **opts)
-    errors = check_gradients(lambda: train.loss_and_grads(cell, params, task, **opts)[0],
+    loss, _, grads, _ = train.loss_and_grads(cell, params, task, **opts)
+    assert train.evaluate(cell, params, task, **opts)[0] == loss     # the same data loss,
+    errors = check_gradients(lambda: train.evaluate(cell, params, task, **opts)[0],  # forward only
                              flat_arrays(params), flat_arrays(grads))
     assert max(errors.values()) < TOL, errors
 
