@@ -43,9 +43,10 @@ live in two private functions, and the sequence loops call them once per step:
         layers concatenated; ds_t (..., L, L) is dL/d(gate pre-activation), indexed like
         g_t; dhstar_prev = dL/dh*_{t-1}. Layer 1's input terms receive da_t[..., :H_1]
         and ds_t[..., 0, :].
-Unchecked versions for internal callers (train, layers): _forward(x, state0, params,
-opts) with a state dict and check_options-style opts, _backward(dh, cache, dstate_T,
-truncate) with dh a dict {t: (N, H_out)} (bptt.steps), _step_forward, _step_backward.
+Unchecked versions for internal callers (train, layers, costs): _forward(x, state0,
+params, opts) with state0 a state dict (not None) and opts = _options(opts), the full
+checked options dict; _backward(dh, cache, dstate_T, truncate) with dh a dict
+{t: (N, H_out)}, 0 <= t < T (bptt.steps); _step_forward and _step_backward likewise.
 Inside, h*_t for all t lives in one time-major array (T+1, N, S), row 0 being state0.
 """
 import numpy as np
