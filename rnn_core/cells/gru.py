@@ -251,16 +251,16 @@ def _forward(x, state0, params, opts):
     """forward without checks: the input projection is one matmul, the loop calls the step."""
     form = opts["form"]
     W_h, W_x, b_x, b_h = _stack(params, form)
-    xw = bptt.project(x, W_x, b_x)                            # (T, N, 3H)
-    T, N, _ = xw.shape
+    gates = bptt.project(x, W_x, b_x)                         # (T, N, 3H): xw_t until step t
+    T, N, _ = gates.shape
     H = W_h.shape[1]
-    ss = np.empty((T, N, 2 * H), x.dtype)                     # time-major inside the loop
-    ns, ms = np.empty((T, N, H), x.dtype), np.empty((T, N, H), x.dtype)
+    ss, ns = gates[..., :2 * H], gates[..., 2 * H:]           # then the two gates and the candidate
+    ms = np.empty((T, N, H), x.dtype)                         # time-major inside the loop
     hs = np.empty((T + 1, N, H), x.dtype)                     # hs[0] = h_0, hs[t+1] = h_t
     hs[0] = state0["h"]
     step = STEPS[form][0]
-    for t in range(T):
-        hs[t + 1], (ss[t], ns[t], ms[t]) = step(xw[t], hs[t], W_h, b_h)
+    for t in range(T):                                        # the step reads xw_t = gates[t] first
+        hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h)
     cache = {"form": form, "x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "W_h": W_h, "W_x": W_x}
     return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
@@ -288,7 +288,9 @@ def _backward(dh, cache, dstate_T, truncate):
     T, N, H = ns.shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
-    das_x, das_h = np.empty((T, N, 3 * H), hs.dtype), np.empty((T, N, 3 * H), hs.dtype)
+    das_x = np.empty((T, N, 3 * H), hs.dtype)
+    # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
+    das_h = das_x if form == "sources" else np.empty((T, N, 3 * H), hs.dtype)
     back = STEPS[form][1]
     for t in range(T - 1, -1, -1):
         g = dh.get(t)

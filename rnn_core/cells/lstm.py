@@ -118,10 +118,13 @@ def _local(s, g, tc, c_prev):
             with sigmoid'(z) = s (1 - s): [dC_t, dC_t, dh_t, dC_t] -> dz_t
     """
     H = g.shape[-1]
-    ds = s * (1 - s)                                          # sigmoid' of f, i, o
     A = s[..., 2 * H:] * (1 - tc * tc)
-    B = np.concatenate([c_prev * ds[..., :H], g * ds[..., H:2 * H], tc * ds[..., 2 * H:],
-                        s[..., H:2 * H] * (1 - g * g)], axis=-1)
+    B = np.empty(g.shape[:-1] + (4 * H,), g.dtype)           # written in place: no concatenation
+    np.multiply(s, 1 - s, out=B[..., :3 * H])                 # sigmoid' of f, i, o
+    B[..., :H] *= c_prev
+    B[..., H:2 * H] *= g
+    B[..., 2 * H:3 * H] *= tc
+    np.multiply(s[..., H:2 * H], 1 - g * g, out=B[..., 3 * H:])
     return A, B
 
 
@@ -216,15 +219,15 @@ def forward(x, state0, params, **opts):
 def _forward(x, state0, params, opts):
     """forward without checks: the input projection is one matmul, the loop calls _step."""
     W_h, W_x, b = _stack(params)
-    xw = bptt.project(x, W_x, b)                              # (T, N, 4H)
-    T, N, _ = xw.shape
+    gates = bptt.project(x, W_x, b)                           # (T, N, 4H): xw_t until step t
+    T, N, _ = gates.shape
     H = W_h.shape[1]
-    ss = np.empty((T, N, 3 * H), x.dtype)                     # time-major inside the loop
-    gs, tcs = np.empty((T, N, H), x.dtype), np.empty((T, N, H), x.dtype)
+    ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
+    tcs = np.empty((T, N, H), x.dtype)                        # time-major inside the loop
     hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
     hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
-    for t in range(T):
-        hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(xw[t], hs[t], cs[t], W_h)
+    for t in range(T):                                        # _step reads xw_t = gates[t] first
+        hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(gates[t], hs[t], cs[t], W_h)
     cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
     return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
