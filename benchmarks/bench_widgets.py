@@ -5,8 +5,8 @@ the explorer has recomputed the sweep, redrawn the figure and put the new PNG in
 image widget (the observer runs synchronously, so this is the time of the assignment).
 Changes of T, at T near 200 and near 1000, use values not seen before; a change of
 activation or family cycles through the options, so after one round the pixels of the
-colour bar and panel (c) are reused: the first visit of each option (a full draw) is
-reported apart from the median. Several rounds; the median of each round and the median
+colour bar and panel (c) are reused: the first visits of the options (full draws, which
+happen in the first round only, at T ~200) are reported apart, as their median. Several rounds; the median of each round and the median
 of the rounds are printed with `uptime`. Targets: 100 ms at T = 200, 250 ms at T = 1000.
 
 The call chain of one change of T is measured with sys.setprofile, restricted to rnn_core:
@@ -149,9 +149,9 @@ def main(argv=None):
         m = statistics.median(vals)
         first_rows.append(dict(change=case, median_ms=round(m, 1), target_ms=TARGETS_MS[T],
                                meets_target=bool(m <= TARGETS_MS[T])))
-        print(f"| {case} | " + " | ".join(f"{v:.0f}" for v in vals)
-              + " |" * max(0, args.rounds - len(vals))
-              + f" {m:.0f} | {TARGETS_MS[T]:.0f} | {'yes' if m <= TARGETS_MS[T] else 'no'} |")
+        cells = [f"{v:.0f}" for v in vals] + [""] * (args.rounds - len(vals))
+        print(f"| {case} | " + " | ".join(cells)
+              + f" | {m:.0f} | {TARGETS_MS[T]:.0f} | {'yes' if m <= TARGETS_MS[T] else 'no'} |")
     print(f"\n`uptime` at the end: {uptime}; cpus: {os.cpu_count()}")
     print(f"\n## Call chain of one change of T\n\n{chain['calls']} calls through "
           f"{chain['functions']} functions in {chain['modules']} modules of rnn_core; by module: "
