@@ -35,20 +35,27 @@ from .validate import check_choice, check_int, check_positive
 EXPLORER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 EXPLORER_FAMILIES = ("orthogonal", "gaussian", "nonnormal")
 DPI = render.DPI
-# The explorer each notebook cell made last, keyed by (kind, cell id): re-running the cell
-# closes it. Only cells with an id (JupyterLab and nbclient send one) are tracked.
+# The explorer each notebook cell made last, keyed by (kind, cell): re-running the cell
+# closes it. Only code run by a kernel is tracked (see _cell_id).
 _BY_CELL = {}
 
 
 def _cell_id():
-    """The id of the notebook cell being executed, or None outside a kernel that sends one."""
+    """What identifies the notebook cell being executed, or None outside a kernel.
+
+    JupyterLab sends the cell's id with each execute request; other clients (nbclient,
+    say) send none, and then the cell's code stands for it (a re-run sends the same code).
+    """
     try:
         from IPython import get_ipython
         kernel = getattr(get_ipython(), "kernel", None)
         parent = kernel.get_parent() if kernel is not None else None
     except Exception:  # no IPython, or a kernel without get_parent: no cell to track
         return None
-    return ((parent or {}).get("metadata") or {}).get("cellId")
+    parent = parent or {}
+    cell = (parent.get("metadata") or {}).get("cellId")
+    code = (parent.get("content") or {}).get("code")
+    return cell if cell else (f"code:{code}" if code else None)
 
 
 def _close_tree(widget):

@@ -149,13 +149,31 @@ def test_png_encoder_holds_the_canvas_pixels_exactly():
 
 
 class _FakeKernel:
-    """What ipykernel's kernel offers: the parent message of the cell being run."""
+    """What ipykernel's kernel offers: the parent message of the cell being run (JupyterLab
+    sends the cell's id in its metadata; nbclient sends only the code)."""
 
     def __init__(self):
         self.cell = "cell-0"
+        self.code = "rc.widgets.explorer()"
 
     def get_parent(self):
-        return {"header": {}, "metadata": {"cellId": self.cell}}
+        return {"header": {}, "metadata": {"cellId": self.cell} if self.cell else {},
+                "content": {"code": self.code}}
+
+
+def test_a_cell_is_known_by_its_id_or_else_by_its_code(monkeypatch):
+    import IPython
+    kernel = _FakeKernel()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"kernel": kernel})())
+    assert widgets._cell_id() == "cell-0"
+    kernel.cell = None
+    assert widgets._cell_id() == "code:rc.widgets.explorer()"
+    first = widgets.explorer(T=5)
+    second = widgets.explorer(T=5)               # the same code re-run: the first is closed
+    assert first.closed and not second.closed
+    second.close()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert widgets._cell_id() is None
 
 
 def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
