@@ -105,7 +105,8 @@ def call_chain():
     # -> plots -> render, with the sweep's own modules folded into one step
     folded = []
     for m in order:
-        m = m if m in top else "the sweep (gradflow, matrices, activations, validate)"
+        m = next((t for t in top if m == t or m.startswith(t + ".")),
+                 "the sweep (gradflow, matrices, activations, validate)")
         if not folded or folded[-1] != m:
             folded.append(m)
     return dict(calls=len(calls), functions=len(set(calls)), modules=len(by_module),
