@@ -17,7 +17,7 @@ def build_all(seed=0):
     figs = {"explorer_default": plots.explorer_figure(ex.explorer_sweep(seed=seed))}
     figs["explorer_sigmoid"] = plots.explorer_figure(ex.explorer_sweep(activation="sigmoid",
                                                                     seed=seed))
-    figs["seed_rule"] = plots.seed_rule_figure(ex.rule_cases(seed=seed))
+    figs["rule_table"] = plots.rule_figure(ex.rule_cases(seed=seed))
     figs["bounds"] = plots.bounds_figure(ex.bounds_vs_measured(seed=seed))
     figs["decay_rate"] = plots.decay_rate_figure(ex.rate_sweeps(seed=seed))
     figs["input_scale"] = plots.input_scale_figure(ex.input_scale_sweeps(seed=seed))

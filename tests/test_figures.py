@@ -9,7 +9,7 @@ from rnn_core import activations, experiments, gallery, matrices
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EXPECTED = ["explorer_default.png", "explorer_default.svg", "explorer_sigmoid.png",
-            "seed_rule.png", "bounds.png", "decay_rate.png", "input_scale.png",
+            "rule_table.png", "bounds.png", "decay_rate.png", "input_scale.png",
             "transient_growth.png", "commutation.png", "activations.png",
             "mean_derivative.png", "preactivation_default.png", "relu_paths.png"]
 
@@ -68,7 +68,7 @@ def check_committed_figures(written):
             "run `make figures`")
 
 
-def test_seed_rule_cases_find_the_known_failures():
+def test_rule_cases_find_the_known_failures():
     rows = {r["case"]: r for r in experiments.rule_cases()}
     assert rows["tanh, orthogonal, rho 0.9"]["rule_holds"]
     sig = rows["sigmoid, orthogonal, rho 3"]            # gamma = 1/4: the threshold is 4

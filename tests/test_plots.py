@@ -160,7 +160,7 @@ def test_measured_threshold(small_sweep):
 
 
 @pytest.mark.parametrize("name, make", [
-    ("seed_rule", lambda: plots.seed_rule_figure(experiments.rule_cases(
+    ("rule_table", lambda: plots.rule_figure(experiments.rule_cases(
         cases=experiments.RULE_CASES[:3], T=40, H=16, short_lag=10))),
     ("bounds", lambda: plots.bounds_figure(experiments.bounds_vs_measured(T=20, H=8))),
     ("decay_rate", lambda: plots.decay_rate_figure(experiments.rate_sweeps(T=40, H=8))),

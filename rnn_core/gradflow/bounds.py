@@ -18,7 +18,7 @@ def singular_value_bound(W_h, activation, lags):
 
 
 def hochreiter_bound(W_h, activation, lags):
-    """Hochreiter (seed 002, eqs 1.63-1.67): l log10(H gamma max|w_ij|), (L,) in log10.
+    """Hochreiter (as Galvan's thesis presents it, eqs 1.63-1.67): l log10(H gamma max|w_ij|), (L,) in log10.
 
     It bounds the max-norm of dh_t/dh_k and, since sigma_max <= ||W_h||_F <= H max|w_ij|,
     also its spectral norm, so it always lies above singular_value_bound: weaker.

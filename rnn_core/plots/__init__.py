@@ -22,11 +22,11 @@ from .diagrams import unrolled_figure
 from .explorer import (EXPLORER_SIZE, explorer_artists, explorer_figure, measured_threshold,
                        update_explorer)
 from .gradients import (bounds_figure, commutation_figure, decay_rate_figure,
-                        input_scale_figure, seed_rule_figure, transient_growth_figure)
+                        input_scale_figure, rule_figure, transient_growth_figure)
 
 __all__ = ["ACTIVATION_COLORS", "LOG10_FLOAT64_TINY", "PREACTIVATION_SIZE", "TEXT", "TITLE", "WIDTH",
            "DescribedFigure", "activations_figure", "mean_derivative_figure",
            "preactivation_figure", "relu_paths_figure", "unrolled_figure", "EXPLORER_SIZE",
            "explorer_artists", "explorer_figure", "measured_threshold", "update_explorer",
            "bounds_figure", "commutation_figure", "decay_rate_figure", "input_scale_figure",
-           "seed_rule_figure", "transient_growth_figure"]
+           "rule_figure", "transient_growth_figure"]

@@ -10,7 +10,7 @@ from .common import TEXT, TITLE, WIDTH, ACTIVATION_COLORS, _new, _label
 # Notebook 03: the lecture notes' rule, the bounds, rates, input scale, transient growth
 # ----------------------------------------------------------------------------------------
 
-def seed_rule_figure(rows, fig=None):
+def rule_figure(rows, fig=None):
     """One small panel per case of experiments.rule_cases: the measured curve, and whether
     the lecture notes' rule (eq. 1.33, vanishes iff lambda_max <= 1) predicted it. Returns
     the figure."""
