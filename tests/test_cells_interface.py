@@ -315,6 +315,35 @@ def test_private_steps_take_stacked_recurrent_weights(name, rng):
                 np.testing.assert_allclose(a.reshape(R, N, H)[r], b, rtol=0, atol=1e-14)
 
 
+@pytest.mark.parametrize("form", gru.FORMS)
+def test_gru_private_step_back_by_finite_differences_and_on_stacked_weights(form, rng):
+    # back(dh, local(h_prev, step cache), W) is the vector-Jacobian product of the step:
+    # da_x = dL/dxw_t, dh_prev = dL/dh_{t-1} and (cuDNN) da_h = dL/db_h, with L = <dh, h_t>
+    R, N, H = 3, 2, 4
+    step, local, back = gru.STEPS[form]
+    W = 0.6 * rng.standard_normal((R, 3 * H, H))
+    xw, h, dh = rng.standard_normal((N, 3 * H)), rng.standard_normal((R, N, H)), rng.standard_normal((R, N, H))
+    b_h = rng.standard_normal(3 * H) if form == "cudnn" else None
+    h_t, cache = step(xw, h, W, b_h)
+    got = back(dh, local(h, cache), W)
+    for r in range(R):                                   # stacked weights: R separate calls
+        h_r, cache_r = step(xw, h[r], W[r], b_h)
+        np.testing.assert_allclose(h_t[r], h_r, rtol=0, atol=1e-14)
+        for a, b in zip(got, back(dh[r], local(h[r], cache_r), W[r])):
+            np.testing.assert_allclose(a[r], b, rtol=0, atol=1e-14)
+    xw_r, h_0, dh_0 = xw.copy(), h[0].copy(), dh[0]
+    arrays = {"xw": xw_r, "h_prev": h_0}
+    if form == "cudnn":
+        arrays["b_h"] = b_h
+    da_x, da_h, dh_prev = back(dh_0, local(h_0, step(xw_r, h_0, W[0], b_h)[1]), W[0])
+    grads = {"xw": da_x, "h_prev": dh_prev, "b_h": da_h.sum(axis=0)}
+    errors = check_gradients(lambda: float(np.sum(dh_0 * step(xw_r, h_0, W[0], b_h)[0])), arrays,
+                             {k: grads[k] for k in arrays})
+    assert max(errors.values()) < TOL, errors
+    if form == "sources":
+        assert da_x is da_h                            # the x- and h-parts share each pre-activation
+
+
 @pytest.mark.parametrize("name", CELLS)
 def test_unchecked_versions_equal_the_public_ones(name, rng):
     N, T, D, H = 2, 4, 3, 4

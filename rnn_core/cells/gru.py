@@ -29,16 +29,21 @@ Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one s
 x_t (N, D). The state is a dict {"h": (N, H)}. Inside, the gates are stacked (two sigmoid
 gates, then the candidate: u, r, c or r, z, n) into W_x (3H, D) and W_h (3H, H), so all
 input projections are one matmul before the loop.
-The equations live in private functions, one pair per form, which gradflow calls directly
-(STEPS[form] gives the pair):
+The equations live in private functions, three per form, which gradflow calls directly
+(STEPS[form] gives (step, local, back)):
     _step_sources(xw_t, h_prev, W_h, b_h) -> (h_t, (s, n, m))
     _step_cudnn(xw_t, h_prev, W_h, b_h) -> (h_t, (s, n, m))
         xw_t = x_t W_x^T + b_x (..., N, 3H); h_prev (..., N, H); W_h (3H, H) or stacked
         (..., 3H, H), broadcasting under np.matmul; b_h (3H,) for cudnn, None for sources.
         s = the two sigmoid gates (..., N, 2H), n = the candidate, m = r * h_{t-1}
         (sources) or W_hn h_{t-1} + b_hn (cudnn).
-    _back_sources(dh_t, h_prev, (s, n, m), W_h) -> (da_x, da_h, dh_prev)
-    _back_cudnn(dh_t, h_prev, (s, n, m), W_h) -> (da_x, da_h, dh_prev)
+    _local_sources(h_prev, (s, n, m)) -> (K_x, K_h, P)
+    _local_cudnn(h_prev, (s, n, m)) -> (K_x, K_h, P)
+        the factors of the step's backward that do not depend on the incoming gradient,
+        K_x, K_h (..., N, 3H) (one array in the sources' form), P (..., N, 2H) or (..., N, H);
+        any leading axes, so a sequence computes them for all steps at once.
+    _back_sources(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
+    _back_cudnn(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
         da_x, da_h (..., N, 3H): gradients of the input- and recurrent-side pre-activations.
 Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
 _backward(dh, cache, dstate_T, truncate), as in elman.py.
@@ -117,16 +122,40 @@ def _step_sources(xw_t, h_prev, W_h, b_h=None):
     return (1 - u) * h_prev + u * n, (s, n, m)
 
 
-def _back_sources(dh_t, h_prev, step_cache, W_h):
-    """Backward of _step_sources: dL/dh_t -> (da_x, da_h, dL/dh_{t-1}); da_x is da_h here."""
-    s, n, m = step_cache
-    H = h_prev.shape[-1]
-    u, r = s[..., :H], s[..., H:]
-    dn = dh_t * u * (1 - n * n)                               # candidate pre-activation
-    dm = dn @ W_h[..., 2 * H:, :]                              # dL/d(r * h_{t-1})
-    ds = np.concatenate([dh_t * (n - h_prev), dm * h_prev], axis=-1) * s * (1 - s)   # u, r
-    da = np.concatenate([ds, dn], axis=-1)     # one pre-activation per gate: x- and h-parts share it
-    return da, da, dh_t * (1 - u) + dm * r + ds @ W_h[..., :2 * H, :]
+def _local_sources(h_prev, step_cache):
+    """The factors of _back_sources that the incoming gradient does not change:
+
+        K = [(h~_t - h_{t-1}) u'(a_u), h_{t-1} r'(a_r), u_t (1 - h~_t^2)]   [dh_t, dm, dh_t] -> da
+        P = [1 - u_t, r_t]                                                 [dh_t, dm] -> dh_{t-1}
+    with sigmoid'(a) = s (1 - s). Any leading axes. Returns (K, K, P): one K (..., N, 3H)
+    for both sides, as the x- and h-parts of a gate share its pre-activation; P (..., N, 2H).
+    """
+    s, n, _ = step_cache
+    H = n.shape[-1]
+    K = np.empty(n.shape[:-1] + (3 * H,), n.dtype)           # written in place: no concatenation
+    np.multiply(s, 1 - s, out=K[..., :2 * H])                 # sigmoid' of u, r
+    K[..., :H] *= n - h_prev
+    K[..., H:2 * H] *= h_prev
+    np.multiply(s[..., :H], 1 - n * n, out=K[..., 2 * H:])
+    P = s.copy()
+    np.subtract(1, s[..., :H], out=P[..., :H])
+    return K, K, P
+
+
+def _back_sources(dh_t, local, W_h):
+    """Backward of _step_sources: dL/dh_t arrives; local = _local_sources(...) = (K, K, P).
+
+        dm = (dh_t u_t (1 - h~_t^2)) W_hc        dL/d(r_t * h_{t-1}), through the candidate
+        da = K * [dh_t, dm, dh_t]                the pre-activations of [u, r, c]
+        dh_{t-1} = dh_t (1 - u_t) + dm r_t + da_[u, r] W_h[u, r]
+
+    Returns (da_x, da_h, dh_prev) with da_x is da_h, (..., N, 3H); dh_prev (..., N, H).
+    """
+    K, _, P = local
+    H = dh_t.shape[-1]
+    dm = (dh_t * K[..., 2 * H:]) @ W_h[..., 2 * H:, :]
+    da = K * np.concatenate([dh_t, dm, dh_t], axis=-1)
+    return da, da, dh_t * P[..., :H] + dm * P[..., H:] + da[..., :2 * H] @ W_h[..., :2 * H, :]
 
 
 def _step_cudnn(xw_t, h_prev, W_h, b_h):
@@ -145,18 +174,45 @@ def _step_cudnn(xw_t, h_prev, W_h, b_h):
     return (1 - z) * n + z * h_prev, (s, n, m)
 
 
-def _back_cudnn(dh_t, h_prev, step_cache, W_h):
-    """Backward of _step_cudnn: dL/dh_t -> (da_x, da_h, dL/dh_{t-1})."""
+def _local_cudnn(h_prev, step_cache):
+    """The factors of _back_cudnn that the incoming gradient does not change:
+
+        K_x = [m_t r'(a_r), (h_{t-1} - n_t) z'(a_z), (1 - z_t)(1 - n_t^2)]   [da_n, dh_t, dh_t] -> da_x
+        K_h = K_x with its n-part times r_t        the recurrent side: r_t gates m_t
+    with sigmoid'(a) = s (1 - s) and m_t = W_hn h_{t-1} + b_hn. Any leading axes.
+    Returns (K_x, K_h (..., N, 3H), z_t (..., N, H), a view of the step cache).
+    """
     s, n, m = step_cache
-    H = h_prev.shape[-1]
+    H = n.shape[-1]
     r, z = s[..., :H], s[..., H:]
-    dn = dh_t * (1 - z) * (1 - n * n)                          # input-side candidate pre-activation
-    ds = np.concatenate([dn * m, dh_t * (h_prev - n)], axis=-1) * s * (1 - s)   # r, z
-    da_h = np.concatenate([ds, dn * r], axis=-1)   # recurrent side: the n-part is gated by r
-    return np.concatenate([ds, dn], axis=-1), da_h, dh_t * z + da_h @ W_h
+    K_x = np.empty(n.shape[:-1] + (3 * H,), n.dtype)         # written in place: no concatenation
+    np.multiply(s, 1 - s, out=K_x[..., :2 * H])               # sigmoid' of r, z
+    K_x[..., :H] *= m
+    K_x[..., H:2 * H] *= h_prev - n
+    np.multiply(1 - z, 1 - n * n, out=K_x[..., 2 * H:])
+    K_h = K_x.copy()
+    K_h[..., 2 * H:] *= r
+    return K_x, K_h, z
 
 
-STEPS = {"sources": (_step_sources, _back_sources), "cudnn": (_step_cudnn, _back_cudnn)}
+def _back_cudnn(dh_t, local, W_h):
+    """Backward of _step_cudnn: dL/dh_t arrives; local = _local_cudnn(...) = (K_x, K_h, z_t).
+
+        da_n = dh_t (1 - z_t)(1 - n_t^2)         the candidate's input-side pre-activation
+        da_x = K_x * [da_n, dh_t, dh_t],   da_h = K_h * [da_n, dh_t, dh_t]      [r, z, n]
+        dh_{t-1} = dh_t z_t + da_h W_h
+
+    Returns (da_x, da_h (..., N, 3H), dh_prev (..., N, H)).
+    """
+    K_x, K_h, z = local
+    H = dh_t.shape[-1]
+    v = np.concatenate([dh_t * K_x[..., 2 * H:], dh_t, dh_t], axis=-1)
+    da_h = K_h * v
+    return K_x * v, da_h, dh_t * z + da_h @ W_h
+
+
+STEPS = {"sources": (_step_sources, _local_sources, _back_sources),
+         "cudnn": (_step_cudnn, _local_cudnn, _back_cudnn)}
 
 
 # ----------------------------------------------------------------------------------------
@@ -226,7 +282,8 @@ def step_backward(dstate, cache):
 def _step_backward(dstate, cache):
     """step_backward without checks."""
     form, x_t, h_prev, step_cache, W_h, W_x = cache
-    da_x, da_h, dh_prev = STEPS[form][1](dstate["h"], h_prev, step_cache, W_h)
+    _, local, back = STEPS[form]
+    da_x, da_h, dh_prev = back(dstate["h"], local(h_prev, step_cache), W_h)
     return da_x @ W_x, {"h": dh_prev}, _grads(form, da_x, da_h, h_prev, step_cache[2], x_t)
 
 
@@ -282,24 +339,24 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the loop calls the step's backward; weight gradients are matmuls."""
+    """backward without checks: the local factors for all steps at once, then the loop calls
+    the step's backward; weight gradients are matmuls."""
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
-    ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
-    T, N, H = ns.shape
+    ms = cache["ms"]
+    T, N, H = ms.shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
-    das_x = np.empty((T, N, 3 * H), hs.dtype)
-    # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
-    das_h = das_x if form == "sources" else np.empty((T, N, 3 * H), hs.dtype)
-    back = STEPS[form][1]
+    _, local, back = STEPS[form]
+    # K_x, K_h: fresh arrays, overwritten step by step with da_x, da_h (one array in the
+    # sources' form, whose x- and h-parts share each gate's pre-activation)
+    K_x, K_h, P = local(h_prev, (cache["ss"], cache["ns"], ms))
     for t in range(T - 1, -1, -1):
         g = dh.get(t)
-        das_x[t], das_h[t], carry = back(carry if g is None else carry + g, h_prev[t],
-                                         (ss[t], ns[t], ms[t]), W_h)
+        K_x[t], K_h[t], carry = back(carry if g is None else carry + g, (K_x[t], K_h[t], P[t]), W_h)
         if bptt.cut(t, truncate):
             carry = np.zeros_like(carry)
-    da_x = bptt.rows(das_x)                                    # (T*N, 3H)
-    grads = _grads(form, da_x, bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
+    da_x = bptt.rows(K_x)                                      # (T*N, 3H), now da_x
+    grads = _grads(form, da_x, bptt.rows(K_h), bptt.rows(h_prev), bptt.rows(ms),
                    bptt.rows(x.transpose(1, 0, 2)))
     dx = (da_x @ cache["W_x"]).reshape(T, N, -1)
     return bptt.batch_first(dx), {"h": carry}, grads

@@ -2,7 +2,8 @@
 step back reads for every step, and the step back.
 
 Nothing here restates an equation: each function calls the cell's private step functions
-(cells.elman._step/_step_back, cells.lstm._step/_local/_step_back, cells.gru.STEPS[form]).
+(cells.elman._step/_step_back, cells.lstm._step/_local/_step_back, cells.gru.STEPS[form]:
+its step, local factors and step back).
 They take any leading axes, so the same code serves
   - gradient_norms and the Jacobians: the network's own recurrent weights W (G*H, H)
     against states (N, H);
@@ -62,13 +63,14 @@ def run(cell, xw, state0, W, b_h, opts, rho=None):
             h, c, (ss[t], gs[t], tcs[t]) = cells.lstm._step(xw[t], h if rho is None else rho * h,
                                                             c, W)
         return {"s": ss, "g": gs, "tc": tcs, "c_prev": cps}
-    step = cells.gru.STEPS[opts["form"]][0]
+    step, local, _ = cells.gru.STEPS[opts["form"]]
     hps, ns, ms = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
     ss = np.empty((T,) + shape[:-1] + (2 * H,), xw.dtype)
     for t in range(T):
         hps[t] = h
         h, (ss[t], ns[t], ms[t]) = step(xw[t], h, W, b_h)
-    return {"h_prev": hps, "s": ss, "n": ns, "m": ms}
+    # the GRU's step back reads only its local factors: for all steps at once
+    return dict(zip(("K_x", "K_h", "P"), local(hps, (ss, ns, ms))))
 
 
 def back(cell, trace, t, dstate, W, opts, rho=None):
@@ -88,9 +90,8 @@ def back(cell, trace, t, dstate, W, opts, rho=None):
         dz, dh_prev, dc_prev = cells.lstm._step_back(dstate[0], dstate[1], A, B,
                                                      s[..., :A.shape[-1]], W)
         return dz, (dh_prev if rho is None else rho * dh_prev, dc_prev)
-    step_back = cells.gru.STEPS[opts["form"]][1]
-    da_x, _, dh_prev = step_back(dstate[0], trace["h_prev"][t],
-                                 (trace["s"][t], trace["n"][t], trace["m"][t]), W)
+    step_back = cells.gru.STEPS[opts["form"]][2]
+    da_x, _, dh_prev = step_back(dstate[0], (trace["K_x"][t], trace["K_h"][t], trace["P"][t]), W)
     return da_x, (dh_prev,)
 
 
