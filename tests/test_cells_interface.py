@@ -344,6 +344,21 @@ def test_gru_private_step_back_by_finite_differences_and_on_stacked_weights(form
         assert da_x is da_h                            # the x- and h-parts share each pre-activation
 
 
+@pytest.mark.parametrize("form", gru.FORMS)
+@pytest.mark.parametrize("block", [1, 3])
+def test_gru_backward_in_blocks_of_steps_equals_one_block(form, block, rng, monkeypatch):
+    # the local factors come a block of steps at a time (one block at small sizes); blocks
+    # of 1 and of 3 steps (T = 7: the first block is short) give the same numbers exactly
+    N, T, D, H = 2, 7, 3, 4
+    mod, opts, params, x, state0 = problem(f"gru-{form}", N, T, D, H, rng)
+    h, _, cache = gru.forward(x, state0, params, **opts)
+    dh = {t: rng.standard_normal((N, H)) for t in (1, 4, 6)}
+    assert gru.BLOCK_BYTES // (N * 3 * H * 8) >= T
+    whole = gru.backward(dh, cache, dstate_T={"h": np.ones((N, H))}, truncate=3)
+    monkeypatch.setattr(gru, "BLOCK_BYTES", block * N * 3 * H * 8)
+    grads_equal(gru.backward(dh, cache, dstate_T={"h": np.ones((N, H))}, truncate=3), whole)
+
+
 @pytest.mark.parametrize("name", CELLS)
 def test_unchecked_versions_equal_the_public_ones(name, rng):
     N, T, D, H = 2, 4, 3, 4

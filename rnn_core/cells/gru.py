@@ -57,6 +57,7 @@ from ..validate import (check_array, check_int, check_options, check_params,
 from . import bptt
 
 STATE_KEYS = ("h",)
+BLOCK_BYTES = 2 ** 19   # backward: the local factors for this many bytes of da_x at once
 OPTIONS = {"form": "sources"}
 FORMS = ("sources", "cudnn")
 CHOICES = {"form": FORMS}
@@ -132,11 +133,14 @@ def _local_sources(h_prev, step_cache):
     """
     s, n, _ = step_cache
     H = n.shape[-1]
-    K = np.empty(n.shape[:-1] + (3 * H,), n.dtype)           # written in place: no concatenation
-    np.multiply(s, 1 - s, out=K[..., :2 * H])                 # sigmoid' of u, r
+    K = np.empty(n.shape[:-1] + (3 * H,), n.dtype)   # written in place: few fresh temporaries,
+    np.subtract(1, s, out=K[..., :2 * H])             # each a page fault per 4 KiB at W1
+    K[..., :2 * H] *= s                               # sigmoid' of u, r
     K[..., :H] *= n - h_prev
     K[..., H:2 * H] *= h_prev
-    np.multiply(s[..., :H], 1 - n * n, out=K[..., 2 * H:])
+    np.multiply(n, n, out=K[..., 2 * H:])
+    np.subtract(1, K[..., 2 * H:], out=K[..., 2 * H:])
+    K[..., 2 * H:] *= s[..., :H]
     P = s.copy()
     np.subtract(1, s[..., :H], out=P[..., :H])
     return K, K, P
@@ -185,11 +189,14 @@ def _local_cudnn(h_prev, step_cache):
     s, n, m = step_cache
     H = n.shape[-1]
     r, z = s[..., :H], s[..., H:]
-    K_x = np.empty(n.shape[:-1] + (3 * H,), n.dtype)         # written in place: no concatenation
-    np.multiply(s, 1 - s, out=K_x[..., :2 * H])               # sigmoid' of r, z
+    K_x = np.empty(n.shape[:-1] + (3 * H,), n.dtype)  # written in place: few fresh temporaries,
+    np.subtract(1, s, out=K_x[..., :2 * H])            # each a page fault per 4 KiB at W1
+    K_x[..., :2 * H] *= s                              # sigmoid' of r, z
     K_x[..., :H] *= m
     K_x[..., H:2 * H] *= h_prev - n
-    np.multiply(1 - z, 1 - n * n, out=K_x[..., 2 * H:])
+    np.multiply(n, n, out=K_x[..., 2 * H:])
+    np.subtract(1, K_x[..., 2 * H:], out=K_x[..., 2 * H:])
+    K_x[..., 2 * H:] *= 1 - z
     K_h = K_x.copy()
     K_h[..., 2 * H:] *= r
     return K_x, K_h, z
@@ -339,24 +346,32 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the local factors for all steps at once, then the loop calls
-    the step's backward; weight gradients are matmuls."""
+    """backward without checks: the loop calls the step's backward, with the local factors
+    computed for a block of steps at once; weight gradients are matmuls."""
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
-    ms = cache["ms"]
+    ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
     T, N, H = ms.shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
+    das_x = np.empty((T, N, 3 * H), hs.dtype)
+    # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
+    das_h = das_x if form == "sources" else np.empty((T, N, 3 * H), hs.dtype)
     _, local, back = STEPS[form]
-    # K_x, K_h: fresh arrays, overwritten step by step with da_x, da_h (one array in the
-    # sources' form, whose x- and h-parts share each gate's pre-activation)
-    K_x, K_h, P = local(h_prev, (cache["ss"], cache["ns"], ms))
-    for t in range(T - 1, -1, -1):
-        g = dh.get(t)
-        K_x[t], K_h[t], carry = back(carry if g is None else carry + g, (K_x[t], K_h[t], P[t]), W_h)
-        if bptt.cut(t, truncate):
-            carry = np.zeros_like(carry)
-    da_x = bptt.rows(K_x)                                      # (T*N, 3H), now da_x
-    grads = _grads(form, da_x, bptt.rows(K_h), bptt.rows(h_prev), bptt.rows(ms),
+    # blocks of about BLOCK_BYTES: the whole sequence at W1-small (few numpy calls per step),
+    # a step or two at W1 (the factors stay in cache instead of costing fresh pages)
+    block = max(1, BLOCK_BYTES // (N * 3 * H * hs.itemsize))
+    for t1 in range(T, 0, -block):                            # steps [t0, t1), the last first
+        t0 = max(t1 - block, 0)
+        K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            j = t - t0
+            das_x[t], das_h[t], carry = back(carry if g is None else carry + g,
+                                             (K_x[j], K_h[j], P[j]), W_h)
+            if bptt.cut(t, truncate):
+                carry = np.zeros_like(carry)
+    da_x = bptt.rows(das_x)                                    # (T*N, 3H)
+    grads = _grads(form, da_x, bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
                    bptt.rows(x.transpose(1, 0, 2)))
     dx = (da_x @ cache["W_x"]).reshape(T, N, -1)
     return bptt.batch_first(dx), {"h": carry}, grads
