@@ -115,7 +115,7 @@ def main(argv=None):
             r["ours_over_torch"], r["met"] = q, q <= TARGETS[r["size"]]
             if not r["met"]:
                 missed.append(f"{r['size']} {r['cell']}")
-            row += [ms(median(t["torch"])), f"{q:.2f}", f"<= {TARGETS[r['size']]}",
+            row += [ms(median(t["torch"])), f"{q:.3f}", f"<= {TARGETS[r['size']]}",
                     "met" if r["met"] else "MISSED"]
         if "jax" in t:
             r["ours_over_jax"] = median(t["ours"]) / median(t["jax"])

@@ -87,7 +87,7 @@ def main(argv=None):
         print(f"\n=== {script} ===", flush=True)
         code, lines, secs = run(script)
         status = status or code
-        report += [f"## {script}: exit code {code}, {secs:.0f} s", *lines, ""]
+        report += [f"## {script}: exit code {code}, {secs:.0f} s", "", *lines, ""]
     report.append(f"Total: {time.perf_counter() - t0:.0f} s.")
     os.makedirs(common.RESULTS, exist_ok=True)
     path = os.path.join(common.RESULTS, "REPORT.md")
