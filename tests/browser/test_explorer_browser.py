@@ -192,10 +192,17 @@ def page(sync_playwright, lab, scratch, request):
     # Chromium's own profile, home and temporary folder: it writes crash-report settings
     # under $XDG_CONFIG_HOME (else ~/.config), caches under $XDG_CACHE_HOME, and temporary
     # files under $TMPDIR. Playwright's driver inherits TMPDIR for its artefacts too.
+    # A Unix socket path holds at most 107 bytes, and Chromium puts its SingletonSocket at
+    # $TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket (46 more): where the clone lies
+    # too deep for that, a fresh folder in the system's temporary directory, removed after.
+    tmp = tmp_path / "tmp"
+    if len(str(tmp)) + 46 > 107:
+        tmp = Path(tempfile.mkdtemp(prefix="rnn-browser-"))
+        request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     browser_env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
                        XDG_CACHE_HOME=str(home / ".cache"),
                        XDG_DATA_HOME=str(home / ".local" / "share"),
-                       TMPDIR=str(tmp_path / "tmp"))
+                       TMPDIR=str(tmp))
     old_tmpdir = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = browser_env["TMPDIR"]
     with sync_playwright() as p:
