@@ -322,7 +322,8 @@ def test_gru_private_step_back_by_finite_differences_and_on_stacked_weights(form
     R, N, H = 3, 2, 4
     step, local, back = gru.STEPS[form]
     W = 0.6 * rng.standard_normal((R, 3 * H, H))
-    xw, h, dh = rng.standard_normal((N, 3 * H)), rng.standard_normal((R, N, H)), rng.standard_normal((R, N, H))
+    xw = rng.standard_normal((N, 3 * H))
+    h, dh = rng.standard_normal((R, N, H)), rng.standard_normal((R, N, H))
     b_h = rng.standard_normal(3 * H) if form == "cudnn" else None
     h_t, cache = step(xw, h, W, b_h)
     got = back(dh, local(h, cache), W)

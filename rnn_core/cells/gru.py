@@ -41,7 +41,7 @@ The equations live in private functions, three per form, which gradflow calls di
     _local_cudnn(h_prev, (s, n, m)) -> (K_x, K_h, P)
         the factors of the step's backward that do not depend on the incoming gradient,
         K_x, K_h (..., N, 3H) (one array in the sources' form), P (..., N, 2H) or (..., N, H);
-        any leading axes, so a sequence computes them for all steps at once.
+        any leading axes, so a sequence computes them for a block of steps at once.
     _back_sources(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
     _back_cudnn(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
         da_x, da_h (..., N, 3H): gradients of the input- and recurrent-side pre-activations.
@@ -133,8 +133,8 @@ def _local_sources(h_prev, step_cache):
     """
     s, n, _ = step_cache
     H = n.shape[-1]
-    K = np.empty(n.shape[:-1] + (3 * H,), n.dtype)   # written in place: few fresh temporaries,
-    np.subtract(1, s, out=K[..., :2 * H])             # each a page fault per 4 KiB at W1
+    K = np.empty(n.shape[:-1] + (3 * H,), n.dtype)   # written in place: no concatenation
+    np.subtract(1, s, out=K[..., :2 * H])
     K[..., :2 * H] *= s                               # sigmoid' of u, r
     K[..., :H] *= n - h_prev
     K[..., H:2 * H] *= h_prev
@@ -189,8 +189,8 @@ def _local_cudnn(h_prev, step_cache):
     s, n, m = step_cache
     H = n.shape[-1]
     r, z = s[..., :H], s[..., H:]
-    K_x = np.empty(n.shape[:-1] + (3 * H,), n.dtype)  # written in place: few fresh temporaries,
-    np.subtract(1, s, out=K_x[..., :2 * H])            # each a page fault per 4 KiB at W1
+    K_x = np.empty(n.shape[:-1] + (3 * H,), n.dtype)  # written in place: no concatenation
+    np.subtract(1, s, out=K_x[..., :2 * H])
     K_x[..., :2 * H] *= s                              # sigmoid' of r, z
     K_x[..., :H] *= m
     K_x[..., H:2 * H] *= h_prev - n
