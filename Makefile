@@ -69,12 +69,16 @@ test: $(STAMP)
 	else echo "make test: nothing written under ~ ($$HOME)"; fi; \
 	exit $$rc
 
+# The unit part runs on both cores (pytest-xdist): one BLAS thread per worker.
 test-unit: $(STAMP)
-	$(TEST_ENV) MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser -q -p no:cacheprovider
+	$(TEST_ENV) MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser --ignore=tests/notebooks \
+	  -n 2 --dist worksteal -q -p no:cacheprovider
 
 # nbval re-runs every notebook in a fresh kernel of this venv and compares the outputs
 # of cells tagged nbval-check-output; tests/nbval_timing.py prints each notebook's run
 # time. The kernel draws with the inline backend, as a student's does (no MPLBACKEND).
+# tests/notebooks then re-runs each notebook's cells shuffled and reversed in one kernel and
+# checks that the checked outputs do not move (a student re-runs cells in any order).
 # Without any notebook pytest would exit 5 ("no tests ran"): say so and pass instead.
 test-notebooks: $(STAMP)
 ifeq ($(NOTEBOOKS),)
@@ -83,6 +87,7 @@ else
 	$(TEST_ENV) $(PY) -m pytest $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
 	  -p tests.nbval_timing -p no:cacheprovider -W default -q --durations=4
+	$(TEST_ENV) $(PY) -m pytest tests/notebooks -p no:cacheprovider -q
 endif
 
 test-browser: $(STAMP)

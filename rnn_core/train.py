@@ -288,7 +288,8 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     Easy settings (tasks.* with seed=123, N=300 validation sequences; optimizer="momentum",
     clip=1.0, val_every=25, until_success=True, batch_size=32; lr 0.1 for the LSTM and the
     GRU). Seeds 0-2 of the Elman RNN, the LSTM and the GRU succeed on each, in 0.01 s to
-    under 4 s on 2 cores (benchmarks/bench_fit.py measures them):
+    about 5 s on 2 cores (benchmarks/bench_fit.py measures them; the slowest, the LSTM on
+    text, took a median of 4.7 s):
       adding(T=10)                          H=32, lr=0.05 (Elman)
       memory(T=10, position=(0, 2))         H=16, lr=0.1
       temporal_order(T=10)                  H=32, lr=0.05

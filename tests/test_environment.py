@@ -105,3 +105,16 @@ def test_benchmark_peers_are_pinned_and_never_package_dependencies():
     assert not set(bench) & set(requirement_pins()), "a benchmark peer is pinned for the notebooks too"
     make = (ROOT / "Makefile").read_text()
     assert "-r requirements-bench.txt" in make and "benchmarks/run_all.py" in make
+
+
+def test_pyproject_lists_every_subpackage():
+    # setuptools installs only the packages named: a missing one imports from a checkout
+    # (editable install) but not from a wheel.
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        tomllib = pytest.importorskip("tomli")
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "rnn_core").rglob("__init__.py")}
+    found |= {"rnn_core.data"}                   # data files only, no __init__
+    assert found == listed

@@ -183,13 +183,13 @@ def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
     shell = type("Shell", (), {"kernel": kernel})()
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
     kernel.cell = "explorer-cell"
-    first = widgets.explorer(T=100)
+    first = widgets.explorer(T=10)
     n_one = _n_live_widgets()
-    second = widgets.explorer(T=100)                 # the same cell again
+    second = widgets.explorer(T=10)                  # the same cell again
     assert first.closed and not second.closed and _n_live_widgets() == n_one
     assert all(w.comm is None for w in first.controls.values())
     kernel.cell = "another-cell"                    # another cell keeps its own explorer
-    other = widgets.explorer(T=100)
+    other = widgets.explorer(T=10)
     assert not second.closed and _n_live_widgets() > n_one
     other.close()
     kernel.cell = "explorer-cell"
@@ -199,12 +199,12 @@ def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
     # after the last: a leak of one explorer per run would add about 12 MiB.
     counts = []
     for _ in range(25):
-        last = widgets.explorer(T=100)
+        last = widgets.explorer(T=10)
         counts.append(_n_live_widgets())
     tracemalloc.start()
     try:
         for i in range(5):
-            last = widgets.explorer(T=100)
+            last = widgets.explorer(T=10)
             counts.append(_n_live_widgets())
             gc.collect()
             if i == 0:
