@@ -69,10 +69,11 @@ test: $(STAMP)
 	else echo "make test: nothing written under ~ ($$HOME)"; fi; \
 	exit $$rc
 
-# The unit part runs on both cores (pytest-xdist): one BLAS thread per worker.
+# The unit part runs on both cores (pytest-xdist): one BLAS thread per worker. nbval is
+# switched off there: importing it (through nbformat and jsonschema) costs each worker 2 s.
 test-unit: $(STAMP)
 	$(TEST_ENV) MPLBACKEND=Agg $(PY) -m pytest tests --ignore=tests/browser --ignore=tests/notebooks \
-	  -n 2 --dist worksteal -q -p no:cacheprovider
+	  -n 2 --dist worksteal -q -p no:cacheprovider -p no:nbval
 
 # nbval re-runs every notebook in a fresh kernel of this venv and compares the outputs
 # of cells tagged nbval-check-output; tests/nbval_timing.py prints each notebook's run

@@ -193,17 +193,17 @@ def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
     assert not second.closed and _n_live_widgets() > n_one
     other.close()
     kernel.cell = "explorer-cell"
-    # 30 re-runs in all: 25 to reach a steady state (font and numpy caches), then 5 under
+    # 30 re-runs in all: 27 to reach a steady state (font and numpy caches), then 3 under
     # tracemalloc (it slows each run about 4-fold). The memory the traced runs leave held is
     # compared after the first of them (one explorer, about 3 MiB: figure, sweep, PNG) and
-    # after the last: a leak of one explorer per run would add about 12 MiB.
+    # after the last: a leak of one explorer per run would add about 6 MiB.
     counts = []
-    for _ in range(25):
+    for _ in range(27):
         last = widgets.explorer(T=10)
         counts.append(_n_live_widgets())
     tracemalloc.start()
     try:
-        for i in range(5):
+        for i in range(3):
             last = widgets.explorer(T=10)
             counts.append(_n_live_widgets())
             gc.collect()
