@@ -415,28 +415,37 @@ def _wait_visible(page, lab, locator, timeout_s, what):
 def _wait_for_slider(page, lab, slider):
     """Wait for the explorer's slider after Run All Cells; returns the kernel restarts used.
 
-    If every cell has run and 30 s later there is still no slider, the page is reported
+    If every cell has run and 30 s later there is still no slider, or cells have stayed
+    queued for 30 s while the kernel was idle, the page is reported
     and Kernel > Restart Kernel and Run All Cells is tried once, as a student would; the
     test then passes only if that shows the slider, and says it needed the restart.
     """
-    deadline, done_since, restarts = time.monotonic() + RUN_ALL_S, None, 0
+    deadline, done_since, stalled_since, restarts = time.monotonic() + RUN_ALL_S, None, None, 0
     while not slider.is_visible():
         now = time.monotonic()
         if now > deadline:
             pytest.fail(f"after Run All Cells, no slider labelled 'T' or 'sequence length' "
                         f"appeared within {RUN_ALL_S} s\n{_describe(page, lab)}")
-        if page.evaluate(QUEUED_JS):
+        queued = page.evaluate(QUEUED_JS)
+        # Cells shown queued ([*]) while the server says the kernel has been idle for 30 s:
+        # the execute requests never reached the kernel (seen once in a fresh clone: every
+        # cell [*] for 300 s, the kernel idle since its start). A student restarts then.
+        idle = queued and all(k["execution_state"] == "idle" for k in _kernels(lab))
+        stalled_since = (stalled_since or now) if idle else None
+        if queued:
             done_since = None
         elif done_since is None:
             done_since = now
-        elif now - done_since > 30 and restarts == 0:
-            print(f"every cell ran but no slider showed within 30 s: restarting\n"
-                  f"{_describe(page, lab)}")
+        stalled = stalled_since is not None and now - stalled_since > 30
+        if (stalled or (done_since is not None and now - done_since > 30)) and restarts == 0:
+            why = ("cells stayed queued with the kernel idle for 30 s" if stalled
+                   else "every cell ran but no slider showed within 30 s")
+            print(f"{why}: restarting\n{_describe(page, lab)}")
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Kernel$")).click()
             page.locator(".lm-Menu-item",
                          has_text=re.compile(r"^Restart Kernel and Run All Cells")).first.click()
             page.locator(".jp-Dialog .jp-mod-accept").click()
-            restarts, done_since, deadline = 1, None, now + RESTART_S
+            restarts, done_since, stalled_since, deadline = 1, None, None, now + RESTART_S
         page.wait_for_timeout(500)
     return restarts
 
