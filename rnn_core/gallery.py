@@ -7,13 +7,21 @@ and compares the committed files pixel by pixel.
 import pathlib
 import sys
 
-from . import experiments as ex
+from .experiments import vanishing as ex
 from . import plots
 
 
 
 def build_all(seed=0):
-    """Every figure of notebooks 03 and 04 as {file stem: Figure}, at default settings."""
+    """Every figure of figures/ as {file stem: Figure}, at default settings, topic by topic."""
+    figs = {}
+    for topic in (vanishing_figures,):
+        figs.update(topic(seed))
+    return figs
+
+
+def vanishing_figures(seed=0):
+    """The figures of notebooks 03 and 04."""
     figs = {"explorer_default": plots.explorer_figure(ex.explorer_sweep(seed=seed))}
     figs["explorer_sigmoid"] = plots.explorer_figure(ex.explorer_sweep(activation="sigmoid",
                                                                     seed=seed))

@@ -14,6 +14,7 @@ Conventions: gradient norms are log10 values on a linear axis (so 1e-900 still p
 lags are l = T - k steps back from the loss at the last step T, rates are natural logs
 per step, and `rho` is the largest eigenvalue modulus of W_h.
 """
+from . import depth, gates, language, remedies
 from .common import (ACTIVATION_COLORS, LOG10_FLOAT64_TINY, PREACTIVATION_SIZE, TEXT, TITLE,
                      WIDTH, DescribedFigure)
 from .derivatives import (activations_figure, mean_derivative_figure, preactivation_figure,

@@ -1,20 +1,11 @@
-"""The data behind the figures: each function computes the numbers one figure shows.
-
-Each figure is a pair: a data function here computes the numbers (with `gradflow`,
-`matrices`, `activations` and the cells), and a function in `plots` draws them. The
-notebooks, the widgets and `gallery` (which writes figures/) call the same pairs, so a
-figure in `figures/` and the one in a notebook come from the same code.
-
-Conventions as in `gradflow`: gradient norms are log10 values, lags l = T - k count steps
-back from the loss at the last step T, rates are natural logs per step. Every function
-takes `seed` and gives the same numbers for the same arguments.
-"""
+"""Gradient norms of the Elman RNN against lag and rho, the bounds, the decay rates,
+transient growth and the activations' derivatives: the data of notebooks 03 and 04."""
 
 import numpy as np
 
-from . import activations, gradflow, matrices
-from .cells import elman
-from .validate import check_choice, check_int, check_positive
+from .. import activations, gradflow, matrices
+from ..cells import elman
+from ..validate import check_choice, check_int, check_positive
 
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "linear")
 # The explorer's first picture (notebook 03 and the README): with inputs this small the

@@ -1,71 +1,9 @@
-"""Graders for the notebooks' exercises: check(key, answer) says whether an answer is right.
-
-Each notebook's exercise k has an answer cell that ends with `rc.exercises.check("NN.k",
-answer)`. An answer is a number, an array, a string or a function, as the exercise says.
-An answer left as None (or a function that returns None) prints "not answered yet"; a
-wrong one prints what was expected and what was received; a right one prints "correct".
-The checker never prints the right answer itself. tests/test_exercises.py runs every
-grader on a reference solution and on a wrong one, so a grader that cannot fail is caught.
-"""
+"""Graders of the exercises of notebooks 01 to 04 (keys "01.k" to "04.k")."""
 import numpy as np
 
-from . import activations, costs, gradcheck, matrices, readout
-from .cells import elman
-
-GRADERS = {}
-
-
-def _grader(key):
-    def register(fn):
-        GRADERS[key] = fn
-        return fn
-    return register
-
-
-class Unanswered(Exception):
-    """The answer is still the placeholder of its answer cell."""
-
-
-def _given(value):
-    if value is None:
-        raise Unanswered
-    return value
-
-
-def _call(fn, *args):
-    """fn(*args), Unanswered when fn is still a placeholder (returns None)."""
-    if not callable(fn):
-        raise AssertionError(f"expected a function, received {type(fn).__name__}")
-    return _given(fn(*args))
-
-
-def _close(name, got, want, rtol=1e-7, atol=1e-10):
-    got = np.asarray(got, dtype=float)
-    want = np.asarray(want, dtype=float)
-    if got.shape != want.shape:
-        raise AssertionError(f"{name}: expected shape {want.shape}, received {got.shape}")
-    if not np.allclose(got, want, rtol=rtol, atol=atol):
-        err = float(np.max(np.abs(got - want)))
-        raise AssertionError(f"{name}: off by up to {err:.3g} from the expected values")
-
-
-def grade(key, answer):
-    """'correct', 'not answered yet', or 'wrong: <why>' for the answer to exercise `key`."""
-    if key not in GRADERS:
-        raise ValueError(f"key: expected one of {sorted(GRADERS)}, received {key!r}")
-    try:
-        GRADERS[key](answer)
-    except Unanswered:
-        return "not answered yet"
-    except (AssertionError, ValueError, TypeError, IndexError, KeyError) as err:
-        return f"wrong: {err}"
-    return "correct"
-
-
-def check(key, answer):
-    """Print the grade of `answer` for exercise `key` (see grade). Returns None, so that an
-    answer cell ending with check(...) shows only the printed line."""
-    print(f"exercise {key}: {grade(key, answer)}")
+from .. import activations, costs, gradcheck, matrices, readout
+from ..cells import elman
+from .common import Unanswered, _call, _close, _given, _grader
 
 
 def _rnn(N, T, D, H, seed, activation="tanh"):
@@ -80,7 +18,7 @@ def _rnn(N, T, D, H, seed, activation="tanh"):
 
 @_grader("01.1")
 def _one_hot(one_hot):
-    from . import corpus
+    from .. import corpus
     for text in ("hello world", "abcab"):
         chars, index = corpus.build_vocab(text)
         out = np.asarray(_call(one_hot, text))
@@ -155,7 +93,7 @@ def _dL_dh(dL_dh):
 
 @_grader("02.3")
 def _average(grads_average):
-    from . import losses
+    from .. import losses
     x, h0, params = _rnn(3, 6, 4, 5, seed=24)
     ro = readout.init_affine(5, 3, seed=25)
     targets = np.random.default_rng(26).integers(0, 3, size=(3, 6))
@@ -241,7 +179,7 @@ def _guaranteed(guaranteed_to_vanish):
 
 
 def _state(bias):
-    from .experiments import state_statistics
+    from ..experiments import state_statistics
     return state_statistics(12.0, "sigmoid", input_scale=0.01, bias=bias, T=200, seed=0)
 
 
@@ -268,7 +206,7 @@ def _transient(W):
 
 @_grader("03.4")
 def _exact(answer_4):
-    from .experiments import commutation_gap
+    from ..experiments import commutation_gap
     name = _given(answer_4)
     if name not in ("sigmoid", "tanh", "relu", "linear"):
         raise AssertionError(f"expected an activation name, received {name!r}")

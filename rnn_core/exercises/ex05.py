@@ -1,0 +1,1 @@
+"""Graders of the exercises of notebook 05 (keys "05.k")."""

@@ -1,0 +1,1 @@
+"""Graders of the exercises of notebook 07 (keys "07.k")."""

@@ -1,0 +1,1 @@
+"""Figures of notebook 06: depth, direction and gated feedback."""

@@ -1,0 +1,1 @@
+"""Figures of notebook 05: LSTM and GRU gradient flow, connectivity, success against length."""

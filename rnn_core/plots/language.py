@@ -1,0 +1,1 @@
+"""Figures of notebook 08: learning curves, bits per character, seq2seq errors."""

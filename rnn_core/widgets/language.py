@@ -1,0 +1,1 @@
+"""The explorers of notebook 08 (sampling: temperature and prime text)."""
