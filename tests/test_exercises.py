@@ -157,7 +157,8 @@ def test_a_wrong_answer_fails(key):
     assert exercises.grade(key, wrong).startswith("wrong: ")
 
 
-@pytest.mark.parametrize("key", sorted(exercises.GRADERS))
+# Notebooks 05 to 08 test their graders in tests/test_exercises_NN.py, placeholders included.
+@pytest.mark.parametrize("key", sorted(k for k in exercises.GRADERS if k < "05"))
 def test_a_placeholder_is_not_answered_yet(key):
     placeholder = {"02.6": (step_forward, lambda *a: None, lambda *a: None)}.get(key)
     if placeholder is None:
