@@ -99,6 +99,18 @@ def test_elman_states_and_gradients_are_exact_at_every_magnitude(m, activation, 
     assert rel(grads["W_x"][0, 0], df(m) * m) <= 1e-15
 
 
+def test_loop_sigmoid_equals_the_activation_bit_for_bit():
+    # the sequence loops call bptt.sigmoid_raw inside one np.errstate: the same values as
+    # activations.sigmoid, to the last bit, from the saturated tails to the tiny inputs
+    from rnn_core.activations import sigmoid
+    a = np.concatenate([np.linspace(-800, 800, 4001), np.geomspace(1e-300, 1, 301),
+                        -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
+    with np.errstate(over="ignore"):
+        raw = bptt.sigmoid_raw(a)
+    np.testing.assert_array_equal(raw, sigmoid(a))
+    assert raw[a == -1e4][0] == 0.0 and raw[a == 1e4][0] == 1.0
+
+
 # ---------------------------------------------------------------- no aliasing
 
 def clip_in_place(arrays):
@@ -345,19 +357,25 @@ def test_gru_private_step_back_by_finite_differences_and_on_stacked_weights(form
         assert da_x is da_h                            # the x- and h-parts share each pre-activation
 
 
-@pytest.mark.parametrize("form", gru.FORMS)
+# bytes of one step's local factors (f'(a_t); B; K_x) at N = 2, H = 4
+STEP_BYTES = {"rnn-tanh": 2 * 4 * 8, "lstm": 2 * 16 * 8, "gru-sources": 2 * 12 * 8, "gru-cudnn": 2 * 12 * 8}
+
+
+@pytest.mark.parametrize("name", STEP_BYTES)
 @pytest.mark.parametrize("block", [1, 3])
-def test_gru_backward_in_blocks_of_steps_equals_one_block(form, block, rng, monkeypatch):
+def test_backward_in_blocks_of_steps_equals_one_block(name, block, rng, monkeypatch):
     # the local factors come a block of steps at a time (one block at small sizes); blocks
     # of 1 and of 3 steps (T = 7: the first block is short) give the same numbers exactly
     N, T, D, H = 2, 7, 3, 4
-    mod, opts, params, x, state0 = problem(f"gru-{form}", N, T, D, H, rng)
-    h, _, cache = gru.forward(x, state0, params, **opts)
+    mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
+    h, state_T, cache = mod.forward(x, state0, params, **opts)
     dh = {t: rng.standard_normal((N, H)) for t in (1, 4, 6)}
-    assert gru.BLOCK_BYTES // (N * 3 * H * 8) >= T
-    whole = gru.backward(dh, cache, dstate_T={"h": np.ones((N, H))}, truncate=3)
-    monkeypatch.setattr(gru, "BLOCK_BYTES", block * N * 3 * H * 8)
-    grads_equal(gru.backward(dh, cache, dstate_T={"h": np.ones((N, H))}, truncate=3), whole)
+    dstate_T = {k: np.ones((N, H)) for k in mod.STATE_KEYS}
+    assert bptt.blocks(T, STEP_BYTES[name]) == [(0, T)]
+    whole = mod.backward(dh, cache, dstate_T=dstate_T, truncate=3)
+    monkeypatch.setattr(bptt, "BLOCK_BYTES", block * STEP_BYTES[name])
+    assert len(bptt.blocks(T, STEP_BYTES[name])) == -(-T // block)
+    grads_equal(mod.backward(dh, cache, dstate_T=dstate_T, truncate=3), whole)
 
 
 @pytest.mark.parametrize("name", CELLS)

@@ -14,6 +14,8 @@ truncate=k: gradients do not cross the boundaries of the windows [0,k), [k,2k), 
 (the gradient of truncated BPTT with window k; k >= T is full BPTT). cut(t, k) is the one
 place that says where: every cell's backward loop drops its carries when it is true.
 """
+import math
+
 import numpy as np
 
 from ..validate import check_array, check_int
@@ -63,19 +65,69 @@ def dense(dh_steps, N, T, H, dtype):
     return out
 
 
-def project(x, W_x, b, out=None):
-    """x (N, T, D) -> time-major (T, N, G) = x_t W_x^T + b for every step, in one matmul.
+def buffers(dtype, *shapes):
+    """Contiguous arrays of the given shapes, carved from one allocation.
 
-    out: an optional contiguous (T, N, G) array to write into (a fresh array of this size
-    costs a page fault per 4 KiB on first touch, the largest cost at W1 after the matmuls).
+    A sequence pass takes all its per-step arrays from one buffer: above 4 MiB numpy asks
+    the kernel for huge pages, so a W1 forward's cache costs a few page faults instead of
+    one per 4 KiB of each (T, N, H) array (a third of the LSTM's time at W1 went there).
+    """
+    sizes = [math.prod(shape) for shape in shapes]
+    flat = np.empty(sum(sizes), dtype)
+    ends = np.cumsum(sizes)
+    return [flat[end - size:end].reshape(shape) for shape, size, end in zip(shapes, sizes, ends)]
+
+
+def project(x, W_x, b, out=None):
+    """x (N, T, D) -> time-major (T, N, G) = x_t W_x^T + b for every step.
+
+    One matmul per batch item, each writing its (T, G) rows straight into the time-major
+    array, so x is never copied into time-major order first. out: an optional contiguous
+    (T, N, G) array to write into (a fresh array of this size costs a page fault per 4 KiB
+    on first touch, the largest cost at W1 after the matmuls).
     """
     N, T, D = x.shape
     G = W_x.shape[0]
     xw = np.empty((T, N, G), x.dtype) if out is None else out
-    assert xw.flags.c_contiguous, "project: out must be C-contiguous (reshape must not copy)"
-    np.matmul(x.transpose(1, 0, 2).reshape(T * N, D), W_x.T, out=xw.reshape(T * N, G))
+    x = np.ascontiguousarray(x)                          # a reversed view: BLAS, same bits
+    np.matmul(x, W_x.T, out=xw.transpose(1, 0, 2))     # (N, T, G) view of the (T, N, G) array
     xw += b                                              # in place: no second (T, N, G) array
     return xw
+
+
+def backproject(da, W_x):
+    """Time-major da (T, N, G) -> dx (N, T, D) = da_t W_x, a new batch-first array.
+
+    One matmul per batch item reading its (T, G) rows of da in place: no time-major dx and
+    no copy into batch-first order.
+    """
+    return np.matmul(da.transpose(1, 0, 2), W_x)
+
+
+def x_rows(x):
+    """x (N, T, D) -> its (T*N, D) rows in time-major order (a copy), paired with rows(da)."""
+    return x.transpose(1, 0, 2).reshape(-1, x.shape[-1])
+
+
+BLOCK_BYTES = 2 ** 19   # a backward block's local factors: about this many bytes
+
+
+def blocks(T, row_bytes):
+    """The backward's blocks of steps [t0, t1), the last first, each about BLOCK_BYTES.
+
+    row_bytes: the bytes one step's local factors take. Local factors computed for a block at
+    once cost few numpy calls per step when steps are small (the whole sequence at W1-small)
+    and stay in cache instead of costing fresh pages when they are large (a few steps at W1).
+    """
+    block = max(1, BLOCK_BYTES // max(1, row_bytes))
+    return [(max(t1 - block, 0), t1) for t1 in range(T, 0, -block)]
+
+
+def sigmoid_raw(a):
+    """1 / (1 + e^-a), the formula of activations.sigmoid (equal bit for bit) without its
+    np.errstate: a sequence loop enters np.errstate(over="ignore") once around all its steps
+    instead of once per call (a few microseconds each, most of a step at W1-small)."""
+    return 1.0 / (1.0 + np.exp(-a))
 
 
 def rows(a):

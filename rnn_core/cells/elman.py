@@ -147,7 +147,10 @@ def _forward(x, state0, params, opts):
     act = activations.ACTIVATIONS[opts["activation"]]
     W_h = params["W_h"]
     N, T, _ = x.shape
-    hs = np.empty((T + 1, N, W_h.shape[0]), x.dtype)     # time-major: hs[0] = h_0, hs[t+1] = h_t
+    H = W_h.shape[0]
+    # time-major hs[0] = h_0, hs[t+1] = h_t; das: the backward's workspace for dL/da_t, in the
+    # same buffer (one allocation over 4 MiB at W1 gets huge pages instead of a fault per 4 KiB)
+    hs, das = bptt.buffers(x.dtype, (T + 1, N, H), (T, N, H))
     hs[0] = state0["h"]
     bptt.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
     with np.errstate(over="ignore", invalid="ignore"):        # checked once, after the loop
@@ -155,7 +158,8 @@ def _forward(x, state0, params, opts):
             hs[t + 1] = _step(hs[t + 1], hs[t], W_h, act.f)   # reads xw_t, then holds h_t
     if not np.isfinite(hs[-1]).all():
         _overflow(hs[1:], W_h, act)
-    cache = {"x": x, "h0": hs[0], "hs": hs[1:], "h_prev": hs[:-1], "params": params, "act": act}
+    cache = {"x": x, "h0": hs[0], "hs": hs[1:], "h_prev": hs[:-1], "params": params, "act": act,
+             "das": das}
     return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
 
@@ -185,20 +189,22 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the loop calls _step_back; weight gradients are 3 matmuls."""
+    """backward without checks: the loop calls _step_back, with f'(a_t) computed for a block
+    of steps at once (bptt.blocks); weight gradients are 3 matmuls."""
     x, hs, params, act = cache["x"], cache["hs"], cache["params"], cache["act"]
     T, N, H = hs.shape
     W_h = params["W_h"]
-    das = act.df_from_out(hs)                 # (T, N, H): every step's f'(a_t) at once, then
+    das = cache["das"]                        # every step's dL/da_t: workspace, overwritten
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
-    for t in range(T - 1, -1, -1):            # overwritten in place by dL/da_t
-        g = dh.get(t)
-        das[t], carry = _step_back(carry if g is None else carry + g, das[t], W_h)
-        if bptt.cut(t, truncate):
-            carry = np.zeros_like(carry)
+    for t0, t1 in bptt.blocks(T, N * H * hs.itemsize):
+        dfa = act.df_from_out(hs[t0:t1])      # f'(a_t) of the block's steps, from h_t
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            das[t], carry = _step_back(carry if g is None else carry + g, dfa[t - t0], W_h)
+            if bptt.cut(t, truncate):
+                carry = np.zeros_like(carry)
     da = bptt.rows(das)                                        # (T*N, H)
     grads = {"W_h": da.T @ bptt.rows(cache["h_prev"]),         # h_{t-1} for every t, a view
-             "W_x": da.T @ bptt.rows(x.transpose(1, 0, 2)),
+             "W_x": da.T @ bptt.x_rows(x),
              "b": da.sum(axis=0)}
-    dx = (da @ params["W_x"]).reshape(T, N, -1)
-    return bptt.batch_first(dx), {"h": carry}, grads
+    return bptt.backproject(das, params["W_x"]), {"h": carry}, grads

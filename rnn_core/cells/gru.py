@@ -57,7 +57,6 @@ from ..validate import (check_array, check_int, check_options, check_params,
 from . import bptt
 
 STATE_KEYS = ("h",)
-BLOCK_BYTES = 2 ** 19   # backward: the local factors for this many bytes of da_x at once
 OPTIONS = {"form": "sources"}
 FORMS = ("sources", "cudnn")
 CHOICES = {"form": FORMS}
@@ -107,7 +106,7 @@ def zero_state(N, H, dtype=np.float64, **opts):
 # The equations, once per form
 # ----------------------------------------------------------------------------------------
 
-def _step_sources(xw_t, h_prev, W_h, b_h=None):
+def _step_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
     """Sources' form; xw_t holds the x-parts + biases of [u, r, c]:
 
         u_t, r_t = sigmoid(xw_u + W_hu h_{t-1}), sigmoid(xw_r + W_hr h_{t-1})
@@ -162,7 +161,7 @@ def _back_sources(dh_t, local, W_h):
     return da, da, dh_t * P[..., :H] + dm * P[..., H:] + da[..., :2 * H] @ W_h[..., :2 * H, :]
 
 
-def _step_cudnn(xw_t, h_prev, W_h, b_h):
+def _step_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
     """cuDNN's form; xw_t holds the x-projections + b_i of [r, z, n]:
 
         r_t, z_t = sigmoid(xw_r + W_hr h_{t-1} + b_hr), sigmoid(xw_z + W_hz h_{t-1} + b_hz)
@@ -315,16 +314,17 @@ def _forward(x, state0, params, opts):
     """forward without checks: the input projection is one matmul, the loop calls the step."""
     form = opts["form"]
     W_h, W_x, b_x, b_h = _stack(params, form)
-    gates = bptt.project(x, W_x, b_x)                         # (T, N, 3H): xw_t until step t
-    T, N, _ = gates.shape
+    N, T, _ = x.shape
     H = W_h.shape[1]
+    gates, ms, hs = bptt.buffers(x.dtype, (T, N, 3 * H), (T, N, H), (T + 1, N, H))
+    bptt.project(x, W_x, b_x, out=gates)                      # (T, N, 3H): xw_t until step t
     ss, ns = gates[..., :2 * H], gates[..., 2 * H:]           # then the two gates and the candidate
-    ms = np.empty((T, N, H), x.dtype)                         # time-major inside the loop
-    hs = np.empty((T + 1, N, H), x.dtype)                     # hs[0] = h_0, hs[t+1] = h_t
+    # ms (T, N, H) time-major; hs[0] = h_0, hs[t+1] = h_t
     hs[0] = state0["h"]
     step = STEPS[form][0]
-    for t in range(T):                                        # the step reads xw_t = gates[t] first
-        hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h)
+    with np.errstate(over="ignore"):                          # once, for bptt.sigmoid_raw
+        for t in range(T):                                    # the step reads xw_t = gates[t] first
+            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, bptt.sigmoid_raw)
     cache = {"form": form, "x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "W_h": W_h, "W_x": W_x}
     return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
@@ -353,15 +353,13 @@ def _backward(dh, cache, dstate_T, truncate):
     T, N, H = ms.shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
-    das_x = np.empty((T, N, 3 * H), hs.dtype)
     # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
-    das_h = das_x if form == "sources" else np.empty((T, N, 3 * H), hs.dtype)
+    if form == "sources":
+        das_x = das_h = bptt.buffers(hs.dtype, (T, N, 3 * H))[0]
+    else:
+        das_x, das_h = bptt.buffers(hs.dtype, (T, N, 3 * H), (T, N, 3 * H))
     _, local, back = STEPS[form]
-    # blocks of about BLOCK_BYTES: the whole sequence at W1-small (few numpy calls per step),
-    # a step or two at W1 (the factors stay in cache instead of costing fresh pages)
-    block = max(1, BLOCK_BYTES // (N * 3 * H * hs.itemsize))
-    for t1 in range(T, 0, -block):                            # steps [t0, t1), the last first
-        t0 = max(t1 - block, 0)
+    for t0, t1 in bptt.blocks(T, das_x[0].nbytes):   # the last block first
         K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
@@ -372,9 +370,8 @@ def _backward(dh, cache, dstate_T, truncate):
                 carry = np.zeros_like(carry)
     da_x = bptt.rows(das_x)                                    # (T*N, 3H)
     grads = _grads(form, da_x, bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
-                   bptt.rows(x.transpose(1, 0, 2)))
-    dx = (da_x @ cache["W_x"]).reshape(T, N, -1)
-    return bptt.batch_first(dx), {"h": carry}, grads
+                   bptt.x_rows(x))
+    return bptt.backproject(das_x, cache["W_x"]), {"h": carry}, grads
 
 
 def _grads(form, da_x, da_h, h_prev, m, x):

@@ -89,7 +89,7 @@ def zero_state(N, H, dtype=np.float64, **opts):
 # The equations, once
 # ----------------------------------------------------------------------------------------
 
-def _step(xw_t, h_prev, c_prev, W_h):
+def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
     """One step; z = xw_t + h_{t-1} W_h^T holds the pre-activations of [f, i, o, C~]:
 
         f_t, i_t, o_t = sigmoid(z_f), sigmoid(z_i), sigmoid(z_o)
@@ -98,6 +98,7 @@ def _step(xw_t, h_prev, c_prev, W_h):
         h_t = o_t * tanh(C_t)
 
     Any leading axes. Returns h_t, C_t and the step cache (s = [f, i, o], C~_t, tanh C_t).
+    sigmoid: activations.sigmoid, or bptt.sigmoid_raw (the same values) inside np.errstate.
     """
     H = c_prev.shape[-1]
     z = xw_t + h_prev @ np.swapaxes(W_h, -1, -2)             # (..., N, 4H)
@@ -110,16 +111,18 @@ def _step(xw_t, h_prev, c_prev, W_h):
     return h, c, (s, g, tc)
 
 
-def _local(s, g, tc, c_prev):
+def _local(s, g, tc, c_prev, out=None):
     """The factors of _step_back that the incoming gradients do not change:
 
         A = o_t (1 - tanh^2 C_t)                                  dh_t -> dC_t
         B = [C_{t-1} f'(z_f), C~_t i'(z_i), tanh C_t o'(z_o), i_t (1 - C~_t^2)]
             with sigmoid'(z) = s (1 - s): [dC_t, dC_t, dh_t, dC_t] -> dz_t
+
+    out: an optional (..., N, 4H) array to write B into.
     """
     H = g.shape[-1]
     A = s[..., 2 * H:] * (1 - tc * tc)
-    B = np.empty(g.shape[:-1] + (4 * H,), g.dtype)           # written in place: no concatenation
+    B = np.empty(g.shape[:-1] + (4 * H,), g.dtype) if out is None else out   # written in place
     np.multiply(s, 1 - s, out=B[..., :3 * H])                 # sigmoid' of f, i, o
     B[..., :H] *= c_prev
     B[..., H:2 * H] *= g
@@ -219,15 +222,16 @@ def forward(x, state0, params, **opts):
 def _forward(x, state0, params, opts):
     """forward without checks: the input projection is one matmul, the loop calls _step."""
     W_h, W_x, b = _stack(params)
-    gates = bptt.project(x, W_x, b)                           # (T, N, 4H): xw_t until step t
-    T, N, _ = gates.shape
+    N, T, _ = x.shape
     H = W_h.shape[1]
+    gates, tcs, hs, cs = bptt.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
+    bptt.project(x, W_x, b, out=gates)                        # (T, N, 4H): xw_t until step t
     ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
-    tcs = np.empty((T, N, H), x.dtype)                        # time-major inside the loop
-    hs, cs = np.empty((T + 1, N, H), x.dtype), np.empty((T + 1, N, H), x.dtype)
     hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
-    for t in range(T):                                        # _step reads xw_t = gates[t] first
-        hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(gates[t], hs[t], cs[t], W_h)
+    with np.errstate(over="ignore"):                          # once, for bptt.sigmoid_raw
+        for t in range(T):                                    # _step reads xw_t = gates[t] first
+            hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(gates[t], hs[t], cs[t], W_h,
+                                                                 bptt.sigmoid_raw)
     cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
     return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
@@ -249,25 +253,27 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: _local for all steps at once, then the loop calls _step_back."""
-    x, hs, cs, ss, W_h = (cache[key] for key in ("x", "hs", "cs", "ss", "W_h"))
-    T, N, H = cache["gs"].shape
-    A, dzs = _local(ss, cache["gs"], cache["tcs"], cs[:-1])   # dzs: B, then dL/dz_t in place
-    f = ss[..., :H]
+    """backward without checks: the loop calls _step_back, with _local computed for a block of
+    steps at once (bptt.blocks), writing B where dL/dz_t then replaces it in place."""
+    x, hs, cs, ss, gs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "ss", "gs", "tcs", "W_h"))
+    T, N, H = gs.shape
+    dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
     if dstate_T is None:
         carry_h, carry_c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
     else:
         carry_h, carry_c = dstate_T["h"], dstate_T["c"]
-    for t in range(T - 1, -1, -1):
-        g = dh.get(t)
-        dh_t = carry_h if g is None else carry_h + g
-        dzs[t], carry_h, carry_c = _step_back(dh_t, carry_c, A[t], dzs[t], f[t], W_h)
-        if bptt.cut(t, truncate):
-            carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
+    for t0, t1 in bptt.blocks(T, dzs[0].nbytes):
+        A, _ = _local(ss[t0:t1], gs[t0:t1], tcs[t0:t1], cs[t0:t1], out=dzs[t0:t1])
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            dh_t = carry_h if g is None else carry_h + g
+            dzs[t], carry_h, carry_c = _step_back(dh_t, carry_c, A[t - t0], dzs[t],
+                                                  ss[t, :, :H], W_h)
+            if bptt.cut(t, truncate):
+                carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
     dz = bptt.rows(dzs)                                        # (T*N, 4H)
-    dx = (dz @ cache["W_x"]).reshape(T, N, -1)
-    grads = _grads(dz, bptt.rows(hs[:-1]), bptt.rows(x.transpose(1, 0, 2)))   # h_{t-1}: a view
-    return bptt.batch_first(dx), {"h": carry_h, "c": carry_c}, grads
+    grads = _grads(dz, bptt.rows(hs[:-1]), bptt.x_rows(x))    # h_{t-1}: a view
+    return bptt.backproject(dzs, cache["W_x"]), {"h": carry_h, "c": carry_c}, grads
 
 
 def _grads(dz, h_prev, x):
