@@ -17,8 +17,10 @@ Unchecked sequence versions for internal callers (layers, train, costs, regulari
     _backward(dh, cache, dstate_T, truncate) -> (dx, dstate0, grads)
         dh a dict {t: (N, H)} with 0 <= t < T (bptt.steps), dstate_T a dict or None.
 The sequence cache is {"x", "h0" (N, H), "hs" (T, N, H) time-major, "h_prev" (T, N, H),
-"params", "act"}; h0, hs and h_prev are views of one (T+1, N, H) array (regularizer.py
-reads them).
+"params", "act", "das"}; h0, hs and h_prev are views of one (T+1, N, H) array; "das" (T, N, H)
+is the backward's workspace for dL/da_t, taken from the same allocation (one buffer over
+4 MiB at W1 gets huge pages instead of a page fault per 4 KiB); each backward overwrites it
+and returns nothing that shares its memory.
 """
 import numpy as np
 
@@ -189,20 +191,17 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the loop calls _step_back, with f'(a_t) computed for a block
-    of steps at once (bptt.blocks); weight gradients are 3 matmuls."""
+    """backward without checks: the loop calls _step_back; weight gradients are 3 matmuls."""
     x, hs, params, act = cache["x"], cache["hs"], cache["params"], cache["act"]
     T, N, H = hs.shape
     W_h = params["W_h"]
     das = cache["das"]                        # every step's dL/da_t: workspace, overwritten
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
-    for t0, t1 in bptt.blocks(T, N * H * hs.itemsize):
-        dfa = act.df_from_out(hs[t0:t1])      # f'(a_t) of the block's steps, from h_t
-        for t in range(t1 - 1, t0 - 1, -1):
-            g = dh.get(t)
-            das[t], carry = _step_back(carry if g is None else carry + g, dfa[t - t0], W_h)
-            if bptt.cut(t, truncate):
-                carry = np.zeros_like(carry)
+    for t in range(T - 1, -1, -1):            # f'(a_t) from h_t, a step at a time: no (T, N, H)
+        g = dh.get(t)                         # temporary, so the peak memory stays linear in T
+        das[t], carry = _step_back(carry if g is None else carry + g, act.df_from_out(hs[t]), W_h)
+        if bptt.cut(t, truncate):
+            carry = np.zeros_like(carry)
     da = bptt.rows(das)                                        # (T*N, H)
     grads = {"W_h": da.T @ bptt.rows(cache["h_prev"]),         # h_{t-1} for every t, a view
              "W_x": da.T @ bptt.x_rows(x),
