@@ -60,13 +60,18 @@ def _drawn_texts(fig):
     return out
 
 
-def check_legible(fig, where=""):
-    """Capitals >= 10 px at render.DPI, no overlapping texts, every text inside the figure."""
+def check_legible(fig, where="", drawn=False):
+    """Capitals >= 10 px at render.DPI, no overlapping texts, every text inside the figure.
+
+    drawn=True: the figure's last draw was at its own dpi (a PNG savefig), which leaves the
+    layout, ticks and text positions that a draw here would give: measure them as they are.
+    """
     assert fig.dpi == render.DPI, f"{where}: drawn at {fig.dpi} dpi, not {render.DPI}"
     assert fig.get_facecolor()[3] == 1.0 and fig.get_facecolor()[:3] == (1.0, 1.0, 1.0), (
         f"{where}: the background is not opaque white")
     agg = render.canvas(fig)
-    agg.draw()
+    if not drawn:
+        agg.draw()
     renderer = agg.get_renderer()
     texts = _drawn_texts(fig)
     assert texts, where
