@@ -99,6 +99,15 @@ def test_elman_states_and_gradients_are_exact_at_every_magnitude(m, activation, 
     assert rel(grads["W_x"][0, 0], df(m) * m) <= 1e-15
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])
+def test_elman_in_place_derivative_equals_the_activation_bit_for_bit(activation, rng):
+    from rnn_core import activations
+    act = activations.get(activation)
+    h = act.f(3 * rng.standard_normal((5, 2, 4)))
+    out = np.full(h.shape, np.nan)
+    np.testing.assert_array_equal(elman._df_from_out(act, h, out), act.df_from_out(h))
+
+
 def test_loop_sigmoid_equals_the_activation_bit_for_bit():
     # the sequence loops call bptt.sigmoid_raw inside one np.errstate: the same values as
     # activations.sigmoid, to the last bit, from the saturated tails to the tiny inputs
