@@ -108,6 +108,24 @@ def test_elman_in_place_derivative_equals_the_activation_bit_for_bit(activation,
     np.testing.assert_array_equal(elman._df_from_out(act, h, out), act.df_from_out(h))
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_elman_workspace_of_large_passes_gives_the_same_numbers(activation, rng, monkeypatch):
+    # above bptt.HUGE_BYTES the forward's buffer holds the backward's dL/da_t workspace too;
+    # forced here at a small size, it gives the same numbers, twice (backward overwrites it)
+    N, T, D, H = 2, 7, 3, 4
+    mod, opts, params, x, state0 = problem(f"rnn-{activation}", N, T, D, H, rng)
+    dh = rng.standard_normal((N, T, H))
+    h, _, cache = mod.forward(x, state0, params, **opts)
+    assert cache["das"].shape == (0, N, H)
+    plain = mod.backward(dh, cache, truncate=3)
+    monkeypatch.setattr(bptt, "HUGE_BYTES", 0)
+    h_ws, _, cache = mod.forward(x, state0, params, **opts)
+    assert cache["das"].shape == (T, N, H)
+    np.testing.assert_array_equal(h_ws, h)
+    grads_equal(mod.backward(dh, cache, truncate=3), plain)
+    grads_equal(mod.backward(dh, cache, truncate=3), plain)
+
+
 def test_loop_sigmoid_equals_the_activation_bit_for_bit():
     # the sequence loops call bptt.sigmoid_raw inside one np.errstate: the same values as
     # activations.sigmoid, to the last bit, from the saturated tails to the tiny inputs

@@ -65,6 +65,9 @@ def dense(dh_steps, N, T, H, dtype):
     return out
 
 
+HUGE_BYTES = 2 ** 22   # numpy asks for huge pages for allocations of at least 4 MiB
+
+
 def buffers(dtype, *shapes):
     """Contiguous arrays of the given shapes, carved from one allocation.
 

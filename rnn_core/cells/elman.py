@@ -18,9 +18,10 @@ Unchecked sequence versions for internal callers (layers, train, costs, regulari
         dh a dict {t: (N, H)} with 0 <= t < T (bptt.steps), dstate_T a dict or None.
 The sequence cache is {"x", "h0" (N, H), "hs" (T, N, H) time-major, "h_prev" (T, N, H),
 "params", "act", "das"}; h0, hs and h_prev are views of one (T+1, N, H) array; "das" (T, N, H)
-is the backward's workspace for dL/da_t, taken from the same allocation (one buffer over
-4 MiB at W1 gets huge pages instead of a page fault per 4 KiB); each backward overwrites it
-and returns nothing that shares its memory.
+is the backward's workspace for dL/da_t, taken from the same allocation when the two make
+one buffer over 4 MiB (bptt.HUGE_BYTES: it gets huge pages instead of a page fault per
+4 KiB), else empty (0, N, H) and the backward allocates its own; each backward overwrites
+it and returns nothing that shares its memory.
 """
 import numpy as np
 
@@ -151,8 +152,10 @@ def _forward(x, state0, params, opts):
     N, T, _ = x.shape
     H = W_h.shape[0]
     # time-major hs[0] = h_0, hs[t+1] = h_t; das: the backward's workspace for dL/da_t, in the
-    # same buffer (one allocation over 4 MiB at W1 gets huge pages instead of a fault per 4 KiB)
-    hs, das = bptt.buffers(x.dtype, (T + 1, N, H), (T, N, H))
+    # same buffer when that makes it one allocation over 4 MiB (W1), which gets huge pages
+    # instead of a fault per 4 KiB; small passes (truncated BPTT's windows) hold no workspace
+    big = 2 * T * N * H * x.itemsize >= bptt.HUGE_BYTES
+    hs, das = bptt.buffers(x.dtype, (T + 1, N, H), (T if big else 0, N, H))
     hs[0] = state0["h"]
     bptt.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
     with np.errstate(over="ignore", invalid="ignore"):        # checked once, after the loop
@@ -210,7 +213,7 @@ def _backward(dh, cache, dstate_T, truncate):
     x, hs, params, act = cache["x"], cache["hs"], cache["params"], cache["act"]
     T, N, H = hs.shape
     W_h = params["W_h"]
-    das = cache["das"]                        # every step's dL/da_t: workspace, overwritten
+    das = cache["das"] if len(cache["das"]) else np.empty((T, N, H), hs.dtype)   # dL/da_t
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     _df_from_out(act, hs, out=das)           # f'(a_t) for every step, then dL/da_t in place
     for t in range(T - 1, -1, -1):
