@@ -361,12 +361,14 @@ def _pass(mod, x, params, H):
 
 
 def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0):
-    """Median wall seconds and peak bytes of forward + BPTT, against depth and direction.
+    """Median CPU seconds and peak bytes of forward + BPTT, against depth and direction.
 
     Unidirectional stacks of M tanh layers for M in depths, and bidirectional stacks built
     as one bidirectional layer (M = 1) only; H units per layer and direction.
     Returns {"rows": [{"model", "M", "seconds", "bytes", "n_params"}], "T", "N", "D", "H"}.
-    Times are wall-clock and vary from run to run; peak bytes (tracemalloc) do not.
+    Times are CPU seconds of this process (time.process_time, which a busy machine
+    inflates less than wall-clock time) and still vary from run to run; peak bytes
+    (tracemalloc) do not.
     """
     depths = [check_int("depths", M, low=1) for M in depths]
     repeats = check_int("repeats", repeats, low=1)
@@ -383,9 +385,9 @@ def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0)
     for r in range(repeats):                                       # interleaved rounds
         for c, (_, _, mod) in enumerate(configs):
             params = mod.init_params(D, H, seed=seed)
-            start = time.perf_counter()
+            start = time.process_time()
             _pass(mod, x, params, H)
-            times[r, c] = time.perf_counter() - start
+            times[r, c] = time.process_time() - start
     for row, t in zip(rows, np.median(times, axis=0)):
         row["seconds"] = float(t)
     return {"rows": rows, "T": T, "N": N, "D": D, "H": H}

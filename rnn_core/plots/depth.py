@@ -22,7 +22,7 @@ def depth_gradients_figure(grads, rates, fig=None):
     ax.set_yticks(range(M))
     _label(ax, "step t (the loss reads the top layer at the last step)", "layer j")
     ax.set_title(f"{M} stacked tanh layers, H = {grads['H']}: the gradient fades\n"
-                 f"along time in every layer and down the stack", fontsize=TEXT)
+                 f"along time in every layer", fontsize=TEXT)
     for (scale, r), color in zip(rates.items(), ("tab:blue", "tab:orange", "tab:green")):
         for key, ls, marker in (("top", "-", "o"), ("bottom", "--", "s")):
             mean, std = r[key].mean(axis=1), r[key].std(axis=1)
@@ -81,6 +81,7 @@ def gates_figure(gf, fig=None):
                  f"that set the slow mode and the others ({len(gf['gates'])} seeds)",
                  fontsize=TITLE)
     ax.set_ylim(0, 1.25)
+    ax.set_xticks(t[::2])
     ax.legend(fontsize=TEXT, ncol=4, loc="upper center", frameon=False)
     return fig
 
@@ -99,8 +100,7 @@ def costs_figure(cost, fig=None):
     for a, what in ((ax, "time"), (ax2, "peak memory")):
         a.set_xticks(x, labels)
         _label(a, "model", f"{what} / one unidirectional layer")
-    ax.set_title(f"Forward + BPTT time, T = {cost['T']} (wall clock: varies from run to run)",
-                 fontsize=TEXT)
+    ax.set_title(f"Forward + BPTT CPU time, T = {cost['T']} (varies per run)", fontsize=TEXT)
     mem = [r["bytes"] for r in rows if r["model"] == "unidirectional"]
     grows = all(b > a for a, b in zip(mem, mem[1:]))
     ax2.set_title("Peak memory (tracemalloc) " + ("grows with every layer added" if grows else
