@@ -5,6 +5,7 @@ import pytest
 from rnn_core import layers, tasks, train
 from rnn_core.experiments import depth
 from rnn_core.plots import depth as plots
+from test_plots import check_legible
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -98,6 +99,7 @@ def test_gated_feedback_experiment_small():
     assert np.all((gf["example"] > 0) & (gf["example"] < 1))
     fig = plots.gates_figure(gf)
     assert "reset gates" in fig.axes[0].get_title()
+    check_legible(fig, "gates_figure")
 
 
 def test_depth_costs_memory_grows_with_depth_and_direction():
@@ -106,7 +108,9 @@ def test_depth_costs_memory_grows_with_depth_and_direction():
     assert by["unidirectional", 2]["bytes"] > by["unidirectional", 1]["bytes"]
     assert by["bidirectional", 1]["bytes"] > by["unidirectional", 1]["bytes"]
     assert all(r["seconds"] > 0 for r in c["rows"])
-    assert "grows" in plots.costs_figure(c).axes[1].get_title()
+    fig = plots.costs_figure(c)
+    assert "grows" in fig.axes[1].get_title()
+    check_legible(fig, "costs_figure")
 
 
 def test_figures_draw():
@@ -114,10 +118,13 @@ def test_figures_draw():
     rates = {1.0: depth.depth_rates(depths=(1, 2), seeds=(0,), T=8, min_lag=2)}
     fig = plots.depth_gradients_figure(g, rates)
     assert fig.axes[0].get_ylabel() == "layer j"
+    check_legible(fig, "depth_gradients_figure")
     leak = {"T": 3, "bpc_future_hidden_by_step": np.array([5.0, 5.0, 4.0]),
             "models": {"unidirectional": {"bpc_by_step": np.array([3.0, 3.0, 3.0])},
                        "bidirectional": {"bpc_by_step": np.array([0.1, 0.1, 4.0])}}}
-    assert len(plots.leak_figure(leak).axes[0].lines) == 3
+    fig = plots.leak_figure(leak)
+    assert len(fig.axes[0].lines) == 3
+    check_legible(fig, "leak_figure")
 
 
 def test_trained_models_through_fit():

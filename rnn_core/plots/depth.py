@@ -33,7 +33,7 @@ def depth_gradients_figure(grads, rates, fig=None):
     _label(ax2, "depth M (layers)", "decay rate (ln per step of lag)")
     ax2.set_title("Rates stay below 0 at every depth:\nlayers do not stop the vanishing",
                   fontsize=TEXT)
-    ax2.legend(fontsize=TEXT - 1, loc="lower left", frameon=False)
+    ax2.legend(fontsize=TEXT, loc="lower left", frameon=False)
     lo = min(min(r["top"].min(), r["bottom"].min()) for r in rates.values())
     ax2.set_ylim(lo * 1.45, 0.05)
     return fig
