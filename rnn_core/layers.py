@@ -19,6 +19,10 @@ or None, as in every cell (cells/bptt.py). A bidirectional layer nests everythin
 direction, {"fwd": ..., "bwd": ...}, and outputs h (N, T, 2H). A stack of M layers uses
 lists of M dicts, layer 0 first. A state that is None (or a list entry that is None)
 means zeros.
+
+stacked_cell(cell, M) and bidirectional_cell(cell) wrap the compositions in the cell
+interface (flat state dicts, params a list or {"fwd", "bwd"}), so that train.fit trains a
+stack or a bidirectional layer as it trains a cell.
 """
 from contextlib import contextmanager
 from types import SimpleNamespace
