@@ -1,6 +1,7 @@
 """Run every benchmark (what `make bench` runs) and collect their tables in results/REPORT.md.
 
-Runs bench_cells.py, bench_sweep.py, bench_widgets.py, bench_fit.py and bench_notebooks.py, each as its own
+Runs bench_cells.py, bench_sweep.py, bench_widgets.py, bench_fit.py, bench_notebooks.py and
+bench_multirun.py, each as its own
 process with this interpreter, one after the other, echoing their output. From each one's
 stdout (progress goes to stderr) the report keeps everything, headings nested one level,
 and puts `uptime` (time and load) under every table that does not already carry it. A script that
@@ -17,7 +18,8 @@ import time
 
 import common
 
-SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py", "bench_notebooks.py")
+SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py", "bench_notebooks.py",
+           "bench_multirun.py")
 
 
 def report_lines(lines, uptime=common.uptime):
