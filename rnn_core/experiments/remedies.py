@@ -62,7 +62,7 @@ def _cliff_forward(w, b, T, x0):
 
 
 def _cliff_backward(w, xs, target):
-    """(loss, dL/dw, dL/db) by BPTT through the scalar recurrence, without checks."""
+    """(loss, dL/dw, dL/db, dL/dx_0) by BPTT through the scalar recurrence, without checks."""
     T = xs.shape[0] - 1
     s = _SIG.f(xs)                                     # sigmoid(x_t) for every t
     loss = (s[T] - target) ** 2
@@ -73,14 +73,14 @@ def _cliff_backward(w, xs, target):
         dw += dx * s[t - 1]
         db += dx
         dx = dx * w * s[t - 1] * (1.0 - s[t - 1])      # dL/dx_{t-1}
-    return loss, dw, db
+    return loss, dw, db, dx
 
 
 def cliff_loss_and_grad(w, b, T=CLIFF_T, x0=CLIFF_X0, target=CLIFF_TARGET):
     """The cliff model's loss and exact gradient (BPTT) at (w, b).
 
-    w, b: float arrays of one shape (or Python floats). Returns (loss, dL/dw, dL/db),
-    float64 arrays of that shape.
+    w, b: float arrays of one shape (or Python floats). Returns (loss, dL/dw, dL/db,
+    dL/dx_0), float64 arrays of that shape.
     """
     w, b = _check_wb(w, b)
     T = check_int("T", T, low=1)
@@ -103,7 +103,7 @@ def cliff_surface(n_w=121, n_b=121, w_range=CLIFF_W, b_range=CLIFF_B):
     w = np.linspace(*w_range, n_w)
     b = np.linspace(*b_range, n_b)
     Wg, Bg = np.meshgrid(w, b)
-    loss, dw, db = cliff_loss_and_grad(Wg, Bg)
+    loss, dw, db, _ = cliff_loss_and_grad(Wg, Bg)
     return {"w": w, "b": b, "loss": loss, "log10_grad": np.log10(np.hypot(dw, db) + 1e-300)}
 
 
@@ -119,12 +119,12 @@ def cliff_slice(w=CLIFF_SLICE_W, b_range=CLIFF_B, n=2001, zooms=4):
     zooms = check_int("zooms", zooms, low=0)
     w = float(w)
     b = np.linspace(*b_range, n)
-    loss, _, db = cliff_loss_and_grad(np.full(n, w), b)
+    loss, _, db, _ = cliff_loss_and_grad(np.full(n, w), b)
     i = int(np.argmax(np.abs(db)))
     centre, half, peak = b[i], 2 * (b[1] - b[0]), float(np.abs(db[i]))
     for _ in range(zooms):
         bz = np.linspace(centre - half, centre + half, 201)
-        _, _, dz = cliff_loss_and_grad(np.full(bz.size, w), bz)
+        _, _, dz, _ = cliff_loss_and_grad(np.full(bz.size, w), bz)
         j = int(np.argmax(np.abs(dz)))
         centre, half, peak = bz[j], 2 * (bz[1] - bz[0]), max(peak, float(np.abs(dz[j])))
     side = cliff_loss_and_grad(np.full(2, w), np.array([centre - 0.05, centre + 0.05]))[0]
@@ -156,7 +156,7 @@ def _descend(p, lr, c, steps):
     paths[:, 0] = p
     with np.errstate(over="ignore"):
         for k in range(steps + 1):
-            lk, dw, db = _cliff_backward(p[:, 0], _cliff_forward(p[:, 0], p[:, 1], CLIFF_T,
+            lk, dw, db, _ = _cliff_backward(p[:, 0], _cliff_forward(p[:, 0], p[:, 1], CLIFF_T,
                                                                  CLIFF_X0), CLIFF_TARGET)
             loss[:, k] = lk
             if k == steps:
@@ -324,7 +324,7 @@ def angle(a, b):
                                        np.linalg.norm(u + v, axis=-1)))
 
 
-def clipping_comparison(c_norm=0.3, c_value=0.1, steps=300, seed=0, T=None):
+def clipping_comparison(c_norm=0.3, c_value=0.1, steps=200, seed=0, T=None):
     """Global-norm against per-entry clipping on SMALL's adding problem.
 
     One plain-SGD run records its raw gradients; each is clipped both ways and the angle
@@ -355,17 +355,22 @@ def clipping_comparison(c_norm=0.3, c_value=0.1, steps=300, seed=0, T=None):
             "loss_norm": np.array(log_n["loss"]), "loss_value": np.array(log_v["loss"])}
 
 
-def lag_contributions(params, task, activation="tanh"):
-    """||dL/dW_h||'s pieces by lag: the contribution of step k to dL/dW_h for the
-    many-to-one loss, its Frobenius norm against lag l = T - 1 - k (T - 1,), lag 0 first
-    (step 0 reads the zero initial state and contributes nothing to W_h)."""
+def lag_pieces(params, task, activation="tanh"):
+    """The contribution of each step k to dL/dW_h for the many-to-one loss,
+    dL/da_k^T h_{k-1} summed over the batch: (T, H, H), summing to dL/dW_h."""
     g, h = _last_step_gradients(params, task, activation)
     act = activations.get(activation)
     da = g * act.df_from_out(h)                                 # dL/da_k (N, T, H)
     N, T, H = h.shape
     h_prev = np.concatenate([np.zeros((N, 1, H)), h[:, :-1]], axis=1)
-    C = np.einsum("nti,ntj->tij", da, h_prev)                   # (T, H, H)
-    return np.linalg.norm(C, axis=(1, 2))[:0:-1]               # k = 0 reads h_0 = 0: dropped
+    return np.einsum("nti,ntj->tij", da, h_prev)
+
+
+def lag_contributions(params, task, activation="tanh"):
+    """The Frobenius norms of lag_pieces against lag l = T - 1 - k, lag 0 first, (T - 1,):
+    step 0 reads the zero initial state and contributes nothing to W_h, so it is dropped."""
+    C = lag_pieces(params, task, activation)
+    return np.linalg.norm(C, axis=(1, 2))[:0:-1]
 
 
 def clipping_and_vanishing(c=0.1, seed=0, T=40):
@@ -393,7 +398,7 @@ def clipping_and_vanishing(c=0.1, seed=0, T=40):
                                                   - np.log10(contrib_c / contrib_c[0]))))}
 
 
-def omega_training(task=None, T=20, steps=400, omega_weight=2.0, clip=1.0, lr=0.05, seed=0,
+def omega_training(task=None, T=20, steps=300, omega_weight=2.0, clip=1.0, lr=0.05, seed=0,
                    H=None):
     """Gradient norm against lag before and after training with and without Omega.
 
@@ -472,7 +477,7 @@ def omega_derivatives(T=12, H=4, N=8, seed=0, eps=1e-6):
 OPTIMISERS = ("sgd", "momentum", "annealing", "early stopping")
 
 
-def optimiser_curves(T=10, steps=600, lr=0.1, seed=0, H=None, val_every=20, patience=3):
+def optimiser_curves(T=10, steps=400, lr=0.1, seed=0, H=None, val_every=20, patience=3):
     """One training curve per optimiser of Galvan's thesis (section 1.5) on the adding
     problem, each against plain SGD, all from the same initialisation and data:
       sgd: constant lr; momentum: gamma 0.9 at lr (1 - gamma), so that its long-run step
@@ -501,7 +506,7 @@ def optimiser_curves(T=10, steps=600, lr=0.1, seed=0, H=None, val_every=20, pati
 
 # ----------------------------------------------------------------------------- weight decay
 
-def weight_decay(l2s=(0.0, 0.01, 0.03), l1=0.003, T=20, steps=400, lr=0.05, seed=0, H=None):
+def weight_decay(l2s=(0.0, 0.01, 0.03), l1=0.003, T=20, steps=300, lr=0.05, seed=0, H=None):
     """Train SMALL's network with L2 decay of each strength in l2s and with L1 decay l1.
 
     Returns {label: {"l2", "l1", "rho" (spectral radius of W_h after training),
@@ -526,3 +531,85 @@ def weight_decay(l2s=(0.0, 0.01, 0.03), l1=0.003, T=20, steps=400, lr=0.05, seed
                       "profile": lag_profile(p, val),
                       "val_error": train.evaluate("rnn", p, val)[2]}
     return out
+
+
+# ----------------------------------------------------------------------------- the reproduction
+
+# The methods of the table, as multirun.grid methods (fit keywords). All are minibatch SGD
+# without momentum at a constant learning rate, like Pascanu et al.'s Fig. 7.
+REPRO_METHODS = {
+    "SGD": {"cell": "rnn", "lr": 0.1},
+    "SGD+clip": {"cell": "rnn", "lr": 0.1, "clip": 1.0},
+    "SGD+clip+Omega": {"cell": "rnn", "lr": 0.1, "clip": 1.0, "omega_weight": 2.0},
+    "IRNN": {"cell": "rnn", "lr": 0.03, "clip": 1.0, "activation": "relu",
+             "init": {"W_h": "identity"}},
+    "LSTM": {"cell": "lstm", "lr": 1.0, "clip": 1.0},
+}
+# The task versions and success criteria (tasks.py's generators, validation seed 123):
+REPRO_TASKS = {
+    "temporal_order": {"threshold": 0.99},    # accuracy >= 99 % (Pascanu et al.: 99 % too)
+    "adding": {"threshold": 0.1},             # MSE < 0.1, against 1/6 for a constant guess
+}
+REPRO = {"H": 16, "batch_size": 20, "steps": 200, "val_every": 20, "n_val": 100,
+         "val_seed": 123}
+
+
+def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
+                 methods=None, steps=None, H=None, z=1.96):
+    """Success rate against sequence length for each method, on each task, with seeds.
+
+    Every (task, T, method, seed) is one run of train.fit with until_success, trained
+    batched by multirun.grid (equal to separate fits run for run). A run succeeds when a
+    validation (every REPRO["val_every"] updates, on REPRO["n_val"] fresh sequences)
+    meets the task's criterion within `steps` updates. methods: a subset of REPRO_METHODS
+    by name, or a dict like it. Returns dict tasks, methods, lengths, n_seeds, steps,
+    rate {task: {method: (len(lengths),)}}, successes (same, ints), interval {task:
+    {method: (lo (L,), hi (L,))}} (Wilson at z), median_steps, seconds {task: wall time}.
+    """
+    from .. import multirun
+    if methods is None:
+        methods = REPRO_METHODS
+    elif not isinstance(methods, dict):
+        methods = {m: REPRO_METHODS[check_choice("methods", m, tuple(REPRO_METHODS))]
+                   for m in methods}
+    n_seeds = check_int("n_seeds", n_seeds, low=1)
+    steps = REPRO["steps"] if steps is None else check_int("steps", steps, low=1)
+    H = REPRO["H"] if H is None else check_int("H", H, low=1)
+    lengths = [check_int("lengths", T, low=4) for T in lengths]
+    specs = {m: {"H": H, **spec} for m, spec in methods.items()}
+    out = {"tasks": list(task_names), "methods": list(methods), "lengths": lengths,
+           "n_seeds": n_seeds, "steps": steps, "H": H, "rate": {}, "successes": {},
+           "interval": {}, "median_steps": {}, "seconds": {}}
+    for name in task_names:
+        opts = REPRO_TASKS[check_choice("task_names", name, tuple(REPRO_TASKS))]
+
+        def make(T, name=name, opts=opts):
+            return tasks.make(name, N=REPRO["n_val"], T=T, seed=REPRO["val_seed"], **opts)
+
+        g = multirun.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
+                          batch_size=REPRO["batch_size"], val_every=REPRO["val_every"],
+                          until_success=True)
+        rows = {(r["method"], r["T"]): r for r in g.table(z=z)}
+        for key, fn in (("rate", lambda r: r["rate"]), ("successes", lambda r: r["successes"]),
+                        ("median_steps", lambda r: r["median_steps"])):
+            out[key][name] = {m: np.array([fn(rows[m, T]) for T in lengths]) for m in methods}
+        out["interval"][name] = {m: (np.array([rows[m, T]["lo"] for T in lengths]),
+                                     np.array([rows[m, T]["hi"] for T in lengths]))
+                                 for m in methods}
+        out["seconds"][name] = g.wall_time
+    return out
+
+
+def format_reproduction(table):
+    """The table as text: one row per task and method, 'k/n [lo, hi]' per length."""
+    Ts = table["lengths"]
+    head = f"{'task':15s} {'method':15s} " + " ".join(f"{'T = ' + str(T):>17s}" for T in Ts)
+    lines = [head]
+    for task in table["tasks"]:
+        for m in table["methods"]:
+            k = table["successes"][task][m]
+            lo, hi = table["interval"][task][m]
+            cells = " ".join(f"{int(k[i]):d}/{table['n_seeds']} [{lo[i]:.2f}, {hi[i]:.2f}]".rjust(17)
+                             for i in range(len(Ts)))
+            lines.append(f"{task:15s} {m:15s} {cells}")
+    return "\n".join(lines)

@@ -33,7 +33,7 @@ def cliff_surface_figure(surface, cut, fig=None):
     ax_a, ax_b, ax_c = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1, 1]})
     cs = _surface(ax_a, surface)
     cb = fig.colorbar(cs, ax=ax_a, shrink=0.9)
-    cb.ax.set_title("loss", fontsize=TEXT)
+    cb.ax.set_xlabel("loss", fontsize=TEXT)
     cb.ax.tick_params(labelsize=TEXT)
     cb.locator = MaxNLocator(4)
     cb.update_ticks()
@@ -158,7 +158,7 @@ def clipping_figure(cmp, van, fig=None):
     ax_a.set_title(f"turned by up to {cmp['angles_value'].max():.0f} deg (value), "
                    f"{cmp['angles_norm'].max():.0g} (norm)", fontsize=TEXT)
     _label(ax_a, "training step", "angle to the raw gradient (deg)")
-    ax_a.legend(fontsize=TEXT, frameon=False, loc="upper right")
+    ax_a.legend(fontsize=TEXT, frameon=True, framealpha=1.0, loc="upper right")
     ax_b.semilogy(steps, cmp["grad_norm"], color="k", lw=0.8)
     ax_b.axhline(cmp["c_norm"], color="tab:blue", lw=1, ls="--")
     ax_b.set_title(f"norm >= c = {cmp['c_norm']:g} at {100 * cmp['fired_norm'].mean():.0f}% "
@@ -258,7 +258,7 @@ def reproduction_figure(table, fig=None):
     """Success rate against sequence length per method, one panel per task, with the
     Wilson intervals of experiments.remedies.reproduction as error bars."""
     tasks_ = list(table["tasks"])
-    fig = _new(fig, (WIDTH, 4.0), layout="constrained")
+    fig = _new(fig, (WIDTH, 4.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(tasks_), sharey=True))
     methods = list(table["methods"])
     Ts = np.asarray(table["lengths"])
@@ -273,7 +273,11 @@ def reproduction_figure(table, fig=None):
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(f"{task.replace('_', ' ')}, {table['n_seeds']} seeds", fontsize=TEXT)
         _label(ax, "sequence length T", "success rate" if ax is axes[0] else "")
-    axes[-1].legend(fontsize=TEXT, frameon=False, loc="lower left")
-    fig.suptitle("Success within the update budget falls with T; clipping, Omega and "
-                 "the gated or identity cells fall later", fontsize=TITLE)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=TEXT, frameon=False, loc="outside lower center",
+               ncol=len(methods))
+    rates = np.array([[table["rate"][t][m] for m in methods] for t in tasks_])   # (tasks, M, L)
+    falls = bool((np.diff(rates, axis=-1) <= 0).all())
+    fig.suptitle(f"Success within {table.get('steps', 'the')} updates against T"
+                 + (": no method does better at a longer T" if falls else ""), fontsize=TITLE)
     return fig
