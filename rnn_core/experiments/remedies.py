@@ -551,17 +551,18 @@ REPRO_TASKS = {
     "adding": {"threshold": 0.1},             # MSE < 0.1, against 1/6 for a constant guess
 }
 REPRO = {"H": 16, "batch_size": 20, "steps": 200, "val_every": 20, "n_val": 100,
-         "val_seed": 123}
+         "val_seed": 123, "dtype": np.float32}   # float32: faster than float64, for the time budget
 
 
 def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
-                 methods=None, steps=None, H=None, z=1.96):
+                 methods=None, steps=None, H=None, z=1.96, dtype=None):
     """Success rate against sequence length for each method, on each task, with seeds.
 
     Every (task, T, method, seed) is one run of train.fit with until_success, trained
     batched by multirun.grid (equal to separate fits run for run). A run succeeds when a
     validation (every REPRO["val_every"] updates, on REPRO["n_val"] fresh sequences)
-    meets the task's criterion within `steps` updates. methods: a subset of REPRO_METHODS
+    meets the task's criterion within `steps` updates. dtype: what the runs compute in
+    (REPRO["dtype"], float32, by default). methods: a subset of REPRO_METHODS
     by name, or a dict like it. Returns dict tasks, methods, lengths, n_seeds, steps,
     rate {task: {method: (len(lengths),)}}, successes (same, ints), interval {task:
     {method: (lo (L,), hi (L,))}} (Wilson at z), median_steps, seconds {task: wall time}.
@@ -578,7 +579,8 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
     lengths = [check_int("lengths", T, low=4) for T in lengths]
     specs = {m: {"H": H, **spec} for m, spec in methods.items()}
     out = {"tasks": list(task_names), "methods": list(methods), "lengths": lengths,
-           "n_seeds": n_seeds, "steps": steps, "H": H, "rate": {}, "successes": {},
+           "n_seeds": n_seeds, "steps": steps, "H": H, "dtype": np.dtype(REPRO["dtype"] if dtype is None else dtype).name,
+           "rate": {}, "successes": {},
            "interval": {}, "median_steps": {}, "seconds": {}}
     for name in task_names:
         opts = REPRO_TASKS[check_choice("task_names", name, tuple(REPRO_TASKS))]
@@ -588,7 +590,7 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
 
         g = multirun.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
                           batch_size=REPRO["batch_size"], val_every=REPRO["val_every"],
-                          until_success=True)
+                          until_success=True, dtype=REPRO["dtype"] if dtype is None else dtype)
         rows = {(r["method"], r["T"]): r for r in g.table(z=z)}
         for key, fn in (("rate", lambda r: r["rate"]), ("successes", lambda r: r["successes"]),
                         ("median_steps", lambda r: r["median_steps"])):
