@@ -10,8 +10,8 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from .common import TEXT, TITLE, WIDTH, _label, _new
 
-_RUN = {"noclip": dict(color="tab:red", lw=1.4, ls="--"),
-        "clip": dict(color="tab:blue", lw=1.6, ls="-")}
+_RUN = {"noclip": dict(color="tab:red", lw=1.0, ls="--", zorder=3),   # on top: visible where
+        "clip": dict(color="tab:blue", lw=2.4, ls="-", zorder=2)}     # the two runs coincide
 _METHOD_COLORS = {"SGD": "tab:gray", "SGD+clip": "tab:blue", "SGD+clip+Omega": "tab:purple",
                   "IRNN": "tab:orange", "LSTM": "tab:green"}
 
