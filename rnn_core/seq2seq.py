@@ -66,7 +66,13 @@ def forward(x_src, x_dec, params, state0=None, cell="gru", **opts):
     opts = mod._options(opts)
     check_sequence("x_src", x_src)
     D = x_src.shape[2]
-    H, V, dtype = _check_model(mod, params, opts, D)
+    try:
+        H, V, dtype = _check_model(mod, params, opts, D)
+    except ValueError as err:
+        if "params[" not in str(err) or "encoder" not in str(err):
+            raise
+        raise ValueError(f"x_src: expected the input size D of the encoder's params, received "
+                         f"shape {x_src.shape} ({err})") from None
     check_sequence("x_src", x_src, D, dtype)
     check_sequence("x_dec", x_dec, D, dtype)
     if x_dec.shape[0] != x_src.shape[0]:

@@ -19,6 +19,7 @@ Bits per character (bpc) = mean over predicted characters of -log2 p(next charac
 """
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,10 +35,19 @@ ORDERS = ("carried", "shuffled")
 # ------------------------------------------------------------------------------- the data
 
 def text_ids(name=None, val_fraction=0.1):
-    """(chars, train ids, validation ids) of a shipped text, split contiguously."""
+    """(chars, train ids, validation ids) of a shipped text, split contiguously; the id
+    arrays are read-only (encoded once per process)."""
+    return _text_ids(corpus.DEFAULT if name is None else name,
+                     corpus.check_fraction("val_fraction", val_fraction))
+
+
+@lru_cache(maxsize=4)
+def _text_ids(name, val_fraction):
     text = corpus.load(name)
     chars, index = corpus.build_vocab(text)
     train, val = corpus.split(corpus.encode(text, index), val_fraction)
+    for a in (train, val):
+        a.flags.writeable = False
     return chars, train, val
 
 
@@ -128,10 +138,13 @@ def hidden_for_budget(cell, V, budget, D):
     mod = get_cell(cell)
 
     def count(H):
-        shapes = mod.param_shapes(D, H)
-        return V * D + sum(int(np.prod(s)) for s in shapes.values()) + V * H + V
+        return V * D + sum(int(np.prod(s)) for s in mod.param_shapes(D, H).values()) + V * H + V
 
-    return min(range(1, 1025), key=lambda H: abs(count(H) - budget))
+    lo, hi = 1, 4096                            # count grows with H: bisect for the budget
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if count(mid) <= budget else (lo, mid)
+    return min((lo, hi), key=lambda H: abs(count(H) - budget))
 
 
 def _zero_state(mod, N, H, dtype):
@@ -228,19 +241,24 @@ class LMRun:
     val_step: list = field(default_factory=list)    # updates done at each validation
     val_bpc: list = field(default_factory=list)
     samples: list = field(default_factory=list)     # (updates done, text) at each validation
+    best_params: dict = None                        # the params of the lowest validation bpc
+    best_step: int = 0
     seconds: float = 0.0
 
 
 def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0, seed=0,
-             order="carried", dtype=np.float32, val_every=100, val_N=16, sample_length=0,
-             prime="\n", name=None, **opts):
+             order="carried", dtype=np.float32, val_every=100, val_N=64, sample_length=0,
+             prime="\n", name=None, on_validation=None, lr_end=None, **opts):
     """Train a character LM with Adam on the training part of a shipped text.
 
     order "carried" (truncated BPTT, state carried across consecutive windows) or
     "shuffled" (random windows, zero initial state). Validation bpc every val_every updates
-    and after the last one, on the whole validation part; sample_length > 0 adds a greedy
-    ... no: a sample drawn at temperature 1 (seeded) of that length at each validation.
-    Returns an LMRun.
+    and after the last one, on the whole validation part (bpc); sample_length > 0 adds a
+    sample of that length drawn at temperature 1 (seeded) after `prime` at each validation;
+    on_validation(updates, bpc) is called after each (progress reports). D defaults to
+    min(V, H). lr_end: the learning rate falls linearly from lr to lr_end over the steps
+    (None: constant). Returns an LMRun (final params, and the params of the lowest
+    validation bpc, as early stopping would keep).
     """
     t_start = time.perf_counter()
     mod = get_cell(cell)
@@ -248,6 +266,8 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     check_choice("order", order, ORDERS)
     N, T, steps = (check_int(a, v, low=1) for a, v in (("N", N), ("T", T), ("steps", steps)))
     lr = check_positive("lr", lr)
+    if lr_end is not None:
+        lr_end = check_positive("lr_end", lr_end, allow_zero=True)
     val_every = check_int("val_every", val_every, low=1)
     chars, train, val = text_ids(name)
     V = len(chars)
@@ -262,11 +282,16 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
             state = _zero_state(mod, N, H, dtype)
         loss, grads, state = loss_and_grads(mod, params, inputs, targets, state, opts)
         grads, _ = clip_global(grads, clip)
-        params, m, v = adam(params, grads, m, v, k + 1, lr)
+        rate = lr if lr_end is None else lr + (lr_end - lr) * k / max(steps - 1, 1)
+        params, m, v = adam(params, grads, m, v, k + 1, rate)
         run.train_bpc.append(loss / T / LN2)
         if (k + 1) % val_every == 0 or k + 1 == steps:
             run.val_step.append(k + 1)
             run.val_bpc.append(bpc(cell, params, val, N=val_N, **opts))
+            if run.val_bpc[-1] == min(run.val_bpc):
+                run.best_params, run.best_step = params, k + 1
+            if on_validation is not None:
+                on_validation(k + 1, run.val_bpc[-1])
             if sample_length:
                 run.samples.append((k + 1, sample(cell, params, chars, sample_length, prime,
                                                   1.0, seed=seed, **opts)))
@@ -286,12 +311,7 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **o
     length = check_int("length", length, low=1)
     temperature = check_positive("temperature", temperature, allow_zero=True)
     index = {c: i for i, c in enumerate(chars)}
-    if not isinstance(prime, str) or not prime:
-        raise ValueError(f"prime: expected a non-empty str, received {prime!r}")
-    unknown = sorted(set(prime) - set(index))
-    if unknown:
-        raise ValueError(f"prime: expected characters of the vocabulary, received "
-                         f"{len(unknown)} unknown: {unknown[:10]!r}")
+    _check_prime(prime, index)
     rng = np.random.default_rng(seed)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     ids = np.array([[index[c] for c in prime]])
@@ -310,6 +330,62 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **o
         h, state, _ = mod._forward(E[[[i]]], state, params["cell"], opts)
         last = h[0, -1]
     return "".join(out)
+
+
+def next_char_probs(cell, params, chars, prime, temperature, **opts):
+    """p(next character | prime) = softmax(logits / temperature) (V,), float64; at
+    temperature 0 the one-hot of the argmax, the limit of the softmax as T -> 0."""
+    mod = get_cell(cell)
+    opts = mod._options(opts)
+    temperature = check_positive("temperature", temperature, allow_zero=True)
+    index = {c: i for i, c in enumerate(chars)}
+    _check_prime(prime, index)
+    E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
+    ids = np.array([[index[c] for c in prime]])
+    h, _, _ = mod._forward(E[ids], _zero_state(mod, 1, W_y.shape[1], E.dtype), params["cell"],
+                           opts)
+    return temperature_softmax((W_y @ h[0, -1] + b_y).astype(np.float64), temperature)
+
+
+def temperature_softmax(logits, temperature):
+    """softmax(logits / temperature) over the last axis; temperature 0: one-hot argmax."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return (np.arange(logits.shape[-1]) == logits.argmax(axis=-1)[..., None]).astype(float)
+    z = logits / temperature
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sampling_view(cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0,
+                  top=12, **opts):
+    """What the sampler shows: the `top` most probable next characters after the prime at
+    this temperature, and a sample of `length` characters. Returns a dict with prime,
+    temperature, length, text, top_chars, top_probs."""
+    p = next_char_probs(cell, params, chars, prime, temperature, **opts)
+    order = np.argsort(-p, kind="stable")[:check_int("top", top, low=1)]
+    text = sample(cell, params, chars, length, prime, temperature, seed=seed, **opts)
+    return {"prime": prime, "temperature": float(temperature), "length": length, "text": text,
+            "top_chars": [chars[i] for i in order], "top_probs": p[order]}
+
+
+def _check_prime(prime, index):
+    if not isinstance(prime, str) or not prime:
+        raise ValueError(f"prime: expected a non-empty str, received {prime!r}")
+    unknown = sorted(set(prime) - set(index))
+    if unknown:
+        raise ValueError(f"prime: expected characters of the vocabulary, received "
+                         f"{len(unknown)} unknown: {unknown[:10]!r}")
+
+
+def first_repeat(text, min_period=1, max_period=100):
+    """The shortest period p of a cycle the end of `text` falls into: the smallest p such
+    that the last half of text repeats with period p; None if none does (a loop test)."""
+    tail = text[len(text) // 2:]
+    for p in range(min_period, min(max_period, len(tail) // 2) + 1):
+        if all(tail[i] == tail[i - p] for i in range(p, len(tail))):
+            return p
+    return None
 
 
 # ------------------------------------------------------------------------ sequence to sequence
@@ -369,3 +445,76 @@ def exposure_bias(params, S=8, K=8, N=2000, seed=12345, cell="gru", **opts):
             "free running": (fr != target).mean(axis=0),
             "sequence accuracy": {"teacher forced": float((tf == target).all(axis=1).mean()),
                                   "free running": float((fr == target).all(axis=1).mean())}}
+
+
+# ------------------------------------------------------------------------ gradient checks
+
+def _flat(tree, prefix=""):
+    out = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def gradient_check(cell="gru", V=6, D=3, H=4, N=2, T=5, seed=0):
+    """Finite differences (float64, centered) against the LM's gradient for every parameter
+    and the initial state, on a random window. Returns {name: worst relative error}."""
+    from .. import gradcheck
+    mod = get_cell(cell)
+    opts = mod._options({})
+    rng = np.random.default_rng(seed)
+    params = init_lm(cell, V, H, D, seed=seed, dtype=np.float64)
+    inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
+    state0 = {k: 0.5 * rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
+
+    _, grads, _ = loss_and_grads(mod, params, inputs, targets, state0, opts)
+    dstate0 = _state0_grad(mod, params, inputs, targets, state0, opts)
+    arrays = {**_flat(params), **{f"state0.{k}": v for k, v in state0.items()}}
+    analytic = {**_flat(grads), **{f"state0.{k}": v for k, v in dstate0.items()}}
+    return gradcheck.check_gradients(
+        lambda: loss_and_grads(mod, params, inputs, targets, state0, opts)[0], arrays, analytic)
+
+
+def _state0_grad(mod, params, inputs, targets, state0, opts):
+    """dL/dstate0 of one window (what loss_and_grads drops: truncated BPTT stops there)."""
+    E = params["embed"]["E"]
+    h, _, cache = mod._forward(E[inputs], state0, params["cell"], opts)
+    y = h @ params["out"]["W_y"].T + params["out"]["b_y"]
+    _, dy = losses.softmax_cross_entropy(y, targets)
+    dh, _ = affine_backward(dy, (h, params["out"]))
+    return mod._backward(bptt.steps(dh, inputs.shape[1]), cache, None, None)[1]
+
+
+def seq2seq_gradient_check(cell="gru", N=2, S=3, T=3, D=2, H=3, V=4, seed=0):
+    """Finite differences against rc.seq2seq's exact BPTT: the continuous model (both input
+    sequences, the encoder's initial state, every parameter, under a random linear loss of
+    the logits) and the token model under teacher forcing (every parameter, embeddings
+    included). Returns {name: worst relative error}."""
+    from .. import gradcheck, seq2seq
+    mod = get_cell(cell)
+    rng = np.random.default_rng(seed)
+    params = seq2seq.init_params(V, D, H, cell=cell, seed=seed, dtype=np.float64)
+    cont = {k: params[k] for k in ("encoder", "decoder", "out")}
+    x_src, x_dec = rng.standard_normal((N, S, D)), rng.standard_normal((N, T, D))
+    state0 = {k: 0.5 * rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
+    weights = rng.standard_normal((N, T, V))
+
+    def linear_loss():
+        return float((weights * seq2seq.forward(x_src, x_dec, cont, state0, cell=cell)[0]).sum())
+
+    _, cache = seq2seq.forward(x_src, x_dec, cont, state0, cell=cell)
+    dx_src, dx_dec, dstate0, grads = seq2seq.backward(weights.copy(), cache)
+    arrays = {"x_src": x_src, "x_dec": x_dec, **{f"state0.{k}": v for k, v in state0.items()},
+              **_flat(cont)}
+    analytic = {"x_src": dx_src, "x_dec": dx_dec,
+                **{f"state0.{k}": v for k, v in dstate0.items()}, **_flat(grads)}
+    errors = gradcheck.check_gradients(linear_loss, arrays, analytic)
+    source, target = rng.integers(0, V, (N, S)), rng.integers(0, V, (N, T))
+    _, tgrads = seq2seq.loss_and_grads(params, source, target, cell=cell)
+    terr = gradcheck.check_gradients(
+        lambda: seq2seq.loss_and_grads(params, source, target, cell=cell)[0], _flat(params),
+        _flat(tgrads))
+    return {**errors, **{f"tokens: {k}": v for k, v in terr.items()}}
