@@ -7,7 +7,7 @@ import numpy as np
 from .common import TEXT, TITLE, WIDTH, _label, _new
 
 BASELINE_STYLES = ("dotted", "dashdot", "dashed")
-SAMPLER_SIZE = (WIDTH, 4.4)
+SAMPLER_SIZE = (WIDTH, 3.4)
 
 
 def bpc_curves_figure(curves, baselines, title, fig=None):
@@ -16,7 +16,7 @@ def bpc_curves_figure(curves, baselines, title, fig=None):
 
     curves: {label: (updates (K,), bpc (K,))}; baselines: {name: bpc}.
     """
-    fig = _new(fig, (WIDTH * 0.75, 4.0), layout="constrained")
+    fig = _new(fig, (WIDTH, 3.8), layout="constrained")
     ax = fig.add_subplot()
     for label, (steps, bpc) in curves.items():
         ax.plot(steps, bpc, marker="o", ms=3, label=label)
@@ -28,7 +28,7 @@ def bpc_curves_figure(curves, baselines, title, fig=None):
     _label(ax, "updates", "validation bits per character")
     ax.set_title(title, fontsize=TITLE)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=TEXT - 1, loc="upper right")
+    ax.legend(fontsize=TEXT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
@@ -65,9 +65,9 @@ def sampler_figure(view, fig=None):
     ax.set_yticks(y, [repr(c)[1:-1] if c != " " else "space" for c in chars], fontsize=TEXT,
                   family="monospace")
     ax.set_xlim(0, 1)
-    _label(ax, "probability", "next character")
+    _label(ax, "probability after the prime", "next character")
     t = view["temperature"]
-    ax.set_title(f"after the prime, T = {t:g}", fontsize=TITLE)
+    ax.set_title(f"next character, temperature {t:g}", fontsize=TITLE)
     tx.axis("off")
     body = "\n".join(textwrap.fill(line, 64, replace_whitespace=False, drop_whitespace=False)
                      or " " for line in (view["prime"] + "|" + view["text"]).split("\n"))
