@@ -132,6 +132,10 @@ def _check_tokens(mod, params, opts, source, target):
     check_indices("source", source, (None, None), high=V1 - 1)
     if target is not None:
         check_indices("target", target, (source.shape[0], None), high=V1 - 1)
+    for name, ids in (("source", source), ("target", target)):
+        if ids is not None and 0 in ids.shape:
+            raise ValueError(f"{name}: expected at least one sequence of at least one token, "
+                             f"received shape {ids.shape}")
     return V1 - 1
 
 

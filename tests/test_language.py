@@ -79,6 +79,8 @@ def test_training_lowers_the_loss_and_is_seeded():
     assert a.n_params == lm.n_params(a.params)
     with pytest.raises(ValueError, match="order"):
         lm.train_lm(order="random", steps=1)
+    with pytest.raises(ValueError, match="T"):
+        lm.train_lm(N=20000, T=20, steps=1)
 
 
 def test_hidden_for_budget_counts_the_parameters_init_lm_makes():

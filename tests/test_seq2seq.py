@@ -69,6 +69,8 @@ def test_bad_input_names_the_argument():
         seq2seq.loss_and_grads(params, source, target[:2])
     with pytest.raises(ValueError, match="T"):
         seq2seq.decode(params, source, 0)
+    with pytest.raises(ValueError, match="source"):
+        seq2seq.decode(params, source[:, :0], 2)
     with pytest.raises(ValueError, match="params"):
         seq2seq.loss_and_grads({"encoder": params["encoder"]}, source, target)
     cont = {k: params[k] for k in ("encoder", "decoder", "out")}

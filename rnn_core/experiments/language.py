@@ -275,6 +275,9 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     run = LMRun(cell, params, n_params(params))
     rng = np.random.default_rng(np.random.SeedSequence(seed).generate_state(4)[3])
     stream_ids = streams(train, N)
+    if stream_ids.shape[1] < T + 1:
+        raise ValueError(f"T: expected at most {stream_ids.shape[1] - 1} (the length of each of "
+                         f"the N = {N} training streams, minus one), received {T}")
     state, m, v = None, None, None
     for k in range(steps):
         inputs, targets, reset = batch(train, stream_ids, k, N, T, order, rng)
@@ -358,7 +361,7 @@ def temperature_softmax(logits, temperature):
 
 
 def sampling_view(cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0,
-                  top=12, **opts):
+                  top=10, **opts):
     """What the sampler shows: the `top` most probable next characters after the prime at
     this temperature, and a sample of `length` characters. Returns a dict with prime,
     temperature, length, text, top_chars, top_probs."""
