@@ -4,7 +4,7 @@ longer than the notebook's time budget allows and report the validation bits per
     python tools/train_lm.py [--cell gru] [--H 256] [--steps 3000] [--N 32] [--T 64] ...
 
 Prints the count-table baselines, the validation bpc every --val-every updates with the
-elapsed time, a sample at temperature 0.7, and a last line
+elapsed time, a sample at temperature 0.7 from the best validation's params, and a last line
 "train_lm: <cell> H=<H> (<n> parameters): <bpc> validation bpc after <steps> updates in <s> s".
 Uses rnn_core.experiments.language.train_lm, the same loop as the notebook.
 """
@@ -22,13 +22,14 @@ def main(argv=None):
     ap.add_argument("--cell", default="gru", choices=("rnn", "lstm", "gru"))
     ap.add_argument("--H", type=int, default=256)
     ap.add_argument("--D", type=int, default=None)
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--N", type=int, default=32)
     ap.add_argument("--T", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr-end", type=float, default=2e-4, help="linear decay to this rate")
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--val-every", type=int, default=250)
+    ap.add_argument("--val-every", type=int, default=100)
     args = ap.parse_args(argv)
 
     chars, train, val = language.text_ids()
@@ -44,9 +45,10 @@ def main(argv=None):
 
     run = language.train_lm(args.cell, H=args.H, D=args.D, N=args.N, T=args.T,
                             steps=args.steps, lr=args.lr, clip=args.clip, seed=args.seed,
-                            val_every=args.val_every, on_validation=report)
+                            val_every=args.val_every, on_validation=report,
+                            lr_end=args.lr_end)
     print("sample at temperature 0.7:")
-    print(language.sample(args.cell, run.params, chars, 400, "\n", 0.7, seed=args.seed))
+    print(language.sample(args.cell, run.best_params, chars, 400, "\n", 0.7, seed=args.seed))
     best = int(np.argmin(run.val_bpc))
     print(f"train_lm: {args.cell} H={args.H} ({run.n_params} parameters): "
           f"{run.val_bpc[-1]:.3f} validation bpc after {args.steps} updates "
