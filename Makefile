@@ -30,7 +30,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # measures both settings itself.
 TEST_ENV := OPENBLAS_NUM_THREADS=1
 
-.PHONY: lab test test-unit test-notebooks test-browser bench figures notebooks install clean
+.PHONY: lab test test-unit test-notebooks test-browser bench figures notebooks lm install clean
 
 install: $(STAMP)
 
@@ -105,6 +105,10 @@ figures: $(STAMP)
 # Re-execute the committed notebooks in place with the pinned stack (after editing one).
 notebooks: $(STAMP)
 	$(TEST_ENV) $(PY) tools/execute_notebooks.py
+
+# The longer character-language-model run (minutes): what notebook 08's model reaches with more updates.
+lm: $(STAMP)
+	$(TEST_ENV) $(PY) tools/train_lm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/results
