@@ -65,6 +65,6 @@ def test_notebook_has_one_unanswered_cell_per_grader():
         m = re.search(r'rc\.exercises\.check\("(05\.\d+)"', src)
         if m and cell["cell_type"] == "code":
             keys.append(m.group(1))
-            text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+            text = "".join("".join(o.get("text", [])) for o in cell.get("outputs", []))
             assert text.strip() == f"exercise {m.group(1)}: not answered yet"
     assert sorted(keys) == sorted(k for k in exercises.GRADERS if k.startswith("05."))
