@@ -5,7 +5,7 @@ update_cell_explorer (per change), with a fixed layout so that render.PixelCache
 the pixels of the key while the cell stays the same.
 """
 import numpy as np
-from matplotlib.ticker import FixedLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
 from .common import TEXT, TITLE, WIDTH, _is_floor, _label, _new, _ylim
 
@@ -190,6 +190,7 @@ def forget_bias_figure(rows):
     _label(ax_a, "lag l = T - k (steps)", "log10 ||dL/dC_k||")
     _label(ax_b, "step t", "mean |C_t| (log scale)")
     ax_b.set_yscale("log")
+    ax_b.yaxis.set_minor_locator(NullLocator())      # minor ticks: hundreds of artists, no labels
     ax_a.set_title(f"(a) The forget bias sets the carousel's decay\n(rho = {rows[0]['rho']:g}, "
                    f"H = {rows[0]['H']}, T = {T})", fontsize=TITLE)
     ax_b.set_title("(b) Without a forget gate the cell state\nintegrates its inputs",
