@@ -79,7 +79,8 @@ test-unit: $(STAMP)
 # of cells tagged nbval-check-output; tests/nbval_timing.py prints each notebook's run
 # time. The kernel draws with the inline backend, as a student's does (no MPLBACKEND).
 # tests/notebooks then re-runs each notebook's cells shuffled and reversed in one kernel and
-# checks that the checked outputs do not move (a student re-runs cells in any order).
+# checks that the checked outputs do not move (a student re-runs cells in any order), two
+# notebooks at a time.
 # Without any notebook pytest would exit 5 ("no tests ran"): say so and pass instead.
 test-notebooks: $(STAMP)
 ifeq ($(NOTEBOOKS),)
@@ -88,7 +89,7 @@ else
 	$(TEST_ENV) $(PY) -m pytest $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
 	  -p tests.nbval_timing -p no:cacheprovider -W default -q --durations=4
-	$(TEST_ENV) $(PY) -m pytest tests/notebooks -p no:cacheprovider -q
+	$(TEST_ENV) $(PY) -m pytest tests/notebooks -n 2 --dist load -p no:cacheprovider -q
 endif
 
 test-browser: $(STAMP)
