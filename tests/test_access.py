@@ -157,22 +157,27 @@ def test_the_colab_cell_installs_the_package_on_colab_and_nothing_of_colabs_own(
 
 
 def test_the_tool_is_idempotent_and_moves_a_stray_colab_cell_first():
-    nbformat = pytest.importorskip("nbformat")
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# title"),
-        nbformat.v4.new_code_cell("import rnn_core as rc"),
-    ])
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# title"},
+                    {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
+                     "source": ["import rnn_core as rc"]}]}
     assert colab.update_notebook(nb) is True
-    assert [c.get("id") == colab.CELL_ID for c in nb.cells] == [False, True, False]
+    assert [c.get("id") == colab.CELL_ID for c in nb["cells"]] == [False, True, False]
     assert colab.update_notebook(nb) is False              # a second run changes nothing
     # An old version of the cell, moved below the imports, is replaced by one cell, first.
-    stray = nb.cells.pop(1)
-    stray.source, stray.outputs = colab.MARKER + " old version", [{"output_type": "stream"}]
-    nb.cells.append(stray)
+    stray = nb["cells"].pop(1)
+    stray.update(source=[colab.MARKER, " old version"], outputs=[{"output_type": "stream"}])
+    nb["cells"].append(stray)
     assert colab.update_notebook(nb) is True
-    assert [c.get("id") for c in nb.cells].count(colab.CELL_ID) == 1
-    assert nb.cells[1].id == colab.CELL_ID and nb.cells[1].source == colab.cell_source()
-    nbformat.validate(nb)
+    assert [c.get("id") for c in nb["cells"]].count(colab.CELL_ID) == 1
+    first = nb["cells"][1]
+    assert first["id"] == colab.CELL_ID and first["source"] == colab.cell_source()
+    assert first["outputs"] == [] and first["execution_count"] is None
+    # An old version in first place is refreshed in place, its tags kept.
+    first.update(source="# On Google Colab only: old", outputs=[{"output_type": "stream"}])
+    first["metadata"]["tags"] = ["keep-me"]
+    assert colab.update_notebook(nb) is True and colab.update_notebook(nb) is False
+    assert first["source"] == colab.cell_source() and first["outputs"] == []
+    assert first["metadata"]["tags"] == sorted(["keep-me", colab.CHECK_TAG])
 
 
 def test_readme_links_are_the_tools_and_cover_every_notebook():

@@ -25,8 +25,6 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # ---- FORKS: put your GitHub "owner/name" here, then run `python tools/colab_cell.py` ----
@@ -85,36 +83,35 @@ def cell_source(repository=REPOSITORY, branch=BRANCH):
 
 def first_code_cell(nb):
     """(index, cell) of the notebook's first code cell, or (None, None)."""
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
             return i, cell
     return None, None
 
 
 def is_colab_cell(cell):
-    return cell.get("id") == CELL_ID or "".join(cell.source).startswith(MARKER)
+    return cell.get("id") == CELL_ID or "".join(cell["source"]).startswith(MARKER)
 
 
 def update_notebook(nb):
-    """Insert or refresh the Colab cell as the first code cell; True if nb changed."""
+    """Insert or refresh the Colab cell as the first code cell of nb (a notebook as a dict,
+    nbformat's or plain JSON); True if nb changed."""
     src = cell_source()
     _, first = first_code_cell(nb)
     if first is not None and is_colab_cell(first):
-        cell = first
-        tags = cell.metadata.get("tags", [])
-        if (cell.source == src and cell.id == CELL_ID and not cell.outputs
-                and CHECK_TAG in tags):
+        tags = first.get("metadata", {}).get("tags", [])
+        if ("".join(first["source"]) == src and first.get("id") == CELL_ID
+                and not first["outputs"] and CHECK_TAG in tags):
             return False
-        cell.source, cell.id, cell.outputs = src, CELL_ID, []
-        cell.execution_count = None
-        cell.metadata["tags"] = sorted(set(tags) | {CHECK_TAG})
+        first.update(source=src, id=CELL_ID, outputs=[], execution_count=None)
+        first.setdefault("metadata", {})["tags"] = sorted(set(tags) | {CHECK_TAG})
         return True
     # A Colab cell elsewhere (say, moved below the imports) goes: one such cell, first.
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and is_colab_cell(c))]
-    cell = nbformat.v4.new_code_cell(src, metadata={"tags": [CHECK_TAG]})
-    cell.id = CELL_ID
+    nb["cells"] = [c for c in nb["cells"] if not (c["cell_type"] == "code" and is_colab_cell(c))]
+    cell = {"cell_type": "code", "execution_count": None, "id": CELL_ID,
+            "metadata": {"tags": [CHECK_TAG]}, "outputs": [], "source": src}
     i, _ = first_code_cell(nb)
-    nb.cells.insert(len(nb.cells) if i is None else i, cell)
+    nb["cells"].insert(len(nb["cells"]) if i is None else i, cell)
     return True
 
 
@@ -168,12 +165,14 @@ def main(argv):
     every = sorted((ROOT / "notebooks").glob("*.ipynb"))
     paths = [p.resolve() for p in args.notebooks] or every
     stale = []
+    import nbformat          # here, not at the top: tests import this module without it
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         if not update_notebook(nb):
             continue
         stale.append(path)
         if not args.check:
+            nb = nbformat.from_dict(nb)
             nbformat.validate(nb)
             nbformat.write(nb, path)
             print(f"wrote the Colab cell of {path.relative_to(ROOT)}")
