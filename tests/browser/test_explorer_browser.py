@@ -513,8 +513,8 @@ E07 = Explorer("07_remedies.ipynb", anchor="learning rate",
 EXPLORERS = [
     E03,
     E04,
-    # E05,
-    # E07,
+    E05,
+    E07,
 ]
 
 
