@@ -51,7 +51,7 @@ lab: $(STAMP)
 # The three parts in turn, stopping at the first that fails; then each part's time, and
 # every file under ~ (outside this folder) that changed during the run, which should be
 # none. Under CI (CI=true) such a file fails the run.
-TEST_PARTS := unit notebooks browser
+TEST_PARTS := unit notebooks browser homework
 test: $(STAMP)
 	@mkdir -p $(TEST_HOME) && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
 	for part in $(TEST_PARTS); do \
@@ -94,6 +94,36 @@ endif
 
 test-browser: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -rsP -q
+
+# Homework (homework/README.md): otter-grader goes into .venv after the notebook stack, with
+# requirements.txt as constraints, only for these targets. `make homework` builds the student
+# notebooks, solutions and autograder bundles into build/homework (same masters, same bytes);
+# `make grade SUBMISSIONS=dir` grades a folder into build/grades/gradebook.csv, offline.
+.PHONY: homework grade test-homework
+HOMEWORK_STAMP := $(VENV)/.homework-installed
+HOMEWORK_MASTERS := $(sort $(wildcard homework/*/*.ipynb))
+$(HOMEWORK_STAMP): $(STAMP) requirements-homework.txt requirements.txt
+	$(PY) -m pip install --quiet -r requirements-homework.txt
+	$(PY) -m pip check
+	touch $(HOMEWORK_STAMP)
+build/homework/SHA256SUMS: $(HOMEWORK_STAMP) $(HOMEWORK_MASTERS) tools/homework_build.py
+	$(TEST_ENV) $(PY) tools/homework_build.py --out build/homework
+homework: build/homework/SHA256SUMS
+grade: build/homework/SHA256SUMS
+	@test -n "$(SUBMISSIONS)" || { echo "make grade: expected SUBMISSIONS=<folder of submissions>"; exit 2; }
+	$(TEST_ENV) $(PY) tools/grade.py "$(SUBMISSIONS)" --build build/homework --out build/grades
+test-homework: export HOMEWORK_TESTS := 1
+test-homework: export JUPYTER_PLATFORM_DIRS := 1
+test-homework: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
+test-homework: export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
+test-homework: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
+test-homework: export IPYTHONDIR := $(TEST_HOME)/ipython
+test-homework: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
+test-homework: export XDG_CONFIG_HOME := $(TEST_HOME)/config
+test-homework: export XDG_CACHE_HOME := $(TEST_HOME)/cache
+test-homework: export XDG_DATA_HOME := $(TEST_HOME)/data
+test-homework: build/homework/SHA256SUMS
+	$(TEST_ENV) $(PY) -m pytest tests/homework -p no:cacheprovider -p no:nbval -q -rP --durations=5
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt
