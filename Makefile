@@ -48,7 +48,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-# The three parts in turn, stopping at the first that fails; then each part's time, and
+# The parts in turn, stopping at the first that fails; then each part's time, and
 # every file under ~ (outside this folder) that changed during the run, which should be
 # none. Under CI (CI=true) such a file fails the run.
 TEST_PARTS := unit notebooks browser homework
