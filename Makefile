@@ -30,7 +30,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # measures both settings itself.
 TEST_ENV := OPENBLAS_NUM_THREADS=1
 
-.PHONY: lab test test-unit test-notebooks test-browser bench figures notebooks install clean
+.PHONY: lab test test-unit test-notebooks test-browser bench figures notebooks lm install clean
 
 install: $(STAMP)
 
@@ -48,10 +48,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-# The three parts in turn, stopping at the first that fails; then each part's time, and
+# The parts in turn, stopping at the first that fails; then each part's time, and
 # every file under ~ (outside this folder) that changed during the run, which should be
 # none. Under CI (CI=true) such a file fails the run.
-TEST_PARTS := unit notebooks browser
+TEST_PARTS := unit notebooks browser homework
 test: $(STAMP)
 	@mkdir -p $(TEST_HOME) && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
 	for part in $(TEST_PARTS); do \
@@ -79,7 +79,8 @@ test-unit: $(STAMP)
 # of cells tagged nbval-check-output; tests/nbval_timing.py prints each notebook's run
 # time. The kernel draws with the inline backend, as a student's does (no MPLBACKEND).
 # tests/notebooks then re-runs each notebook's cells shuffled and reversed in one kernel and
-# checks that the checked outputs do not move (a student re-runs cells in any order).
+# checks that the checked outputs do not move (a student re-runs cells in any order), two
+# notebooks at a time.
 # Without any notebook pytest would exit 5 ("no tests ran"): say so and pass instead.
 test-notebooks: $(STAMP)
 ifeq ($(NOTEBOOKS),)
@@ -88,11 +89,41 @@ else
 	$(TEST_ENV) $(PY) -m pytest $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
 	  -p tests.nbval_timing -p no:cacheprovider -W default -q --durations=4
-	$(TEST_ENV) $(PY) -m pytest tests/notebooks -p no:cacheprovider -q
+	$(TEST_ENV) $(PY) -m pytest tests/notebooks -n 2 --dist load -p no:cacheprovider -q
 endif
 
 test-browser: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -rsP -q
+
+# Homework (homework/README.md): otter-grader goes into .venv after the notebook stack, with
+# requirements.txt as constraints, only for these targets. `make homework` builds the student
+# notebooks, solutions and autograder bundles into build/homework (same masters, same bytes);
+# `make grade SUBMISSIONS=dir` grades a folder into build/grades/gradebook.csv, offline.
+.PHONY: homework grade test-homework
+HOMEWORK_STAMP := $(VENV)/.homework-installed
+HOMEWORK_MASTERS := $(sort $(wildcard homework/*/*.ipynb))
+$(HOMEWORK_STAMP): $(STAMP) requirements-homework.txt requirements.txt
+	$(PY) -m pip install --quiet -r requirements-homework.txt
+	$(PY) -m pip check
+	touch $(HOMEWORK_STAMP)
+build/homework/SHA256SUMS: $(HOMEWORK_STAMP) $(HOMEWORK_MASTERS) tools/homework_build.py
+	$(TEST_ENV) $(PY) tools/homework_build.py --out build/homework
+homework: build/homework/SHA256SUMS
+grade: build/homework/SHA256SUMS
+	@test -n "$(SUBMISSIONS)" || { echo "make grade: expected SUBMISSIONS=<folder of submissions>"; exit 2; }
+	$(TEST_ENV) $(PY) tools/grade.py "$(SUBMISSIONS)" --build build/homework --out build/grades
+test-homework: export HOMEWORK_TESTS := 1
+test-homework: export JUPYTER_PLATFORM_DIRS := 1
+test-homework: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
+test-homework: export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
+test-homework: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
+test-homework: export IPYTHONDIR := $(TEST_HOME)/ipython
+test-homework: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
+test-homework: export XDG_CONFIG_HOME := $(TEST_HOME)/config
+test-homework: export XDG_CACHE_HOME := $(TEST_HOME)/cache
+test-homework: export XDG_DATA_HOME := $(TEST_HOME)/data
+test-homework: build/homework/SHA256SUMS
+	$(TEST_ENV) $(PY) -m pytest tests/homework -p no:cacheprovider -p no:nbval -q -rP --durations=5
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt
@@ -104,6 +135,10 @@ figures: $(STAMP)
 # Re-execute the committed notebooks in place with the pinned stack (after editing one).
 notebooks: $(STAMP)
 	$(TEST_ENV) $(PY) tools/execute_notebooks.py
+
+# The longer character-language-model run (minutes): what notebook 08's model reaches with more updates.
+lm: $(STAMP)
+	$(TEST_ENV) $(PY) tools/train_lm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/results

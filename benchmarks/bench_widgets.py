@@ -1,4 +1,5 @@
-"""Latency of the notebook-03 explorer: from a control change to the new PNG, and its call chain.
+"""Latency of the notebook-03 and notebook-05 explorers: from a control change to the new PNG,
+and the call chain of notebook 03's.
 
 For every control (T, activation, W_h family, input scale) set a new value and time until
 the explorer has recomputed the sweep, redrawn the figure and put the new PNG into its
@@ -8,6 +9,13 @@ activation or family cycles through the options, so after one round the pixels o
 colour bar and panel (c) are reused: the first visits of the options (full draws, which
 happen in the first round only, at T ~200) are reported apart, as their median. Several rounds; the median of each round and the median
 of the rounds are printed with `uptime`. Targets: 100 ms at T = 200, 250 ms at T = 1000.
+
+The cell explorer of notebook 05 (widgets.gates.cell_explorer) is timed the same way: T,
+input scale and forget bias (LSTM) take values not seen before, so each of their changes
+computes a new sweep (the cache in experiments.gates keeps the ones seen); rho moves along
+its grid and never recomputes (the sweep covers every rho); a change of cell is timed on its
+first visit at each T (a new sweep of that cell, the tanh RNN's reference kept) and on
+later visits (the sweep cached) apart. Same targets.
 
 The call chain of one change of T is measured with sys.setprofile, restricted to rnn_core:
 calls, functions and modules, and the order in which control passes between modules.
@@ -82,6 +90,57 @@ def one_round(ex, repeats):
     return med, firsts
 
 
+def cell_round(ex, repeats, offset):
+    """{case: [seconds]} for one round of the cell explorer (values unseen before: `offset`
+    moves them from round to round)."""
+    out = {}
+    for T in TARGETS_MS:
+        c = ex.controls
+        c["cell"].value, c["rho"].value = "lstm", 1.0
+        c["forget bias"].value, c["input scale"].value = 3.0, 1.0
+        c["T"].value = T
+        start = T + 1 + offset if T < 1000 else T - repeats - 1 - offset
+        out[f"T ~{T}: change of T (lstm)"] = [_timed(ex, "T", v) for v in range(start, start + repeats)]
+        scales = 10.0 ** (-1.0 + 1.5 * (np.arange(repeats) + 0.37 * offset + 0.5) / repeats)
+        out[f"T ~{T}: input scale (lstm)"] = [_timed(ex, "input scale", float(v)) for v in scales]
+        biases = 0.5 + 5.0 * (np.arange(repeats) + 0.29 * offset + 0.5) / repeats
+        out[f"T ~{T}: forget bias (lstm)"] = [_timed(ex, "forget bias", float(v)) for v in biases]
+        rhos = [0.0, 0.4, 0.8, 1.2, 1.6, 2.0, 1.0, 0.6, 1.4]
+        out[f"T ~{T}: rho (lstm)"] = [_timed(ex, "rho", rhos[i % len(rhos)]) for i in range(repeats)]
+        options = list(c["cell"].options)
+        firsts, later = [], []
+        now = (c["T"].value, c["input scale"].value)
+        ex_seen.update({("lstm", *now, c["forget bias"].value), ("rnn (tanh)", *now, None)})
+        for i in range(repeats + len(options)):
+            v = options[(options.index(c["cell"].value) + 1) % len(options)]
+            key = (v, *now, c["forget bias"].value if v == "lstm" else None)
+            (later if key in ex_seen else firsts).append(_timed(ex, "cell", v))
+            ex_seen.add(key)
+        out[f"T ~{T}: cell, first visit (new sweep)"] = firsts
+        out[f"T ~{T}: cell, later visits (sweep cached)"] = later
+    return out
+
+
+ex_seen = set()
+
+
+def cell_explorer_table(repeats, rounds):
+    """Rows of the notebook-05 explorer's latency table (median per round, median of rounds)."""
+    from rnn_core.widgets import gates as wg
+    ex = wg.cell_explorer()
+    per_round = [{k: 1e3 * statistics.median(v) for k, v in cell_round(ex, repeats, r).items() if v}
+                 for r in range(rounds)]
+    ex.close()
+    rows = []
+    for case in per_round[0]:
+        vals = [r[case] for r in per_round if case in r]
+        T = int(case.split("~")[1].split(":")[0])
+        m = statistics.median(vals)
+        rows.append(dict(change=case, rounds_ms=[round(v, 1) for v in vals], median_ms=round(m, 1),
+                         target_ms=TARGETS_MS[T], meets_target=bool(m <= TARGETS_MS[T])))
+    return rows
+
+
 def call_chain():
     """Calls, functions and modules of rnn_core in one change of T, and the module order."""
     ex = widgets.explorer()
@@ -153,6 +212,16 @@ def main(argv=None):
         cells = [f"{v:.0f}" for v in vals] + [""] * (args.rounds - len(vals))
         print(f"| {case} | " + " | ".join(cells)
               + f" | {m:.0f} | {TARGETS_MS[T]:.0f} | {'yes' if m <= TARGETS_MS[T] else 'no'} |")
+    cell_rows = cell_explorer_table(args.repeats, args.rounds)
+    print("\n## Cell explorer latency (notebook 05)\n")
+    print("| change | " + " | ".join(f"round {i + 1} (ms)" for i in range(args.rounds))
+          + " | median (ms) | target (ms) | meets |")
+    print("|---|" + "---|" * (args.rounds + 3))
+    for r in cell_rows:
+        cells = [f"{v:.0f}" for v in r["rounds_ms"]] + [""] * (args.rounds - len(r["rounds_ms"]))
+        print(f"| {r['change']} | " + " | ".join(cells) + f" | {r['median_ms']:.0f} | "
+              f"{r['target_ms']:.0f} | {'yes' if r['meets_target'] else 'no'} |")
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\n`uptime` at the end: {uptime}; cpus: {os.cpu_count()}")
     print(f"\n## Call chain of one change of T\n\n{chain['calls']} calls through "
           f"{chain['functions']} functions in {chain['modules']} modules of rnn_core; by module: "
@@ -164,6 +233,7 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(
         repeats=args.repeats, rounds=args.rounds, rows=rows, first_visits=first_rows,
+        cell_explorer_rows=cell_rows,
         chain=chain, uptime=uptime, cpus=os.cpu_count(), python=platform.python_version(),
         numpy=np.__version__, matplotlib=matplotlib.__version__,
         machine=platform.machine()), indent=2) + "\n")

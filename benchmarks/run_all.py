@@ -1,6 +1,7 @@
 """Run every benchmark (what `make bench` runs) and collect their tables in results/REPORT.md.
 
-Runs bench_cells.py, bench_sweep.py, bench_widgets.py and bench_fit.py, each as its own
+Runs bench_cells.py, bench_sweep.py, bench_widgets.py, bench_fit.py, bench_notebooks.py and
+bench_multirun.py, each as its own
 process with this interpreter, one after the other, echoing their output. From each one's
 stdout (progress goes to stderr) the report keeps everything, headings nested one level,
 and puts `uptime` (time and load) under every table that does not already carry it. A script that
@@ -8,7 +9,7 @@ fails is reported with its exit code and the run goes on; the exit code is that 
 first failure, or 0.
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if set, are unset together for these processes
 only (see common.py); each script reports the BLAS kernel that ran.
-Run: python3 benchmarks/run_all.py [script ...]   (default: all four)
+Run: python3 benchmarks/run_all.py [script ...]   (default: all of them)
 """
 import os
 import subprocess
@@ -17,7 +18,8 @@ import time
 
 import common
 
-SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py")
+SCRIPTS = ("bench_cells.py", "bench_sweep.py", "bench_widgets.py", "bench_fit.py", "bench_notebooks.py",
+           "bench_multirun.py")
 
 
 def report_lines(lines, uptime=common.uptime):

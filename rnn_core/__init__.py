@@ -15,6 +15,8 @@ works):
   gradflow      Jacobian products, gradient norms per lag, log-space sweeps, bounds
   tasks, corpus synthetic tasks, the character corpus and its next-character task
   optim, regularizer, train   optimisers, clipping, Pascanu's Omega, the fit loop
+  multirun      fit_many: K training runs as one stacked computation; grid: lengths x methods x seeds
+  seq2seq       the encoder-decoder: forward and exact BPTT through both
   costs         measured time and memory of BPTT against T
   experiments   the data behind each figure
   plots         data -> matplotlib Figure
@@ -28,7 +30,7 @@ __version__ = "0.1.0"
 
 _MODULES = ("validate", "activations", "init", "matrices", "cells", "layers", "readout",
             "losses", "gradcheck", "gradflow", "tasks", "corpus", "optim", "regularizer",
-            "train", "costs", "experiments", "plots", "widgets", "gallery", "exercises")
+            "train", "multirun", "seq2seq", "costs", "experiments", "plots", "widgets", "gallery", "exercises")
 
 __all__ = list(_MODULES)
 

@@ -7,6 +7,7 @@ and compares the committed files pixel by pixel.
 import pathlib
 import sys
 
+from .experiments import gates as gx
 from .experiments import vanishing as ex
 from . import plots
 
@@ -15,7 +16,7 @@ from . import plots
 def build_all(seed=0):
     """Every figure of figures/ as {file stem: Figure}, at default settings, topic by topic."""
     figs = {}
-    for topic in (vanishing_figures,):
+    for topic in (vanishing_figures, gates_figures):
         figs.update(topic(seed))
     return figs
 
@@ -36,6 +37,13 @@ def vanishing_figures(seed=0):
     figs["preactivation_default"] = plots.preactivation_figure(ex.preactivation_stats("tanh"))
     figs["relu_paths"] = plots.relu_paths_figure(ex.relu_paths(seed=seed))
     return figs
+
+
+def gates_figures(seed=0):
+    """The figures of notebook 05: the cell explorer at its defaults, the connectivity map."""
+    from .plots import gates as pg
+    return {"cell_explorer_default": pg.cell_explorer_figure(gx.explorer_data(seed=seed)),
+            "connectivity": pg.connectivity_figure(gx.connectivity_map(seed=seed))}
 
 
 SVG_FIGURES = ("explorer_default",)

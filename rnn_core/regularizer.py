@@ -27,9 +27,11 @@ lets f'(a_t) move with W_h, W_x and b. `mode` chooses:
                state (a second backward pass through time).
 The finite-difference tests freeze exactly the same quantities.
 
-Unchecked versions for train.fit: _state_gradients(dh, h_tm, W_h, act, truncate) and
-_omega(g_tm, x, h0, h_tm, params, act, mode), with time-major (T, N, .) states and dh a
-dict {t: (N, H)} (cells.bptt.steps).
+Unchecked versions for train.fit and multirun.fit_many: _state_gradients(dh, h_tm, W_h,
+act, truncate) and _omega(g_tm, x_tm, h0, h_tm, params, act, mode), with time-major
+(T, N, .) states and inputs and dh a dict {t: (N, H)} (cells.bptt.steps). Both also take
+K stacked runs: arrays (T, K, N, .), h0 (K, N, H), params stacked (K, ...); _omega then
+returns one value per run, an array (K,), and gradients stacked like the params.
 """
 import numpy as np
 
@@ -75,11 +77,13 @@ def state_gradients(dh, h, params, truncate=None, **opts):
 
 
 def _state_gradients(dh, h_tm, W_h, act, truncate):
-    """state_gradients without checks: dh {t: (N, H)}, h_tm (T, N, H) -> g (T, N, H)."""
-    T, N, H = h_tm.shape
+    """state_gradients without checks: dh {t: (N, H)}, h_tm (T, N, H) -> g (T, N, H).
+
+    Stacked runs: h_tm (T, K, N, H), W_h (K, H, H), dh {t: (K, N, H)}."""
+    T = h_tm.shape[0]
     fp = act.df_from_out(h_tm)                                # f'(a_t) (T, N, H)
     g = np.empty_like(h_tm)
-    carry = np.zeros((N, H), h_tm.dtype)
+    carry = np.zeros(h_tm.shape[1:], h_tm.dtype)
     for t in range(T - 1, -1, -1):
         d = dh.get(t)
         g[t] = carry if d is None else carry + d
@@ -104,12 +108,27 @@ def omega(g, x, state0, h, params, mode="immediate", **opts):
     check_array("h", h, x.shape[:2] + (h.shape[2],), dtype)
     h0 = check_state0("state0", state0, ("h",), x, h.shape[2], dtype)["h"]
     check_array("g", g, h.shape, dtype)
-    return _omega(g.transpose(1, 0, 2), x, h0, h.transpose(1, 0, 2), params, act, mode)
+    return _omega(g.transpose(1, 0, 2), x.transpose(1, 0, 2), h0, h.transpose(1, 0, 2), params,
+                  act, mode)
+
+
+def _rows(a):
+    """Time-major (T, [K,] N, I) -> rows ([K,] T*N, I): one row per (step, batch item), per run."""
+    a = np.moveaxis(a, 0, -3)
+    return a.reshape(a.shape[:-3] + (-1, a.shape[-1]))
+
+
+def _outer(a, b):
+    """sum over steps and batch items of a_row^T b_row: (T, [K,] N, I), (T, [K,] N, J) -> ([K,] I, J)."""
+    return np.swapaxes(_rows(a), -1, -2) @ _rows(b)
 
 
 def _omega(g, x, h0, hs, params, act, mode):
-    """omega without checks: g and hs time-major (T, N, H), h0 (N, H), x (N, T, D)."""
-    T, N, H = hs.shape
+    """omega without checks: g, x and hs time-major (T, N, .), h0 (N, H).
+
+    Stacked runs: (T, K, N, .), h0 (K, N, H), params (K, ...): the value is then an
+    array (K,), one per run, and the gradients are stacked like the params."""
+    T, N, H = hs.shape[0], hs.shape[-2], hs.shape[-1]
     W_h = params["W_h"]
     # r_t is unchanged by rescaling g_t, so divide by max|g_t|: no underflow for tiny g
     scale = np.abs(g).max(axis=-1, keepdims=True)             # (T, N, 1)
@@ -121,25 +140,28 @@ def _omega(g, x, h0, hs, params, act, mode):
     nv = np.linalg.norm(v, axis=-1, keepdims=True)
     ng = np.linalg.norm(gh, axis=-1, keepdims=True)           # >= 1 where valid
     r = np.divide(nv, ng, out=np.zeros_like(nv), where=valid)
-    value = float((((r - 1.0) ** 2) * valid).sum()) / N
+    terms = ((r - 1.0) ** 2) * valid
+    if hs.ndim == 3:
+        value = float(terms.sum()) / N
+    else:                                                     # one value per run
+        value = _rows(terms)[..., 0].sum(axis=-1) / N
 
     # backward, g fixed; at ||v|| = 0 the norm has no gradient and 0 is used
     dr = 2.0 * (r - 1.0) * valid / N
     denom = nv * ng
     dv = np.divide(dr * v, denom, out=np.zeros_like(v), where=denom > 0)
-    grads = {"W_h": bptt.rows(u).T @ bptt.rows(dv),           # explicit W_h in the Jacobian
+    grads = {"W_h": _outer(u, dv),                            # explicit W_h in the Jacobian
              "W_x": np.zeros_like(params["W_x"]), "b": np.zeros_like(params["b"])}
     if mode == "direct":
         return value, grads
-    da = (dv @ W_h.T) * gh * act.d2f_from_out(hs)             # through f'(a_t), (T, N, H)
+    da = (dv @ np.swapaxes(W_h, -1, -2)) * gh * act.d2f_from_out(hs)   # through f'(a_t)
     if mode == "full":                                        # and through every h_{t-1}
-        carry = np.zeros((N, H), hs.dtype)
+        carry = np.zeros(hs.shape[1:], hs.dtype)
         for t in range(T - 1, -1, -1):
             da[t] += carry * fp[t]
             carry = da[t] @ W_h
     h_prev = np.concatenate([h0[None], hs[:-1]])              # h_{t-1} for every step
-    da2 = bptt.rows(da)
-    grads["W_h"] += da2.T @ bptt.rows(h_prev)
-    grads["W_x"] += da2.T @ bptt.rows(x.transpose(1, 0, 2))
-    grads["b"] += da2.sum(axis=0)
+    grads["W_h"] += _outer(da, h_prev)
+    grads["W_x"] += _outer(da, x)
+    grads["b"] += _rows(da).sum(axis=-2)
     return value, grads

@@ -11,7 +11,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EXPECTED = ["explorer_default.png", "explorer_default.svg", "explorer_sigmoid.png",
             "rule_table.png", "bounds.png", "decay_rate.png", "input_scale.png",
             "transient_growth.png", "commutation.png", "activations.png",
-            "mean_derivative.png", "preactivation_default.png", "relu_paths.png"]
+            "mean_derivative.png", "preactivation_default.png", "relu_paths.png",
+            "cell_explorer_default.png", "connectivity.png"]
 
 
 def test_gallery_figures_are_legible_and_written(tmp_path):

@@ -254,6 +254,33 @@ def test_display_shows_the_widget_then_one_static_figure_that_a_view_empties(mon
     ex.close()
 
 
+
+def test_a_view_reported_before_the_static_figure_exists_still_empties_it(monkeypatch):
+    import IPython.display
+    handles = []
+
+    class Handle:
+        def __init__(self):
+            self.updates = []
+
+        def update(self, obj, **kw):
+            self.updates.append((obj, kw))
+
+    ex = widgets.explorer(T=40)
+
+    def fake_display(obj, raw=False, metadata=None, display_id=None):
+        if not display_id:                  # the widget: the front end views it at once
+            ex.widget._view_count = 1
+            return None
+        handles.append(Handle())
+        return handles[-1]
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    ex._ipython_display_()
+    assert len(handles) == 1 and handles[0].updates == [({"text/plain": ""}, {"raw": True})]
+    assert ex._static is None
+    ex.close()
+
 def test_activation_explorer_follows_its_controls():
     ae = widgets.activation_explorer()
     assert list(ae.controls) == ["activation", "mean", "spread"]

@@ -1,1 +1,523 @@
-"""The character language model and the sequence-to-sequence model (notebook 08)."""
+"""The character language model of notebook 08: count-table baselines, training, sampling.
+
+The model is the blog post's: x_t = E[c_t] (an embedding), the recurrent cell
+h_t = cell(x_t, h_{t-1}), logits y_t = W_y h_t + b_y and p(c_{t+1} | c_<=t) = softmax(y_t),
+trained on the cross-entropy summed over the steps of a window (teacher forcing: the input
+at step t is the TRUE character c_t, whatever the model would have predicted).
+
+Shapes: character ids (L,) int64; a batch of windows inputs, targets (N, T) int64 with
+targets[:, t] = the character after inputs[:, t]. Params are the nested dict
+{"embed": {"E": (V, D)}, "cell": {...the cell's keys...}, "out": {"W_y": (V, H), "b_y": (V,)}}.
+
+Truncated BPTT with the state carried ("carried"): the training text is cut into N
+equal streams; batch k holds window k of every stream, so row n of batch k + 1 continues
+row n of batch k and the final state of one batch is the initial state of the next
+(gradients stop at the window edge). "shuffled": every batch is N windows at random
+positions, each starting from the zero state.
+
+Bits per character (bpc) = mean over predicted characters of -log2 p(next character).
+"""
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .. import corpus, losses
+from ..cells import bptt, get as get_cell
+from ..readout import affine_backward, init_affine, init_embedding
+from ..validate import check_choice, check_int, check_positive
+
+LN2 = float(np.log(2.0))
+ORDERS = ("carried", "shuffled")
+
+
+# ------------------------------------------------------------------------------- the data
+
+def text_ids(name=None, val_fraction=0.1):
+    """(chars, train ids, validation ids) of a shipped text, split contiguously; the id
+    arrays are read-only (encoded once per process)."""
+    return _text_ids(corpus.DEFAULT if name is None else name,
+                     corpus.check_fraction("val_fraction", val_fraction))
+
+
+@lru_cache(maxsize=4)
+def _text_ids(name, val_fraction):
+    text = corpus.load(name)
+    chars, index = corpus.build_vocab(text)
+    train, val = corpus.split(corpus.encode(text, index), val_fraction)
+    for a in (train, val):
+        a.flags.writeable = False
+    return chars, train, val
+
+
+def count_table_bpc(train, val, V, order, alpha):
+    """Validation bpc of the add-alpha smoothed table of counts of order 0, 1 or 2.
+
+    order 0: p(c) from the training frequencies; order k: p(c | the previous k characters).
+    The first `order` characters of val (no full context) are not scored.
+    Returns (bpc, number of characters scored).
+    """
+    order = check_int("order", order, low=0, high=2)
+    alpha = check_positive("alpha", alpha, allow_zero=order == 0)
+    V = check_int("V", V, low=1)
+    train, val = np.asarray(train, np.int64), np.asarray(val, np.int64)
+    if len(val) <= order or len(train) <= order:
+        raise ValueError(f"val: expected more than order = {order} ids, received {len(val)}")
+
+    def contexts(ids):                           # the id of the previous `order` characters
+        c = np.zeros(len(ids) - order, np.int64)
+        for j in range(order):
+            c = c * V + ids[j:len(ids) - order + j]
+        return c
+
+    counts = np.zeros((V ** order, V))
+    np.add.at(counts, (contexts(train), train[order:]), 1.0)
+    p = (counts + alpha) / (counts + alpha).sum(axis=1, keepdims=True)
+    picked = p[contexts(val), val[order:]]
+    return float(-np.log2(picked).mean()), len(picked)
+
+
+def baselines(train, val, V):
+    """The three count-table baselines, as tasks.text documents them: {name: bpc}."""
+    return {"best constant": count_table_bpc(train, val, V, 0, 0.0)[0],
+            "previous character (add-1)": count_table_bpc(train, val, V, 1, 1.0)[0],
+            "previous two characters (add-0.1)": count_table_bpc(train, val, V, 2, 0.1)[0]}
+
+
+def streams(ids, N):
+    """ids cut into N equal consecutive streams: (N, L // N), the remainder dropped."""
+    N = check_int("N", N, low=1)
+    L = len(ids) // N
+    if L < 2:
+        raise ValueError(f"N: expected at most {len(ids) // 2} streams of >= 2 ids, received {N}")
+    return np.asarray(ids[:N * L]).reshape(N, L)
+
+
+def batch(ids, stream_ids, k, N, T, order, rng):
+    """Batch k: (inputs (N, T), targets (N, T), reset) for the window order.
+
+    carried: window k mod (windows per stream) of every stream, reset=True at the start
+    of a pass; shuffled: N windows at random starts drawn from rng, reset=True always.
+    """
+    if order == "carried":
+        n_win = (stream_ids.shape[1] - 1) // T
+        j = k % n_win
+        cols = j * T + np.arange(T + 1)
+        w = stream_ids[:, cols]
+        return w[:, :-1], w[:, 1:], j == 0
+    starts = rng.integers(0, len(ids) - T - 1, size=N)
+    rows = starts[:, None] + np.arange(T + 1)
+    w = ids[rows]
+    return w[:, :-1], w[:, 1:], True
+
+
+# ------------------------------------------------------------------------------- the model
+
+def init_lm(cell, V, H, D=None, seed=0, dtype=np.float32, **opts):
+    """Params {"embed", "cell", "out"} of a character LM: V characters, embedding D (default
+    min(V, H)), hidden size H; N(0, 1) embedding, the cell's own init, 1/sqrt(H) readout."""
+    mod = get_cell(cell)
+    V, H = check_int("V", V, low=1), check_int("H", H, low=1)
+    D = min(V, H) if D is None else check_int("D", D, low=1)
+    s = [int(x) for x in np.random.SeedSequence(seed).generate_state(3)]
+    return {"embed": init_embedding(V, D, seed=s[0], dtype=dtype),
+            "cell": mod.init_params(D, H, seed=s[1], dtype=dtype, **opts),
+            "out": init_affine(H, V, seed=s[2], dtype=dtype)}
+
+
+def n_params(params):
+    """The number of scalar parameters in a (nested) parameter dict."""
+    if isinstance(params, dict):
+        return sum(n_params(v) for v in params.values())
+    return int(params.size)
+
+
+def hidden_for_budget(cell, V, budget, D):
+    """The hidden size H whose LM (embedding D) has the parameter count closest to budget."""
+    mod = get_cell(cell)
+
+    def count(H):
+        return V * D + sum(int(np.prod(s)) for s in mod.param_shapes(D, H).values()) + V * H + V
+
+    lo, hi = 1, 4096                            # count grows with H: bisect for the budget
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if count(mid) <= budget else (lo, mid)
+    return min((lo, hi), key=lambda H: abs(count(H) - budget))
+
+
+def _zero_state(mod, N, H, dtype):
+    return {k: np.zeros((N, H), dtype) for k in mod.STATE_KEYS}
+
+
+def loss_and_grads(mod, params, inputs, targets, state0, opts):
+    """One window, teacher-forced: (loss in nats summed over steps / N, grads, final state).
+
+    Unchecked: the cell's _forward and _backward; the gradient stops at the window's start.
+    """
+    E = params["embed"]["E"]
+    x = E[inputs]                                               # (N, T, D)
+    h, stateT, cache = mod._forward(x, state0, params["cell"], opts)
+    W_y, b_y = params["out"]["W_y"], params["out"]["b_y"]
+    y = h @ W_y.T + b_y                                         # (N, T, V)
+    loss, dy = losses.softmax_cross_entropy(y, targets)
+    dh, gout = affine_backward(dy, (h, params["out"]))
+    dx, _, gcell = mod._backward(bptt.steps(dh, inputs.shape[1]), cache, None, None)
+    dE = np.zeros_like(E)
+    np.add.at(dE, inputs.reshape(-1), dx.reshape(-1, E.shape[1]))
+    return loss, {"embed": {"E": dE}, "cell": gcell, "out": gout}, stateT
+
+
+def _leaves(tree):
+    for v in tree.values():
+        yield from (_leaves(v) if isinstance(v, dict) else (v,))
+
+
+def _map(fn, *trees):
+    first = trees[0]
+    return {k: (_map(fn, *(t[k] for t in trees)) if isinstance(first[k], dict)
+                else fn(*(t[k] for t in trees))) for k in first}
+
+
+def adam(params, grads, m, v, k, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam update (Kingma & Ba 2015), k = 1, 2, ... the update number.
+
+    m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2;
+    theta <- theta - lr * (m / (1 - beta1^k)) / (sqrt(v / (1 - beta2^k)) + eps).
+    m, v None at the first update. Returns new (params, m, v); nothing is modified.
+    """
+    if m is None:
+        m = _map(np.zeros_like, params)
+        v = _map(np.zeros_like, params)
+    m = _map(lambda a, g: beta1 * a + (1 - beta1) * g, m, grads)
+    v = _map(lambda a, g: beta2 * a + (1 - beta2) * (g * g), v, grads)
+    c1, c2 = 1 - beta1 ** k, 1 - beta2 ** k
+    new = _map(lambda p, a, b: (p - lr * (a / c1) / (np.sqrt(b / c2) + eps)).astype(p.dtype),
+               params, m, v)
+    return new, m, v
+
+
+def clip_global(grads, c):
+    """Global-norm clipping (Algorithm 2): (grads scaled to norm <= c, the norm before)."""
+    norm = float(np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in _leaves(grads))))
+    if c is None or norm <= c:
+        return grads, norm
+    s = c / norm
+    return _map(lambda g: g * g.dtype.type(s), grads), norm
+
+
+def bpc(cell, params, ids, N=16, T=128, **opts):
+    """Bits per character of the model on ids, read as N consecutive streams from the zero
+    state, the state carried from window to window (the remainder of len(ids) // N dropped).
+
+    Every character after the first of each stream is predicted and scored once.
+    """
+    mod = get_cell(cell)
+    opts = mod._options(opts)
+    s = streams(ids, N)
+    E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
+    H = W_y.shape[1]
+    state = _zero_state(mod, N, H, E.dtype)
+    total, count = 0.0, 0
+    for t0 in range(0, s.shape[1] - 1, T):
+        w = s[:, t0:t0 + T + 1]
+        h, state, _ = mod._forward(E[w[:, :-1]], state, params["cell"], opts)
+        y = h @ W_y.T + b_y
+        z = y - y.max(axis=-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        total -= float(np.take_along_axis(logp, w[:, 1:, None], -1).sum(dtype=np.float64))
+        count += w[:, 1:].size
+    return total / count / LN2
+
+
+@dataclass
+class LMRun:
+    """What train_lm measured."""
+    cell: str
+    params: dict
+    n_params: int
+    train_bpc: list = field(default_factory=list)   # per update: the batch's bpc
+    val_step: list = field(default_factory=list)    # updates done at each validation
+    val_bpc: list = field(default_factory=list)
+    samples: list = field(default_factory=list)     # (updates done, text) at each validation
+    best_params: dict = None                        # the params of the lowest validation bpc
+    best_step: int = 0
+    seconds: float = 0.0
+
+
+def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0, seed=0,
+             order="carried", dtype=np.float32, val_every=100, val_N=64, sample_length=0,
+             prime="\n", name=None, on_validation=None, lr_end=None, **opts):
+    """Train a character LM with Adam on the training part of a shipped text.
+
+    order "carried" (truncated BPTT, state carried across consecutive windows) or
+    "shuffled" (random windows, zero initial state). Validation bpc every val_every updates
+    and after the last one, on the whole validation part (bpc); sample_length > 0 adds a
+    sample of that length drawn at temperature 1 (seeded) after `prime` at each validation;
+    on_validation(updates, bpc) is called after each (progress reports). D defaults to
+    min(V, H). lr_end: the learning rate falls linearly from lr to lr_end over the steps
+    (None: constant). Returns an LMRun (final params, and the params of the lowest
+    validation bpc, as early stopping would keep).
+    """
+    t_start = time.perf_counter()
+    mod = get_cell(cell)
+    opts = mod._options(opts)
+    check_choice("order", order, ORDERS)
+    N, T, steps = (check_int(a, v, low=1) for a, v in (("N", N), ("T", T), ("steps", steps)))
+    lr = check_positive("lr", lr)
+    if lr_end is not None:
+        lr_end = check_positive("lr_end", lr_end, allow_zero=True)
+    val_every = check_int("val_every", val_every, low=1)
+    chars, train, val = text_ids(name)
+    V = len(chars)
+    params = init_lm(cell, V, H, D, seed=seed, dtype=dtype, **opts)
+    run = LMRun(cell, params, n_params(params))
+    rng = np.random.default_rng(np.random.SeedSequence(seed).generate_state(4)[3])
+    stream_ids = streams(train, N)
+    if stream_ids.shape[1] < T + 1:
+        raise ValueError(f"T: expected at most {stream_ids.shape[1] - 1} (the length of each of "
+                         f"the N = {N} training streams, minus one), received {T}")
+    state, m, v = None, None, None
+    for k in range(steps):
+        inputs, targets, reset = batch(train, stream_ids, k, N, T, order, rng)
+        if reset:
+            state = _zero_state(mod, N, H, dtype)
+        loss, grads, state = loss_and_grads(mod, params, inputs, targets, state, opts)
+        grads, _ = clip_global(grads, clip)
+        rate = lr if lr_end is None else lr + (lr_end - lr) * k / max(steps - 1, 1)
+        params, m, v = adam(params, grads, m, v, k + 1, rate)
+        run.train_bpc.append(loss / T / LN2)
+        if (k + 1) % val_every == 0 or k + 1 == steps:
+            run.val_step.append(k + 1)
+            run.val_bpc.append(bpc(cell, params, val, N=val_N, **opts))
+            if run.val_bpc[-1] == min(run.val_bpc):
+                run.best_params, run.best_step = params, k + 1
+            if on_validation is not None:
+                on_validation(k + 1, run.val_bpc[-1])
+            if sample_length:
+                run.samples.append((k + 1, sample(cell, params, chars, sample_length, prime,
+                                                  1.0, seed=seed, **opts)))
+    run.params = params
+    run.seconds = time.perf_counter() - t_start
+    return run
+
+
+# ------------------------------------------------------------------------------- sampling
+
+def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **opts):
+    """Text drawn from the LM: it reads `prime` from the zero state, then draws each next
+    character from softmax(logits / temperature) and feeds it back. temperature 0 takes the
+    most probable character (argmax): deterministic. Returns a str of `length` characters."""
+    mod = get_cell(cell)
+    opts = mod._options(opts)
+    length = check_int("length", length, low=1)
+    temperature = check_positive("temperature", temperature, allow_zero=True)
+    index = {c: i for i, c in enumerate(chars)}
+    _check_prime(prime, index)
+    rng = np.random.default_rng(seed)
+    E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
+    ids = np.array([[index[c] for c in prime]])
+    h, state, _ = mod._forward(E[ids], _zero_state(mod, 1, W_y.shape[1], E.dtype),
+                               params["cell"], opts)
+    last, out = h[0, -1], []
+    for _ in range(length):
+        logits = (W_y @ last + b_y).astype(np.float64)
+        if temperature == 0:
+            i = int(np.argmax(logits))
+        else:
+            z = logits / temperature
+            p = np.exp(z - z.max())
+            i = int(rng.choice(len(chars), p=p / p.sum()))
+        out.append(chars[i])
+        h, state, _ = mod._forward(E[[[i]]], state, params["cell"], opts)
+        last = h[0, -1]
+    return "".join(out)
+
+
+def next_char_probs(cell, params, chars, prime, temperature, **opts):
+    """p(next character | prime) = softmax(logits / temperature) (V,), float64; at
+    temperature 0 the one-hot of the argmax, the limit of the softmax as T -> 0."""
+    mod = get_cell(cell)
+    opts = mod._options(opts)
+    temperature = check_positive("temperature", temperature, allow_zero=True)
+    index = {c: i for i, c in enumerate(chars)}
+    _check_prime(prime, index)
+    E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
+    ids = np.array([[index[c] for c in prime]])
+    h, _, _ = mod._forward(E[ids], _zero_state(mod, 1, W_y.shape[1], E.dtype), params["cell"],
+                           opts)
+    return temperature_softmax((W_y @ h[0, -1] + b_y).astype(np.float64), temperature)
+
+
+def temperature_softmax(logits, temperature):
+    """softmax(logits / temperature) over the last axis; temperature 0: one-hot argmax."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return (np.arange(logits.shape[-1]) == logits.argmax(axis=-1)[..., None]).astype(float)
+    z = logits / temperature
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sampling_view(cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0,
+                  top=10, **opts):
+    """What the sampler shows: the `top` most probable next characters after the prime at
+    this temperature, and a sample of `length` characters. Returns a dict with prime,
+    temperature, length, text, top_chars, top_probs."""
+    p = next_char_probs(cell, params, chars, prime, temperature, **opts)
+    order = np.argsort(-p, kind="stable")[:check_int("top", top, low=1)]
+    text = sample(cell, params, chars, length, prime, temperature, seed=seed, **opts)
+    return {"prime": prime, "temperature": float(temperature), "length": length, "text": text,
+            "top_chars": [chars[i] for i in order], "top_probs": p[order]}
+
+
+def _check_prime(prime, index):
+    if not isinstance(prime, str) or not prime:
+        raise ValueError(f"prime: expected a non-empty str, received {prime!r}")
+    unknown = sorted(set(prime) - set(index))
+    if unknown:
+        raise ValueError(f"prime: expected characters of the vocabulary, received "
+                         f"{len(unknown)} unknown: {unknown[:10]!r}")
+
+
+def first_repeat(text, min_period=1, max_period=100):
+    """The shortest period p of a cycle the end of `text` falls into: the smallest p such
+    that the last half of text repeats with period p; None if none does (a loop test)."""
+    tail = text[len(text) // 2:]
+    for p in range(min_period, min(max_period, len(tail) // 2) + 1):
+        if all(tail[i] == tail[i - p] for i in range(p, len(tail))):
+            return p
+    return None
+
+
+# ------------------------------------------------------------------------ sequence to sequence
+
+def reverse_strings(N, S, K, seed):
+    """The reversal task: source (N, S) ids drawn uniformly from K symbols, target its reverse."""
+    N, S, K = (check_int(n, v, low=1) for n, v in (("N", N), ("S", S), ("K", K)))
+    source = np.random.default_rng(seed).integers(0, K, size=(N, S))
+    return source, source[:, ::-1].copy()
+
+
+@dataclass
+class Seq2SeqRun:
+    """What train_seq2seq measured, and the trained params."""
+    params: dict
+    n_params: int
+    loss: list = field(default_factory=list)         # per update: teacher-forced loss / T
+    seconds: float = 0.0
+
+
+def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed=0,
+                  cell="gru", dtype=np.float32, **opts):
+    """Train the encoder-decoder on string reversal with teacher forcing (Adam, clipping).
+
+    Every update draws a fresh batch of N strings (seeded from `seed`). Returns a Seq2SeqRun.
+    """
+    from .. import seq2seq
+    t0 = time.perf_counter()
+    mod = get_cell(cell)
+    opts = mod._options(opts)
+    steps = check_int("steps", steps, low=1)
+    params = seq2seq.init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
+    run = Seq2SeqRun(params, n_params(params))
+    seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
+    m = v = None
+    for k in range(steps):
+        source, target = reverse_strings(N, S, K, int(seeds[k]))
+        loss, grads = seq2seq._loss_and_grads(mod, params, source, target, opts)
+        grads, _ = clip_global(grads, clip)
+        params, m, v = adam(params, grads, m, v, k + 1, lr)
+        run.loss.append(loss / S)
+    run.params, run.seconds = params, time.perf_counter() - t0
+    return run
+
+
+def exposure_bias(params, S=8, K=8, N=2000, seed=12345, cell="gru", **opts):
+    """Error rate against output position, teacher-forced and free-running, on N fresh strings.
+
+    Returns {"teacher forced": (S,), "free running": (S,), "sequence accuracy": {mode: float}}:
+    per position the fraction of wrong tokens; a sequence is right when all S tokens are.
+    """
+    from .. import seq2seq
+    source, target = reverse_strings(N, S, K, seed)
+    tf = seq2seq.predict_teacher_forced(params, source, target, cell=cell, **opts)
+    fr = seq2seq.decode(params, source, S, cell=cell, **opts)
+    return {"teacher forced": (tf != target).mean(axis=0),
+            "free running": (fr != target).mean(axis=0),
+            "sequence accuracy": {"teacher forced": float((tf == target).all(axis=1).mean()),
+                                  "free running": float((fr == target).all(axis=1).mean())}}
+
+
+# ------------------------------------------------------------------------ gradient checks
+
+def _flat(tree, prefix=""):
+    out = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def gradient_check(cell="gru", V=6, D=3, H=4, N=2, T=5, seed=0):
+    """Finite differences (float64, centered) against the LM's gradient for every parameter
+    and the initial state, on a random window. Returns {name: worst relative error}."""
+    from .. import gradcheck
+    mod = get_cell(cell)
+    opts = mod._options({})
+    rng = np.random.default_rng(seed)
+    params = init_lm(cell, V, H, D, seed=seed, dtype=np.float64)
+    inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
+    state0 = {k: 0.5 * rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
+
+    _, grads, _ = loss_and_grads(mod, params, inputs, targets, state0, opts)
+    dstate0 = _state0_grad(mod, params, inputs, targets, state0, opts)
+    arrays = {**_flat(params), **{f"state0.{k}": v for k, v in state0.items()}}
+    analytic = {**_flat(grads), **{f"state0.{k}": v for k, v in dstate0.items()}}
+    return gradcheck.check_gradients(
+        lambda: loss_and_grads(mod, params, inputs, targets, state0, opts)[0], arrays, analytic)
+
+
+def _state0_grad(mod, params, inputs, targets, state0, opts):
+    """dL/dstate0 of one window (what loss_and_grads drops: truncated BPTT stops there)."""
+    E = params["embed"]["E"]
+    h, _, cache = mod._forward(E[inputs], state0, params["cell"], opts)
+    y = h @ params["out"]["W_y"].T + params["out"]["b_y"]
+    _, dy = losses.softmax_cross_entropy(y, targets)
+    dh, _ = affine_backward(dy, (h, params["out"]))
+    return mod._backward(bptt.steps(dh, inputs.shape[1]), cache, None, None)[1]
+
+
+def seq2seq_gradient_check(cell="gru", N=2, S=3, T=3, D=2, H=3, V=4, seed=0):
+    """Finite differences against rc.seq2seq's exact BPTT: the continuous model (both input
+    sequences, the encoder's initial state, every parameter, under a random linear loss of
+    the logits) and the token model under teacher forcing (every parameter, embeddings
+    included). Returns {name: worst relative error}."""
+    from .. import gradcheck, seq2seq
+    mod = get_cell(cell)
+    rng = np.random.default_rng(seed)
+    params = seq2seq.init_params(V, D, H, cell=cell, seed=seed, dtype=np.float64)
+    cont = {k: params[k] for k in ("encoder", "decoder", "out")}
+    x_src, x_dec = rng.standard_normal((N, S, D)), rng.standard_normal((N, T, D))
+    state0 = {k: 0.5 * rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
+    weights = rng.standard_normal((N, T, V))
+
+    def linear_loss():
+        return float((weights * seq2seq.forward(x_src, x_dec, cont, state0, cell=cell)[0]).sum())
+
+    _, cache = seq2seq.forward(x_src, x_dec, cont, state0, cell=cell)
+    dx_src, dx_dec, dstate0, grads = seq2seq.backward(weights.copy(), cache)
+    arrays = {"x_src": x_src, "x_dec": x_dec, **{f"state0.{k}": v for k, v in state0.items()},
+              **_flat(cont)}
+    analytic = {"x_src": dx_src, "x_dec": dx_dec,
+                **{f"state0.{k}": v for k, v in dstate0.items()}, **_flat(grads)}
+    errors = gradcheck.check_gradients(linear_loss, arrays, analytic)
+    source, target = rng.integers(0, V, (N, S)), rng.integers(0, V, (N, T))
+    _, tgrads = seq2seq.loss_and_grads(params, source, target, cell=cell)
+    terr = gradcheck.check_gradients(
+        lambda: seq2seq.loss_and_grads(params, source, target, cell=cell)[0], _flat(params),
+        _flat(tgrads))
+    return {**errors, **{f"tokens: {k}": v for k, v in terr.items()}}

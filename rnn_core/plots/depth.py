@@ -1,1 +1,108 @@
-"""Figures of notebook 06: depth, direction and gated feedback."""
+"""Figures of notebook 06: depth, direction and gated feedback.
+
+Each function draws the result of one function of experiments.depth and returns the figure.
+"""
+import numpy as np
+
+from .common import TEXT, TITLE, WIDTH, _label, _new
+
+
+def depth_gradients_figure(grads, rates, fig=None):
+    """Left: log10 ||dL/dh_t^(j)|| over step t and layer j (experiments.depth_time_gradients).
+    Right: the decay rate along time against depth, mean and spread over seeds, for each
+    input scale of `rates` ({input scale: experiments.depth_rates(...)}). Returns the figure."""
+    fig = _new(fig, (WIDTH, 3.9), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.5, 1])
+    M, T = grads["log10"].shape
+    im = ax.imshow(grads["log10"], aspect="auto", origin="lower", cmap="viridis",
+                   extent=(-0.5, T - 0.5, -0.5, M - 0.5))
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label("log10 ||dL/dh_t^(j)||", fontsize=TEXT)
+    cb.ax.tick_params(labelsize=TEXT)
+    ax.set_yticks(range(M))
+    _label(ax, "step t (the loss reads the top layer at the last step)", "layer j")
+    ax.set_title(f"{M} stacked tanh layers, H = {grads['H']}: the gradient fades\n"
+                 f"along time in every layer", fontsize=TEXT)
+    for (scale, r), color in zip(rates.items(), ("tab:blue", "tab:orange", "tab:green")):
+        for key, ls, marker in (("top", "-", "o"), ("bottom", "--", "s")):
+            mean, std = r[key].mean(axis=1), r[key].std(axis=1)
+            ax2.errorbar(r["depths"], mean, yerr=std, color=color, ls=ls, marker=marker,
+                         ms=4, capsize=3, label=f"input scale {scale:g}, {key} layer")
+    ax2.axhline(0.0, color="k", lw=0.8)
+    ax2.set_xticks(list(next(iter(rates.values()))["depths"]))
+    _label(ax2, "depth M (layers)", "decay rate (ln per step of lag)")
+    ax2.set_title("Rates stay below 0 at every depth:\nlayers do not stop the vanishing",
+                  fontsize=TEXT)
+    ax2.legend(fontsize=TEXT, loc="lower left", frameon=False)
+    lo = min(min(r["top"].min(), r["bottom"].min()) for r in rates.values())
+    ax2.set_ylim(lo * 1.45, 0.05)
+    return fig
+
+
+def leak_figure(leak, fig=None):
+    """Bits per character at each step: the unidirectional model, the bidirectional one, and
+    the bidirectional one without its future inputs (experiments.leak_experiment)."""
+    fig = _new(fig, (WIDTH, 3.6), layout="constrained")
+    ax = fig.subplots()
+    T = leak["T"]
+    t = np.arange(T)
+    uni, bi = leak["models"]["unidirectional"], leak["models"]["bidirectional"]
+    ax.plot(t, uni["bpc_by_step"], "o-", color="tab:blue", label="unidirectional")
+    ax.plot(t, bi["bpc_by_step"], "s-", color="tab:red", label="bidirectional")
+    ax.plot(t, leak["bpc_future_hidden_by_step"], "^:", color="tab:red",
+            label="bidirectional, inputs after t set to 0 (as when generating)")
+    _label(ax, "step t of the window", "bits per character (validation)")
+    top = max(uni["bpc_by_step"].max(), leak["bpc_future_hidden_by_step"].max())
+    ax.set_ylim(0, 1.3 * top)
+    ax.set_title("A bidirectional 'language model' reads the next character from its input: "
+                 "near 0 bits\nexcept at the last step, and far worse than unidirectional "
+                 "once the future is hidden", fontsize=TITLE)
+    ax.legend(fontsize=TEXT, loc="upper center", ncol=3, frameon=False)
+    return fig
+
+
+def gates_figure(gf, fig=None):
+    """The reset gates g^{i->j}_t of one validation sequence of two_timescales, with the
+    steps where the slow mode is announced marked (experiments.gated_feedback_experiment)."""
+    fig = _new(fig, (WIDTH, 3.6), layout="constrained")
+    ax = fig.subplots()
+    g, marker = gf["example"], gf["marker"]
+    t = np.arange(len(marker))
+    for j in range(g.shape[1]):
+        for i in range(g.shape[2]):
+            ax.plot(t, g[:, j, i], "o-", ms=3, label=f"g^{{{i + 1}->{j + 1}}}")
+    for s in np.flatnonzero(marker):
+        ax.axvline(s, color="0.6", lw=1, ls=":")
+    ax.set_ylim(0, 1)
+    _label(ax, "step t (dotted: the slow mode is set)", "global reset gate value")
+    diff = float(np.abs(gf["gates_switch"] - gf["gates_steady"]).max())
+    ax.set_title(f"The trained reset gates move step by step (from {g.min():.2f} to {g.max():.2f} "
+                 f"here), but on average they differ\nby at most {diff:.2f} between the steps "
+                 f"that set the slow mode and the others ({len(gf['gates'])} seeds)",
+                 fontsize=TITLE)
+    ax.set_ylim(0, 1.25)
+    ax.set_xticks(t[::2])
+    ax.legend(fontsize=TEXT, ncol=4, loc="upper center", frameon=False)
+    return fig
+
+
+def costs_figure(cost, fig=None):
+    """Time and peak memory of forward + BPTT for each configuration of
+    experiments.depth_costs, relative to one unidirectional layer."""
+    fig = _new(fig, (WIDTH, 3.4), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2)
+    rows = cost["rows"]
+    labels = [f"{'bi' if r['model'] == 'bidirectional' else 'uni'}, M={r['M']}" for r in rows]
+    base = rows[0]
+    x = np.arange(len(rows))
+    ax.bar(x, [r["seconds"] / base["seconds"] for r in rows], color="tab:blue")
+    ax2.bar(x, [r["bytes"] / base["bytes"] for r in rows], color="tab:orange")
+    for a, what in ((ax, "time"), (ax2, "peak memory")):
+        a.set_xticks(x, labels)
+        _label(a, "model", f"{what} / one unidirectional layer")
+    ax.set_title(f"Forward + BPTT CPU time, T = {cost['T']} (varies per run)", fontsize=TEXT)
+    mem = [r["bytes"] for r in rows if r["model"] == "unidirectional"]
+    grows = all(b > a for a, b in zip(mem, mem[1:]))
+    ax2.set_title("Peak memory (tracemalloc) " + ("grows with every layer added" if grows else
+                  "against depth and direction"), fontsize=TEXT)
+    return fig

@@ -103,6 +103,7 @@ class _FigureWidget:
         self.last_seconds = None
         self.closed = False
         self._static = None              # the DisplayHandle of the static PNG below the widget
+        self._viewed = False             # whether a front end has shown the widget
         for control in controls.values():
             control.observe(self._on_change, names="value")
         key = (type(self).__name__, _cell_id())
@@ -155,7 +156,10 @@ class _FigureWidget:
 
     def _first_view(self, change):
         """A front end shows the widget: empty the static copy below it (one figure per place)."""
-        if (change["new"] or 0) > 0 and self._static is not None:
+        if (change["new"] or 0) <= 0:
+            return
+        self._viewed = True                # a view can arrive before the static copy exists
+        if self._static is not None:
             self._static.update({"text/plain": ""}, raw=True)
             self._static = None
 
@@ -172,6 +176,7 @@ class _FigureWidget:
     def _ipython_display_(self):
         """The widget, then a static PNG of its figure that its first view empties."""
         from IPython.display import display
+        self._viewed = False
         self.widget._view_count = 0        # the front end counts the views it makes
         self.widget.observe(self._first_view, names="_view_count")
         display(self._repr_mimebundle_(), raw=True)
@@ -179,5 +184,8 @@ class _FigureWidget:
         self._static = display({"image/png": self.last_png, "text/plain": self.last_alt},
                                raw=True, metadata={"image/png": {"width": w, "height": h}},
                                display_id=True)
+        if self._viewed:                   # the view came first: empty the copy at once
+            self._static.update({"text/plain": ""}, raw=True)
+            self._static = None
 
 

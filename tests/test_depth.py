@@ -1,0 +1,134 @@
+"""Tests for experiments.depth and plots.depth (notebook 06)."""
+import numpy as np
+import pytest
+
+from rnn_core import layers, tasks, train
+from rnn_core.experiments import depth
+from rnn_core.plots import depth as plots
+from test_plots import check_legible
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def test_lookahead_targets_are_the_inputs_k_steps_later():
+    task = depth.lookahead(5, 8, seed=1, k=3, n_symbols=4)
+    ids = task.x.argmax(axis=2)
+    np.testing.assert_array_equal(task.y[:, :5], ids[:, 3:])
+    np.testing.assert_array_equal(task.mask, np.repeat([[1.0] * 5 + [0.0] * 3], 5, axis=0))
+    assert task.success(task.exact()) and task.score(np.zeros((5, 8, 4))) < 0.5
+    again = task.resample(5, seed=1)
+    np.testing.assert_array_equal(again.x, task.x)
+    with pytest.raises(ValueError, match="T: expected T >= 4"):
+        depth.lookahead(2, 3, k=3)
+
+
+def test_two_timescales_labels_follow_the_announced_mode():
+    task = depth.two_timescales(50, 30, seed=2, p_switch=0.2)
+    bits = (task.x[:, :, 0] > 0).astype(int)
+    marker = task.x[:, :, 1]
+    assert np.all(marker[:, 0] != 0)
+    mode = np.zeros_like(bits)
+    for t in range(30):                              # the last announced mode, step by step
+        mode[:, t] = np.where(marker[:, t] != 0, marker[:, t] > 0, mode[:, t - 1] if t else 0)
+    np.testing.assert_array_equal(task.y[:, 1:], bits[:, :-1] ^ mode[:, 1:])
+    assert task.mask[:, 0].sum() == 0 and task.mask[:, 1:].all()
+    assert 0.1 < (marker[:, 1:] != 0).mean() < 0.3
+    with pytest.raises(ValueError, match="p_switch"):
+        depth.two_timescales(2, 5, p_switch=1.5)
+
+
+def test_a_linear_orthogonal_layer_keeps_the_gradient_norm():
+    g = depth.depth_time_gradients(M=1, T=12, H=6, seed=3, activation="linear")
+    np.testing.assert_allclose(g["log10"], 0.0, atol=1e-12)    # ||W^l w|| = ||w|| = 1
+    assert abs(depth.decay_rate(g["log10"][0], g["lags"])) < 1e-12
+
+
+def test_state_gradients_match_the_stack_backward():
+    g = depth.depth_time_gradients(M=3, T=7, D=4, H=5, seed=4)
+    # dL/dx from the step-by-step pass equals the sequence backward of the same stack
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 7, 4))
+    w = rng.standard_normal((1, 5))
+    w /= np.linalg.norm(w)
+    params = layers.stacked_init("rnn", 4, 5, 3, seed=int(rng.integers(2**31)))
+    _, _, cache = layers.stacked_forward("rnn", x, None, params)
+    dx, _, _ = layers.stacked_backward({6: w}, cache)
+    np.testing.assert_allclose(g["log10_x"], np.log10(np.linalg.norm(dx[0], axis=1)),
+                               rtol=1e-10)
+    assert g["log10"][2, 6] == pytest.approx(0.0, abs=1e-12)   # the loss's own unit vector
+
+
+def test_decay_rate_is_the_slope_in_natural_log():
+    lags = np.arange(10)[::-1]
+    y = np.stack([-0.3 * lags / np.log(10), 2.0 + 0 * lags])
+    np.testing.assert_allclose(depth.decay_rate(y, lags), [-0.3, 0.0], atol=1e-12)
+    assert depth.decay_rate(y[0], lags, min_lag=5) == pytest.approx(-0.3)
+    with pytest.raises(ValueError, match="min_lag"):
+        depth.decay_rate(y[0], lags, min_lag=9)
+
+
+def test_depth_rates_shapes_and_signs():
+    r = depth.depth_rates(depths=(1, 2), seeds=(0, 1), T=16, min_lag=4)
+    for key in ("top", "bottom", "input"):
+        assert r[key].shape == (2, 2) and np.all(r[key] < 0)
+    np.testing.assert_array_equal(r["top"][0], r["bottom"][0])    # one layer is both
+    assert np.isnan(r["vertical"][0]).all() and np.isfinite(r["vertical"][1]).all()
+
+
+def test_build_counts_parameters():
+    _, p, opts = depth.build("bidirectional", 4, 8, 4)
+    assert depth.n_params(p) == 2 * (8 * 8 + 8 * 4 + 8) + 4 * 16 + 4 and opts == {}
+    _, p, opts = depth.build("gated_feedback", 2, 8, 2, M=2)
+    assert opts == {"L": 2} and p["out"]["W_y"].shape == (2, 8)
+    with pytest.raises(ValueError, match="model"):
+        depth.build("sideways", 2, 8, 2)
+
+
+def test_leak_bits_equal_the_task_metric():
+    val = tasks.text(N=4, T=5, seed=None)
+    logits = np.random.default_rng(0).standard_normal((4, 5, val.n_out))
+    assert depth._bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
+
+
+def test_gated_feedback_experiment_small():
+    gf = depth.gated_feedback_experiment(seeds=(0,), T=6, H=3, steps=5, N_val=10)
+    assert set(gf["models"]) == {"gated_feedback", "stacked", "stacked_wide"}
+    n = {m: v["n_params"] for m, v in gf["models"].items()}
+    assert n["stacked"] < n["gated_feedback"] <= n["stacked_wide"]
+    assert gf["gates"].shape == (1, 2, 2) and gf["example"].shape == (6, 2, 2)
+    assert np.all((gf["example"] > 0) & (gf["example"] < 1))
+    fig = plots.gates_figure(gf)
+    assert "reset gates" in fig.axes[0].get_title()
+    check_legible(fig, "gates_figure")
+
+
+def test_depth_costs_memory_grows_with_depth_and_direction():
+    c = depth.depth_costs(depths=(1, 2), T=10, N=2, D=3, H=4, repeats=1)
+    by = {(r["model"], r["M"]): r for r in c["rows"]}
+    assert by["unidirectional", 2]["bytes"] > by["unidirectional", 1]["bytes"]
+    assert by["bidirectional", 1]["bytes"] > by["unidirectional", 1]["bytes"]
+    assert all(r["seconds"] > 0 for r in c["rows"])
+    fig = plots.costs_figure(c)
+    assert "grows" in fig.axes[1].get_title()
+    check_legible(fig, "costs_figure")
+
+
+def test_figures_draw():
+    g = depth.depth_time_gradients(M=2, T=8, H=4)
+    rates = {1.0: depth.depth_rates(depths=(1, 2), seeds=(0,), T=8, min_lag=2)}
+    fig = plots.depth_gradients_figure(g, rates)
+    assert fig.axes[0].get_ylabel() == "layer j"
+    check_legible(fig, "depth_gradients_figure")
+    leak = {"T": 3, "bpc_future_hidden_by_step": np.array([5.0, 5.0, 4.0]),
+            "models": {"unidirectional": {"bpc_by_step": np.array([3.0, 3.0, 3.0])},
+                       "bidirectional": {"bpc_by_step": np.array([0.1, 0.1, 4.0])}}}
+    fig = plots.leak_figure(leak)
+    assert len(fig.axes[0].lines) == 3
+    check_legible(fig, "leak_figure")
+
+
+def test_trained_models_through_fit():
+    val = depth.lookahead(20, 5, seed=0, k=1, n_symbols=2)
+    r = depth.train_model("stacked", val, 3, seed=0, steps=3, val_every=3)
+    assert r["history"].steps_run == 3 and 0 <= r["score"] <= 1
+    assert isinstance(train.evaluate(r["cell"], r["params"], val)[1], float)
