@@ -6,6 +6,8 @@ plain SGD, the Elman RNN (tanh) unless the table says otherwise. All on one thre
   1. Throughput (updates per second, summed over runs) of fit_many with K = 32 against 32
      train.fit runs one after another, float64: the same runs, batches and updates (their
      results are equal, tests/test_multirun.py). Target: >= 3x. Also the LSTM and the GRU.
+     Wall-clock and, beside it, process CPU time (which leaves out waiting for a core on a
+     loaded machine; both sides of a round run the same way).
   2. Time per update of all K runs at K = 1, 8, 32, 128, float64 and float32:
        fit_many     the whole trainer (batches drawn per run, losses, norms, histories);
        core         the same batched work the peers do: forward, BPTT and the SGD update of
@@ -190,17 +192,32 @@ def take(fn, inner):
 
 
 # ---------------------------------------------------------------- tables
+def cpu_too(fn, cpu):
+    """fn's wall-clock result, with the process CPU time of the call appended to cpu: on a
+    shared machine CPU time leaves out the time spent waiting for a core."""
+    def run():
+        c0 = time.process_time()
+        t = fn()
+        cpu.append(time.process_time() - c0)
+        return t
+    return run
+
+
 def throughput_table(rounds, steps, cells):
     rows, raw = [], {}
     for cell in cells:
         K = 32
-        impls = {"32 sequential fits": lambda c=cell: sequential(c, K, steps),
-                 "fit_many K=32": lambda c=cell: batched(c, K, steps)}
-        times = common.interleaved({n: (lambda f=f: f()) for n, f in impls.items()}, rounds)
+        cpu = {"seq": [], "bat": []}
+        impls = {"32 sequential fits": cpu_too(lambda c=cell: sequential(c, K, steps), cpu["seq"]),
+                 "fit_many K=32": cpu_too(lambda c=cell: batched(c, K, steps), cpu["bat"])}
+        times = common.interleaved(impls, rounds)
         seq, bat = (common.median(times[n]) for n in impls)
-        raw[cell] = times
+        cseq = common.median(cpu["seq"]) / (K * steps)
+        cbat = common.median(cpu["bat"]) / steps
+        raw[cell] = {"wall": times, "cpu": cpu}
         rows.append([cell, f"{1 / seq:.0f}", f"{K / bat:.0f}", f"{seq * K / bat:.2f}x",
-                     f"{common.iqr(times['fit_many K=32']) / bat:.0%}"])
+                     f"{common.iqr(times['fit_many K=32']) / bat:.0%}",
+                     f"{1 / cseq:.0f}", f"{K / cbat:.0f}", f"{cseq * K / cbat:.2f}x"])
     return rows, raw
 
 
@@ -253,7 +270,9 @@ def main(argv=None):
     print(f"## Throughput, adding T={T}, H={H}, N={N}, float64, {steps} SGD updates per run, "
           f"medians of {rounds} interleaved rounds\n")
     print(common.md_table(["cell", "32 sequential fits: updates/s", "fit_many K=32: updates/s",
-                           "speed-up (target >= 3x)", "IQR/median"], rows))
+                           "speed-up (target >= 3x)", "IQR/median", "sequential, CPU time: "
+                           "updates/s", "fit_many, CPU time: updates/s", "speed-up, CPU time"],
+                          rows))
     print(f"\nload: {common.uptime()}\n")
     Ks = [1, 8, 32] if args.quick else [1, 8, 32, 128]
     headers, rows2, raw2 = per_k_table(rounds, Ks, steps)
