@@ -283,7 +283,8 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     validations without a lower error; until_success: stop at the first validation that
     succeeds. truncate: truncated BPTT window. init: kwargs for cell.init_params; params:
     start from these instead. Returns the params of the best validation (lowest error,
-    earliest on ties), as early stopping prescribes.
+    earliest on ties), as early stopping prescribes. multirun.fit_many trains many seeds
+    (and settings) of one cell at once, each run equal to the fit it stands for.
 
     Easy settings (tasks.* with seed=123, N=300 validation sequences; optimizer="momentum",
     clip=1.0, val_every=25, until_success=True, batch_size=32; lr 0.1 for the LSTM and the

@@ -63,9 +63,9 @@ def test_each_run_stops_on_its_own_divergence_or_success():
                                 lr=[0.1, 1e3, 1e6], val_every=7, activation="linear")
     assert runs.stop_reason == ["steps", "diverged", "diverged"]
     assert runs.histories[0].steps_run == 30 and max(h.steps_run for h in runs.histories[1:]) < 30
-    mem = tasks.memory(40, 5, seed=5, n_symbols=3)
-    runs = assert_equal_to_fits("lstm", mem, 8, [0, 1, 2], steps=300, batch_size=16, lr=0.5,
-                                val_every=10, until_success=True, optimizer="momentum")
+    mem = tasks.memory(40, 4, seed=5, n_symbols=3)
+    runs = assert_equal_to_fits("lstm", mem, 4, [0, 1, 2], steps=300, batch_size=8, lr=0.5,
+                                val_every=5, until_success=True, optimizer="momentum")
     assert runs.stop_reason == ["success"] * 3 and runs.succeeded.all()
     assert np.array_equal(runs.steps_to_success,
                           [h.first_success_step for h in runs.histories])
@@ -75,9 +75,11 @@ def test_each_run_stops_on_its_own_divergence_or_success():
 def test_patience_and_schedules_per_run():
     from rnn_core import optim
     task = tasks.memory(40, 5, seed=5, n_symbols=3)
-    assert_equal_to_fits("gru", task, 4, [0, 1, 2], steps=40, batch_size=8, val_every=5,
-                         patience=2, schedule=[optim.exponential(0.5, 0.9), None,
+    runs = assert_equal_to_fits("gru", task, 3, [0, 1, 2], steps=30, batch_size=4, val_every=2,
+                                patience=1, schedule=[optim.exponential(0.5, 0.9), None,
                                                optim.step(0.3, 0.5, 5)], lr=0.2)
+    assert "patience" in runs.stop_reason
+    assert runs.histories[2].lr[:6] == [0.3] * 5 + [0.15]
 
 
 @pytest.mark.parametrize("mode", ["immediate", "direct", "full"])
