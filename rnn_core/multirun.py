@@ -191,7 +191,7 @@ def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
             ss, gs, tcs, cs = cache["ss"], cache["gs"], cache["tcs"], cache["cs"]
             dzs = _buffer(ws, "da", (K, T, N, 4 * H), hs.dtype)
             ch = cc = zero
-            for t0, t1 in _blocks(T, K * N * 4 * H * hs.itemsize):   # the last block first
+            for t0, t1 in bptt.blocks(T, K * N * 4 * H * hs.itemsize):   # the last block first
                 A, B = lstm._local(ss[:, t0:t1], gs[:, t0:t1], tcs[:, t0:t1], cs[:, t0:t1])
                 for t in range(t1 - 1, t0 - 1, -1):
                     g = dh.get(t)
@@ -208,7 +208,7 @@ def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
         das_x = _buffer(ws, "da", (K, T, N, 3 * H), hs.dtype)
         das_h = das_x if form == "sources" else _buffer(ws, "da_h", (K, T, N, 3 * H), hs.dtype)
         carry = zero
-        for t0, t1 in _blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
+        for t0, t1 in bptt.blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
             K_x, K_h, P = local(hs[:, t0:t1], (ss[:, t0:t1], ns[:, t0:t1], ms[:, t0:t1]))
             for t in range(t1 - 1, t0 - 1, -1):
                 g = dh.get(t)
@@ -225,14 +225,6 @@ def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
         else:
             grads["W_h"], grads["b_h"] = _T(da_h) @ h_prev, da_h.sum(axis=1)
         return {k: grads[k] for k in F if k in grads}, None
-
-
-def _blocks(T, step_bytes):
-    """Blocks [t0, t1) of steps, the last first, of about gru.BLOCK_BYTES of gradients each:
-    the backward computes the cells' local factors a block at a time, so that they are
-    still in cache when the step loop reads them (as gru._backward does)."""
-    block = max(1, gru.BLOCK_BYTES // step_bytes)
-    return [(max(t1 - block, 0), t1) for t1 in range(T, 0, -block)]
 
 
 def _readout(h, F, many_to_many):
