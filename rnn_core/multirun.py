@@ -571,7 +571,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
             for j, res in zip(live, results):
                 r = active[j]
                 h = hists[r]
-                stop = _record(h, res, step + 1)
+                stop = train.record(h, res, step + 1)
                 if h.val_error[-1] < h.best_error:
                     h.best_error, h.best_step, best[r] = h.val_error[-1], step + 1, rows(j)
                     h.succeeded = h.val_success[-1]
@@ -609,7 +609,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
         Fl = {k: np.stack([final[r][k] for r in late]) for k in keys}
         for r, res in zip(late, _evaluate(mod, opts, task, x_val, Fl)):
             h = hists[r]
-            _record(h, res, h.steps_run)
+            train.record(h, res, h.steps_run)
             h.best_error, h.best_step, best[r] = h.val_error[-1], h.steps_run, final[r]
             h.succeeded = h.val_success[-1]
     out = []
@@ -640,19 +640,6 @@ def _global_norms(flat):
     safe = np.where(big > 0, big, 1.0)[:, None]
     total = sum(((a.astype(np.float64) / safe) ** 2).sum(axis=1) for a in flat.values())
     return np.where(big > 0, big * np.sqrt(total), 0.0)
-
-
-def _record(hist, res, step):
-    """train._validate's bookkeeping for one run's (loss, score, error, success)."""
-    loss, score, error, success = res
-    hist.val_step.append(step)
-    hist.val_loss.append(loss)
-    hist.val_score.append(score)
-    hist.val_error.append(error)
-    hist.val_success.append(success)
-    if success and hist.first_success_step is None:
-        hist.first_success_step = step
-    return success
 
 
 # ----------------------------------------------------------------------------------------

@@ -407,7 +407,13 @@ def _threshold(name, c):
 
 def _validate(mod, params, task, state0, opts, hist, step):
     """Append one validation to hist; returns task.success."""
-    loss, score, error, success = _evaluate(mod, params, task, state0, opts)
+    return record(hist, _evaluate(mod, params, task, state0, opts), step)
+
+
+def record(hist, res, step):
+    """Append one validation's (loss, score, error, success) at `step` to hist; returns
+    success. fit and multirun.fit_many keep their histories with it."""
+    loss, score, error, success = res
     hist.val_step.append(step)
     hist.val_loss.append(loss)
     hist.val_score.append(score)

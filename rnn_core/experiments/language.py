@@ -19,11 +19,10 @@ Bits per character (bpc) = mean over predicted characters of -log2 p(next charac
 """
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from .. import corpus, losses
+from .. import corpus, losses, tasks
 from ..cells import bptt, get as get_cell
 from ..readout import affine_backward, init_affine, init_embedding
 from ..validate import check_choice, check_int, check_positive
@@ -37,18 +36,10 @@ ORDERS = ("carried", "shuffled")
 def text_ids(name=None, val_fraction=0.1):
     """(chars, train ids, validation ids) of a shipped text, split contiguously; the id
     arrays are read-only (encoded once per process)."""
-    return _text_ids(corpus.DEFAULT if name is None else name,
-                     corpus.check_fraction("val_fraction", val_fraction))
+    return tasks._text_ids(corpus.DEFAULT if name is None else name,
+                           corpus.check_fraction("val_fraction", val_fraction))
 
 
-@lru_cache(maxsize=4)
-def _text_ids(name, val_fraction):
-    text = corpus.load(name)
-    chars, index = corpus.build_vocab(text)
-    train, val = corpus.split(corpus.encode(text, index), val_fraction)
-    for a in (train, val):
-        a.flags.writeable = False
-    return chars, train, val
 
 
 def count_table_bpc(train, val, V, order, alpha):
