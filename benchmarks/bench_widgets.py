@@ -1,4 +1,4 @@
-"""Latency of the notebook-03 and notebook-05 explorers: from a control change to the new PNG,
+"""Latency of the notebooks' explorers (03, 05, 07, 08): from a control change to the new PNG,
 and the call chain of notebook 03's.
 
 For every control (T, activation, W_h family, input scale) set a new value and time until
@@ -16,6 +16,11 @@ computes a new sweep (the cache in experiments.gates keeps the ones seen); rho m
 its grid and never recomputes (the sweep covers every rho); a change of cell is timed on its
 first visit at each T (a new sweep of that cell, the tanh RNN's reference kept) and on
 later visits (the sweep cached) apart. Same targets.
+
+Notebook 07's cliff explorer (learning rate, clipping threshold) and notebook 08's sampler
+(temperature, prime text; a GRU language model of the notebook's size, H = 128, with
+untrained seeded weights: the latency does not depend on the weights) are timed the same way,
+each change a value not seen before; no target is set for them in the issues.
 
 The call chain of one change of T is measured with sys.setprofile, restricted to rnn_core:
 calls, functions and modules, and the order in which control passes between modules.
@@ -141,6 +146,37 @@ def cell_explorer_table(repeats, rounds):
     return rows
 
 
+def other_explorers_table(repeats, rounds):
+    """Rows for the cliff explorer (notebook 07) and the sampler (notebook 08): median ms of
+    `repeats` new values per control and round, and the median of the rounds."""
+    from rnn_core.experiments import language
+    from rnn_core.widgets import language as wl
+    from rnn_core.widgets import remedies as wr
+    chars, _, _ = language.text_ids()
+    params = language.init_lm("gru", len(chars), 128, seed=0)
+    cases = {
+        "cliff (07): learning rate": (wr.cliff_explorer, "learning rate",
+                                      lambda i: 0.05 + 0.01 * i),
+        "cliff (07): clipping threshold": (wr.cliff_explorer, "clipping threshold",
+                                           lambda i: 0.2 + 0.05 * i),
+        "sampler (08): temperature": (lambda: wl.sampler("gru", params, chars, prime="Mr. Darcy "),
+                                      "temperature", lambda i: 0.1 + 0.05 * i),
+        "sampler (08): prime text": (lambda: wl.sampler("gru", params, chars, prime="Mr. Darcy "),
+                                     "prime", lambda i: "Mr. Darcy " + "abcdefghijklmnop"[:i + 1]),
+    }
+    rows = []
+    for case, (build, control, value) in cases.items():
+        ex = build()
+        per_round = []
+        for r in range(rounds):
+            vals = [value(r * repeats + i) for i in range(repeats)]
+            per_round.append(1e3 * statistics.median(_timed(ex, control, v) for v in vals))
+        ex.close()
+        rows.append(dict(change=case, rounds_ms=[round(v, 1) for v in per_round],
+                         median_ms=round(statistics.median(per_round), 1)))
+    return rows
+
+
 def call_chain():
     """Calls, functions and modules of rnn_core in one change of T, and the module order."""
     ex = widgets.explorer()
@@ -221,6 +257,14 @@ def main(argv=None):
         cells = [f"{v:.0f}" for v in r["rounds_ms"]] + [""] * (args.rounds - len(r["rounds_ms"]))
         print(f"| {r['change']} | " + " | ".join(cells) + f" | {r['median_ms']:.0f} | "
               f"{r['target_ms']:.0f} | {'yes' if r['meets_target'] else 'no'} |")
+    other_rows = other_explorers_table(max(3, args.repeats // 3), args.rounds)
+    print("\n## Cliff explorer (notebook 07) and sampler (notebook 08)\n")
+    print("| change | " + " | ".join(f"round {i + 1} (ms)" for i in range(args.rounds))
+          + " | median (ms) |")
+    print("|---|" + "---|" * (args.rounds + 1))
+    for r in other_rows:
+        print(f"| {r['change']} | " + " | ".join(f"{v:.0f}" for v in r["rounds_ms"])
+              + f" | {r['median_ms']:.0f} |")
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\n`uptime` at the end: {uptime}; cpus: {os.cpu_count()}")
     print(f"\n## Call chain of one change of T\n\n{chain['calls']} calls through "
@@ -233,7 +277,7 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(
         repeats=args.repeats, rounds=args.rounds, rows=rows, first_visits=first_rows,
-        cell_explorer_rows=cell_rows,
+        cell_explorer_rows=cell_rows, other_explorer_rows=other_rows,
         chain=chain, uptime=uptime, cpus=os.cpu_count(), python=platform.python_version(),
         numpy=np.__version__, matplotlib=matplotlib.__version__,
         machine=platform.machine()), indent=2) + "\n")
