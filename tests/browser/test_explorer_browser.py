@@ -427,8 +427,8 @@ def _wait_for_slider(page, lab, slider, what):
     """Wait for the explorer's control after Run All Cells; returns the kernel restarts used.
 
     If every cell has run and 30 s later there is still no control, or cells have stayed
-    queued for 30 s while the kernel was idle, the page is reported
-    and Kernel > Restart Kernel and Run All Cells is tried once, as a student would; the
+    queued for 30 s while the kernel was idle, the page is reported, reloaded, and
+    Kernel > Restart Kernel and Run All Cells is tried once, as a student would; the
     test then passes only if that shows the slider, and says it needed the restart.
     """
     deadline, done_since, stalled_since, restarts = time.monotonic() + RUN_ALL_S, None, None, 0
@@ -451,7 +451,14 @@ def _wait_for_slider(page, lab, slider, what):
         if (stalled or (done_since is not None and now - done_since > 30)) and restarts == 0:
             why = ("cells stayed queued with the kernel idle for 30 s" if stalled
                    else f"every cell ran but no {what} showed within 30 s")
-            print(f"{why}: restarting\n{_describe(page, lab)}")
+            print(f"{why}: reloading the page and restarting\n{_describe(page, lab)}")
+            # A fresh page first: when execute requests were lost on the way to the kernel,
+            # later messages on the same connection (the widget's view count, which empties
+            # the static copy) were lost too (seen once: two images after a restart alone).
+            page.reload(wait_until="domcontentloaded")
+            _wait_visible(page, lab, page.locator(".jp-NotebookPanel .jp-Cell").first, 90,
+                          "the notebook did not show a cell after reloading")
+            _wait_for_kernel_idle(page, lab, 90)
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Kernel$")).click()
             page.locator(".lm-Menu-item",
                          has_text=re.compile(r"^Restart Kernel and Run All Cells")).first.click()
