@@ -17,8 +17,17 @@ update shows its traceback in place of the figure, so no error is silent.
 Displaying an explorer (the last line of a cell) writes two outputs: the live widget, and
 below it a static PNG of the same figure with its description as text/plain. Where no
 kernel runs (GitHub, nbviewer, a notebook opened but not run) the widget cannot render and
-the PNG is the one figure; where the widget does render (JupyterLab with a kernel), its
-first view empties the static output, so the figure is not shown twice.
+the PNG is the one figure. Where the widget does render, the figure must not show twice,
+and two things see to it:
+- in JupyterLab and Notebook 7, a style sheet that the live widget carries hides the output
+  that follows it when that output is an image (CSS `:has()`). This needs no message from
+  the browser to the kernel, so it holds whatever the kernel is busy with, and the static
+  PNG stays in the saved notebook for readers without a kernel;
+- in other front ends, which may render each output apart (so a style sheet cannot reach
+  the next output), the widget's first view empties the static output from the kernel
+  (the front end's `_view_count`). That round trip waits until the kernel is idle, and it
+  was seen lost in about 1 of 3 runs of the browser test, which is why it is not the only
+  way.
 
 Re-running the cell closes the explorer it made before (all its widget models), so live
 widgets and memory stay flat; `close()` does the same by hand.
@@ -36,6 +45,11 @@ from .. import render
 from ..validate import check_positive
 
 DPI = render.DPI
+# Carried by every live explorer (a <style> in an HTML widget applies to the whole page):
+# JupyterLab's output of the explorer's widget is followed by the static PNG; hide that.
+HIDE_STATIC_CSS = (
+    "<style>.jp-OutputArea-child:has(.rnn-explorer) + .jp-OutputArea-child:has("
+    '.jp-OutputArea-output[data-mime-type="image/png"]) { display: none; }</style>')
 # The explorer each notebook cell made last, keyed by (kind, cell): re-running the cell
 # closes it. Only code run by a kernel is tracked (see _cell_id).
 _BY_CELL = {}
@@ -93,7 +107,9 @@ class _FigureWidget:
         self.controls = controls
         self.image = W.HTML(layout=W.Layout(height=f"{height_px}px", overflow="auto"))
         self.widget = W.VBox([W.HBox(list(controls.values()),
-                                     layout=W.Layout(flex_flow="row wrap")), self.image])
+                                     layout=W.Layout(flex_flow="row wrap")), self.image,
+                              W.HTML(HIDE_STATIC_CSS, layout=W.Layout(display="none"))])
+        self.widget.add_class("rnn-explorer")
         self.pixels = render.PixelCache()
         self.last_png = None
         self.last_alt = None
