@@ -5,16 +5,10 @@ import pytest
 
 from rnn_core import layer_cells, layers, train
 from rnn_core.gradcheck import check_gradients
+from test_layers import flat
 
 pytestmark = pytest.mark.filterwarnings("error")
 TOL = 1e-7
-
-
-def flat(tree, prefix):
-    if isinstance(tree, np.ndarray):
-        return {prefix: tree}
-    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
-    return {k: v for key, sub in items for k, v in flat(sub, f"{prefix}/{key}").items()}
 
 
 COMPOSITES = [
