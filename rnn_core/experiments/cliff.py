@@ -3,9 +3,9 @@ error surface, and gradient descent on it with and without clipping (notebook 07
 
     x_t = w sigmoid(x_{t-1}) + b,   x_0 = 0.5,   L(w, b) = (sigmoid(x_T) - 0.7)^2,  T = 50.
 
-Every function takes w and b as float arrays of ONE shape (a grid, a batch of starting
-points, or 0-d arrays for one point; nothing broadcasts) and returns arrays of that shape;
-the same arguments give the same numbers.
+cliff_loss_and_grad takes w and b as float arrays of ONE shape (a grid, a batch of starting
+points, or 0-d arrays for one point; nothing broadcasts) and returns arrays of that shape.
+Nothing here is random: the same arguments give the same numbers.
 """
 import numpy as np
 

@@ -3,8 +3,8 @@ one parameter budget (notebook 05), and the remedies of Pascanu et al.'s table (
 
 Every (task, T, method, seed) is one run of train.fit that stops at its first success,
 and a whole table is one multirun.grid (equal to separate fits run for run). A run
-succeeds when a validation on fresh sequences meets the task's criterion. Every function
-takes its seeds explicitly and returns the same table for the same arguments.
+succeeds when a validation on held-out sequences meets the task's criterion. The seeds are
+0 .. n - 1, so the same arguments give the same table (wall times excepted).
 """
 import numpy as np
 
