@@ -8,7 +8,7 @@ import pathlib
 import sys
 
 from .experiments import gates as gx
-from .experiments import vanishing as ex
+from . import experiments as ex   # vanishing's and derivatives' functions
 from . import plots
 
 

@@ -28,7 +28,7 @@ def test_commutation_gap_names_a_bad_order():
 
 def test_notes_order_is_the_transpose_of_the_jacobian_product():
     H, n = 6, 3
-    dfs, W = experiments.vanishing._trajectory_derivatives("tanh", "gaussian", 1.0, H, n, 1.0, 0)
+    dfs, W = experiments.derivatives.trajectory_derivatives("tanh", "gaussian", 1.0, H, n, 1.0, 0)
     jac = np.eye(H)
     for d in dfs:
         jac = np.diag(d) @ W @ jac

@@ -120,28 +120,3 @@ def test_explorer_defaults_show_the_carousel():
     d = ex.explorer_data()
     k = d["rho_index"]
     assert d["sweep"].log10_norm_c[k, -1] > -3 > -20 > d["reference"].log10_norm[k, -1]
-
-
-def test_matched_sizes_are_nearest_to_the_budget():
-    sizes = ex.matched_sizes(430, D=4, O=2)
-    assert sizes == {"rnn": 17, "lstm": 8, "gru": 9}
-    for cell, H in sizes.items():
-        here = abs(ex.n_params(cell, 4, H, 2) - 430)
-        assert here <= abs(ex.n_params(cell, 4, H + 1, 2) - 430)
-        assert here <= abs(ex.n_params(cell, 4, H - 1, 2) - 430)
-    assert ex.n_params("lstm", 4, 8, 2) == 4 * (8 * 12 + 8) + 2 * 8 + 2
-
-
-def test_lag_experiment_tabulates_every_seed():
-    res = ex.lag_experiment("memory", lengths=(3,), budget=60, seeds=2, steps=25, batch_size=8,
-                            n_val=20, cells_=("rnn", "lstm"))
-    assert res["cells"] == ["rnn", "lstm"] and res["lengths"] == [3]
-    assert len(res["records"]) == 4
-    for c in res["cells"]:
-        wins = sum(r["succeeded"] for r in res["records"] if r["method"] == c)
-        assert res["successes"][c][0] == wins and res["rate"][c][0] == wins / 2
-        p = wins / 2
-        assert res["err"][c][0] == pytest.approx(np.sqrt(p * (1 - p) / 2))
-    assert "rnn" in ex.format_lag_table(res)
-    with pytest.raises(ValueError, match="task"):
-        ex.lag_experiment("copy", lengths=(3,), budget=60, seeds=1, steps=1)

@@ -1,12 +1,13 @@
 """The character language model of notebook 08: count tables with known values, the
-carried window order, Adam and clipping, the LM's gradient, training, bpc and sampling,
-its figures and the sampler driven without a browser."""
+carried window order, Adam and clipping, the LM's gradient, training and bpc, its figures
+and the sampler driven without a browser (sampling itself: tests/test_sampling.py)."""
 import numpy as np
 import pytest
 
 from rnn_core import corpus, plots, render, widgets
 from rnn_core.cells import get as get_cell
 from rnn_core.experiments import language as lm
+from rnn_core.experiments import sampling
 
 
 def test_count_tables_by_hand():
@@ -90,36 +91,6 @@ def test_hidden_for_budget_counts_the_parameters_init_lm_makes():
         assert abs(n - 30_000) < 2_000 and abs(lm.n_params(lm.init_lm(cell, 74, H + 1, 32)) - 30_000) >= abs(n - 30_000)
 
 
-def test_temperature_zero_is_the_argmax_and_ignores_the_seed():
-    chars = lm.text_ids()[0]
-    p = lm.init_lm("gru", len(chars), 8, seed=1)
-    a = lm.sample("gru", p, chars, 40, "The ", 0.0, seed=1)
-    assert a == lm.sample("gru", p, chars, 40, "The ", 0.0, seed=2)
-    assert lm.sample("gru", p, chars, 40, "The ", 1.0, seed=1) != lm.sample("gru", p, chars, 40, "The ", 1.0, seed=2)
-    np.testing.assert_array_equal(lm.temperature_softmax([1.0, 3.0, 2.0], 0), [0, 1, 0])
-    np.testing.assert_allclose(lm.temperature_softmax([0.0, np.log(3)], 1.0), [0.25, 0.75])
-    np.testing.assert_allclose(lm.temperature_softmax([0.0, np.log(3)], 0.5), [0.1, 0.9])
-    with pytest.raises(ValueError, match="prime"):
-        lm.sample("gru", p, chars, 5, "\u00e9", 1.0)
-    with pytest.raises(ValueError, match="temperature"):
-        lm.sample("gru", p, chars, 5, "a", -1.0)
-
-
-def test_first_repeat_finds_the_period():
-    assert lm.first_repeat("xyz" + "abc" * 20) == 3
-    assert lm.first_repeat("abcdefghijklmnopqrstuvwxyz") is None
-
-
-def test_reversal_and_exposure_bias_agree_at_the_first_position():
-    source, target = lm.reverse_strings(5, 4, 3, seed=0)
-    np.testing.assert_array_equal(target, source[:, ::-1])
-    run = lm.train_seq2seq(S=4, K=3, D=4, H=8, N=8, steps=5, seed=0)
-    bias = lm.exposure_bias(run.params, S=4, K=3, N=50, seed=1)
-    assert bias["teacher forced"][0] == bias["free running"][0]
-    acc = bias["sequence accuracy"]
-    assert acc["teacher forced"] == acc["free running"]
-
-
 def test_figures_state_their_finding():
     fig = plots.language.bpc_curves_figure({"a": ([1, 2], [3.0, 2.5])}, {"x": 4.4, "y": 2.7}, "A falls")
     assert "A falls" in render.describe(fig) and "table: x (4.40)" in render.describe(fig)
@@ -135,7 +106,7 @@ def test_sampler_redraws_on_a_control_and_shows_bad_primes():
         assert s.n_renders == 1 and s.last_png.startswith(b"\x89PNG")
         s.controls["temperature"].value = 0.0
         assert s.n_renders == 2 and s.last_view["temperature"] == 0.0
-        assert s.last_view["text"] == lm.sample("gru", p, chars, 20, "The ", 0.0)
+        assert s.last_view["text"] == sampling.sample("gru", p, chars, 20, "The ", 0.0)
         assert s.last_view["top_probs"][0] == 1.0
         s.controls["prime"].value = "\u00e9"
         assert s.n_errors == 1 and "prime" in s.last_error

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_core import render, widgets
+from rnn_core.experiments import cliff
 from rnn_core.experiments import remedies as ex
 from rnn_core.plots import remedies as pl
 from test_plots import check_legible
@@ -19,10 +20,10 @@ def _fake_table():
 
 
 FIGURES = [
-    ("cliff_surface", lambda: pl.cliff_surface_figure(ex.cliff_surface(31, 31),
-                                                      ex.cliff_slice(n=101, zooms=1))),
-    ("cliff_steps", lambda: pl.cliff_steps_figure(ex.cliff_surface(21, 21),
-                                                  *ex.cliff_pair(lr=0.3, clip=1.0, steps=6))),
+    ("cliff_surface", lambda: pl.cliff_surface_figure(cliff.cliff_surface(31, 31),
+                                                      cliff.cliff_slice(n=101, zooms=1))),
+    ("cliff_steps", lambda: pl.cliff_steps_figure(cliff.cliff_surface(21, 21),
+                                                  *cliff.cliff_pair(lr=0.3, clip=1.0, steps=6))),
     ("clipping", lambda: pl.clipping_figure(ex.clipping_comparison(steps=4, T=6),
                                             ex.clipping_and_vanishing(T=8))),
     ("omega", lambda: pl.omega_figure(ex.omega_training(T=6, steps=3))),
@@ -54,7 +55,7 @@ def test_cliff_explorer_follows_its_controls_at_the_extremes():
         assert w.n_errors == 0, w.last_error
         noclip, clip = w.last_runs
         assert noclip["lr"] == pytest.approx(lr) and clip["clip"] == pytest.approx(c)
-        want = ex.cliff_pair(lr=w.settings()["lr"], clip=w.settings()["clip"], steps=6)[1]
+        want = cliff.cliff_pair(lr=w.settings()["lr"], clip=w.settings()["clip"], steps=6)[1]
         np.testing.assert_array_equal(clip["paths"], want["paths"])     # one path to the data
         if lr == 10.0:                   # the longest title and the widest loss range
             check_legible(w.art["fig"], f"cliff explorer lr={lr} c={c}")

@@ -6,12 +6,12 @@ import pytest
 
 from rnn_core import seq2seq
 from rnn_core.cells import get as get_cell
-from rnn_core.experiments import language as lm
+from rnn_core.experiments import reversal
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_gradients_match_finite_differences(cell):
-    errors = lm.seq2seq_gradient_check(cell=cell, N=2, S=2, T=2, D=2, H=2, V=3, seed=3)
+    errors = reversal.seq2seq_gradient_check(cell=cell, N=2, S=2, T=2, D=2, H=2, V=3, seed=3)
     mod = get_cell(cell)
     # every parameter of both RNNs and the readout, both inputs, each initial-state key,
     # and the token model's parameters embeddings included

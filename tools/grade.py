@@ -32,7 +32,6 @@ machinery can lie about its own score. It cannot change anyone else's (see homew
 import argparse
 import ast
 import csv
-import hashlib
 import json
 import os
 import re
@@ -48,6 +47,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+# homework_build writes SHA256SUMS; its sha256 is the one this checks them with. tools/ is on
+# sys.path when this runs as a script; the line makes it so when it is loaded by file path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from homework_build import sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "homework"
@@ -75,14 +79,6 @@ SUSPICIOUS = (
     ("starts processes or threads", r"os\.fork|subprocess|multiprocessing|threading|os\.system|os\.exec|os\.spawn|Popen"),
     ("imports dynamically", r"__import__|importlib|\bexec\s*\(|\beval\s*\(|sys\.modules"),
 )
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_sums(build):

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from rnn_core.experiments import language
+from rnn_core.experiments import language, sampling
 
 
 def main(argv=None):
@@ -48,7 +48,7 @@ def main(argv=None):
                             val_every=args.val_every, on_validation=report,
                             lr_end=args.lr_end)
     print("sample at temperature 0.7:")
-    print(language.sample(args.cell, run.best_params, chars, 400, "\n", 0.7, seed=args.seed))
+    print(sampling.sample(args.cell, run.best_params, chars, 400, "\n", 0.7, seed=args.seed))
     best = int(np.argmin(run.val_bpc))
     print(f"train_lm: {args.cell} H={args.H} ({run.n_params} parameters): "
           f"{run.val_bpc[-1]:.3f} validation bpc after {args.steps} updates "

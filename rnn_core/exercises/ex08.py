@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import seq2seq
 from ..cells import gru
-from ..experiments import language
+from ..experiments import language, sampling
 from .common import _call, _close, _grader
 
 
@@ -35,7 +35,7 @@ def _temperature(temperature_softmax):
     logits = rng.standard_normal(9) * 3
     for T in (1.0, 0.5, 2.0, 0.0):
         _close(f"temperature_softmax(logits, {T})", _call(temperature_softmax, logits.copy(), T),
-               language.temperature_softmax(logits, T))
+               sampling.temperature_softmax(logits, T))
 
 
 @_grader("08.4")

@@ -4,9 +4,9 @@ time, the future leak, the reset gates, the cost (notebook 06).
 Shapes: x (N, T, D), h (N, T, H). Stacks have M layers, layer 0 reads x; lags l = T-1-t
 count steps back from the loss at the last step; gradient norms are log10 values and
 rates natural logs per step of lag (negative: the gradient shrinks going back in time).
-The trained models are cells of cells.CELLS or the compositions layers.stacked_cell and
-layers.bidirectional_cell, trained by train.fit; the two tasks defined here (lookahead,
-two_timescales) are Tasks whose resample draws from this module's generators.
+The trained models are cells of cells.CELLS or the compositions layer_cells.stacked_cell
+and layer_cells.bidirectional_cell, trained by train.fit; the two tasks defined here
+(lookahead, two_timescales) are Tasks whose resample draws from this module's generators.
 Every function takes `seed` and gives the same numbers for the same arguments
 (wall-clock times excepted).
 """
@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .. import costs, layers, tasks, train
+from .. import costs, layer_cells, layers, tasks, train
 from ..cells import bptt, gated_feedback
 from ..cells import get as get_cell
 from ..readout import init_affine
@@ -202,10 +202,10 @@ def build(model, D, H, O, seed=0, M=2, cell="rnn"):
         mod, width = get_cell(cell), H
         p = mod.init_params(D, H, seed=s_cell)
     elif model == "bidirectional":
-        mod, width = layers.bidirectional_cell(cell), 2 * H
+        mod, width = layer_cells.bidirectional_cell(cell), 2 * H
         p = mod.init_params(D, H, seed=s_cell)
     elif model == "stacked":
-        mod, width = layers.stacked_cell(cell, M), H
+        mod, width = layer_cells.stacked_cell(cell, M), H
         p = mod.init_params(D, H, seed=s_cell)
     else:
         mod, width = gated_feedback, H
@@ -373,8 +373,8 @@ def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0)
     depths = [check_int("depths", M, low=1) for M in depths]
     repeats = check_int("repeats", repeats, low=1)
     x = np.random.default_rng(seed).standard_normal((N, T, D))
-    configs = [("unidirectional", M, layers.stacked_cell("rnn", M)) for M in depths]
-    configs.append(("bidirectional", 1, layers.bidirectional_cell("rnn")))
+    configs = [("unidirectional", M, layer_cells.stacked_cell("rnn", M)) for M in depths]
+    configs.append(("bidirectional", 1, layer_cells.bidirectional_cell("rnn")))
     rows = []
     for model, M, mod in configs:
         params = mod.init_params(D, H, seed=seed)

@@ -1,5 +1,5 @@
-"""The LSTM's and the GRUs' gradient flow, where memory lives, and learning across a lag
-(notebook 05).
+"""The LSTM's and the GRUs' gradient flow and where memory lives (notebook 05); learning
+across a lag is in success_rates.
 
 Conventions as in `gradflow`: log10 norms indexed by lag l = T - k for a loss at the last
 step T; the networks are those of gradflow.networks (every recurrent block rho * B_j for a
@@ -347,86 +347,3 @@ def connectivity_map(rows=CONNECTIVITY_ROWS, T=100, H=32, rho=1.0, input_scale=1
         out.append(gradflow.connectivity(cell, x, state0, params, **opts)[0])
     return dict(labels=[r[0] for r in rows], log10=np.array(out), t=np.arange(T), T=T, H=H,
                 rho=float(rho), input_scale=float(input_scale), seed=seed)
-
-
-# ----------------------------------------------------------------------------------------
-# Learning across a lag
-# ----------------------------------------------------------------------------------------
-
-LAG_CELLS = ("rnn", "lstm", "gru")
-
-
-def n_params(cell, D, H, O):
-    """Parameters of a cell (the GRU in the sources' form) with its affine readout (O, H), (O,)."""
-    return sum(int(np.prod(s)) for s in cells.get(cell).param_shapes(D, H).values()) + O * H + O
-
-
-def matched_sizes(budget, D, O, cells_=LAG_CELLS):
-    """For each cell the hidden size H whose parameter count (cell + readout) is nearest to
-    `budget`: {cell: H}."""
-    budget = check_int("budget", budget, low=1)
-    return {c: min(range(1, 257), key=lambda H: (abs(n_params(c, D, H, O) - budget), H))
-            for c in cells_}
-
-
-# The two tasks, as rnn_core.tasks generates them: (generator, keyword arguments, D, O, what).
-LAG_TASKS = {
-    "memory": (lambda N, T, seed: __import__("rnn_core").tasks.memory(N=N, T=T, seed=seed,
-                                                                      position=(0, 2)),
-               4, 2, "memory (Galvan's thesis): does the sequence contain symbol c? "
-                     "c in the first two steps of half the sequences, 4 symbols; "
-                     "success: validation accuracy >= 0.99"),
-    "adding": (lambda N, T, seed: __import__("rnn_core").tasks.adding(N=N, T=T, seed=seed),
-               2, 1, "adding (two-halves variant): the sum of two marked values U(0, 1), one in "
-                     "each half; success: validation MSE < 0.04 (a constant scores 1/6)"),
-}
-
-
-def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_size=32,
-                   n_val=300, val_seed=123, cells_=LAG_CELLS):
-    """Success rate against sequence length for the Elman RNN (tanh), the LSTM (forget bias
-    1, as cells.lstm.init_params) and the GRU (sources' form), all seeds trained at once.
-
-    task: a key of LAG_TASKS; lengths: the T values; budget: the parameter count (cell +
-    readout) every cell is matched to (matched_sizes); seeds: the number of seeds 0..seeds-1.
-    Training as fit's easy settings: momentum 0.9, clipping at global norm 1, minibatches of
-    batch_size fresh sequences, validation on n_val sequences (seed val_seed) every 25 steps,
-    stop at the first success or after `steps` updates; lr (default 0.1, and 0.05 for the
-    Elman RNN on adding, as fit's docstring). One multirun.grid over lengths x cells x seeds.
-    Returns a dict: "rate", "err" {cell: (len(lengths),)} the success rate and its binomial
-    standard error sqrt(p (1 - p) / n) over seeds; "successes"; "H", "n_params" {cell: int};
-    "median_steps" {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
-    """
-    from .. import multirun
-    check_choice("task", task, tuple(LAG_TASKS))
-    make, D, O, what = LAG_TASKS[task]
-    sizes = matched_sizes(budget, D, O, cells_)
-    methods = {}
-    for c in cells_:
-        rate = lr if lr is not None else (0.05 if (c == "rnn" and task == "adding") else 0.1)
-        methods[c] = dict(cell=c, H=sizes[c], lr=rate)
-    n = check_int("seeds", seeds, low=1)
-    g = multirun.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
-                      steps=steps, batch_size=batch_size, optimizer="momentum", momentum=0.9,
-                      clip=1.0, val_every=25, until_success=True)
-    table = {(r["method"], r["T"]): r for r in g.table()}
-    L = [int(T) for T in lengths]
-    pick = lambda c, key: np.array([table[(c, T)][key] for T in L], float)
-    return dict(task=task, title=f"{task} task", description=what, lengths=L, cells=list(cells_),
-                rate={c: pick(c, "rate") for c in cells_}, err={c: pick(c, "stderr") for c in cells_},
-                successes={c: pick(c, "successes").astype(int) for c in cells_},
-                median_steps={c: pick(c, "median_steps") for c in cells_},
-                H=sizes, n_params={c: n_params(c, D, sizes[c], O) for c in cells_},
-                lr={c: methods[c]["lr"] for c in cells_}, n_seeds=n, steps=steps,
-                batch_size=batch_size, budget=budget, records=g.records, wall_time=g.wall_time)
-
-
-def format_lag_table(res):
-    """lag_experiment's result as a text table: successes / seeds and rate +- standard error."""
-    head = f"{'T':>4s} " + " ".join(f"{c + ' (H=' + str(res['H'][c]) + ')':>20s}" for c in res["cells"])
-    lines = [head]
-    for j, T in enumerate(res["lengths"]):
-        lines.append(f"{T:4d} " + " ".join(
-            f"{res['successes'][c][j]:>2d}/{res['n_seeds']} {res['rate'][c][j]:5.2f} +- {res['err'][c][j]:4.2f}"
-            .rjust(20) for c in res["cells"]))
-    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""The character language model of notebook 08: count-table baselines, training, sampling.
+"""The character language model of notebook 08: count-table baselines, the model, training
+and its gradient check (text from it is in `sampling`, the encoder-decoder in `reversal`).
 
 The model is the blog post's: x_t = E[c_t] (an embedding), the recurrent cell
 h_t = cell(x_t, h_{t-1}), logits y_t = W_y h_t + b_y and p(c_{t+1} | c_<=t) = softmax(y_t),
@@ -22,10 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import corpus, losses, tasks
+from .. import corpus, gradcheck, losses, tasks
 from ..cells import bptt, get as get_cell
 from ..readout import affine_backward, init_affine, init_embedding
 from ..validate import check_choice, check_int, check_positive
+from .sampling import sample
 
 LN2 = float(np.log(2.0))
 ORDERS = ("carried", "shuffled")
@@ -138,10 +140,6 @@ def hidden_for_budget(cell, V, budget, D):
     return min((lo, hi), key=lambda H: abs(count(H) - budget))
 
 
-def _zero_state(mod, N, H, dtype):
-    return {k: np.zeros((N, H), dtype) for k in mod.STATE_KEYS}
-
-
 def loss_and_grads(mod, params, inputs, targets, state0, opts):
     """One window, teacher-forced: (loss in nats summed over steps / N, grads, final state).
 
@@ -209,7 +207,7 @@ def bpc(cell, params, ids, N=16, T=128, **opts):
     s = streams(ids, N)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     H = W_y.shape[1]
-    state = _zero_state(mod, N, H, E.dtype)
+    state = bptt.zero_state(mod.STATE_KEYS, N, H, E.dtype)
     total, count = 0.0, 0
     for t0 in range(0, s.shape[1] - 1, T):
         w = s[:, t0:t0 + T + 1]
@@ -273,7 +271,7 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     for k in range(steps):
         inputs, targets, reset = batch(train, stream_ids, k, N, T, order, rng)
         if reset:
-            state = _zero_state(mod, N, H, dtype)
+            state = bptt.zero_state(mod.STATE_KEYS, N, H, dtype)
         loss, grads, state = loss_and_grads(mod, params, inputs, targets, state, opts)
         grads, _ = clip_global(grads, clip)
         rate = lr if lr_end is None else lr + (lr_end - lr) * k / max(steps - 1, 1)
@@ -294,160 +292,14 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     return run
 
 
-# ------------------------------------------------------------------------------- sampling
-
-def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **opts):
-    """Text drawn from the LM: it reads `prime` from the zero state, then draws each next
-    character from softmax(logits / temperature) and feeds it back. temperature 0 takes the
-    most probable character (argmax): deterministic. Returns a str of `length` characters."""
-    mod = get_cell(cell)
-    opts = mod._options(opts)
-    length = check_int("length", length, low=1)
-    temperature = check_positive("temperature", temperature, allow_zero=True)
-    index = {c: i for i, c in enumerate(chars)}
-    _check_prime(prime, index)
-    rng = np.random.default_rng(seed)
-    E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
-    ids = np.array([[index[c] for c in prime]])
-    h, state, _ = mod._forward(E[ids], _zero_state(mod, 1, W_y.shape[1], E.dtype),
-                               params["cell"], opts)
-    last, out = h[0, -1], []
-    for _ in range(length):
-        logits = (W_y @ last + b_y).astype(np.float64)
-        if temperature == 0:
-            i = int(np.argmax(logits))
-        else:
-            z = logits / temperature
-            p = np.exp(z - z.max())
-            i = int(rng.choice(len(chars), p=p / p.sum()))
-        out.append(chars[i])
-        h, state, _ = mod._forward(E[[[i]]], state, params["cell"], opts)
-        last = h[0, -1]
-    return "".join(out)
-
-
-def next_char_probs(cell, params, chars, prime, temperature, **opts):
-    """p(next character | prime) = softmax(logits / temperature) (V,), float64; at
-    temperature 0 the one-hot of the argmax, the limit of the softmax as T -> 0."""
-    mod = get_cell(cell)
-    opts = mod._options(opts)
-    temperature = check_positive("temperature", temperature, allow_zero=True)
-    index = {c: i for i, c in enumerate(chars)}
-    _check_prime(prime, index)
-    E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
-    ids = np.array([[index[c] for c in prime]])
-    h, _, _ = mod._forward(E[ids], _zero_state(mod, 1, W_y.shape[1], E.dtype), params["cell"],
-                           opts)
-    return temperature_softmax((W_y @ h[0, -1] + b_y).astype(np.float64), temperature)
-
-
-def temperature_softmax(logits, temperature):
-    """softmax(logits / temperature) over the last axis; temperature 0: one-hot argmax."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if temperature == 0:
-        return (np.arange(logits.shape[-1]) == logits.argmax(axis=-1)[..., None]).astype(float)
-    z = logits / temperature
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def sampling_view(cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0,
-                  top=10, **opts):
-    """What the sampler shows: the `top` most probable next characters after the prime at
-    this temperature, and a sample of `length` characters. Returns a dict with prime,
-    temperature, length, text, top_chars, top_probs."""
-    p = next_char_probs(cell, params, chars, prime, temperature, **opts)
-    order = np.argsort(-p, kind="stable")[:check_int("top", top, low=1)]
-    text = sample(cell, params, chars, length, prime, temperature, seed=seed, **opts)
-    return {"prime": prime, "temperature": float(temperature), "length": length, "text": text,
-            "top_chars": [chars[i] for i in order], "top_probs": p[order]}
-
-
-def _check_prime(prime, index):
-    if not isinstance(prime, str) or not prime:
-        raise ValueError(f"prime: expected a non-empty str, received {prime!r}")
-    unknown = sorted(set(prime) - set(index))
-    if unknown:
-        raise ValueError(f"prime: expected characters of the vocabulary, received "
-                         f"{len(unknown)} unknown: {unknown[:10]!r}")
-
-
-def first_repeat(text, min_period=1, max_period=100):
-    """The shortest period p of a cycle the end of `text` falls into: the smallest p such
-    that the last half of text repeats with period p; None if none does (a loop test)."""
-    tail = text[len(text) // 2:]
-    for p in range(min_period, min(max_period, len(tail) // 2) + 1):
-        if all(tail[i] == tail[i - p] for i in range(p, len(tail))):
-            return p
-    return None
-
-
-# ------------------------------------------------------------------------ sequence to sequence
-
-def reverse_strings(N, S, K, seed):
-    """The reversal task: source (N, S) ids drawn uniformly from K symbols, target its reverse."""
-    N, S, K = (check_int(n, v, low=1) for n, v in (("N", N), ("S", S), ("K", K)))
-    source = np.random.default_rng(seed).integers(0, K, size=(N, S))
-    return source, source[:, ::-1].copy()
-
-
-@dataclass
-class Seq2SeqRun:
-    """What train_seq2seq measured, and the trained params."""
-    params: dict
-    n_params: int
-    loss: list = field(default_factory=list)         # per update: teacher-forced loss / T
-    seconds: float = 0.0
-
-
-def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed=0,
-                  cell="gru", dtype=np.float32, **opts):
-    """Train the encoder-decoder on string reversal with teacher forcing (Adam, clipping).
-
-    Every update draws a fresh batch of N strings (seeded from `seed`). Returns a Seq2SeqRun.
-    """
-    from .. import seq2seq
-    t0 = time.perf_counter()
-    mod = get_cell(cell)
-    opts = mod._options(opts)
-    steps = check_int("steps", steps, low=1)
-    params = seq2seq.init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
-    run = Seq2SeqRun(params, n_params(params))
-    seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
-    m = v = None
-    for k in range(steps):
-        source, target = reverse_strings(N, S, K, int(seeds[k]))
-        loss, grads = seq2seq._loss_and_grads(mod, params, source, target, opts)
-        grads, _ = clip_global(grads, clip)
-        params, m, v = adam(params, grads, m, v, k + 1, lr)
-        run.loss.append(loss / S)
-    run.params, run.seconds = params, time.perf_counter() - t0
-    return run
-
-
-def exposure_bias(params, S=8, K=8, N=2000, seed=12345, cell="gru", **opts):
-    """Error rate against output position, teacher-forced and free-running, on N fresh strings.
-
-    Returns {"teacher forced": (S,), "free running": (S,), "sequence accuracy": {mode: float}}:
-    per position the fraction of wrong tokens; a sequence is right when all S tokens are.
-    """
-    from .. import seq2seq
-    source, target = reverse_strings(N, S, K, seed)
-    tf = seq2seq.predict_teacher_forced(params, source, target, cell=cell, **opts)
-    fr = seq2seq.decode(params, source, S, cell=cell, **opts)
-    return {"teacher forced": (tf != target).mean(axis=0),
-            "free running": (fr != target).mean(axis=0),
-            "sequence accuracy": {"teacher forced": float((tf == target).all(axis=1).mean()),
-                                  "free running": float((fr == target).all(axis=1).mean())}}
-
-
 # ------------------------------------------------------------------------ gradient checks
 
-def _flat(tree, prefix=""):
+def flatten(tree, prefix=""):
+    """A nested dict of arrays as one flat dict {"outer.inner": array} (for gradcheck)."""
     out = {}
     for k, v in tree.items():
         if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
+            out.update(flatten(v, f"{prefix}{k}."))
         else:
             out[prefix + k] = v
     return out
@@ -456,7 +308,6 @@ def _flat(tree, prefix=""):
 def gradient_check(cell="gru", V=6, D=3, H=4, N=2, T=5, seed=0):
     """Finite differences (float64, centered) against the LM's gradient for every parameter
     and the initial state, on a random window. Returns {name: worst relative error}."""
-    from .. import gradcheck
     mod = get_cell(cell)
     opts = mod._options({})
     rng = np.random.default_rng(seed)
@@ -466,8 +317,8 @@ def gradient_check(cell="gru", V=6, D=3, H=4, N=2, T=5, seed=0):
 
     _, grads, _ = loss_and_grads(mod, params, inputs, targets, state0, opts)
     dstate0 = _state0_grad(mod, params, inputs, targets, state0, opts)
-    arrays = {**_flat(params), **{f"state0.{k}": v for k, v in state0.items()}}
-    analytic = {**_flat(grads), **{f"state0.{k}": v for k, v in dstate0.items()}}
+    arrays = {**flatten(params), **{f"state0.{k}": v for k, v in state0.items()}}
+    analytic = {**flatten(grads), **{f"state0.{k}": v for k, v in dstate0.items()}}
     return gradcheck.check_gradients(
         lambda: loss_and_grads(mod, params, inputs, targets, state0, opts)[0], arrays, analytic)
 
@@ -480,35 +331,3 @@ def _state0_grad(mod, params, inputs, targets, state0, opts):
     _, dy = losses.softmax_cross_entropy(y, targets)
     dh, _ = affine_backward(dy, (h, params["out"]))
     return mod._backward(bptt.steps(dh, inputs.shape[1]), cache, None, None)[1]
-
-
-def seq2seq_gradient_check(cell="gru", N=2, S=3, T=3, D=2, H=3, V=4, seed=0):
-    """Finite differences against rc.seq2seq's exact BPTT: the continuous model (both input
-    sequences, the encoder's initial state, every parameter, under a random linear loss of
-    the logits) and the token model under teacher forcing (every parameter, embeddings
-    included). Returns {name: worst relative error}."""
-    from .. import gradcheck, seq2seq
-    mod = get_cell(cell)
-    rng = np.random.default_rng(seed)
-    params = seq2seq.init_params(V, D, H, cell=cell, seed=seed, dtype=np.float64)
-    cont = {k: params[k] for k in ("encoder", "decoder", "out")}
-    x_src, x_dec = rng.standard_normal((N, S, D)), rng.standard_normal((N, T, D))
-    state0 = {k: 0.5 * rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
-    weights = rng.standard_normal((N, T, V))
-
-    def linear_loss():
-        return float((weights * seq2seq.forward(x_src, x_dec, cont, state0, cell=cell)[0]).sum())
-
-    _, cache = seq2seq.forward(x_src, x_dec, cont, state0, cell=cell)
-    dx_src, dx_dec, dstate0, grads = seq2seq.backward(weights.copy(), cache)
-    arrays = {"x_src": x_src, "x_dec": x_dec, **{f"state0.{k}": v for k, v in state0.items()},
-              **_flat(cont)}
-    analytic = {"x_src": dx_src, "x_dec": dx_dec,
-                **{f"state0.{k}": v for k, v in dstate0.items()}, **_flat(grads)}
-    errors = gradcheck.check_gradients(linear_loss, arrays, analytic)
-    source, target = rng.integers(0, V, (N, S)), rng.integers(0, V, (N, T))
-    _, tgrads = seq2seq.loss_and_grads(params, source, target, cell=cell)
-    terr = gradcheck.check_gradients(
-        lambda: seq2seq.loss_and_grads(params, source, target, cell=cell)[0], _flat(params),
-        _flat(tgrads))
-    return {**errors, **{f"tokens: {k}": v for k, v in terr.items()}}

@@ -1,13 +1,14 @@
 """Gradient norms of the Elman RNN against lag and rho, the bounds, the decay rates,
-transient growth and the activations' derivatives: the data of notebooks 03 and 04."""
+transient growth and the commutation gap: the data of notebook 03 (the activations'
+derivatives of notebook 04 are in `derivatives`)."""
 
 import numpy as np
 
 from .. import activations, gradflow, matrices
 from ..cells import elman
-from ..validate import check_choice, check_int, check_positive
+from ..validate import check_choice, check_int
+from .derivatives import ACTIVATION_NAMES, trajectory_derivatives
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "linear")
 # The explorer's first picture (notebook 03 and the README): with inputs this small the
 # tanh units stay in their linear range below rho = 1, so both regimes appear and the
 # rate turns positive at rho = 1.025, next to the threshold 1/gamma = 1; raising the
@@ -212,14 +213,6 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
                 eigen_line=lags * np.log10(rho))
 
 
-def _trajectory_derivatives(activation, family, rho, H, n, input_scale, seed):
-    """f'(a_t) along an Elman trajectory of n steps (N = 1): an (n, H) array, and W_h."""
-    params = elman.init_params(H, H, seed=seed)
-    params["W_h"] = matrices.family(family, H, rho, seed)
-    x = input_scale * np.random.default_rng(seed + 7).standard_normal((1, n, H))
-    h, _, _ = elman.forward(x, {"h": np.zeros((1, H))}, params, activation=activation)
-    return activations.get(activation).df_from_out(h[0]), params["W_h"]
-
 
 def _log10_or_floor(x):
     """log10 of a norm, gradflow.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
@@ -247,7 +240,7 @@ def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H
     """
     n_max = check_int("n_max", n_max, low=1)
     check_choice("order", order, COMMUTATION_ORDERS)
-    dfs, W_h = _trajectory_derivatives(activation, family, rho, H, n_max, input_scale, seed)
+    dfs, W_h = trajectory_derivatives(activation, family, rho, H, n_max, input_scale, seed)
     true, Wn, Dprod = np.eye(H), np.eye(H), np.eye(H)
     gap, ltrue, lpulled = [], [], []
     for i in range(n_max):
@@ -321,83 +314,3 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
                 rms_df=rms, rate=float(gradflow.decay_rate(_log10_back(h[0], params["W_h"], u,
                                                                         activation), np.arange(T + 1))),
                 rms_estimate=estimate, gamma=activations.gamma(activation))
-
-
-# ----------------------------------------------------------------------------------------
-# Notebook 04: activations, saturation, and the ReLU path view
-# ----------------------------------------------------------------------------------------
-
-def activation_curves(lo=-6.0, hi=6.0, n=1201, saturation=0.1):
-    """f and f' on a grid, gamma measured on a fine grid, and the saturation regions.
-
-    A point is saturated when f'(a) < saturation * gamma (for ReLU: f'(a) = 0, the unit is
-    off). Returns a dict keyed by activation name: a, f, df, gamma (analytic),
-    gamma_grid (max of f' on 400001 points of [-20, 20]) and saturated (bool mask).
-    """
-    a = np.linspace(lo, hi, n)
-    fine = np.linspace(-20.0, 20.0, 400001)
-    out = {}
-    for name in ACTIVATION_NAMES:
-        act = activations.get(name)
-        df = act.df(a)
-        out[name] = dict(a=a, f=act.f(a), df=df, gamma=act.gamma,
-                         gamma_grid=float(np.max(np.abs(act.df(fine)))),
-                         saturated=df < saturation * act.gamma, saturation=saturation)
-    return out
-
-
-def mean_derivative_curves(spreads=None, means=(0.0, 2.0)):
-    """E|f'(a)| against the spread of a ~ N(mean, spread^2), per activation and mean.
-
-    Returns a dict: spreads, means, and values[name] of shape (len(means), len(spreads)).
-    """
-    spreads = np.logspace(-2, 1.3, 67) if spreads is None else np.asarray(spreads, float)
-    values = {name: np.array([[activations.mean_abs_derivative(name, m, s) for s in spreads]
-                              for m in means]) for name in ACTIVATION_NAMES}
-    gammas = {name: activations.gamma(name) for name in ACTIVATION_NAMES}
-    return dict(spreads=spreads, means=tuple(means), values=values, gammas=gammas)
-
-
-def preactivation_stats(activation, mean=0.0, spread=1.0, n=20000, seed=0):
-    """Samples a ~ N(mean, spread^2) and what the activation does to them.
-
-    Returns a dict: samples (n,), the grid and f'(grid) for drawing, mean_abs_df (E|f'|
-    over the Gaussian, by quadrature), sample_mean_abs_df (over the samples), the fraction
-    saturated (f' < gamma / 10), gamma and the settings.
-    """
-    check_choice("activation", activation, ACTIVATION_NAMES)
-    spread = check_positive("spread", spread)
-    act = activations.get(activation)
-    samples = float(mean) + spread * np.random.default_rng(seed).standard_normal(
-        check_int("n", n, low=2))
-    lo, hi = min(-6.0, mean - 4 * spread), max(6.0, mean + 4 * spread)
-    grid = np.linspace(lo, hi, 801)
-    d = act.df(samples)
-    return dict(activation=activation, mean=float(mean), spread=float(spread),
-                gamma=act.gamma, samples=samples, grid=grid, df_grid=act.df(grid),
-                mean_abs_df=activations.mean_abs_derivative(activation, mean, spread),
-                sample_mean_abs_df=float(np.mean(np.abs(d))),
-                saturated=float(np.mean(d < 0.1 * act.gamma)))
-
-
-def relu_paths(H=8, L=3, rho=1.0, family="orthogonal", input_scale=1.0, seed=0):
-    """The ReLU Jacobian product against W_h^l and |W_h|^l, entry by entry (Galvan's thesis, eq 1.72).
-
-    With f' in {0, 1}, P = prod_{i=1..L} D_i W_h keeps only the paths through active units.
-    Each entry is a sum over paths of path costs, so |P_ij| <= (|W_h|^L)_ij (every path,
-    with |cost|). |(W_h^L)_ij| is not a bound: with some paths switched off, what they
-    cancelled can show. Returns a dict with P, W_h^L, |W_h|^L, the masks (L, H), counts and
-    `example`, the entry (i, j) where |P_ij| exceeds |(W_h^L)_ij| the most.
-    """
-    dfs, W_h = _trajectory_derivatives("relu", family, rho, H, L, input_scale, seed)
-    P = np.eye(H)
-    for i in range(L):
-        P = (dfs[i][:, None] * W_h) @ P
-    power = np.linalg.matrix_power(W_h, L)
-    abs_power = np.linalg.matrix_power(np.abs(W_h), L)
-    i, j = np.unravel_index(np.argmax(np.abs(P) - np.abs(power)), P.shape)
-    return dict(P=P, power=power, abs_power=abs_power, masks=dfs, L=L, H=H,
-                example=(int(i), int(j)),
-                within_abs_bound=bool(np.all(np.abs(P) <= abs_power * (1 + 1e-12) + 1e-300)),
-                n_above_power=int(np.sum(np.abs(P) > np.abs(power) * (1 + 1e-9))),
-                active_fraction=float(dfs.mean()))

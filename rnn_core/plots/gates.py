@@ -254,7 +254,7 @@ LAG_COLORS = {"rnn": "tab:gray", "lstm": "tab:orange", "gru": "tab:blue"}
 
 
 def lag_figure(results):
-    """experiments.gates.lag_experiment results, one panel per task: the success rate against
+    """experiments.success_rates.lag_experiment results, one panel per task: the success rate against
     the sequence length per cell, error bars = the binomial standard error over seeds."""
     fig = _new(None, (WIDTH, 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(results)))

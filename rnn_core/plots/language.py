@@ -55,7 +55,7 @@ def sampler_figure(view, fig=None):
     """The sampler: the next-character probabilities after the prime at this temperature
     (the most probable ones, as bars), and the text drawn (wrapped, monospace).
 
-    view: experiments.language.sampling_view's dict.
+    view: experiments.sampling.sampling_view's dict.
     """
     fig = _new(fig, SAMPLER_SIZE, layout="constrained")
     ax, tx = fig.subplots(1, 2, width_ratios=(1, 2.6))

@@ -1,6 +1,7 @@
 """Figures of notebook 07: the cliff, clipping, the regulariser, the optimisers, weight
-decay and the reproduction table. Each takes what one function of experiments.remedies
-returned and draws it; nothing here computes a gradient.
+decay and the reproduction table. Each takes what one function of experiments.cliff,
+experiments.remedies or experiments.success_rates returned and draws it; nothing here
+computes a gradient.
 
 The cliff explorer has its own pair: cliff_artists (once per widget: the surface) and
 update_cliff (per change: the trajectories and the loss curves), with a fixed layout.
@@ -107,7 +108,7 @@ def cliff_artists(surface, n_starts, fig=None):
 
 
 def update_cliff(art, noclip, clip):
-    """Put two experiments.cliff_trajectories results (same lr and starts, without and
+    """Put two experiments.cliff.cliff_trajectories results (same lr and starts, without and
     with clipping) into the explorer's figure. Returns None (no static parts: the
     trajectories cross the surface)."""
     surface = art["surface"]
@@ -256,7 +257,7 @@ def decay_figure(res, fig=None):
 
 def reproduction_figure(table, fig=None):
     """Success rate against sequence length per method, one panel per task, with the
-    Wilson intervals of experiments.remedies.reproduction as error bars."""
+    Wilson intervals of experiments.success_rates.reproduction as error bars."""
     tasks_ = list(table["tasks"])
     fig = _new(fig, (WIDTH, 4.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(tasks_), sharey=True))

@@ -3,7 +3,7 @@ and a sample from a trained character language model."""
 import ipywidgets as W
 
 from .. import plots
-from ..experiments import language
+from ..experiments import sampling
 from ..validate import check_int
 from .base import DPI, _check_range, _FigureWidget
 
@@ -16,7 +16,7 @@ class Sampler(_FigureWidget):
     def __init__(self, cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0):
         self.cell, self.params, self.chars = cell, params, list(chars)
         _check_range("temperature", temperature, 0.0, MAX_TEMPERATURE)
-        language._check_prime(prime, {c: i for i, c in enumerate(self.chars)})
+        sampling.check_prime(prime, {c: i for i, c in enumerate(self.chars)})
         self.length = check_int("length", length, low=1, high=2000)
         self.seed = check_int("seed", seed, low=0)
         self.last_view = None
@@ -35,7 +35,7 @@ class Sampler(_FigureWidget):
 
     def _draw(self):
         c = self.controls
-        view = language.sampling_view(self.cell, self.params, self.chars, c["prime"].value,
+        view = sampling.sampling_view(self.cell, self.params, self.chars, c["prime"].value,
                                       c["temperature"].value, self.length, self.seed)
         self.fig = plots.language.sampler_figure(view, fig=self.fig)
         self.last_view = view
@@ -46,7 +46,7 @@ def sampler(cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0
     """The notebook-08 sampler of a trained LM (experiments.language.train_lm's params).
 
     Controls: "temperature" (0 to 2; 0 is argmax) and "prime" (text of the vocabulary the
-    model reads first). Each change recomputes experiments.language.sampling_view and
+    model reads first). Each change recomputes experiments.sampling.sampling_view and
     redraws plots.language.sampler_figure; a prime with an unknown character shows the
     error in place of the figure. `.last_view` is the dict on screen.
     """

@@ -2,12 +2,12 @@
 
 See rnn_core.widgets.base for what every explorer shares. The error surface is computed
 once per explorer; a change of a control recomputes only the trajectories (two runs of
-experiments.remedies.cliff_trajectories) and redraws their lines (plots.remedies.update_cliff).
+experiments.cliff.cliff_trajectories) and redraws their lines (plots.remedies.update_cliff).
 """
 import ipywidgets as W
 
 from .. import plots
-from ..experiments import remedies as ex
+from ..experiments import cliff as ex
 from ..validate import check_int
 from .base import DPI, _check_range, _FigureWidget
 
@@ -59,7 +59,7 @@ def cliff_explorer(lr=0.3, clip=1.0, steps=30):
     surface, and the loss per step.
 
     Controls: "learning rate" and "clipping threshold" (log sliders, 0.01..10). Each change
-    runs experiments.remedies.cliff_pair (both runs in one batch) and redraws with
+    runs experiments.cliff.cliff_pair (both runs in one batch) and redraws with
     plots.remedies.update_cliff. Returns a CliffExplorer; `.last_runs` is the pair on screen.
     Displayed like the other explorers (the live widget, and a static figure where no
     kernel runs).

@@ -1,28 +1,23 @@
-"""Tests for layers.stacked_cell and layers.bidirectional_cell: the compositions as cells."""
+"""Tests for layer_cells.stacked_cell and layer_cells.bidirectional_cell: the compositions
+as cells."""
 import numpy as np
 import pytest
 
-from rnn_core import layers, train
+from rnn_core import layer_cells, layers, train
 from rnn_core.gradcheck import check_gradients
+from test_layers import flat
 
 pytestmark = pytest.mark.filterwarnings("error")
 TOL = 1e-7
 
 
-def flat(tree, prefix):
-    if isinstance(tree, np.ndarray):
-        return {prefix: tree}
-    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
-    return {k: v for key, sub in items for k, v in flat(sub, f"{prefix}/{key}").items()}
-
-
 COMPOSITES = [
-    ("stacked rnn M=3", lambda: layers.stacked_cell("rnn", 3)),
-    ("stacked lstm M=2", lambda: layers.stacked_cell("lstm", 2)),
-    ("stacked gru-cudnn M=2", lambda: layers.stacked_cell("gru", 2, form="cudnn")),
-    ("bidirectional rnn-relu", lambda: layers.bidirectional_cell("rnn", activation="relu")),
-    ("bidirectional lstm", lambda: layers.bidirectional_cell("lstm")),
-    ("bidirectional gru", lambda: layers.bidirectional_cell("gru")),
+    ("stacked rnn M=3", lambda: layer_cells.stacked_cell("rnn", 3)),
+    ("stacked lstm M=2", lambda: layer_cells.stacked_cell("lstm", 2)),
+    ("stacked gru-cudnn M=2", lambda: layer_cells.stacked_cell("gru", 2, form="cudnn")),
+    ("bidirectional rnn-relu", lambda: layer_cells.bidirectional_cell("rnn", activation="relu")),
+    ("bidirectional lstm", lambda: layer_cells.bidirectional_cell("lstm")),
+    ("bidirectional gru", lambda: layer_cells.bidirectional_cell("gru")),
 ]
 
 
@@ -70,13 +65,13 @@ def test_unchecked_pass_equals_the_checked_one(name, make):
 
 
 def test_a_stack_equals_stacked_forward_and_a_bidirectional_layer_its_two_directions():
-    stack = layers.stacked_cell("rnn", 2)
+    stack = layer_cells.stacked_cell("rnn", 2)
     params, x, _, _, _ = setup(stack)
     h, sT, _ = stack.forward(x, None, params)
     hs, states, _ = layers.stacked_forward("rnn", x, None, params, all_layers=True)
     np.testing.assert_array_equal(h, hs[-1])
     np.testing.assert_array_equal(sT["h0"], states[0]["h"])
-    bi = layers.bidirectional_cell("rnn")
+    bi = layer_cells.bidirectional_cell("rnn")
     p = bi.init_params(3, 2, seed=4)
     h, _, _ = bi.forward(x, None, p)
     np.testing.assert_array_equal(h, layers.bidirectional_forward("rnn", x, None, p)[0])
@@ -89,7 +84,7 @@ def test_a_stack_equals_stacked_forward_and_a_bidirectional_layer_its_two_direct
 
 
 def test_truncated_stack_cuts_every_layer_at_the_window_boundary():
-    stack = layers.stacked_cell("rnn", 2)
+    stack = layer_cells.stacked_cell("rnn", 2)
     params, x, _, _, _ = setup(stack, T=4)
     _, _, cache = stack.forward(x, None, params)
     dx, _, _ = stack.backward({3: np.ones((2, 2))}, cache, truncate=2)
@@ -99,7 +94,7 @@ def test_truncated_stack_cuts_every_layer_at_the_window_boundary():
 def test_fit_trains_a_bidirectional_layer():
     from rnn_core.experiments import depth
     val = depth.lookahead(40, 6, seed=5, k=1, n_symbols=2)
-    comp = layers.bidirectional_cell("rnn")
+    comp = layer_cells.bidirectional_cell("rnn")
     params = {"cell": comp.init_params(2, 4, seed=0),
               "out": train.init_model("rnn", 1, 8, 2)["out"]}
     before = train.evaluate(comp, params, val)[0]
@@ -108,7 +103,7 @@ def test_fit_trains_a_bidirectional_layer():
 
 
 def test_bad_input_names_the_argument():
-    stack = layers.stacked_cell("rnn", 2)
+    stack = layer_cells.stacked_cell("rnn", 2)
     params, x, s0, w, _ = setup(stack)
     with pytest.raises(ValueError, match="state0: expected a dict with keys"):
         stack.forward(x, {"h": s0["h0"]}, params)
@@ -117,10 +112,10 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="opts: expected no options"):
         stack._options({"activation": "relu"})
     with pytest.raises(ValueError, match="M: expected"):
-        layers.stacked_cell("rnn", 0)
+        layer_cells.stacked_cell("rnn", 0)
     with pytest.raises(ValueError, match="activation"):
-        layers.bidirectional_cell("rnn", activation="softplus")
-    bi = layers.bidirectional_cell("rnn")
+        layer_cells.bidirectional_cell("rnn", activation="softplus")
+    bi = layer_cells.bidirectional_cell("rnn")
     p = bi.init_params(3, 2)
     _, _, cache = bi.forward(x, None, p)
     with pytest.raises(ValueError, match="truncate: expected None"):

@@ -1,0 +1,177 @@
+"""Success rate against sequence length over seeds: the Elman RNN, the LSTM and the GRU at
+one parameter budget (notebook 05), and the remedies of Pascanu et al.'s table (notebook 07).
+
+Every (task, T, method, seed) is one run of train.fit that stops at its first success,
+and a whole table is one multirun.grid (equal to separate fits run for run). A run
+succeeds when a validation on held-out sequences meets the task's criterion. The seeds are
+0 .. n - 1, so the same arguments give the same table (wall times excepted).
+"""
+import numpy as np
+
+from .. import cells, multirun, tasks
+from ..validate import check_choice, check_int
+
+# ----------------------------------------------------------------------------------------
+# The cells at one parameter budget
+# ----------------------------------------------------------------------------------------
+
+LAG_CELLS = ("rnn", "lstm", "gru")
+
+
+def n_params(cell, D, H, O):
+    """Parameters of a cell (the GRU in the sources' form) with its affine readout (O, H), (O,)."""
+    return sum(int(np.prod(s)) for s in cells.get(cell).param_shapes(D, H).values()) + O * H + O
+
+
+def matched_sizes(budget, D, O, cells_=LAG_CELLS):
+    """For each cell the hidden size H whose parameter count (cell + readout) is nearest to
+    `budget`: {cell: H}."""
+    budget = check_int("budget", budget, low=1)
+    return {c: min(range(1, 257), key=lambda H: (abs(n_params(c, D, H, O) - budget), H))
+            for c in cells_}
+
+
+# The two tasks, as rnn_core.tasks generates them: (generator, keyword arguments, D, O, what).
+LAG_TASKS = {
+    "memory": (lambda N, T, seed: tasks.memory(N=N, T=T, seed=seed, position=(0, 2)),
+               4, 2, "memory (Galvan's thesis): does the sequence contain symbol c? "
+                     "c in the first two steps of half the sequences, 4 symbols; "
+                     "success: validation accuracy >= 0.99"),
+    "adding": (lambda N, T, seed: tasks.adding(N=N, T=T, seed=seed),
+               2, 1, "adding (two-halves variant): the sum of two marked values U(0, 1), one in "
+                     "each half; success: validation MSE < 0.04 (a constant scores 1/6)"),
+}
+
+
+def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_size=32,
+                   n_val=300, val_seed=123, cells_=LAG_CELLS):
+    """Success rate against sequence length for the Elman RNN (tanh), the LSTM (forget bias
+    1, as cells.lstm.init_params) and the GRU (sources' form), all seeds trained at once.
+
+    task: a key of LAG_TASKS; lengths: the T values; budget: the parameter count (cell +
+    readout) every cell is matched to (matched_sizes); seeds: the number of seeds 0..seeds-1.
+    Training as fit's easy settings: momentum 0.9, clipping at global norm 1, minibatches of
+    batch_size fresh sequences, validation on n_val sequences (seed val_seed) every 25 steps,
+    stop at the first success or after `steps` updates; lr (default 0.1, and 0.05 for the
+    Elman RNN on adding, as fit's docstring). One multirun.grid over lengths x cells x seeds.
+    Returns a dict: "rate", "err" {cell: (len(lengths),)} the success rate and its binomial
+    standard error sqrt(p (1 - p) / n) over seeds; "successes"; "H", "n_params" {cell: int};
+    "median_steps" {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
+    """
+    check_choice("task", task, tuple(LAG_TASKS))
+    make, D, O, what = LAG_TASKS[task]
+    sizes = matched_sizes(budget, D, O, cells_)
+    methods = {}
+    for c in cells_:
+        rate = lr if lr is not None else (0.05 if (c == "rnn" and task == "adding") else 0.1)
+        methods[c] = dict(cell=c, H=sizes[c], lr=rate)
+    n = check_int("seeds", seeds, low=1)
+    g = multirun.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
+                      steps=steps, batch_size=batch_size, optimizer="momentum", momentum=0.9,
+                      clip=1.0, val_every=25, until_success=True)
+    table = {(r["method"], r["T"]): r for r in g.table()}
+    L = [int(T) for T in lengths]
+    pick = lambda c, key: np.array([table[(c, T)][key] for T in L], float)
+    return dict(task=task, title=f"{task} task", description=what, lengths=L, cells=list(cells_),
+                rate={c: pick(c, "rate") for c in cells_}, err={c: pick(c, "stderr") for c in cells_},
+                successes={c: pick(c, "successes").astype(int) for c in cells_},
+                median_steps={c: pick(c, "median_steps") for c in cells_},
+                H=sizes, n_params={c: n_params(c, D, sizes[c], O) for c in cells_},
+                lr={c: methods[c]["lr"] for c in cells_}, n_seeds=n, steps=steps,
+                batch_size=batch_size, budget=budget, records=g.records, wall_time=g.wall_time)
+
+
+def format_lag_table(res):
+    """lag_experiment's result as a text table: successes / seeds and rate +- standard error."""
+    head = f"{'T':>4s} " + " ".join(f"{c + ' (H=' + str(res['H'][c]) + ')':>20s}" for c in res["cells"])
+    lines = [head]
+    for j, T in enumerate(res["lengths"]):
+        lines.append(f"{T:4d} " + " ".join(
+            f"{res['successes'][c][j]:>2d}/{res['n_seeds']} {res['rate'][c][j]:5.2f} +- {res['err'][c][j]:4.2f}"
+            .rjust(20) for c in res["cells"]))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------
+# Pascanu et al.'s remedies
+# ----------------------------------------------------------------------------------------
+
+# The methods of the table, as multirun.grid methods (fit keywords). All are minibatch SGD
+# without momentum at a constant learning rate, like Pascanu et al.'s Fig. 7.
+REPRO_METHODS = {
+    "SGD": {"cell": "rnn", "lr": 0.1},
+    "SGD+clip": {"cell": "rnn", "lr": 0.1, "clip": 1.0},
+    "SGD+clip+Omega": {"cell": "rnn", "lr": 0.1, "clip": 1.0, "omega_weight": 2.0},
+    "IRNN": {"cell": "rnn", "lr": 0.03, "clip": 1.0, "activation": "relu",
+             "init": {"W_h": "identity"}},
+    "LSTM": {"cell": "lstm", "lr": 1.0, "clip": 1.0},
+}
+# The task versions and success criteria (tasks.py's generators, validation seed 123):
+REPRO_TASKS = {
+    "temporal_order": {"threshold": 0.99},    # accuracy >= 99 % (Pascanu et al.: 99 % too)
+    "adding": {"threshold": 0.1},             # MSE < 0.1, against 1/6 for a constant guess
+}
+REPRO = {"H": 16, "batch_size": 20, "steps": 200, "val_every": 20, "n_val": 100,
+         "val_seed": 123, "dtype": np.float32}   # float32: faster than float64, for the time budget
+
+
+def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
+                 methods=None, steps=None, H=None, z=1.96, dtype=None):
+    """Success rate against sequence length for each method, on each task, with seeds.
+
+    Every (task, T, method, seed) is one run of train.fit with until_success, trained
+    batched by multirun.grid (equal to separate fits run for run). A run succeeds when a
+    validation (every REPRO["val_every"] updates, on REPRO["n_val"] fresh sequences)
+    meets the task's criterion within `steps` updates. dtype: what the runs compute in
+    (REPRO["dtype"], float32, by default). methods: a subset of REPRO_METHODS
+    by name, or a dict like it. Returns dict tasks, methods, lengths, n_seeds, steps,
+    rate {task: {method: (len(lengths),)}}, successes (same, ints), interval {task:
+    {method: (lo (L,), hi (L,))}} (Wilson at z), median_steps, seconds {task: wall time}.
+    """
+    if methods is None:
+        methods = REPRO_METHODS
+    elif not isinstance(methods, dict):
+        methods = {m: REPRO_METHODS[check_choice("methods", m, tuple(REPRO_METHODS))]
+                   for m in methods}
+    n_seeds = check_int("n_seeds", n_seeds, low=1)
+    steps = REPRO["steps"] if steps is None else check_int("steps", steps, low=1)
+    H = REPRO["H"] if H is None else check_int("H", H, low=1)
+    lengths = [check_int("lengths", T, low=4) for T in lengths]
+    specs = {m: {"H": H, **spec} for m, spec in methods.items()}
+    out = {"tasks": list(task_names), "methods": list(methods), "lengths": lengths,
+           "n_seeds": n_seeds, "steps": steps, "H": H, "dtype": np.dtype(REPRO["dtype"] if dtype is None else dtype).name,
+           "rate": {}, "successes": {},
+           "interval": {}, "median_steps": {}, "seconds": {}}
+    for name in task_names:
+        opts = REPRO_TASKS[check_choice("task_names", name, tuple(REPRO_TASKS))]
+
+        def make(T, name=name, opts=opts):
+            return tasks.make(name, N=REPRO["n_val"], T=T, seed=REPRO["val_seed"], **opts)
+
+        g = multirun.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
+                          batch_size=REPRO["batch_size"], val_every=REPRO["val_every"],
+                          until_success=True, dtype=REPRO["dtype"] if dtype is None else dtype)
+        rows = {(r["method"], r["T"]): r for r in g.table(z=z)}
+        for key, fn in (("rate", lambda r: r["rate"]), ("successes", lambda r: r["successes"]),
+                        ("median_steps", lambda r: r["median_steps"])):
+            out[key][name] = {m: np.array([fn(rows[m, T]) for T in lengths]) for m in methods}
+        out["interval"][name] = {m: (np.array([rows[m, T]["lo"] for T in lengths]),
+                                     np.array([rows[m, T]["hi"] for T in lengths]))
+                                 for m in methods}
+        out["seconds"][name] = g.wall_time
+    return out
+
+
+def format_reproduction(table):
+    """The table as text: one row per task and method, 'k/n [lo, hi]' per length."""
+    Ts = table["lengths"]
+    head = f"{'task':15s} {'method':15s} " + " ".join(f"{'T = ' + str(T):>17s}" for T in Ts)
+    lines = [head]
+    for task in table["tasks"]:
+        for m in table["methods"]:
+            k = table["successes"][task][m]
+            lo, hi = table["interval"][task][m]
+            cells = " ".join(f"{int(k[i]):d}/{table['n_seeds']} [{lo[i]:.2f}, {hi[i]:.2f}]".rjust(17)
+                             for i in range(len(Ts)))
+            lines.append(f"{task:15s} {m:15s} {cells}")
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Tests for experiments.success_rates: the cells at one parameter budget (notebook 05) and
+the reproduction table's bookkeeping (notebook 07)."""
+import numpy as np
+import pytest
+
+from rnn_core.experiments import success_rates as ex
+
+
+def test_matched_sizes_are_nearest_to_the_budget():
+    sizes = ex.matched_sizes(430, D=4, O=2)
+    assert sizes == {"rnn": 17, "lstm": 8, "gru": 9}
+    for cell, H in sizes.items():
+        here = abs(ex.n_params(cell, 4, H, 2) - 430)
+        assert here <= abs(ex.n_params(cell, 4, H + 1, 2) - 430)
+        assert here <= abs(ex.n_params(cell, 4, H - 1, 2) - 430)
+    assert ex.n_params("lstm", 4, 8, 2) == 4 * (8 * 12 + 8) + 2 * 8 + 2
+
+
+def test_lag_experiment_tabulates_every_seed():
+    res = ex.lag_experiment("memory", lengths=(3,), budget=60, seeds=2, steps=25, batch_size=8,
+                            n_val=20, cells_=("rnn", "lstm"))
+    assert res["cells"] == ["rnn", "lstm"] and res["lengths"] == [3]
+    assert len(res["records"]) == 4
+    for c in res["cells"]:
+        wins = sum(r["succeeded"] for r in res["records"] if r["method"] == c)
+        assert res["successes"][c][0] == wins and res["rate"][c][0] == wins / 2
+        p = wins / 2
+        assert res["err"][c][0] == pytest.approx(np.sqrt(p * (1 - p) / 2))
+    assert "rnn" in ex.format_lag_table(res)
+    with pytest.raises(ValueError, match="task"):
+        ex.lag_experiment("copy", lengths=(3,), budget=60, seeds=1, steps=1)
+
+
+def test_reproduction_counts_successes_per_cell():
+    t = ex.reproduction(lengths=(4, 6), n_seeds=2, task_names=("temporal_order",),
+                        methods=("SGD", "LSTM"), steps=2, H=3)
+    assert t["lengths"] == [4, 6] and t["methods"] == ["SGD", "LSTM"]
+    for m in t["methods"]:
+        k = t["successes"]["temporal_order"][m]
+        assert k.shape == (2,) and ((0 <= k) & (k <= 2)).all()
+        np.testing.assert_array_equal(t["rate"]["temporal_order"][m], k / 2)
+        lo, hi = t["interval"]["temporal_order"][m]
+        assert (lo <= k / 2).all() and (k / 2 <= hi).all()
+    text = ex.format_reproduction(t)
+    assert text.count("\n") == 2 and "/2 [" in text
+    with pytest.raises(ValueError, match="methods"):
+        ex.reproduction(methods=("Adam",))
