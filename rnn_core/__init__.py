@@ -9,6 +9,7 @@ works):
   matrices      W_h: spectral radius, sigma_max, seeded families at a chosen rho, transient growth
   cells         elman, lstm, gru, gated_feedback: one interface, step and sequence BPTT
   layers        truncated BPTT, bidirectional and stacked layers built from any cell
+  layer_cells   a stack or a bidirectional layer in the cell interface (stacked_cell, bidirectional_cell)
   readout       the affine output layer and the embedding
   losses        softmax cross-entropy and mean-squared error
   gradcheck     centered finite differences with a zero-argument loss closure
@@ -28,8 +29,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("validate", "activations", "init", "matrices", "cells", "layers", "readout",
-            "losses", "gradcheck", "gradflow", "tasks", "corpus", "optim", "regularizer",
+_MODULES = ("validate", "activations", "init", "matrices", "cells", "layers", "layer_cells",
+            "readout", "losses", "gradcheck", "gradflow", "tasks", "corpus", "optim", "regularizer",
             "train", "multirun", "seq2seq", "costs", "experiments", "plots", "widgets", "gallery", "exercises")
 
 __all__ = list(_MODULES)
