@@ -392,12 +392,12 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
     Training as fit's easy settings: momentum 0.9, clipping at global norm 1, minibatches of
     batch_size fresh sequences, validation on n_val sequences (seed val_seed) every 25 steps,
     stop at the first success or after `steps` updates; lr (default 0.1, and 0.05 for the
-    Elman RNN on adding, as fit's docstring). One multirun.grid over lengths x cells x seeds.
+    Elman RNN on adding, as fit's docstring). One seedgrid.grid over lengths x cells x seeds.
     Returns a dict: "rate", "err" {cell: (len(lengths),)} the success rate and its binomial
     standard error sqrt(p (1 - p) / n) over seeds; "successes"; "H", "n_params" {cell: int};
     "median_steps" {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
     """
-    from .. import multirun
+    from .. import seedgrid
     check_choice("task", task, tuple(LAG_TASKS))
     make, D, O, what = LAG_TASKS[task]
     sizes = matched_sizes(budget, D, O, cells_)
@@ -406,7 +406,7 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
         rate = lr if lr is not None else (0.05 if (c == "rnn" and task == "adding") else 0.1)
         methods[c] = dict(cell=c, H=sizes[c], lr=rate)
     n = check_int("seeds", seeds, low=1)
-    g = multirun.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
+    g = seedgrid.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
                       steps=steps, batch_size=batch_size, optimizer="momentum", momentum=0.9,
                       clip=1.0, val_every=25, until_success=True)
     table = {(r["method"], r["T"]): r for r in g.table()}

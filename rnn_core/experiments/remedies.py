@@ -535,7 +535,7 @@ def weight_decay(l2s=(0.0, 0.01, 0.03), l1=0.003, T=20, steps=300, lr=0.05, seed
 
 # ----------------------------------------------------------------------------- the reproduction
 
-# The methods of the table, as multirun.grid methods (fit keywords). All are minibatch SGD
+# The methods of the table, as seedgrid.grid methods (fit keywords). All are minibatch SGD
 # without momentum at a constant learning rate, like Pascanu et al.'s Fig. 7.
 REPRO_METHODS = {
     "SGD": {"cell": "rnn", "lr": 0.1},
@@ -559,7 +559,7 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
     """Success rate against sequence length for each method, on each task, with seeds.
 
     Every (task, T, method, seed) is one run of train.fit with until_success, trained
-    batched by multirun.grid (equal to separate fits run for run). A run succeeds when a
+    batched by seedgrid.grid (equal to separate fits run for run). A run succeeds when a
     validation (every REPRO["val_every"] updates, on REPRO["n_val"] fresh sequences)
     meets the task's criterion within `steps` updates. dtype: what the runs compute in
     (REPRO["dtype"], float32, by default). methods: a subset of REPRO_METHODS
@@ -567,7 +567,7 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
     rate {task: {method: (len(lengths),)}}, successes (same, ints), interval {task:
     {method: (lo (L,), hi (L,))}} (Wilson at z), median_steps, seconds {task: wall time}.
     """
-    from .. import multirun
+    from .. import seedgrid
     if methods is None:
         methods = REPRO_METHODS
     elif not isinstance(methods, dict):
@@ -588,7 +588,7 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
         def make(T, name=name, opts=opts):
             return tasks.make(name, N=REPRO["n_val"], T=T, seed=REPRO["val_seed"], **opts)
 
-        g = multirun.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
+        g = seedgrid.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
                           batch_size=REPRO["batch_size"], val_every=REPRO["val_every"],
                           until_success=True, dtype=REPRO["dtype"] if dtype is None else dtype)
         rows = {(r["method"], r["T"]): r for r in g.table(z=z)}
