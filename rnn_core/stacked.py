@@ -118,7 +118,7 @@ def _project(x, W_x, b, ws=None):
 # Stacked sequence passes
 # ----------------------------------------------------------------------------------------
 
-FAST_TANH = True   # the Elman tanh forward through exp (_tanh); False: np.tanh itself
+FAST_TANH = True   # the Elman and LSTM forward's tanh through exp (_tanh); False: np.tanh itself
 
 
 def _tanh(a):
@@ -133,10 +133,15 @@ def _tanh(a):
     a -= 1.0
 
 
+def _tanh_any(a):
+    """a[...] = tanh(a) in place: _tanh, or np.tanh where FAST_TANH is off."""
+    _tanh(a) if FAST_TANH else np.tanh(a, out=a)
+
+
 def _apply(act, a):
     """a[...] = act.f(a) in place (tanh, relu and linear without a temporary)."""
     if act.name == "tanh":
-        _tanh(a) if FAST_TANH else np.tanh(a, out=a)
+        _tanh_any(a)
     elif act.name == "relu":
         np.maximum(a, 0, out=a)
     elif act.name != "linear":
@@ -198,6 +203,75 @@ def _elman_backward(dh, hs, W_h, act, truncate, keep_g, ws):
     return das, g_all
 
 
+def _sigmoid(a):
+    """a[...] = bptt.sigmoid_raw(a) = 1 / (1 + e^-a) in place, the same operations."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.divide(1, a, out=a)
+
+
+def _lstm_forward(x, F, ws):
+    """lstm._step for all runs and steps, in place and the same operations (tanh through
+    exp unless FAST_TANH is off; with it off, equal bit for bit): z_t = xw_t +
+    h_{t-1} W_h^T in the projection's array, then [f, i, o] = sigmoid, C~ = tanh there too,
+    C_t = f C_{t-1} + i C~, h_t = o tanh C_t. Returns (hs, cs (K, T + 1, N, H), gates
+    (K, T, N, 4H) holding [f, i, o, C~] of every step, tcs (K, T, N, H) = tanh C_t)."""
+    W_h = F["W_h"]
+    H = W_h.shape[-1]
+    gates = _project(x, F["W_x"], F["b"], ws)
+    K, T, N, _ = gates.shape
+    hs, cs = (_buffer(ws, n, (K, T + 1, N, H), gates.dtype) for n in ("hs", "cs"))
+    tcs = _buffer(ws, "tcs", (K, T, N, H), gates.dtype)
+    m, ig = _buffer(ws, "hW", (K, N, 4 * H), gates.dtype), _buffer(ws, "ig", (K, N, H), gates.dtype)
+    hs[:, 0], cs[:, 0] = 0, 0
+    W_hT = _T(W_h)
+    for t in range(T):
+        z = gates[:, t]
+        if t:                                  # h_0 = 0: z_0 = xw_0 exactly
+            np.matmul(hs[:, t], W_hT, out=m)
+            z += m
+        _sigmoid(z[..., :3 * H])
+        _tanh_any(z[..., 3 * H:])
+        f, i, o, g = (z[..., j * H:(j + 1) * H] for j in range(4))
+        np.multiply(f, cs[:, t], out=cs[:, t + 1])
+        np.multiply(i, g, out=ig)
+        cs[:, t + 1] += ig
+        tcs[:, t] = cs[:, t + 1]
+        _tanh_any(tcs[:, t])
+        np.multiply(o, tcs[:, t], out=hs[:, t + 1])
+    return hs, cs, gates, tcs
+
+
+def _lstm_backward(dh, cache, W_h, truncate, ws):
+    """lstm._step_back for all runs, in place and the same operations, with lstm._local's
+    factors for a block of steps at once written where dL/dz_t then replaces them.
+    Returns dzs (K, T, N, 4H) = dL/d[z_f, z_i, z_o, z_C] of every step."""
+    ss, gs, tcs, cs = cache["ss"], cache["gs"], cache["tcs"], cache["cs"]
+    K, T, N, H = gs.shape
+    dzs = _buffer(ws, "da", (K, T, N, 4 * H), gs.dtype)
+    ch, cc, dc = (_buffer(ws, n, (K, N, H), gs.dtype) for n in ("ch", "cc", "dc"))
+    ch[...], cc[...] = 0, 0
+    for t0, t1 in bptt.blocks(T, K * N * 4 * H * gs.itemsize):       # the last block first
+        A, _ = lstm._local(ss[:, t0:t1], gs[:, t0:t1], tcs[:, t0:t1], cs[:, t0:t1],
+                           out=dzs[:, t0:t1])
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            if g is not None:
+                ch += g                                      # dL/dh_t
+            np.multiply(ch, A[:, t - t0], out=dc)
+            dc += cc                                         # dC = dc_t + dh_t A
+            dz = dzs[:, t]                                   # B, then B * [dC, dC, dh_t, dC]
+            for j, v in enumerate((dc, dc, ch, dc)):
+                dz[..., j * H:(j + 1) * H] *= v
+            if t:
+                np.matmul(dz, W_h, out=ch)                   # dL/dh_{t-1}
+                np.multiply(dc, ss[:, t, :, :H], out=cc)     # dL/dC_{t-1} = dC f_t
+                if bptt.cut(t, truncate):
+                    ch[...], cc[...] = 0, 0
+    return dzs
+
+
 def _forward(mod, opts, x, F, ws=None):
     """All runs' forward pass. x (K or 1, T, N, D) -> (h (K, T, N, H), cache).
     ws: a workspace dict (see _buffer); h and the cache are then valid until the next call."""
@@ -209,20 +283,15 @@ def _forward(mod, opts, x, F, ws=None):
             Z = _elman_forward(x, F, act, ws)
             hs = Z[..., :H]
             return hs[:, 1:], {"x": x, "hs": hs, "Z": Z, "act": act}
+        if mod is lstm:
+            hs, cs, gates, tcs = _lstm_forward(x, F, ws)
+            return hs[:, 1:], {"x": x, "hs": hs, "cs": cs, "ss": gates[..., :3 * H],
+                               "gs": gates[..., 3 * H:], "tcs": tcs}
         gates = _project(x, F["W_x"], F["b"], ws)             # xw_t until step t reads it
         K, T, N, _ = gates.shape
         hs = _buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)  # hs[:, 0] = h_0 = 0, hs[:, t+1] = h_t
         hs[:, 0] = 0
         sig = bptt.sigmoid_raw                                 # inside np.errstate already
-        if mod is lstm:
-            ss, gs = gates[..., :3 * H], gates[..., 3 * H:]
-            tcs = _buffer(ws, "tcs", (K, T, N, H), gates.dtype)
-            cs = _buffer(ws, "cs", (K, T + 1, N, H), gates.dtype)
-            cs[:, 0] = 0
-            for t in range(T):
-                hs[:, t + 1], cs[:, t + 1], (ss[:, t], gs[:, t], tcs[:, t]) = lstm._step(
-                    gates[:, t], hs[:, t], cs[:, t], W_h, sig)
-            return hs[:, 1:], {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs}
         step = gru.STEPS[opts["form"]][0]
         b_h = F["b_h"][:, None, :] if "b_h" in F else None
         ss, ns = gates[..., :2 * H], gates[..., 2 * H:]
@@ -257,18 +326,7 @@ def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
         x_rows = _rows(x)
         zero = np.zeros((K, N, H), hs.dtype)
         if mod is lstm:
-            ss, gs, tcs, cs = cache["ss"], cache["gs"], cache["tcs"], cache["cs"]
-            dzs = _buffer(ws, "da", (K, T, N, 4 * H), hs.dtype)
-            ch = cc = zero
-            for t0, t1 in bptt.blocks(T, K * N * 4 * H * hs.itemsize):   # the last block first
-                A, B = lstm._local(ss[:, t0:t1], gs[:, t0:t1], tcs[:, t0:t1], cs[:, t0:t1])
-                for t in range(t1 - 1, t0 - 1, -1):
-                    g = dh.get(t)
-                    dzs[:, t], ch, cc = lstm._step_back(ch if g is None else ch + g, cc,
-                                                        A[:, t - t0], B[:, t - t0],
-                                                        ss[:, t, :, :H], W_h)
-                    if bptt.cut(t, truncate):
-                        ch = cc = zero
+            dzs = _lstm_backward(dh, cache, W_h, truncate, ws)
             return _weight_grads(ws, _rows(dzs), h_prev, x_rows), None
         form = opts["form"]
         _, local, back = gru.STEPS[form]

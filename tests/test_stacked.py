@@ -125,3 +125,37 @@ def test_loss_and_grads_vectorised_loss_equals_run_by_run():
     assert np.array_equal(one[0], vec[0])
     for k in F:
         assert np.array_equal(one[2][k], vec[2][k])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("truncate", [None, 2])
+def test_lstm_in_place_passes_equal_the_cells_steps(truncate, fast, monkeypatch):
+    # bit for bit with np.tanh; to rounding with tanh through exp
+    from rnn_core.cells import bptt, lstm
+    monkeypatch.setattr(stacked, "FAST_TANH", fast)
+    same = np.array_equal if not fast else (lambda a, b: np.max(np.abs(a - b)) <= 1e-14)
+    K, N, D, H, T = 3, 4, 2, 5, 6
+    rng = np.random.default_rng(2)
+    F = {"W_h": 0.5 * rng.standard_normal((K, 4 * H, H)), "W_x": rng.standard_normal((K, 4 * H, D)),
+         "b": 0.1 * rng.standard_normal((K, 4 * H))}
+    x = rng.standard_normal((K, T, N, D))
+    hs, cs, gates, tcs = stacked._lstm_forward(x, F, {})
+    h = c = np.zeros((K, N, H))
+    for t in range(T):                             # the plain form: the cell's own step
+        xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
+        hn, cn, (s, g, tc) = lstm._step(xw, h, c, F["W_h"], bptt.sigmoid_raw)
+        for a, b in ((hs[:, t + 1], hn), (cs[:, t + 1], cn), (gates[:, t, :, :3 * H], s),
+                     (gates[:, t, :, 3 * H:], g), (tcs[:, t], tc)):
+            assert same(a, b)
+        h, c = hs[:, t + 1], cs[:, t + 1]          # the next step from the same inputs
+    cache = {"ss": gates[..., :3 * H], "gs": gates[..., 3 * H:], "tcs": tcs, "cs": cs}
+    dh = {t: rng.standard_normal((K, N, H)) for t in (2, T - 1)}
+    dzs = stacked._lstm_backward(dh, cache, F["W_h"], truncate, {}).copy()
+    ch = cc = np.zeros((K, N, H))
+    for t in range(T - 1, -1, -1):
+        s, g, tc = gates[:, t, :, :3 * H], gates[:, t, :, 3 * H:], tcs[:, t]   # the same inputs
+        A, B = lstm._local(s, g, tc, cs[:, t])
+        dz, ch, cc = lstm._step_back(ch + dh[t] if t in dh else ch, cc, A, B, s[..., :H], F["W_h"])
+        assert np.array_equal(dzs[:, t], dz)
+        if truncate and t % truncate == 0:
+            ch = cc = np.zeros_like(ch)
