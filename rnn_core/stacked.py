@@ -8,15 +8,16 @@ convert between a cell's params dicts and this layout. Inside a pass arrays are
 (N, H) block per run and the weight gradients are one matmul over each run's T*N rows.
 stacked_loss.py adds the readout, the losses and the gradients; multirun.fit_many trains.
 
-The recurrences of the LSTM and the GRU are the cells' own step functions (lstm._step/
-_local/_step_back, gru.STEPS[form]), which accept stacked weights under np.matmul
-broadcasting. The Elman RNN is written out here beside elman._step/_step_back, which it
-equals to rounding (tests/test_stacked.py), in a form that allocates nothing per step:
-  - each step is one matmul, z_t [W_h, W_x, b]^T with z_t = [h_{t-1}, x_t, 1] a row of one
-    array Z, which then also gives all three weight gradients in one matmul;
+The GRU's recurrence is the cell's own step functions (gru.STEPS[form]), which accept
+stacked weights under np.matmul broadcasting. The Elman RNN and the LSTM are written out
+here beside elman._step/_step_back and lstm._step/_step_back, in forms that allocate
+nothing per step (tests/test_stacked.py: equal to rounding, the LSTM bit for bit with
+FAST_TANH off):
+  - the Elman step is one matmul, z_t [W_h, W_x, b]^T with z_t = [h_{t-1}, x_t, 1] a row
+    of one array Z, which then also gives all three weight gradients in one matmul;
+  - the LSTM's gates are computed in place in the input projection's array;
   - tanh is computed through exp (_tanh, within 4e-16 of np.tanh, about half its time);
-  - the backward multiplies and multiplies by W_h in place, f'(a_t) = 1 - h_t^2 for all
-    steps in two passes.
+  - the backward passes multiply and multiply by W_h in place.
 (A fresh (K, N, H) temporary per operation costs page faults that at K = 32 took as long
 as the product itself.)
 """
