@@ -8,14 +8,19 @@ plain SGD, the Elman RNN (tanh) unless the table says otherwise. All on one thre
      results are equal, tests/test_multirun.py). Target: >= 3x. Also the LSTM and the GRU.
      Wall-clock and, beside it, process CPU time (which leaves out waiting for a core on a
      loaded machine; both sides of a round run the same way).
-  2. Time per update of all K runs at K = 1, 8, 32, 128, float64 and float32:
+  2. The Elman speed-up at K = 32 against the batch size N = 8, 16, 20 (notebook 07's
+     reproduction trains with N = 20, notebook 06's grid with 32) and 32, process CPU time,
+     fit_many as shipped and with stacked.FAST_TANH off (np.tanh instead of tanh through
+     exp, everything else equal): what the exp form buys.
+  3. Time per update of all K runs at K = 1, 8, 32, 128, float64 and float32:
        fit_many     the whole trainer (batches drawn per run, losses, norms, histories);
        core         the same batched work the peers do: forward, BPTT and the SGD update of
-                    K stacked models on fixed batches (multirun._loss_and_grads + update);
+                    K stacked models on fixed batches (stacked_loss._loss_and_grads + update);
        torch        batched matmuls (torch.bmm) over the K runs, autograd, torch 2.13 CPU;
        jax          jax.vmap over runs of a lax.scan cell, grad and update under jax.jit;
        tanh floor   np.tanh alone on the T (K, N, H) pre-activations of one update: the
-                    part of the forward pass numpy cannot batch away.
+                    part of the forward pass numpy cannot batch away (fit_many computes
+                    tanh through exp, in about half this time: the exp floor beside it).
      Ratios are our time / peer time (above 1: the peer is faster), medians of rounds that
      interleave the implementations (common.interleaved). Before timing, one update of each
      peer is compared with ours in float64 (worst relative difference of the parameters).
@@ -35,7 +40,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
 import numpy as np  # noqa: E402
 
 import common  # noqa: E402  (benchmarks/common.py; puts the checkout on sys.path)
-from rnn_core import multirun, tasks, train  # noqa: E402
+from rnn_core import multirun, stacked, stacked_loss, tasks, train  # noqa: E402
 
 T, H, N, LR = 20, 32, 32, 0.05
 VAL = dict(N=64, T=T, seed=123)
@@ -46,20 +51,20 @@ def make_val():
 
 
 # ---------------------------------------------------------------- ours
-def sequential(cell, K, steps, dtype=np.float64):
+def sequential(cell, K, steps, dtype=np.float64, n=N):
     """K fits one after another; returns seconds per update (summed over runs)."""
     val = make_val()
     t0 = time.perf_counter()
     for s in range(K):
-        train.fit(cell, val, H, steps=steps, batch_size=N, lr=LR, seed=s, val_every=steps)
+        train.fit(cell, val, H, steps=steps, batch_size=n, lr=LR, seed=s, val_every=steps)
     return (time.perf_counter() - t0) / (K * steps)
 
 
-def batched(cell, K, steps, dtype=np.float64):
+def batched(cell, K, steps, dtype=np.float64, n=N):
     """One fit_many of K runs; returns seconds per update of all K runs."""
     val = make_val()
     t0 = time.perf_counter()
-    multirun.fit_many(cell, val, H, list(range(K)), steps=steps, batch_size=N, lr=LR,
+    multirun.fit_many(cell, val, H, list(range(K)), steps=steps, batch_size=n, lr=LR,
                       val_every=steps, dtype=dtype)
     return (time.perf_counter() - t0) / steps
 
@@ -67,11 +72,11 @@ def batched(cell, K, steps, dtype=np.float64):
 def setup(cell, K, dtype):
     """Fixed batches and stacked params of K runs (fit_many's own start), for core and peers."""
     val = make_val()
-    mod = multirun.CELLS[cell]
+    mod = stacked.CELLS[cell]
     opts = mod._options({})
     ps = [train.init_model(cell, val.D, H, 1, seed=s) for s in range(K)]
-    F = {**multirun._fuse(mod, opts, multirun._stack([p["cell"] for p in ps])),
-         **multirun._stack([p["out"] for p in ps])}
+    F = {**stacked._fuse(mod, opts, stacked._stack([p["cell"] for p in ps])),
+         **stacked._stack([p["out"] for p in ps])}
     F = {k: v.astype(dtype) for k, v in F.items()}
     batches = [val.resample(N, seed=1000 + s) for s in range(K)]
     batches = [tasks.Task(b.name, b.x.astype(dtype), b.y.astype(dtype), b.mask, b.loss, b.n_out,
@@ -81,19 +86,23 @@ def setup(cell, K, dtype):
     return mod, opts, F, batches, xs, ys
 
 
-def core_step(mod, opts, F, batches, xs):
-    """One SGD update of all K runs in place: the work the peers do."""
-    _, _, grads, _ = multirun._loss_and_grads(mod, opts, xs, batches, F, None, None, False)
+def core_step(mod, opts, F, batches, xs, ws=None):
+    """One SGD update of all K runs in place: the work the peers do. ws: the workspace
+    fit_many keeps across its steps (None: fresh arrays every call)."""
+    data = ("mse", np.stack([b.y for b in batches]))
+    _, _, grads, _ = stacked_loss._loss_and_grads(mod, opts, xs, data, F, None, None, False,
+                                                  train._data_loss, ws)
     for k in F:
         F[k] -= F[k].dtype.type(LR) * grads[k]
 
 
-def tanh_floor(K, dtype):
+def tanh_floor(K, dtype, tanh=None):
+    """T tanh passes in place over one (K, N, H) array: np.tanh, or `tanh` (stacked._tanh)."""
     a = np.random.default_rng(0).standard_normal((K, N, H)).astype(dtype)
 
     def run():
         for _ in range(T):
-            np.tanh(a)
+            np.tanh(a, out=a) if tanh is None else tanh(a)
     return run
 
 
@@ -221,6 +230,34 @@ def throughput_table(rounds, steps, cells):
     return rows, raw
 
 
+def batch_table(rounds, steps, Ns):
+    """The K = 32 Elman speed-up against the batch size, process CPU time, with fit_many's
+    tanh through exp (as shipped) and with np.tanh (stacked.FAST_TANH off)."""
+    K, rows, raw = 32, [], {}
+    for n in Ns:
+        cpu = {"seq": [], "fast": [], "np.tanh": []}
+
+        def fast(n=n):
+            return batched("rnn", K, steps, n=n)
+
+        def plain(n=n):
+            stacked.FAST_TANH = False
+            try:
+                return batched("rnn", K, steps, n=n)
+            finally:
+                stacked.FAST_TANH = True
+        impls = {"seq": cpu_too(lambda n=n: sequential("rnn", K, steps, n=n), cpu["seq"]),
+                 "fast": cpu_too(fast, cpu["fast"]), "np.tanh": cpu_too(plain, cpu["np.tanh"])}
+        times = common.interleaved(impls, rounds)
+        seq = common.median(cpu["seq"]) / (K * steps)
+        fa, pl = (common.median(cpu[k]) / (K * steps) for k in ("fast", "np.tanh"))
+        raw[n] = {"wall": times, "cpu": cpu}
+        rows.append([n, f"{1e3 * seq:.3f}", f"{1e3 * fa:.3f}", f"{seq / fa:.2f}x",
+                     f"{1e3 * pl:.3f}", f"{seq / pl:.2f}x"])
+        print(f"  done N={n}", file=sys.stderr)
+    return rows, raw
+
+
 def per_k_table(rounds, Ks, steps):
     rows, raw = [], []
     peers = [p for p in PEERS if available(p)]
@@ -228,7 +265,7 @@ def per_k_table(rounds, Ks, steps):
         for K in Ks:
             mod, opts, F, batches, xs, ys = setup("rnn", K, dtype)
             impls = {"fit_many": lambda K=K, d=dtype: batched("rnn", K, steps, d)}
-            cs = lambda F=F, b=batches, x=xs: core_step(mod, opts, F, b, x)   # noqa: E731
+            cs = lambda F=F, b=batches, x=xs, ws={}: core_step(mod, opts, F, b, x, ws)  # noqa: E731
             impls["core"] = take(cs, common.calibrate(cs, 0.1, 50))
             for p in peers:
                 st, _ = PEERS[p]({k: v.copy() for k, v in F.items()}, xs, ys, dtype)
@@ -236,6 +273,8 @@ def per_k_table(rounds, Ks, steps):
                 impls[p] = take(st, common.calibrate(st, 0.1, 200))
             tf = tanh_floor(K, dtype)
             impls["tanh floor"] = take(tf, common.calibrate(tf, 0.05, 200))
+            ef = tanh_floor(K, dtype, stacked._tanh)
+            impls["exp floor"] = take(ef, common.calibrate(ef, 0.05, 200))
             times = common.interleaved(impls, rounds)
             med = {n: common.median(t) for n, t in times.items()}
             row = [np.dtype(dtype).name, K] + [common.ms(med[n]) for n in impls]
@@ -274,6 +313,13 @@ def main(argv=None):
                            "updates/s", "fit_many, CPU time: updates/s", "speed-up, CPU time"],
                           rows))
     print(f"\nload: {common.uptime()}\n")
+    rows_n, raw_n = batch_table(rounds, steps, [8, 16, 20, 32])
+    print(f"## Elman speed-up at K=32 against the batch size N, float64, process CPU time, "
+          f"medians of {rounds} interleaved rounds\n")
+    print(common.md_table(["N", "sequential fit: ms per run-update", "fit_many: ms per "
+                           "run-update", "speed-up", "fit_many with np.tanh: ms per run-update",
+                           "speed-up with np.tanh"], rows_n))
+    print(f"\nload: {common.uptime()}\n")
     Ks = [1, 8, 32] if args.quick else [1, 8, 32, 128]
     headers, rows2, raw2 = per_k_table(rounds, Ks, steps)
     print(f"## Time per update of all K runs (Elman tanh), medians of {rounds} rounds\n")
@@ -282,7 +328,7 @@ def main(argv=None):
     os.makedirs(common.RESULTS, exist_ok=True)
     with open(os.path.join(common.RESULTS, "multirun.json"), "w") as f:
         json.dump({"machine": info, "uptime_end": common.uptime(), "crosscheck": check,
-                   "throughput": raw1, "per_k": raw2}, f, indent=1)
+                   "throughput": raw1, "batch_size": raw_n, "per_k": raw2}, f, indent=1)
     print("raw numbers: benchmarks/results/multirun.json")
 
 

@@ -16,7 +16,10 @@ works):
   gradflow      Jacobian products, gradient norms per lag, log-space sweeps, bounds
   tasks, corpus synthetic tasks, the character corpus and its next-character task
   optim, regularizer, train   optimisers, clipping, Pascanu's Omega, the fit loop
-  multirun      fit_many: K training runs as one stacked computation; grid: lengths x methods x seeds
+  multirun      fit_many: K training runs as one stacked computation
+  stacked       the K runs' parameter layout and sequence passes (forward, BPTT)
+  stacked_loss  the K runs' readout, losses, gradients, validation and norms
+  seedgrid      grid: lengths x methods x seeds through fit_many, with Wilson intervals
   seq2seq       the encoder-decoder: forward and exact BPTT through both
   costs         measured time and memory of BPTT against T
   experiments   the data behind each figure
@@ -31,7 +34,8 @@ __version__ = "0.1.0"
 
 _MODULES = ("validate", "activations", "init", "matrices", "cells", "layers", "layer_cells",
             "readout", "losses", "gradcheck", "gradflow", "tasks", "corpus", "optim", "regularizer",
-            "train", "multirun", "seq2seq", "costs", "experiments", "plots", "widgets", "gallery", "exercises")
+            "train", "multirun", "stacked", "stacked_loss", "seedgrid", "seq2seq", "costs",
+            "experiments", "plots", "widgets", "gallery", "exercises")
 
 __all__ = list(_MODULES)
 

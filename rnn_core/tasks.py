@@ -158,9 +158,7 @@ def adding(N, T, seed=0, threshold=0.04):
     """
     N, T, rng = _check_common(N, T, seed, 2, "one marker in each half of the sequence")
     threshold = _threshold(threshold, "mse")
-    values = rng.uniform(0.0, 1.0, size=(N, T))
-    first = rng.integers(0, T // 2, size=N)
-    second = rng.integers(T // 2, T, size=N)
+    values, first, second = _adding_draw(rng, N, T)
     marks = np.zeros((N, T))
     marks[np.arange(N), first] = 1.0
     marks[np.arange(N), second] = 1.0
@@ -168,6 +166,29 @@ def adding(N, T, seed=0, threshold=0.04):
     y = (values * marks).sum(axis=1, keepdims=True)              # (N, 1)
     return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
                 {"T": T, "threshold": threshold})
+
+
+def _adding_draw(rng, N, T):
+    """adding's random numbers in its order: values (N, T), first and second marks (N,)."""
+    values = rng.uniform(0.0, 1.0, size=(N, T))
+    first = rng.integers(0, T // 2, size=N)
+    second = rng.integers(T // 2, T, size=N)
+    return values, first, second
+
+
+def _adding_into(rngs, x, y, T, **_):
+    """adding(N, T, seed=rng)'s batches written into x (A, T, N, 2) and y (A, N, 1), one per
+    generator in rngs, unchecked: the numbers drawn run by run, the arrays written at once."""
+    A, N = len(rngs), x.shape[2]
+    draws = [_adding_draw(rng, N, T) for rng in rngs]
+    values = np.stack([d[0] for d in draws])                    # (A, N, T)
+    first, second = (np.stack([d[i] for d in draws]) for i in (1, 2))
+    a, n = np.arange(A)[:, None], np.arange(N)
+    x[..., 0] = values.transpose(0, 2, 1)
+    x[..., 1] = 0
+    x[a, first, n, 1] = 1
+    x[a, second, n, 1] = 1
+    y[..., 0] = values[a, n, first] + values[a, n, second]     # adding's sum: its other terms are 0
 
 
 TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")     # one-hot order of the inputs
@@ -185,6 +206,13 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     """
     N, T, rng = _check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
     threshold = _threshold(threshold, "accuracy")
+    ids, y = _temporal_order_draw(rng, N, T)
+    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
+                threshold, {"T": T, "threshold": threshold})
+
+
+def _temporal_order_draw(rng, N, T):
+    """temporal_order's symbol ids (N, T) and classes (N,), unchecked."""
     lo1 = max(1, round(0.1 * T))
     hi1 = max(lo1, round(0.2 * T))
     lo2 = max(hi1 + 1, round(0.5 * T))
@@ -197,9 +225,21 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     s2 = rng.integers(0, 2, size=N)
     ids[np.arange(N), t1] = 4 + s1
     ids[np.arange(N), t2] = 4 + s2
-    y = (2 * s1 + s2).astype(np.int64)
-    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
-                threshold, {"T": T, "threshold": threshold})
+    return ids, (2 * s1 + s2).astype(np.int64)
+
+
+def _temporal_order_into(rngs, x, y, T, **_):
+    """temporal_order's batches into x (A, T, N, 8) and y (A, N), as _adding_into."""
+    for j, rng in enumerate(rngs):
+        ids, y[j] = _temporal_order_draw(rng, x.shape[2], T)
+        _one_hot_into(ids, x[j])
+
+
+def _one_hot_into(ids, x):
+    """x (T, N, D) = the one-hot encoding of ids (N, T), time-major, in place."""
+    T, N, _ = x.shape
+    x[...] = 0
+    x[np.arange(T)[:, None], np.arange(N), ids.T] = 1
 
 
 def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
@@ -217,15 +257,29 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
     threshold = _threshold(threshold, "accuracy")
     lo, hi = _window(position, T)
+    ids, y = _memory_draw(rng, N, T, symbol, n_symbols, lo, hi)
+    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
+                threshold, {"T": T, "symbol": symbol, "position": position,
+                            "n_symbols": n_symbols, "threshold": threshold})
+
+
+def _memory_draw(rng, N, T, symbol, n_symbols, lo, hi):
+    """memory's symbol ids (N, T) and classes (N,), unchecked; [lo, hi) the window."""
     others = np.delete(np.arange(n_symbols), symbol)
     ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
     y = rng.permutation(np.arange(N) % 2).astype(np.int64)       # balanced classes
     where = rng.integers(lo, hi, size=N)
     pos = np.flatnonzero(y)
     ids[pos, where[pos]] = symbol
-    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
-                threshold, {"T": T, "symbol": symbol, "position": position,
-                            "n_symbols": n_symbols, "threshold": threshold})
+    return ids, y
+
+
+def _memory_into(rngs, x, y, T, symbol, position, n_symbols, **_):
+    """memory's batches into x (A, T, N, n_symbols) and y (A, N), as _adding_into."""
+    lo, hi = _window(position, T)
+    for j, rng in enumerate(rngs):
+        ids, y[j] = _memory_draw(rng, x.shape[2], T, symbol, n_symbols, lo, hi)
+        _one_hot_into(ids, x[j])
 
 
 def _window(position, T):
@@ -351,6 +405,13 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
 
 GENERATORS = {"adding": adding, "temporal_order": temporal_order, "memory": memory,
               "copy": copy, "latch": latch, "text": text}
+
+
+# Unchecked batch writers for trainers that draw many batches (multirun.fit_many): name ->
+# (into(rngs, x (A, T, N, D), y (A, N[, O]), **task.options), the loss): A batches, one
+# per generator, each the numbers the generator itself draws from it.
+INTO = {"adding": (_adding_into, "mse"), "temporal_order": (_temporal_order_into, "xent"),
+        "memory": (_memory_into, "xent")}
 
 
 def make(name, N, T, seed=0, **options):

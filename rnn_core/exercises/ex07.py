@@ -9,7 +9,7 @@ Each is checked on inputs other than the notebook's.
 """
 import numpy as np
 
-from .. import matrices, multirun
+from .. import matrices, seedgrid
 from ..experiments import cliff, remedies
 from .common import _call, _close, _grader
 
@@ -62,4 +62,4 @@ def _wilson(wilson):
     for k, n in ((0, 8), (8, 8), (3, 8), (5, 20), (1, 1)):
         got = _call(wilson, k, n)
         _close(f"wilson({k}, {n})", np.ravel(np.asarray(got, dtype=float)),
-               multirun.wilson(k, n), rtol=1e-9, atol=1e-12)
+               seedgrid.wilson(k, n), rtol=1e-9, atol=1e-12)

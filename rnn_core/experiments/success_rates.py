@@ -2,13 +2,13 @@
 one parameter budget (notebook 05), and the remedies of Pascanu et al.'s table (notebook 07).
 
 Every (task, T, method, seed) is one run of train.fit that stops at its first success,
-and a whole table is one multirun.grid (equal to separate fits run for run). A run
+and a whole table is one seedgrid.grid (equal to separate fits run for run). A run
 succeeds when a validation on held-out sequences meets the task's criterion. The seeds are
 0 .. n - 1, so the same arguments give the same table (wall times excepted).
 """
 import numpy as np
 
-from .. import cells, multirun, tasks
+from .. import cells, seedgrid, tasks
 from ..validate import check_choice, check_int
 
 # ----------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
     Training as fit's easy settings: momentum 0.9, clipping at global norm 1, minibatches of
     batch_size fresh sequences, validation on n_val sequences (seed val_seed) every 25 steps,
     stop at the first success or after `steps` updates; lr (default 0.1, and 0.05 for the
-    Elman RNN on adding, as fit's docstring). One multirun.grid over lengths x cells x seeds.
+    Elman RNN on adding, as fit's docstring). One seedgrid.grid over lengths x cells x seeds.
     Returns a dict: "rate", "err" {cell: (len(lengths),)} the success rate and its binomial
     standard error sqrt(p (1 - p) / n) over seeds; "successes"; "H", "n_params" {cell: int};
     "median_steps" {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
@@ -66,7 +66,7 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
         rate = lr if lr is not None else (0.05 if (c == "rnn" and task == "adding") else 0.1)
         methods[c] = dict(cell=c, H=sizes[c], lr=rate)
     n = check_int("seeds", seeds, low=1)
-    g = multirun.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
+    g = seedgrid.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
                       steps=steps, batch_size=batch_size, optimizer="momentum", momentum=0.9,
                       clip=1.0, val_every=25, until_success=True)
     table = {(r["method"], r["T"]): r for r in g.table()}
@@ -96,7 +96,7 @@ def format_lag_table(res):
 # Pascanu et al.'s remedies
 # ----------------------------------------------------------------------------------------
 
-# The methods of the table, as multirun.grid methods (fit keywords). All are minibatch SGD
+# The methods of the table, as seedgrid.grid methods (fit keywords). All are minibatch SGD
 # without momentum at a constant learning rate, like Pascanu et al.'s Fig. 7.
 REPRO_METHODS = {
     "SGD": {"cell": "rnn", "lr": 0.1},
@@ -120,7 +120,7 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
     """Success rate against sequence length for each method, on each task, with seeds.
 
     Every (task, T, method, seed) is one run of train.fit with until_success, trained
-    batched by multirun.grid (equal to separate fits run for run). A run succeeds when a
+    batched by seedgrid.grid (equal to separate fits run for run). A run succeeds when a
     validation (every REPRO["val_every"] updates, on REPRO["n_val"] fresh sequences)
     meets the task's criterion within `steps` updates. dtype: what the runs compute in
     (REPRO["dtype"], float32, by default). methods: a subset of REPRO_METHODS
@@ -148,7 +148,7 @@ def reproduction(lengths=(5, 10, 20), n_seeds=8, task_names=tuple(REPRO_TASKS),
         def make(T, name=name, opts=opts):
             return tasks.make(name, N=REPRO["n_val"], T=T, seed=REPRO["val_seed"], **opts)
 
-        g = multirun.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
+        g = seedgrid.grid(make, lengths, specs, list(range(n_seeds)), steps=steps,
                           batch_size=REPRO["batch_size"], val_every=REPRO["val_every"],
                           until_success=True, dtype=REPRO["dtype"] if dtype is None else dtype)
         rows = {(r["method"], r["T"]): r for r in g.table(z=z)}

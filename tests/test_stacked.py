@@ -1,0 +1,161 @@
+"""The stacked passes and their pieces against the plain forms they stand for: the Elman
+step written out in place against elman._step/_step_back, tanh through exp against np.tanh,
+the stacked losses against losses.py, the per-run norms against optim.global_norm."""
+import numpy as np
+import pytest
+
+from rnn_core import activations, losses, optim, stacked, stacked_loss, tasks, train
+from rnn_core.cells import elman
+
+
+def stacked_elman(K=3, N=4, D=2, H=5, T=6, seed=0):
+    rng = np.random.default_rng(seed)
+    F = {"W_h": 0.7 * rng.standard_normal((K, H, H)), "W_x": rng.standard_normal((K, H, D)),
+         "b": 0.1 * rng.standard_normal((K, H))}
+    return F, rng.standard_normal((K, T, N, D))
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 4e-16), (np.float32, 2.4e-7)])
+def test_tanh_through_exp_is_np_tanh_to_rounding(dtype, tol):
+    a = np.concatenate([np.linspace(-40, 40, 100001), [1e-300, -1e-30, 0.0, 1e4, -1e4]])
+    a = a.astype(dtype)
+    b = a.copy()
+    with np.errstate(over="ignore"):
+        stacked._tanh(b)
+    assert b.dtype == dtype
+    assert np.max(np.abs(b - np.tanh(a))) <= tol
+    assert b[-2] == 1 and b[-1] == -1 and np.all(np.abs(b) <= 1)
+    c = np.array([np.inf, -np.inf, np.nan], dtype)
+    with np.errstate(over="ignore"):
+        stacked._tanh(c)
+    assert c[0] == 1 and c[1] == -1 and np.isnan(c[2])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("activation", list(activations.ACTIVATIONS))
+def test_elman_forward_equals_elman_step(activation, fast, monkeypatch):
+    monkeypatch.setattr(stacked, "FAST_TANH", fast)
+    F, x = stacked_elman()
+    act = activations.ACTIVATIONS[activation]
+    hs = stacked._elman_forward(x, F, act, {})[..., :F["W_h"].shape[-1]]
+    h = np.zeros_like(hs[:, 0])
+    assert np.all(hs[:, 0] == 0)
+    for t in range(x.shape[1]):                   # the plain form: the cell's own step
+        xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
+        h = elman._step(xw, h, F["W_h"], act.f)
+        assert np.max(np.abs(hs[:, t + 1] - h)) <= 1e-14 * max(1, np.abs(h).max())
+
+
+@pytest.mark.parametrize("truncate", [None, 2])
+def test_elman_backward_equals_elman_step_back(truncate):
+    F, x = stacked_elman()
+    act = activations.ACTIVATIONS["tanh"]
+    Z = stacked._elman_forward(x, F, act, {})
+    hs = Z[..., :F["W_h"].shape[-1]]
+    T = x.shape[1]
+    rng = np.random.default_rng(4)
+    dh = {t: rng.standard_normal(hs[:, 0].shape) for t in (1, T - 1)}
+    das, g_all = stacked._elman_backward(dh, hs, F["W_h"], act, truncate, True, {})
+    carry = np.zeros_like(hs[:, 0])
+    for t in range(T - 1, -1, -1):                # the plain form: the same operations
+        d = carry + dh[t] if t in dh else carry
+        assert np.array_equal(g_all[:, t], d)
+        da, carry = elman._step_back(d, act.df_from_out(hs[:, t + 1]), F["W_h"])
+        assert np.array_equal(das[:, t], da)
+        if truncate and t % truncate == 0:
+            carry = np.zeros_like(carry)
+
+
+def test_bounded_states_carry_a_nan_to_the_last_step():
+    # what lets _loss_and_grads check h_T only: run 1's NaN input at step 0 reaches h_T
+    F, x = stacked_elman()
+    x[1, 0, 2, 0] = np.nan
+    F["W_h"][1, :, 0] = 0.0                       # even through a zero column: NaN * 0 = NaN
+    with np.errstate(invalid="ignore"):
+        hs = stacked._elman_forward(x, F, activations.ACTIVATIONS["tanh"], {})[..., :5]
+    assert np.isnan(hs[1, -1, 2]).all() and np.isfinite(hs[[0, 2]]).all()  # item 2 of run 1
+    assert list(stacked_loss._finite_rows(hs[:, -1])) == [True, False, True]
+
+
+def test_stacked_losses_equal_losses_py_run_by_run():
+    rng = np.random.default_rng(0)
+    y, t = rng.standard_normal((3, 5, 2)), rng.standard_normal((3, 5, 2))
+    loss, dy = stacked_loss._mse(y, t)
+    logits, ids = 3 * rng.standard_normal((3, 5, 4)), rng.integers(0, 4, (3, 5))
+    xl, dl = stacked_loss._xent(logits, ids)
+    for k in range(3):
+        a, da = losses.mse(y[k], t[k])
+        assert loss[k] == pytest.approx(a, rel=1e-15) and np.allclose(dy[k], da, rtol=1e-15)
+        b, db = losses.softmax_cross_entropy(logits[k], ids[k])
+        assert xl[k] == pytest.approx(b, rel=1e-14) and np.allclose(dl[k], db, rtol=1e-14)
+
+
+def test_global_norms_equal_optim_per_run():
+    rng = np.random.default_rng(1)
+    g = {"W": rng.standard_normal((4, 6, 3)), "b": rng.standard_normal((4, 3))}
+    g["W"][1] *= 1e200                            # huge: the scaled formula keeps it finite
+    g["b"][2, 0] = np.nan
+    g["W"][3, 0, 0] = np.inf
+    norm, ok = stacked_loss._global_norms({k: v.reshape(4, -1) for k, v in g.items()})
+    assert list(ok) == [True, True, False, False]
+    for k in (0, 1):
+        ref = optim.global_norm({key: v[k] for key, v in g.items()})
+        assert np.isfinite(norm[k]) and norm[k] == pytest.approx(ref, rel=1e-14)
+
+
+def test_finite_rows_sees_overflowing_sums_and_non_finite_entries():
+    a = np.ones((4, 3, 2))
+    a[1] = 1e308                                  # finite entries whose sum overflows
+    a[2, 0, 1], a[3, 2, 0] = np.inf, np.nan
+    assert list(stacked_loss._finite_rows(a)) == [True, True, False, False]
+
+
+def test_loss_and_grads_vectorised_loss_equals_run_by_run():
+    task = tasks.adding(10, 5, seed=0)
+    batches = [task.resample(4, seed=s) for s in (1, 2)]
+    xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
+    ps = [train.init_model("rnn", 2, 3, 1, seed=s) for s in (0, 1)]
+    o = elman._options({})
+    F = {**stacked._fuse(elman, o, stacked._stack([p["cell"] for p in ps])),
+         **stacked._stack([p["out"] for p in ps])}
+    one = stacked_loss._loss_and_grads(elman, o, xs, ("batches", batches), F, None, None, False,
+                                       train._data_loss)
+    vec = stacked_loss._loss_and_grads(elman, o, xs, ("mse", np.stack([b.y for b in batches])),
+                                       F, None, None, False, train._data_loss)
+    assert np.array_equal(one[0], vec[0])
+    for k in F:
+        assert np.array_equal(one[2][k], vec[2][k])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("truncate", [None, 2])
+def test_lstm_in_place_passes_equal_the_cells_steps(truncate, fast, monkeypatch):
+    # bit for bit with np.tanh; to rounding with tanh through exp
+    from rnn_core.cells import bptt, lstm
+    monkeypatch.setattr(stacked, "FAST_TANH", fast)
+    same = np.array_equal if not fast else (lambda a, b: np.max(np.abs(a - b)) <= 1e-14)
+    K, N, D, H, T = 3, 4, 2, 5, 6
+    rng = np.random.default_rng(2)
+    F = {"W_h": 0.5 * rng.standard_normal((K, 4 * H, H)), "W_x": rng.standard_normal((K, 4 * H, D)),
+         "b": 0.1 * rng.standard_normal((K, 4 * H))}
+    x = rng.standard_normal((K, T, N, D))
+    hs, cs, gates, tcs = stacked._lstm_forward(x, F, {})
+    h = c = np.zeros((K, N, H))
+    for t in range(T):                             # the plain form: the cell's own step
+        xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
+        hn, cn, (s, g, tc) = lstm._step(xw, h, c, F["W_h"], bptt.sigmoid_raw)
+        for a, b in ((hs[:, t + 1], hn), (cs[:, t + 1], cn), (gates[:, t, :, :3 * H], s),
+                     (gates[:, t, :, 3 * H:], g), (tcs[:, t], tc)):
+            assert same(a, b)
+        h, c = hs[:, t + 1], cs[:, t + 1]          # the next step from the same inputs
+    cache = {"ss": gates[..., :3 * H], "gs": gates[..., 3 * H:], "tcs": tcs, "cs": cs}
+    dh = {t: rng.standard_normal((K, N, H)) for t in (2, T - 1)}
+    dzs = stacked._lstm_backward(dh, cache, F["W_h"], truncate, {}).copy()
+    ch = cc = np.zeros((K, N, H))
+    for t in range(T - 1, -1, -1):
+        s, g, tc = gates[:, t, :, :3 * H], gates[:, t, :, 3 * H:], tcs[:, t]   # the same inputs
+        A, B = lstm._local(s, g, tc, cs[:, t])
+        dz, ch, cc = lstm._step_back(ch + dh[t] if t in dh else ch, cc, A, B, s[..., :H], F["W_h"])
+        assert np.array_equal(dzs[:, t], dz)
+        if truncate and t % truncate == 0:
+            ch = cc = np.zeros_like(ch)
