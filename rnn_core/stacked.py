@@ -16,7 +16,9 @@ FAST_TANH off):
   - the Elman step is one matmul, z_t [W_h, W_x, b]^T with z_t = [h_{t-1}, x_t, 1] a row
     of one array Z, which then also gives all three weight gradients in one matmul;
   - the LSTM's gates are computed in place in the input projection's array;
-  - tanh is computed through exp (_tanh, within 4e-16 of np.tanh, about half its time);
+  - tanh is np.tanh, as in the cells; a form through exp (_tanh, within 4e-16 of np.tanh
+    absolutely, in about half its time here) sits beside it behind FAST_TANH, off by
+    default because it loses relative precision on small values (below);
   - the backward passes multiply and multiply by W_h in place.
 (A fresh (K, N, H) temporary per operation costs page faults that at K = 32 took as long
 as the product itself.)
@@ -119,14 +121,19 @@ def _project(x, W_x, b, ws=None):
 # Stacked sequence passes
 # ----------------------------------------------------------------------------------------
 
-FAST_TANH = True   # the Elman and LSTM forward's tanh through exp (_tanh); False: np.tanh itself
+# The Elman and LSTM forward's tanh: False (the default) np.tanh itself, True through exp
+# (_tanh). The exp form is within 4e-16 of np.tanh absolutely, which leaves training
+# results equal to rounding, but its relative error grows as the value shrinks: 5e-14 at
+# 1e-3, 1.4e-10 at 1e-6, 6e-9 at 1e-8 (1 - 2/(1 + e^{-2a}) cancels). A package about small
+# gradients keeps full relative precision by default; bench_multirun.py measures both.
+FAST_TANH = False
 
 
 def _tanh(a):
     """a[...] = tanh(a) in place, as 2 / (1 + e^{-2a}) - 1: one exp and four cheap passes,
     about half np.tanh's time in float64 here (np.tanh has no SIMD float64 loop on this
-    CPU, np.exp has). Within 4e-16 of np.tanh (absolute; tests/test_stacked.py), exactly
-    +-1 in the tails, NaN for NaN."""
+    CPU, np.exp has). Within 4e-16 of np.tanh absolutely (tests/test_stacked.py), but not
+    relatively for small |a| (see FAST_TANH); exactly +-1 in the tails, NaN for NaN."""
     np.multiply(a, -2.0, out=a)
     np.exp(a, out=a)
     a += 1.0
