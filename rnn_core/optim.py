@@ -44,6 +44,11 @@ def leaves(tree):
     return out
 
 
+def n_params(tree):
+    """The number of trainable numbers (array elements) in a params tree."""
+    return int(sum(a.size for a in leaves(tree)))
+
+
 def _check_leaf(label, other=False):
     """Leaf check: a finite float array; with other=True, the second leaf must match the first."""
     def check(a, *others, path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import layers, tasks, train
+from rnn_core import layers, optim, tasks, train
 from rnn_core.experiments import depth
 from rnn_core.plots import depth as plots
 from test_plots import check_legible
@@ -77,7 +77,7 @@ def test_depth_rates_shapes_and_signs():
 
 def test_build_counts_parameters():
     _, p, opts = depth.build("bidirectional", 4, 8, 4)
-    assert depth.n_params(p) == 2 * (8 * 8 + 8 * 4 + 8) + 4 * 16 + 4 and opts == {}
+    assert optim.n_params(p) == 2 * (8 * 8 + 8 * 4 + 8) + 4 * 16 + 4 and opts == {}
     _, p, opts = depth.build("gated_feedback", 2, 8, 2, M=2)
     assert opts == {"L": 2} and p["out"]["W_y"].shape == (2, 8)
     with pytest.raises(ValueError, match="model"):

@@ -4,7 +4,7 @@ and the sampler driven without a browser (sampling itself: tests/test_sampling.p
 import numpy as np
 import pytest
 
-from rnn_core import corpus, plots, render, widgets
+from rnn_core import corpus, optim, plots, render, widgets
 from rnn_core.cells import get as get_cell
 from rnn_core.experiments import language as lm
 from rnn_core.experiments import sampling
@@ -77,7 +77,7 @@ def test_training_lowers_the_loss_and_is_seeded():
     assert a.val_bpc == b.val_bpc and a.val_bpc[0] < np.log2(74) - 1
     assert np.mean(a.train_bpc[-3:]) < np.mean(a.train_bpc[:3]) - 1
     assert a.best_step == 12 and a.best_params is a.params
-    assert a.n_params == lm.n_params(a.params)
+    assert a.n_params == optim.n_params(a.params)
     with pytest.raises(ValueError, match="order"):
         lm.train_lm(order="random", steps=1)
     with pytest.raises(ValueError, match="T"):
@@ -87,8 +87,8 @@ def test_training_lowers_the_loss_and_is_seeded():
 def test_hidden_for_budget_counts_the_parameters_init_lm_makes():
     for cell in ("rnn", "lstm", "gru"):
         H = lm.hidden_for_budget(cell, 74, 30_000, 32)
-        n = lm.n_params(lm.init_lm(cell, 74, H, 32))
-        assert abs(n - 30_000) < 2_000 and abs(lm.n_params(lm.init_lm(cell, 74, H + 1, 32)) - 30_000) >= abs(n - 30_000)
+        n = optim.n_params(lm.init_lm(cell, 74, H, 32))
+        assert abs(n - 30_000) < 2_000 and abs(optim.n_params(lm.init_lm(cell, 74, H + 1, 32)) - 30_000) >= abs(n - 30_000)
 
 
 def test_figures_state_their_finding():

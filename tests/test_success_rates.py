@@ -10,10 +10,10 @@ def test_matched_sizes_are_nearest_to_the_budget():
     sizes = ex.matched_sizes(430, D=4, O=2)
     assert sizes == {"rnn": 17, "lstm": 8, "gru": 9}
     for cell, H in sizes.items():
-        here = abs(ex.n_params(cell, 4, H, 2) - 430)
-        assert here <= abs(ex.n_params(cell, 4, H + 1, 2) - 430)
-        assert here <= abs(ex.n_params(cell, 4, H - 1, 2) - 430)
-    assert ex.n_params("lstm", 4, 8, 2) == 4 * (8 * 12 + 8) + 2 * 8 + 2
+        here = abs(ex.model_size(cell, 4, H, 2) - 430)
+        assert here <= abs(ex.model_size(cell, 4, H + 1, 2) - 430)
+        assert here <= abs(ex.model_size(cell, 4, H - 1, 2) - 430)
+    assert ex.model_size("lstm", 4, 8, 2) == 4 * (8 * 12 + 8) + 2 * 8 + 2
 
 
 def test_lag_experiment_tabulates_every_seed():

@@ -1,7 +1,7 @@
 """Graders of the exercises of notebook 06 (keys "06.k")."""
 import numpy as np
 
-from .. import layers
+from .. import layers, optim
 from ..cells import elman, gated_feedback
 from ..experiments import depth
 from .common import _call, _close, _grader
@@ -30,7 +30,7 @@ def _bi_forward(bi_forward):
 @_grader("06.2")
 def _n_params_stacked(n_params_stacked):
     def want(D, H, M):
-        return depth.n_params(layers.stacked_init("rnn", D, H, M))
+        return optim.n_params(layers.stacked_init("rnn", D, H, M))
     _count(n_params_stacked, "n_params_stacked", ((3, 5, 1), (3, 5, 2), (8, 32, 4), (1, 1, 3)),
            want)
 

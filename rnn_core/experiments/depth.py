@@ -17,6 +17,7 @@ import numpy as np
 from .. import costs, layer_cells, layers, tasks, train
 from ..cells import bptt, gated_feedback
 from ..cells import get as get_cell
+from ..optim import n_params
 from ..readout import init_affine
 from ..validate import check_choice, check_int, check_positive
 
@@ -212,12 +213,6 @@ def build(model, D, H, O, seed=0, M=2, cell="rnn"):
         p = mod.init_params(D, H, seed=s_cell, L=M)
         return mod, {"cell": p, "out": init_affine(width, O, seed=s_out)}, {"L": M}
     return mod, {"cell": p, "out": init_affine(width, O, seed=s_out)}, {}
-
-
-def n_params(params):
-    """The number of trainable numbers in a params tree."""
-    from ..optim import leaves
-    return int(sum(a.size for a in leaves(params)))
 
 
 FIT = {"steps": 300, "batch_size": 32, "lr": 0.1, "optimizer": "momentum", "clip": 1.0,

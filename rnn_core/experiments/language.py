@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import corpus, gradcheck, losses, tasks
 from ..cells import bptt, get as get_cell
+from ..optim import n_params
 from ..readout import affine_backward, init_affine, init_embedding
 from ..validate import check_choice, check_int, check_positive
 from .sampling import sample
@@ -117,13 +118,6 @@ def init_lm(cell, V, H, D=None, seed=0, dtype=np.float32, **opts):
     return {"embed": init_embedding(V, D, seed=s[0], dtype=dtype),
             "cell": mod.init_params(D, H, seed=s[1], dtype=dtype, **opts),
             "out": init_affine(H, V, seed=s[2], dtype=dtype)}
-
-
-def n_params(params):
-    """The number of scalar parameters in a (nested) parameter dict."""
-    if isinstance(params, dict):
-        return sum(n_params(v) for v in params.values())
-    return int(params.size)
 
 
 def hidden_for_budget(cell, V, budget, D):

@@ -14,7 +14,8 @@ import numpy as np
 from .. import gradcheck, seq2seq
 from ..cells import get as get_cell
 from ..validate import check_int
-from .language import adam, clip_global, flatten, n_params
+from ..optim import n_params
+from .language import adam, clip_global, flatten
 
 
 def reverse_strings(N, S, K, seed):

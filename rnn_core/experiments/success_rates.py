@@ -18,7 +18,7 @@ from ..validate import check_choice, check_int
 LAG_CELLS = ("rnn", "lstm", "gru")
 
 
-def n_params(cell, D, H, O):
+def model_size(cell, D, H, O):
     """Parameters of a cell (the GRU in the sources' form) with its affine readout (O, H), (O,)."""
     return sum(int(np.prod(s)) for s in cells.get(cell).param_shapes(D, H).values()) + O * H + O
 
@@ -27,7 +27,7 @@ def matched_sizes(budget, D, O, cells_=LAG_CELLS):
     """For each cell the hidden size H whose parameter count (cell + readout) is nearest to
     `budget`: {cell: H}."""
     budget = check_int("budget", budget, low=1)
-    return {c: min(range(1, 257), key=lambda H: (abs(n_params(c, D, H, O) - budget), H))
+    return {c: min(range(1, 257), key=lambda H: (abs(model_size(c, D, H, O) - budget), H))
             for c in cells_}
 
 
@@ -76,7 +76,7 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
                 rate={c: pick(c, "rate") for c in cells_}, err={c: pick(c, "stderr") for c in cells_},
                 successes={c: pick(c, "successes").astype(int) for c in cells_},
                 median_steps={c: pick(c, "median_steps") for c in cells_},
-                H=sizes, n_params={c: n_params(c, D, sizes[c], O) for c in cells_},
+                H=sizes, n_params={c: model_size(c, D, sizes[c], O) for c in cells_},
                 lr={c: methods[c]["lr"] for c in cells_}, n_seeds=n, steps=steps,
                 batch_size=batch_size, budget=budget, records=g.records, wall_time=g.wall_time)
 
