@@ -13,7 +13,7 @@ seed is the task's own; training seeds are 62-bit draws from `seed`).
 
 Any cell of cells.CELLS trains (the gated-feedback RNN's readout reads its top layer).
 Each public function checks the cell's options and parameters once, through the cell's own
-public forward; fit's loop and sample's steps then run the cell's unchecked _forward and
+public forward; fit's loop and sample_text's steps then run the cell's unchecked _forward and
 _backward, with the upstream gradient only where a loss reads the states ({T-1: dL/dh_T}
 for a many-to-one task).
 """
@@ -122,8 +122,10 @@ def predict(cell, params, x, readout="last", **cell_opts):
     return y
 
 
-def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **cell_opts):
-    """Text from a character language model (a model fit on tasks.text): a str of `length`.
+def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **cell_opts):
+    """Text from a one-hot character model that train.fit trained on tasks.text (the
+    embedding language models of experiments.language sample with experiments.sampling):
+    a str of `length`.
 
     chars: the vocabulary in id order (tasks.text_vocab()), one character per output of the
     readout. The model reads `prime` first (from a zero state), then draws each next

@@ -178,10 +178,10 @@ def test_fit_trains_a_character_model_past_a_bigram_table_and_samples_from_it():
     logits = train.predict("rnn", params, val.x, readout="all")
     assert val.score(logits) == pytest.approx(hist.best_error, rel=1e-12)
     chars = tasks.text_vocab()
-    text = train.sample("rnn", params, chars, 300, prime="It is a truth", seed=1)
+    text = train.sample_text("rnn", params, chars, 300, prime="It is a truth", seed=1)
     assert len(text) == 300 and set(text) <= set(chars)
-    assert text == train.sample("rnn", params, chars, 300, prime="It is a truth", seed=1)
-    assert text != train.sample("rnn", params, chars, 300, prime="It is a truth", seed=2)
+    assert text == train.sample_text("rnn", params, chars, 300, prime="It is a truth", seed=1)
+    assert text != train.sample_text("rnn", params, chars, 300, prime="It is a truth", seed=2)
     # A model below 3.5 bpc has learnt that words are separated by spaces: far more than
     # the 1/74 of uniform noise, near the text's own share of spaces (about 1 in 6).
     assert 0.08 < text.count(" ") / len(text) < 0.3
@@ -202,14 +202,14 @@ def test_sample_draws_from_softmax_of_logits_over_temperature():
     params = _readout_only_model("rnn", logits)
     n = 4000
     for temp in (1.0, 0.5, 2.0):       # p = (.10 .20 .30 .40), (.03 .13 .30 .53), (.16 .23 .28 .32)
-        text = train.sample("rnn", params, chars, n, prime="a", temperature=temp, seed=0)
+        text = train.sample_text("rnn", params, chars, n, prime="a", temperature=temp, seed=0)
         freq = np.array([text.count(c) for c in chars]) / n
         p = np.exp(logits / temp)
         p /= p.sum()
         # four binomial standard errors at n = 4000 are at most 0.032, under half the
         # smallest gap between these temperatures' probabilities (0.07)
         np.testing.assert_allclose(freq, p, atol=4 * np.sqrt(0.25 / n))
-    assert train.sample("rnn", params, chars, 50, prime="a", temperature=0) == "d" * 50
+    assert train.sample_text("rnn", params, chars, 50, prime="a", temperature=0) == "d" * 50
 
 
 @pytest.mark.parametrize("cell,opts", [("rnn", {"activation": "relu"}), ("lstm", {}),
@@ -221,7 +221,7 @@ def test_greedy_sampling_agrees_with_rerunning_the_whole_text(cell, opts):
     params["out"]["W_y"] *= 10                # sharp logits: every step's argmax is clear
     chars = tasks.text_vocab()
     index = {c: i for i, c in enumerate(chars)}
-    got = train.sample(cell, params, chars, 12, prime="Mr. Darcy", temperature=0, **opts)
+    got = train.sample_text(cell, params, chars, 12, prime="Mr. Darcy", temperature=0, **opts)
     text = "Mr. Darcy"
     for _ in range(12):                       # the independent way: read everything again
         x = np.eye(len(chars))[[[index[c] for c in text]]]
@@ -235,14 +235,14 @@ def test_sample_errors_name_the_argument():
     chars = list("abcd")
     params = _readout_only_model("rnn", np.zeros(4))
     with pytest.raises(ValueError, match=r"prime: expected characters of the vocabulary.*'z'"):
-        train.sample("rnn", params, chars, 5, prime="az")
+        train.sample_text("rnn", params, chars, 5, prime="az")
     with pytest.raises(ValueError, match="prime: expected a non-empty str"):
-        train.sample("rnn", params, chars, 5, prime="")
+        train.sample_text("rnn", params, chars, 5, prime="")
     with pytest.raises(ValueError, match=r"chars: expected 4 distinct characters.*received 3"):
-        train.sample("rnn", params, list("abc"), 5, prime="a")
+        train.sample_text("rnn", params, list("abc"), 5, prime="a")
     with pytest.raises(TypeError, match="chars: expected a list of single characters"):
-        train.sample("rnn", params, "abcd", 5, prime="a")
+        train.sample_text("rnn", params, "abcd", 5, prime="a")
     with pytest.raises(ValueError, match="temperature: expected a finite number >= 0"):
-        train.sample("rnn", params, chars, 5, prime="a", temperature=-1.0)
+        train.sample_text("rnn", params, chars, 5, prime="a", temperature=-1.0)
     with pytest.raises(ValueError, match="length: expected"):
-        train.sample("rnn", params, chars, 0, prime="a")
+        train.sample_text("rnn", params, chars, 0, prime="a")
