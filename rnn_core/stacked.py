@@ -177,22 +177,12 @@ def _elman_forward(x, F, act, ws):
     return Z
 
 
-def _df_from_out(act, h, out):
-    """out[...] = act.df_from_out(h) (tanh: 1 - h * h in place, the same operations)."""
-    if act.name == "tanh":
-        np.multiply(h, h, out=out)
-        np.subtract(1, out, out=out)
-    else:
-        out[...] = act.df_from_out(h)
-    return out
-
-
 def _elman_backward(dh, hs, W_h, act, truncate, keep_g, ws):
     """elman._step_back for all runs, in place. Returns (das (K, T, N, H) = dL/da_t,
     g_all (K, T, N, H) = the total dL/dh_t of every step, or None unless keep_g)."""
     K, T1, N, H = hs.shape
     T = T1 - 1
-    das = _df_from_out(act, hs[:, 1:], _buffer(ws, "da", (K, T, N, H), hs.dtype))
+    das = elman._df_from_out(act, hs[:, 1:], _buffer(ws, "da", (K, T, N, H), hs.dtype))
     g_all = _buffer(ws, "g", (K, T, N, H), hs.dtype) if keep_g else None
     carry = _buffer(ws, "carry", (K, N, H), hs.dtype)
     carry[...] = 0
