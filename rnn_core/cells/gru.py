@@ -54,7 +54,7 @@ from .. import init
 from ..activations import sigmoid
 from ..validate import (check_array, check_int, check_options, check_params,
                         check_sequence, check_state, check_state0)
-from . import bptt
+from . import bptt, inplace
 
 STATE_KEYS = ("h",)
 OPTIONS = {"form": "sources"}
@@ -311,8 +311,14 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul, the loop calls the step."""
+    """forward without checks: the input projection is one matmul, the loop calls the step
+    (cuDNN's form: inplace.gru_cudnn_forward, the same equations in place, gate by gate)."""
     form = opts["form"]
+    if form == "cudnn":
+        W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
+        hs, g, m = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
+        cache = {"form": form, "x": x, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
+        return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
     W_h, W_x, b_x, b_h = _stack(params, form)
     N, T, _ = x.shape
     H = W_h.shape[1]
@@ -337,8 +343,8 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h": (N, H)} and grads keyed like params.
     """
-    T, N, H = cache["ns"].shape
-    dtype = cache["ns"].dtype
+    T, N, H = cache["hs"][1:].shape
+    dtype = cache["hs"].dtype
     dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, {"h": (N, H)}, dtype)
@@ -347,31 +353,34 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 def _backward(dh, cache, dstate_T, truncate):
     """backward without checks: the loop calls the step's backward, with the local factors
-    computed for a block of steps at once; weight gradients are matmuls."""
+    computed for a block of steps at once; weight gradients are matmuls (cuDNN's form:
+    inplace.gru_cudnn_backward)."""
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
-    ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
-    T, N, H = ms.shape
+    T, N, H = hs[1:].shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
+    if form == "cudnn":
+        dx, carry, stacked = inplace.gru_cudnn_backward(dh, x, hs, cache["g"], cache["m"],
+                                                        cache["W_i"], W_h, carry, truncate)
+        grads = {}
+        for j, g in enumerate("rzn"):
+            for key, grad in zip(("W_i", "W_h", "b_i", "b_h"), stacked):
+                grads[key + g] = grad[j]
+        return dx, {"h": carry}, grads
+    ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
-    # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
-    if form == "sources":
-        das_x = das_h = bptt.buffers(hs.dtype, (T, N, 3 * H))[0]
-    else:
-        das_x, das_h = bptt.buffers(hs.dtype, (T, N, 3 * H), (T, N, 3 * H))
+    das = np.empty((T, N, 3 * H), hs.dtype)   # the x- and h-parts share each pre-activation
     _, local, back = STEPS[form]
-    for t0, t1 in bptt.blocks(T, das_x[0].nbytes):   # the last block first
+    for t0, t1 in bptt.blocks(T, das[0].nbytes):   # the last block first
         K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
             j = t - t0
-            das_x[t], das_h[t], carry = back(carry if g is None else carry + g,
-                                             (K_x[j], K_h[j], P[j]), W_h)
+            das[t], _, carry = back(carry if g is None else carry + g, (K_x[j], K_h[j], P[j]), W_h)
             if bptt.cut(t, truncate):
                 carry = np.zeros_like(carry)
-    da_x = bptt.rows(das_x)                                    # (T*N, 3H)
-    grads = _grads(form, da_x, bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
-                   bptt.x_rows(x))
-    return bptt.backproject(das_x, cache["W_x"]), {"h": carry}, grads
+    da = bptt.rows(das)                                        # (T*N, 3H)
+    grads = _grads(form, da, da, bptt.rows(h_prev), bptt.rows(ms), bptt.x_rows(x))
+    return bptt.backproject(das, cache["W_x"]), {"h": carry}, grads
 
 
 def _grads(form, da_x, da_h, h_prev, m, x):

@@ -1,0 +1,148 @@
+"""The fast sequence loops: the cells' equations written in place, one gate at a time.
+
+A cell module states its equations once, readably, in its private step functions (elman._step,
+lstm._step, gru.STEPS[form]); the sequence passes that the cells run for a whole sequence
+come from here, and tests show that they equal the step functions looped over the steps
+(tests/test_cells_inplace.py). Nothing here is a new equation: each line below names the
+plain line it computes.
+
+Why a second form. At W1 (N = 32, H = 128) a numpy call on a contiguous (N, H) array costs
+about 2.3 us, but the same call on the (N, H) slice of a gate inside an (N, 3H) or (N, 4H)
+row (what slicing a stacked matmul result gives) costs about 8 us: numpy leaves its fast
+contiguous path. So these loops keep every gate in its own contiguous block, gate-major,
+(G, T, N, H): gate g at step t is the contiguous (N, H) array a[g, t], and gate g over all
+steps is the contiguous (T*N, H) rows that its weight gradient's one matmul reads. The
+recurrent matmul writes each gate's block directly (np.matmul of h (N, H) against the
+stacked transposed weights (G, H, H)), every result goes into a preallocated buffer
+(out=), and no call allocates inside the loop.
+"""
+import numpy as np
+
+from . import bptt
+
+
+def sigmoid_into(a):
+    """a[...] = 1 / (1 + e^-a) in place (bptt.sigmoid_raw's operations, so its bits)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1.0
+    np.divide(1.0, a, out=a)
+    return a
+
+
+def project(x, W_x, b, out):
+    """out[g] = x_t W_x[g]^T + b[g] for every gate g and step t: x (N, T, D), W_x (G, H, D),
+    b (G, H), out (G, T, N, H) (bptt.project per gate)."""
+    for g in range(len(W_x)):
+        bptt.project(x, W_x[g], b[g], out=out[g])
+    return out
+
+
+def backproject(da, W_x):
+    """dx (N, T, D) = sum over gates g of da[g]_t W_x[g]: da (G, T, N, H) or G arrays
+    (T, N, H), W_x (G, H, D)."""
+    dx = bptt.backproject(da[0], W_x[0])
+    for g in range(1, len(W_x)):
+        dx += bptt.backproject(da[g], W_x[g])
+    return dx
+
+
+def weight_grads(da, a):
+    """[da[g] rows^T @ a rows for each gate g]: da (G, T, N, H) or G arrays (T, N, H), a
+    (T, N, K) or its rows (T*N, K) -> (G, H, K), one matmul per gate over all T*N rows."""
+    rows = bptt.rows(a)
+    return np.stack([bptt.rows(d).T @ rows for d in da])
+
+
+# ----------------------------------------------------------------------------------------
+# GRU, cuDNN's form (gru._step_cudnn, gru._local_cudnn, gru._back_cudnn)
+# ----------------------------------------------------------------------------------------
+
+def gru_cudnn_forward(x, h0, W_i, W_h, b_i, b_h):
+    """The GRU (cuDNN's form) over a sequence; gate order r, z, n.
+
+    x (N, T, D), h0 (N, H); W_i (3, H, D), W_h (3, H, H), b_i, b_h (3, H). Returns
+    hs (T + 1, N, H) (hs[0] = h0, hs[t + 1] = h_t) and the gate-major arrays the backward
+    reads: g (3, T, N, H) = r_t, z_t, n_t and m (T, N, H) = W_hn h_{t-1} + b_hn.
+    """
+    N, T, _ = x.shape
+    H = W_h.shape[1]
+    g, hw, hs, tmp = bptt.buffers(x.dtype, (3, T, N, H), (3, T, N, H), (T + 1, N, H), (N, H))
+    project(x, W_i, b_i, out=g)                       # g[:, t] holds x_t W_i^T + b_i until step t
+    W_hT = np.ascontiguousarray(W_h.transpose(0, 2, 1))
+    r, z, n = g
+    m = hw[2]
+    hs[0] = h0
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            np.matmul(hs[t], W_hT, out=hw[:, t])      # W_h h_{t-1}, gate by gate
+            for j in range(3):
+                hw[j, t] += b_h[j]                    # hw = W_h h_{t-1} + b_h; m_t = hw[2]
+            r[t] += hw[0, t]
+            sigmoid_into(r[t])                        # r_t = sigmoid(xw_r + W_hr h_{t-1} + b_hr)
+            z[t] += hw[1, t]
+            sigmoid_into(z[t])                        # z_t = sigmoid(xw_z + W_hz h_{t-1} + b_hz)
+            np.multiply(r[t], m[t], out=tmp)
+            n[t] += tmp
+            np.tanh(n[t], out=n[t])                   # n_t = tanh(xw_n + r_t * m_t)
+            np.subtract(1.0, z[t], out=tmp)
+            tmp *= n[t]
+            np.multiply(z[t], hs[t], out=hs[t + 1])
+            hs[t + 1] += tmp                          # h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+    return hs, g, m
+
+
+def gru_cudnn_backward(dh, x, hs, g, m, W_i, W_h, carry, truncate):
+    """BPTT of gru_cudnn_forward. dh {t: (N, H)}; carry (N, H): dL/dh_T (a new array, or
+    zeros). Returns dx (N, T, D), dh_0 (N, H), and the stacked gradients
+    (dW_i (3, H, D), dW_h (3, H, H), db_i, db_h (3, H)) in gate order r, z, n.
+
+    The local factors of gru._local_cudnn, a block of steps at a time (bptt.blocks):
+        K_r = m_t r_t (1 - r_t),  K_z = (h_{t-1} - n_t) z_t (1 - z_t),  K_n = (1 - z_t)(1 - n_t^2)
+    and then per step (gru._back_cudnn):
+        da_xn = dh_t K_n,  da_r = da_xn K_r,  da_z = dh_t K_z,  da_hn = r_t da_xn
+        dh_{t-1} = dh_t z_t + [da_r, da_z, da_hn] W_h
+    """
+    T, N, H = m.shape
+    r, z, n = g
+    h_prev = hs[:-1]
+    # da[0] = da_xn, da[1:3] = da_r, da_z (both sides), da[3] = da_hn: the input side is
+    # da[[1, 2, 0]] and the recurrent side da[1:4], one batch of three for the matmul
+    da, K, hw, d, tmp = bptt.buffers(hs.dtype, (4, T, N, H), (3, T, N, H), (3, N, H), (N, H), (N, H))
+    carry = carry.copy()
+    K_r, K_z, K_n = K
+    for t0, t1 in bptt.blocks(T, 3 * N * H * hs.itemsize):
+        b = slice(t0, t1)
+        np.subtract(1.0, r[b], out=K_r[b])
+        K_r[b] *= r[b]
+        K_r[b] *= m[b]                                # K_r = m r (1 - r)
+        np.subtract(1.0, z[b], out=K_z[b])
+        K_z[b] *= z[b]
+        np.subtract(h_prev[b], n[b], out=K_n[b])        # K_n's block, as scratch
+        K_z[b] *= K_n[b]                              # K_z = (h_prev - n) z (1 - z)
+        np.multiply(n[b], n[b], out=K_n[b])
+        np.subtract(1.0, K_n[b], out=K_n[b])
+        np.subtract(1.0, z[b], out=da[3, b])
+        K_n[b] *= da[3, b]                            # K_n = (1 - z) (1 - n^2)
+        for t in range(t1 - 1, t0 - 1, -1):
+            up = dh.get(t)
+            if up is None:
+                d[...] = carry
+            else:
+                np.add(carry, up, out=d)
+            np.multiply(d, K_n[t], out=da[0, t])      # da_xn
+            np.multiply(da[0, t], K_r[t], out=da[1, t])   # da_r
+            np.multiply(d, K_z[t], out=da[2, t])      # da_z
+            np.multiply(da[0, t], r[t], out=da[3, t])     # da_hn
+            np.matmul(da[1:, t], W_h, out=hw)
+            np.multiply(d, z[t], out=carry)
+            carry += hw[0]
+            carry += hw[1]
+            carry += hw[2]                            # dh_{t-1}
+            if bptt.cut(t, truncate):
+                carry[...] = 0.0
+    da_x, da_h = (da[1], da[2], da[0]), da[1:]        # views, in gate order r, z, n
+    grads = (weight_grads(da_x, bptt.x_rows(x)), weight_grads(da_h, h_prev),
+             np.stack([bptt.rows(d).sum(axis=0) for d in da_x]),
+             np.stack([bptt.rows(d).sum(axis=0) for d in da_h]))
+    return backproject(da_x, W_i), carry, grads
