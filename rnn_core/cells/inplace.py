@@ -146,3 +146,92 @@ def gru_cudnn_backward(dh, x, hs, g, m, W_i, W_h, carry, truncate):
              np.stack([bptt.rows(d).sum(axis=0) for d in da_x]),
              np.stack([bptt.rows(d).sum(axis=0) for d in da_h]))
     return backproject(da_x, W_i), carry, grads
+
+
+# ----------------------------------------------------------------------------------------
+# LSTM (lstm._step, lstm._local, lstm._step_back)
+# ----------------------------------------------------------------------------------------
+
+def lstm_forward(x, h0, c0, W_x, W_h, b):
+    """The LSTM over a sequence; gate order f, i, o, C~ (lstm.GATES).
+
+    x (N, T, D), h0, c0 (N, H); W_x (4, H, D), W_h (4, H, H), b (4, H). Returns hs, cs
+    (T + 1, N, H) (row 0 the initial state, row t + 1 step t), the gate-major gates
+    g (4, T, N, H) = f_t, i_t, o_t, C~_t, and tcs (T, N, H) = tanh C_t.
+    """
+    N, T, _ = x.shape
+    H = W_h.shape[1]
+    g, tcs, hs, cs, hw, tmp = bptt.buffers(x.dtype, (4, T, N, H), (T, N, H), (T + 1, N, H),
+                                           (T + 1, N, H), (4, N, H), (N, H))
+    project(x, W_x, b, out=g)                         # g[:, t] holds x_t W_x^T + b until step t
+    W_hT = np.ascontiguousarray(W_h.transpose(0, 2, 1))
+    f, i, o, gc = g
+    hs[0], cs[0] = h0, c0
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            np.matmul(hs[t], W_hT, out=hw)            # z = xw_t + h_{t-1} W_h^T, gate by gate
+            for j in range(4):
+                g[j, t] += hw[j]
+            sigmoid_into(f[t])                        # f_t = sigmoid(z_f)
+            sigmoid_into(i[t])                        # i_t = sigmoid(z_i)
+            sigmoid_into(o[t])                        # o_t = sigmoid(z_o)
+            np.tanh(gc[t], out=gc[t])                 # C~_t = tanh(z_C)
+            np.multiply(f[t], cs[t], out=cs[t + 1])
+            np.multiply(i[t], gc[t], out=tmp)
+            cs[t + 1] += tmp                          # C_t = f_t * C_{t-1} + i_t * C~_t
+            np.tanh(cs[t + 1], out=tcs[t])
+            np.multiply(o[t], tcs[t], out=hs[t + 1])  # h_t = o_t * tanh(C_t)
+    return hs, cs, g, tcs
+
+
+def lstm_backward(dh, x, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, truncate):
+    """BPTT of lstm_forward. dh {t: (N, H)}; carry_h, carry_c (N, H): dL/dh_T, dL/dC_T.
+    Returns dx (N, T, D), dh_0, dC_0 (N, H) and the stacked gradients (dW_x (4, H, D),
+    dW_h (4, H, H), db (4, H)) in gate order f, i, o, C~.
+
+    The local factors of lstm._local, a block of steps at a time (bptt.blocks), written
+    where dL/dz then replaces them:
+        A = o_t (1 - tanh^2 C_t);  B = [C_{t-1} f'(z_f), C~_t i'(z_i), tanh C_t o'(z_o), i_t (1 - C~_t^2)]
+    and then per step (lstm._step_back):
+        dC = dc_t + dh_t A,  dz = B * [dC, dC, dh_t, dC],  dh_{t-1} = dz W_h,  dC_{t-1} = dC f_t
+    """
+    T, N, H = tcs.shape
+    f, i, o, gc = g
+    c_prev = cs[:-1]
+    dz, A, hw, d, dc = bptt.buffers(hs.dtype, (4, T, N, H), (T, N, H), (4, N, H), (N, H), (N, H))
+    carry_h, carry_c = carry_h.copy(), carry_c.copy()
+    for t0, t1 in bptt.blocks(T, 4 * N * H * hs.itemsize):
+        b = slice(t0, t1)
+        np.multiply(tcs[b], tcs[b], out=A[b])
+        np.subtract(1.0, A[b], out=A[b])
+        A[b] *= o[b]                                  # A = o (1 - tanh^2 C)
+        for j, factor in enumerate((c_prev, gc, tcs)):
+            np.subtract(1.0, g[j, b], out=dz[j, b])
+            dz[j, b] *= g[j, b]
+            dz[j, b] *= factor[b]                     # B_f, B_i, B_o: s (1 - s) times its factor
+        np.multiply(gc[b], gc[b], out=dz[3, b])
+        np.subtract(1.0, dz[3, b], out=dz[3, b])
+        dz[3, b] *= i[b]                              # B_C = i (1 - C~^2)
+        for t in range(t1 - 1, t0 - 1, -1):
+            up = dh.get(t)
+            if up is None:
+                d[...] = carry_h
+            else:
+                np.add(carry_h, up, out=d)            # dh_t
+            np.multiply(d, A[t], out=dc)
+            dc += carry_c                             # dC = dc_t + dh_t A
+            dz[0, t] *= dc
+            dz[1, t] *= dc
+            dz[2, t] *= d
+            dz[3, t] *= dc                            # dz = B * [dC, dC, dh_t, dC]
+            np.multiply(dc, f[t], out=carry_c)        # dC_{t-1} = dC f_t
+            np.matmul(dz[:, t], W_h, out=hw)
+            np.add(hw[0], hw[1], out=carry_h)
+            carry_h += hw[2]
+            carry_h += hw[3]                          # dh_{t-1} = dz W_h
+            if bptt.cut(t, truncate):
+                carry_h[...] = 0.0
+                carry_c[...] = 0.0
+    grads = (weight_grads(dz, bptt.x_rows(x)), weight_grads(dz, hs[:-1]),
+             np.stack([bptt.rows(d).sum(axis=0) for d in dz]))
+    return backproject(dz, W_x), carry_h, carry_c, grads
