@@ -1,19 +1,28 @@
-"""The fast sequence loops (cells/inplace.py) equal the plain equations looped over the steps.
+"""The sequence loops equal the plain equations looped over the steps, on both paths: the
+in-place, gate-by-gate loops of cells/inplace.py (large N * H) and the cells' stacked loops
+(small N * H), each forced here at a small size through inplace.MIN_SIZE.
 
 The reference is built from the public step functions only (step_forward / step_backward,
 which call each cell's readable step equations), with the upstream gradient added where it
 arrives and the carries dropped at the truncation cuts; the sequence forward and backward
-(which run the in-place, gate-major loops) must give the same numbers to 1e-12.
+must give the same numbers to 1e-12.
 """
 import numpy as np
 import pytest
 
-from rnn_core.cells import bptt, elman, gru, lstm
+from rnn_core.cells import bptt, elman, gru, inplace, lstm
 
 CELLS = {"rnn-tanh": (elman, {"activation": "tanh"}), "rnn-relu": (elman, {"activation": "relu"}),
          "lstm": (lstm, {}), "gru-cudnn": (gru, {"form": "cudnn"}),
          "gru-sources": (gru, {"form": "sources"})}
 ATOL = 1e-12
+
+
+@pytest.fixture(params=["inplace", "stacked"])
+def path(request, monkeypatch):
+    """Which sequence loops the gated cells run: inplace.MIN_SIZE 0 (all sizes) or never."""
+    monkeypatch.setattr(inplace, "MIN_SIZE", 0 if request.param == "inplace" else 10 ** 12)
+    return request.param
 
 
 def problem(name, N, T, D, H, rng):
@@ -48,7 +57,8 @@ def looped_steps(mod, opts, x, state0, params, dh, dstate_T, truncate):
 @pytest.mark.parametrize("name", CELLS)
 @pytest.mark.parametrize("truncate", [None, 4])
 @pytest.mark.parametrize("one_step_blocks", [False, True])
-def test_sequence_loops_equal_the_step_equations(name, truncate, one_step_blocks, rng, monkeypatch):
+def test_sequence_loops_equal_the_step_equations(name, truncate, one_step_blocks, path, rng,
+                                                 monkeypatch):
     N, T, D, H = 3, 10, 4, 5
     mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
     dh = {t: rng.standard_normal((N, H)) for t in (0, 3, 4, 9)}
@@ -58,6 +68,8 @@ def test_sequence_loops_equal_the_step_equations(name, truncate, one_step_blocks
     h_ref, state_ref, dx_ref, ds_ref, g_ref = looped_steps(mod, opts, x, state0, params, dh,
                                                            dstate_T, truncate)
     h, state_T, cache = mod.forward(x, state0, params, **opts)
+    if path == "inplace" and mod is not elman and opts.get("form") != "sources":
+        assert "g" in cache                        # the gate-by-gate arrays of inplace.py
     dx, dstate0, grads = mod.backward(dh, cache, dstate_T=dstate_T, truncate=truncate)
     np.testing.assert_allclose(h, h_ref, rtol=0, atol=ATOL)
     for k in mod.STATE_KEYS:
@@ -70,7 +82,7 @@ def test_sequence_loops_equal_the_step_equations(name, truncate, one_step_blocks
 
 
 @pytest.mark.parametrize("name", CELLS)
-def test_dense_and_dict_upstream_give_the_same_numbers(name, rng):
+def test_dense_and_dict_upstream_give_the_same_numbers(name, path, rng):
     # the loops read dh_t as views of an (N, T, H) array or as the dict's arrays: same bits
     N, T, D, H = 2, 6, 3, 4
     mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
@@ -90,3 +102,7 @@ def test_sigmoid_into_equals_the_loop_sigmoid_bit_for_bit():
                         -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(inplace.sigmoid_into(a.copy()), bptt.sigmoid_raw(a))
+
+
+def test_the_benchmark_sizes_take_the_paths_they_were_tuned_for():
+    assert inplace.wanted(32, 128) and not inplace.wanted(1, 16)   # W1, W1-small

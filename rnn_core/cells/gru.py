@@ -312,9 +312,9 @@ def forward(x, state0, params, **opts):
 
 def _forward(x, state0, params, opts):
     """forward without checks: the input projection is one matmul, the loop calls the step
-    (cuDNN's form: inplace.gru_cudnn_forward, the same equations in place, gate by gate)."""
+    (cuDNN's form at large N * H: inplace.gru_cudnn_forward, the same equations in place)."""
     form = opts["form"]
-    if form == "cudnn":
+    if form == "cudnn" and inplace.wanted(x.shape[0], params["b_ir"].shape[0]):
         W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
         hs, g, m = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
         cache = {"form": form, "x": x, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
@@ -358,7 +358,7 @@ def _backward(dh, cache, dstate_T, truncate):
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
     T, N, H = hs[1:].shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
-    if form == "cudnn":
+    if "g" in cache:
         dx, carry, stacked = inplace.gru_cudnn_backward(dh, x, hs, cache["g"], cache["m"],
                                                         cache["W_i"], W_h, carry, truncate)
         grads = {}
@@ -368,19 +368,21 @@ def _backward(dh, cache, dstate_T, truncate):
         return dx, {"h": carry}, grads
     ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
-    das = np.empty((T, N, 3 * H), hs.dtype)   # the x- and h-parts share each pre-activation
+    # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
+    das_x, das_h = bptt.buffers(hs.dtype, (T, N, 3 * H), (T if form == "cudnn" else 0, N, 3 * H))
+    das_h = das_x if form == "sources" else das_h
     _, local, back = STEPS[form]
-    for t0, t1 in bptt.blocks(T, das[0].nbytes):   # the last block first
+    for t0, t1 in bptt.blocks(T, das_x[0].nbytes):   # the last block first
         K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
-            j = t - t0
-            das[t], _, carry = back(carry if g is None else carry + g, (K_x[j], K_h[j], P[j]), W_h)
+            das_x[t], das_h[t], carry = back(carry if g is None else carry + g,
+                                             (K_x[t - t0], K_h[t - t0], P[t - t0]), W_h)
             if bptt.cut(t, truncate):
                 carry = np.zeros_like(carry)
-    da = bptt.rows(das)                                        # (T*N, 3H)
-    grads = _grads(form, da, da, bptt.rows(h_prev), bptt.rows(ms), bptt.x_rows(x))
-    return bptt.backproject(das, cache["W_x"]), {"h": carry}, grads
+    grads = _grads(form, bptt.rows(das_x), bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
+                   bptt.x_rows(x))
+    return bptt.backproject(das_x, cache["W_x"]), {"h": carry}, grads
 
 
 def _grads(form, da_x, da_h, h_prev, m, x):

@@ -4,7 +4,8 @@ A cell module states its equations once, readably, in its private step functions
 lstm._step, gru.STEPS[form]); the sequence passes that the cells run for a whole sequence
 come from here, and tests show that they equal the step functions looped over the steps
 (tests/test_cells_inplace.py). Nothing here is a new equation: each line below names the
-plain line it computes.
+plain line it computes. They serve the larger sizes only (wanted(N, H)); below, the cells
+loop over their step functions directly.
 
 Why a second form. At W1 (N = 32, H = 128) a numpy call on a contiguous (N, H) array costs
 about 2.3 us, but the same call on the (N, H) slice of a gate inside an (N, 3H) or (N, 4H)
@@ -19,6 +20,16 @@ stacked transposed weights (G, H, H)), every result goes into a preallocated buf
 import numpy as np
 
 from . import bptt
+
+# Below this many elements per gate and step (N * H), a numpy call costs its fixed overhead
+# whatever the layout, and the cells' stacked loops, which make fewer calls per step, are
+# faster (W1-small, N * H = 16); from it on (W1, N * H = 4096) these loops are.
+MIN_SIZE = 1024
+
+
+def wanted(N, H):
+    """True where a sequence pass of N rows and H units runs the loops here."""
+    return N * H >= MIN_SIZE
 
 
 def sigmoid_into(a):

@@ -220,14 +220,27 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul per gate, and the loop is
-    inplace.lstm_forward, _step's equations written in place, gate by gate (tested equal)."""
+    """forward without checks: the input projection is one matmul, the loop calls _step;
+    for large N * H, inplace.lstm_forward: _step's equations in place, gate by gate."""
+    N, T, _ = x.shape
     H = params["b_f"].shape[0]
-    W = np.stack([params["W_" + g] for g in GATES])          # (4, H, H + D)
-    W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
-    b = np.stack([params["b_" + g] for g in GATES])
-    hs, cs, g, tcs = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
-    cache = {"x": x, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
+    if inplace.wanted(N, H):
+        W = np.stack([params["W_" + g] for g in GATES])      # (4, H, H + D)
+        W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
+        b = np.stack([params["b_" + g] for g in GATES])
+        hs, cs, g, tcs = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
+        cache = {"x": x, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
+        return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+    W_h, W_x, b = _stack(params)
+    gates, tcs, hs, cs = bptt.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
+    bptt.project(x, W_x, b, out=gates)                        # (T, N, 4H): xw_t until step t
+    ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
+    hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
+    with np.errstate(over="ignore"):                          # once, for bptt.sigmoid_raw
+        for t in range(T):                                    # _step reads xw_t = gates[t] first
+            hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(gates[t], hs[t], cs[t], W_h,
+                                                                 bptt.sigmoid_raw)
+    cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
     return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
 
@@ -248,19 +261,37 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: inplace.lstm_backward, _local and _step_back written in
-    place, gate by gate (tested equal); weight gradients are one matmul per gate."""
-    N, H = cache["tcs"].shape[1:]
-    zeros = {k: np.zeros((N, H), cache["x"].dtype) for k in STATE_KEYS}
-    dstate_T = zeros if dstate_T is None else dstate_T
-    dx, dh0, dc0, (dW_x, dW_h, db) = inplace.lstm_backward(
-        dh, cache["x"], cache["hs"], cache["cs"], cache["g"], cache["tcs"], cache["W_x"],
-        cache["W_h"], dstate_T["h"], dstate_T["c"], truncate)
-    grads = {}
-    for j, g in enumerate(GATES):
-        grads["W_" + g] = np.concatenate([dW_h[j], dW_x[j]], axis=1)   # (H, H + D): [h_{t-1}; x_t]
-        grads["b_" + g] = db[j]
-    return dx, {"h": dh0, "c": dc0}, grads
+    """backward without checks: the loop calls _step_back, with _local computed for a block of
+    steps at once (bptt.blocks), writing B where dL/dz_t then replaces it in place; after
+    inplace.lstm_forward, inplace.lstm_backward (the same, gate by gate)."""
+    x, hs, cs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "tcs", "W_h"))
+    T, N, H = tcs.shape
+    if dstate_T is None:
+        carry_h, carry_c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
+    else:
+        carry_h, carry_c = dstate_T["h"], dstate_T["c"]
+    if "g" in cache:
+        dx, carry_h, carry_c, (dW_x, dW_h, db) = inplace.lstm_backward(
+            dh, x, hs, cs, cache["g"], tcs, cache["W_x"], W_h, carry_h, carry_c, truncate)
+        grads = {}
+        for j, g in enumerate(GATES):
+            grads["W_" + g] = np.concatenate([dW_h[j], dW_x[j]], axis=1)   # (H, H + D): [h; x]
+            grads["b_" + g] = db[j]
+        return dx, {"h": carry_h, "c": carry_c}, grads
+    ss, gs = cache["ss"], cache["gs"]
+    dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
+    for t0, t1 in bptt.blocks(T, dzs[0].nbytes):
+        A, _ = _local(ss[t0:t1], gs[t0:t1], tcs[t0:t1], cs[t0:t1], out=dzs[t0:t1])
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            dh_t = carry_h if g is None else carry_h + g
+            dzs[t], carry_h, carry_c = _step_back(dh_t, carry_c, A[t - t0], dzs[t],
+                                                  ss[t, :, :H], W_h)
+            if bptt.cut(t, truncate):
+                carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
+    dz = bptt.rows(dzs)                                        # (T*N, 4H)
+    grads = _grads(dz, bptt.rows(hs[:-1]), bptt.x_rows(x))    # h_{t-1}: a view
+    return bptt.backproject(dzs, cache["W_x"]), {"h": carry_h, "c": carry_c}, grads
 
 
 def _grads(dz, h_prev, x):
