@@ -153,9 +153,9 @@ def gru_cudnn_backward(dh, x, hs, g, m, W_i, W_h, carry, truncate):
             if bptt.cut(t, truncate):
                 carry[...] = 0.0
     da_x, da_h = (da[1], da[2], da[0]), da[1:]        # views, in gate order r, z, n
+    db_r, db_z, db_xn, db_hn = (bptt.rows(d).sum(axis=0) for d in (da[1], da[2], da[0], da[3]))
     grads = (weight_grads(da_x, bptt.x_rows(x)), weight_grads(da_h, h_prev),
-             np.stack([bptt.rows(d).sum(axis=0) for d in da_x]),
-             np.stack([bptt.rows(d).sum(axis=0) for d in da_h]))
+             np.stack([db_r, db_z, db_xn]), np.stack([db_r, db_z, db_hn]))   # r, z: both sides
     return backproject(da_x, W_i), carry, grads
 
 
