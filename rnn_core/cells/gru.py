@@ -316,8 +316,8 @@ def _forward(x, state0, params, opts):
     form = opts["form"]
     if form == "cudnn" and inplace.wanted(x.shape[0], params["b_ir"].shape[0]):
         W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
-        hs, g, m = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
-        cache = {"form": form, "x": x, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
+        hs, g, m, x_rows = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
+        cache = {"form": form, "x": x, "x_rows": x_rows, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
         return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
     W_h, W_x, b_x, b_h = _stack(params, form)
     N, T, _ = x.shape
@@ -359,7 +359,7 @@ def _backward(dh, cache, dstate_T, truncate):
     T, N, H = hs[1:].shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     if "g" in cache:
-        dx, carry, stacked = inplace.gru_cudnn_backward(dh, x, hs, cache["g"], cache["m"],
+        dx, carry, stacked = inplace.gru_cudnn_backward(dh, cache["x_rows"], hs, cache["g"], cache["m"],
                                                         cache["W_i"], W_h, carry, truncate)
         grads = {}
         for j, g in enumerate("rzn"):

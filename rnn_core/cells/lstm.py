@@ -228,8 +228,8 @@ def _forward(x, state0, params, opts):
         W = np.stack([params["W_" + g] for g in GATES])      # (4, H, H + D)
         W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
         b = np.stack([params["b_" + g] for g in GATES])
-        hs, cs, g, tcs = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
-        cache = {"x": x, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
+        hs, cs, g, tcs, x_rows = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
+        cache = {"x": x, "x_rows": x_rows, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
         return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
     W_h, W_x, b = _stack(params)
     gates, tcs, hs, cs = bptt.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
@@ -272,7 +272,7 @@ def _backward(dh, cache, dstate_T, truncate):
         carry_h, carry_c = dstate_T["h"], dstate_T["c"]
     if "g" in cache:
         dx, carry_h, carry_c, (dW_x, dW_h, db) = inplace.lstm_backward(
-            dh, x, hs, cs, cache["g"], tcs, cache["W_x"], W_h, carry_h, carry_c, truncate)
+            dh, cache["x_rows"], hs, cs, cache["g"], tcs, cache["W_x"], W_h, carry_h, carry_c, truncate)
         grads = {}
         for j, g in enumerate(GATES):
             grads["W_" + g] = np.concatenate([dW_h[j], dW_x[j]], axis=1)   # (H, H + D): [h; x]
