@@ -62,14 +62,6 @@ def backproject(da, W_x):
     return dx
 
 
-def weight_grads(da, a):
-    """[da[g] rows^T @ a rows for each gate g]: da (G, T, N, H) or G arrays (T, N, H), a
-    (T, N, K) or its rows (T*N, K) -> (G, H, K), one matmul per gate over all T*N rows
-    (computed as (a^T da)^T, the faster order for the narrow x rows, K = D)."""
-    rows = bptt.rows(a)
-    return np.stack([(rows.T @ bptt.rows(d)).T for d in da])
-
-
 # ----------------------------------------------------------------------------------------
 # GRU, cuDNN's form (gru._step_cudnn, gru._local_cudnn, gru._back_cudnn)
 # ----------------------------------------------------------------------------------------
@@ -158,9 +150,13 @@ def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
             carry += hw[2]                            # dh_{t-1}
             if bptt.cut(t, truncate):
                 carry[...] = 0.0
-    da_x, da_h = (da[1], da[2], da[0]), da[1:]        # views, in gate order r, z, n
+    da_x = (da[1], da[2], da[0])                      # views, in gate order r, z, n
     db_r, db_z, db_xn, db_hn = (bptt.rows(d).sum(axis=0) for d in (da[1], da[2], da[0], da[3]))
-    grads = (weight_grads(da_x, x_rows), weight_grads(da_h, h_prev),
+    # r and z: one matmul each against the [h_{t-1}, x_t] rows gives both weights' gradients
+    hx = np.concatenate([bptt.rows(h_prev), x_rows], axis=1)
+    dW_r, dW_z = (bptt.rows(d).T @ hx for d in (da[1], da[2]))
+    grads = (np.stack([dW_r[:, H:], dW_z[:, H:], bptt.rows(da[0]).T @ x_rows]),
+             np.stack([dW_r[:, :H], dW_z[:, :H], bptt.rows(da[3]).T @ bptt.rows(h_prev)]),
              np.stack([db_r, db_z, db_xn]), np.stack([db_r, db_z, db_hn]))   # r, z: both sides
     return backproject(da_x, W_i), carry, grads
 
@@ -204,8 +200,8 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
 
 def lstm_backward(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, truncate):
     """BPTT of lstm_forward. dh {t: (N, H)}; x_rows (T*N, D); carry_h, carry_c: dL/dh_T, dL/dC_T.
-    Returns dx (N, T, D), dh_0, dC_0 (N, H) and the stacked gradients (dW_x (4, H, D),
-    dW_h (4, H, H), db (4, H)) in gate order f, i, o, C~.
+    Returns dx (N, T, D), dh_0, dC_0 (N, H) and the stacked gradients (dW (4, H, H + D) of
+    the weights acting on [h_{t-1}; x_t], as lstm's W_[.], and db (4, H)) in gate order f, i, o, C~.
 
     The local factors of lstm._local, a block of steps at a time (bptt.blocks), written
     where dL/dz then replaces them:
@@ -250,6 +246,7 @@ def lstm_backward(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, trunca
             if bptt.cut(t, truncate):
                 carry_h[...] = 0.0
                 carry_c[...] = 0.0
-    grads = (weight_grads(dz, x_rows), weight_grads(dz, hs[:-1]),
+    hx = np.concatenate([bptt.rows(hs[:-1]), x_rows], axis=1)   # [h_{t-1}, x_t] rows (T*N, H + D)
+    grads = (np.stack([bptt.rows(d).T @ hx for d in dz]),          # one matmul per gate for both
              np.stack([bptt.rows(d).sum(axis=0) for d in dz]))
     return backproject(dz, W_x), carry_h, carry_c, grads

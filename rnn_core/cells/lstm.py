@@ -271,12 +271,11 @@ def _backward(dh, cache, dstate_T, truncate):
     else:
         carry_h, carry_c = dstate_T["h"], dstate_T["c"]
     if "g" in cache:
-        dx, carry_h, carry_c, (dW_x, dW_h, db) = inplace.lstm_backward(
+        dx, carry_h, carry_c, (dW, db) = inplace.lstm_backward(
             dh, cache["x_rows"], hs, cs, cache["g"], tcs, cache["W_x"], W_h, carry_h, carry_c, truncate)
         grads = {}
         for j, g in enumerate(GATES):
-            grads["W_" + g] = np.concatenate([dW_h[j], dW_x[j]], axis=1)   # (H, H + D): [h; x]
-            grads["b_" + g] = db[j]
+            grads["W_" + g], grads["b_" + g] = dW[j], db[j]   # (H, H + D): [h_{t-1}; x_t]
         return dx, {"h": carry_h, "c": carry_c}, grads
     ss, gs = cache["ss"], cache["gs"]
     dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
