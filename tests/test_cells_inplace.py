@@ -106,3 +106,22 @@ def test_sigmoid_into_equals_the_loop_sigmoid_bit_for_bit():
 
 def test_the_benchmark_sizes_take_the_paths_they_were_tuned_for():
     assert inplace.wanted(32, 128) and not inplace.wanted(1, 16)   # W1, W1-small
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru-cudnn"])
+def test_reused_backward_scratch_is_never_returned(name, rng, monkeypatch):
+    # the in-place backward keeps its scratch from call to call: what one call returned
+    # must not move when the next call (another cache, the same shapes) reuses it
+    monkeypatch.setattr(inplace, "MIN_SIZE", 0)
+    N, T, D, H = 2, 5, 3, 4
+    mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
+    h, _, cache = mod.forward(x, state0, params, **opts)
+    first = mod.backward(h, cache)
+    kept = (first[0].copy(), {k: v.copy() for k, v in first[1].items()},
+            {k: v.copy() for k, v in first[2].items()})
+    h2, _, cache2 = mod.forward(2 * x, state0, params, **opts)
+    mod.backward(3 * h2, cache2)
+    np.testing.assert_array_equal(first[0], kept[0])
+    for i in (1, 2):
+        for k in first[i]:
+            np.testing.assert_array_equal(first[i][k], kept[i][k], err_msg=k)
