@@ -46,7 +46,9 @@ The equations live in private functions, three per form, which gradflow calls di
     _back_cudnn(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
         da_x, da_h (..., N, 3H): gradients of the input- and recurrent-side pre-activations.
 Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
-_backward(dh, cache, dstate_T, truncate), as in elman.py.
+_backward(dh, cache, dstate_T, truncate), as in elman.py. From N * H = 1024 on
+(inplace.wanted) they run cells/inplace.py's loops (cuDNN's form): these equations written in place,
+one gate at a time, tested equal to the step functions looped.
 """
 import numpy as np
 

@@ -13,9 +13,10 @@ row (what slicing a stacked matmul result gives) costs about 8 us: numpy leaves 
 contiguous path. So these loops keep every gate in its own contiguous block, gate-major,
 (G, T, N, H): gate g at step t is the contiguous (N, H) array a[g, t], and gate g over all
 steps is the contiguous (T*N, H) rows that its weight gradient's one matmul reads. The
-recurrent matmul writes each gate's block directly (np.matmul of h (N, H) against the
-stacked transposed weights (G, H, H)), every result goes into a preallocated buffer
-(out=), and no call allocates inside the loop.
+recurrent matmul gives one contiguous (N, H) block per gate (np.matmul of h (N, H) against
+the stacked transposed weights (G, H, H)), every result goes into a preallocated buffer
+(out=), no call allocates inside the loop, and the backward's scratch is kept from one call
+to the next (scratch).
 """
 import threading
 
@@ -121,8 +122,9 @@ def gru_cudnn_forward(x, h0, W_i, W_h, b_i, b_h):
 
 
 def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
-    """BPTT of gru_cudnn_forward. dh {t: (N, H)}; x_rows (T*N, D); carry (N, H): dL/dh_T. Returns dx (N, T, D), dh_0 (N, H), and the stacked gradients
-    (dW_i (3, H, D), dW_h (3, H, H), db_i, db_h (3, H)) in gate order r, z, n.
+    """BPTT of gru_cudnn_forward. dh {t: (N, H)}; x_rows (T*N, D); carry (N, H): dL/dh_T.
+    Returns dx (N, T, D), dh_0 (N, H), and the stacked gradients (dW_i (3, H, D),
+    dW_h (3, H, H), db_i, db_h (3, H)) in gate order r, z, n.
 
     The local factors of gru._local_cudnn, a block of steps at a time (bptt.blocks):
         K_r = m_t r_t (1 - r_t),  K_z = (h_{t-1} - n_t) z_t (1 - z_t),  K_n = (1 - z_t)(1 - n_t^2)

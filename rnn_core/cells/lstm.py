@@ -29,7 +29,9 @@ The equations live in private functions, which gradflow calls directly:
     _step_back(dh_t, dc_t, A, B, f, W_h) -> (dz_t, dh_prev, dc_prev)
         dz_t = dL/d[z_f, z_i, z_o, z_C] (..., N, 4H), the pre-activations' gradient.
 Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
-_backward(dh, cache, dstate_T, truncate), as in elman.py.
+_backward(dh, cache, dstate_T, truncate), as in elman.py. From N * H = 1024 on
+(inplace.wanted) they run cells/inplace.py's loops: these equations written in place,
+one gate at a time, tested equal to the step functions looped.
 """
 import numpy as np
 
