@@ -74,7 +74,7 @@ def zero_state(N, H, dtype=np.float64, **opts):
 
 def _step(xw_t, h_prev, W_h, f):
     """a_t = xw_t + W_h h_{t-1},  h_t = f(a_t).  Any leading axes; returns h_t (..., N, H)."""
-    return f(xw_t + h_prev @ np.swapaxes(W_h, -1, -2))
+    return f(xw_t + h_prev @ W_h.swapaxes(-1, -2))
 
 
 def _step_back(dh_t, dfa_t, W_h):

@@ -117,10 +117,10 @@ def _step_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
     """
     H = h_prev.shape[-1]
     W_ur, W_c = W_h[..., :2 * H, :], W_h[..., 2 * H:, :]
-    s = sigmoid(xw_t[..., :2 * H] + h_prev @ np.swapaxes(W_ur, -1, -2))
+    s = sigmoid(xw_t[..., :2 * H] + h_prev @ W_ur.swapaxes(-1, -2))
     u, r = s[..., :H], s[..., H:]
     m = r * h_prev                                            # reset before the matrix
-    n = np.tanh(xw_t[..., 2 * H:] + m @ np.swapaxes(W_c, -1, -2))
+    n = np.tanh(xw_t[..., 2 * H:] + m @ W_c.swapaxes(-1, -2))
     return (1 - u) * h_prev + u * n, (s, n, m)
 
 
@@ -171,7 +171,7 @@ def _step_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
     """
     H = h_prev.shape[-1]
-    hw = h_prev @ np.swapaxes(W_h, -1, -2) + b_h               # (..., N, 3H)
+    hw = h_prev @ W_h.swapaxes(-1, -2) + b_h               # (..., N, 3H)
     s = sigmoid(xw_t[..., :2 * H] + hw[..., :2 * H])
     r, z = s[..., :H], s[..., H:]
     m = hw[..., 2 * H:]

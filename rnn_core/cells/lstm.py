@@ -103,7 +103,7 @@ def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
     sigmoid: activations.sigmoid, or bptt.sigmoid_raw (the same values) inside np.errstate.
     """
     H = c_prev.shape[-1]
-    z = xw_t + h_prev @ np.swapaxes(W_h, -1, -2)             # (..., N, 4H)
+    z = xw_t + h_prev @ W_h.swapaxes(-1, -2)             # (..., N, 4H)
     s = sigmoid(z[..., :3 * H])
     f, i, o = s[..., :H], s[..., H:2 * H], s[..., 2 * H:]
     g = np.tanh(z[..., 3 * H:])
