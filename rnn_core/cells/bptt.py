@@ -84,16 +84,17 @@ def buffers(dtype, *shapes):
 def project(x, W_x, b, out=None):
     """x (N, T, D) -> time-major (T, N, G) = x_t W_x^T + b for every step.
 
-    One matmul per batch item, each writing its (T, G) rows straight into the time-major
-    array, so x is never copied into time-major order first. out: an optional contiguous
-    (T, N, G) array to write into (a fresh array of this size costs a page fault per 4 KiB
-    on first touch, the largest cost at W1 after the matmuls).
+    One matmul over the time-major rows of x (x_rows, a copy of x, small beside the result)
+    writing the contiguous (T*N, G) rows of the result: at W1 about a quarter faster than
+    a matmul per batch item into strided rows. out: an optional contiguous (T, N, G) array to
+    write into (a fresh array of this size costs a page fault per 4 KiB on first touch).
     """
     N, T, D = x.shape
     G = W_x.shape[0]
     xw = np.empty((T, N, G), x.dtype) if out is None else out
-    x = np.ascontiguousarray(x)                          # a reversed view: BLAS, same bits
-    np.matmul(x, W_x.T, out=xw.transpose(1, 0, 2))     # (N, T, G) view of the (T, N, G) array
+    if not xw.flags.c_contiguous:                        # else rows(xw) would be a copy
+        raise ValueError(f"out: expected a C-contiguous (T, N, G) array, received strides {xw.strides}")
+    np.matmul(x_rows(x), W_x.T, out=rows(xw))
     xw += b                                              # in place: no second (T, N, G) array
     return xw
 

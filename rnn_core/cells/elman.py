@@ -74,7 +74,7 @@ def zero_state(N, H, dtype=np.float64, **opts):
 
 def _step(xw_t, h_prev, W_h, f):
     """a_t = xw_t + W_h h_{t-1},  h_t = f(a_t).  Any leading axes; returns h_t (..., N, H)."""
-    return f(xw_t + h_prev @ np.swapaxes(W_h, -1, -2))
+    return f(xw_t + h_prev @ W_h.swapaxes(-1, -2))
 
 
 def _step_back(dh_t, dfa_t, W_h):
@@ -146,7 +146,8 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul, the loop calls _step."""
+    """forward without checks: the input projection is one matmul, the loop is _step in place
+    (tests/test_cells_inplace.py: equal to _step looped)."""
     act = activations.ACTIVATIONS[opts["activation"]]
     W_h = params["W_h"]
     N, T, _ = x.shape
@@ -158,9 +159,15 @@ def _forward(x, state0, params, opts):
     hs, das = bptt.buffers(x.dtype, (T + 1, N, H), (T if big else 0, N, H))
     hs[0] = state0["h"]
     bptt.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
+    W_hT, hw = W_h.T, np.empty((N, H), x.dtype)
     with np.errstate(over="ignore", invalid="ignore"):        # checked once, after the loop
-        for t in range(T):
-            hs[t + 1] = _step(hs[t + 1], hs[t], W_h, act.f)   # reads xw_t, then holds h_t
+        for t in range(T):                                    # _step in place: hs[t+1] holds xw_t,
+            np.matmul(hs[t], W_hT, out=hw)                    # then a_t = xw_t + h_{t-1} W_h^T,
+            hs[t + 1] += hw
+            if act.name == "tanh":                            # then h_t = f(a_t)
+                np.tanh(hs[t + 1], out=hs[t + 1])
+            else:
+                hs[t + 1] = act.f(hs[t + 1])
     if not np.isfinite(hs[-1]).all():
         _overflow(hs[1:], W_h, act)
     cache = {"x": x, "h0": hs[0], "hs": hs[1:], "h_prev": hs[:-1], "params": params, "act": act,
@@ -208,19 +215,22 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: f'(a_t) for all steps into the workspace, then the loop calls
-    _step_back; weight gradients are 3 matmuls."""
+    """backward without checks: f'(a_t) for all steps into the workspace, then the loop is
+    _step_back in place (tested equal to it); weight gradients are 3 matmuls."""
     x, hs, params, act = cache["x"], cache["hs"], cache["params"], cache["act"]
     T, N, H = hs.shape
     W_h = params["W_h"]
     das = cache["das"] if len(cache["das"]) else np.empty((T, N, H), hs.dtype)   # dL/da_t
-    carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
+    carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"].copy()
     _df_from_out(act, hs, out=das)           # f'(a_t) for every step, then dL/da_t in place
-    for t in range(T - 1, -1, -1):
+    for t in range(T - 1, -1, -1):           # _step_back in place, carry = dL/dh_t:
         g = dh.get(t)
-        das[t], carry = _step_back(carry if g is None else carry + g, das[t], W_h)
+        if g is not None:
+            carry += g
+        das[t] *= carry                      # dL/da_t = dL/dh_t * f'(a_t)
+        np.matmul(das[t], W_h, out=carry)    # dL/dh_{t-1} = dL/da_t W_h
         if bptt.cut(t, truncate):
-            carry = np.zeros_like(carry)
+            carry[...] = 0.0
     da = bptt.rows(das)                                        # (T*N, H)
     grads = {"W_h": da.T @ bptt.rows(cache["h_prev"]),         # h_{t-1} for every t, a view
              "W_x": da.T @ bptt.x_rows(x),

@@ -46,7 +46,9 @@ The equations live in private functions, three per form, which gradflow calls di
     _back_cudnn(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
         da_x, da_h (..., N, 3H): gradients of the input- and recurrent-side pre-activations.
 Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
-_backward(dh, cache, dstate_T, truncate), as in elman.py.
+_backward(dh, cache, dstate_T, truncate), as in elman.py. From N * H = 1024 on
+(inplace.wanted) they run cells/inplace.py's loops (cuDNN's form): these equations written in place,
+one gate at a time, tested equal to the step functions looped.
 """
 import numpy as np
 
@@ -54,7 +56,7 @@ from .. import init
 from ..activations import sigmoid
 from ..validate import (check_array, check_int, check_options, check_params,
                         check_sequence, check_state, check_state0)
-from . import bptt
+from . import bptt, inplace
 
 STATE_KEYS = ("h",)
 OPTIONS = {"form": "sources"}
@@ -115,10 +117,10 @@ def _step_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
     """
     H = h_prev.shape[-1]
     W_ur, W_c = W_h[..., :2 * H, :], W_h[..., 2 * H:, :]
-    s = sigmoid(xw_t[..., :2 * H] + h_prev @ np.swapaxes(W_ur, -1, -2))
+    s = sigmoid(xw_t[..., :2 * H] + h_prev @ W_ur.swapaxes(-1, -2))
     u, r = s[..., :H], s[..., H:]
     m = r * h_prev                                            # reset before the matrix
-    n = np.tanh(xw_t[..., 2 * H:] + m @ np.swapaxes(W_c, -1, -2))
+    n = np.tanh(xw_t[..., 2 * H:] + m @ W_c.swapaxes(-1, -2))
     return (1 - u) * h_prev + u * n, (s, n, m)
 
 
@@ -169,7 +171,7 @@ def _step_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
     """
     H = h_prev.shape[-1]
-    hw = h_prev @ np.swapaxes(W_h, -1, -2) + b_h               # (..., N, 3H)
+    hw = h_prev @ W_h.swapaxes(-1, -2) + b_h               # (..., N, 3H)
     s = sigmoid(xw_t[..., :2 * H] + hw[..., :2 * H])
     r, z = s[..., :H], s[..., H:]
     m = hw[..., 2 * H:]
@@ -311,8 +313,14 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul, the loop calls the step."""
+    """forward without checks: the input projection is one matmul, the loop calls the step
+    (cuDNN's form at large N * H: inplace.gru_cudnn_forward, the same equations in place)."""
     form = opts["form"]
+    if form == "cudnn" and inplace.wanted(x.shape[0], params["b_ir"].shape[0]):
+        W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
+        hs, g, m, x_rows = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
+        cache = {"form": form, "x": x, "x_rows": x_rows, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
+        return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
     W_h, W_x, b_x, b_h = _stack(params, form)
     N, T, _ = x.shape
     H = W_h.shape[1]
@@ -337,8 +345,8 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h": (N, H)} and grads keyed like params.
     """
-    T, N, H = cache["ns"].shape
-    dtype = cache["ns"].dtype
+    T, N, H = cache["hs"][1:].shape
+    dtype = cache["hs"].dtype
     dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, {"h": (N, H)}, dtype)
@@ -347,29 +355,34 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 def _backward(dh, cache, dstate_T, truncate):
     """backward without checks: the loop calls the step's backward, with the local factors
-    computed for a block of steps at once; weight gradients are matmuls."""
+    computed for a block of steps at once; weight gradients are matmuls (cuDNN's form:
+    inplace.gru_cudnn_backward)."""
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
-    ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
-    T, N, H = ms.shape
+    T, N, H = hs[1:].shape
     carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
+    if "g" in cache:
+        dx, carry, stacked = inplace.gru_cudnn_backward(dh, cache["x_rows"], hs, cache["g"], cache["m"],
+                                                        cache["W_i"], W_h, carry, truncate)
+        grads = {}
+        for j, g in enumerate("rzn"):
+            for key, grad in zip(("W_i", "W_h", "b_i", "b_h"), stacked):
+                grads[key + g] = grad[j]
+        return dx, {"h": carry}, grads
+    ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
     # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
-    if form == "sources":
-        das_x = das_h = bptt.buffers(hs.dtype, (T, N, 3 * H))[0]
-    else:
-        das_x, das_h = bptt.buffers(hs.dtype, (T, N, 3 * H), (T, N, 3 * H))
+    das_x, das_h = bptt.buffers(hs.dtype, (T, N, 3 * H), (T if form == "cudnn" else 0, N, 3 * H))
+    das_h = das_x if form == "sources" else das_h
     _, local, back = STEPS[form]
     for t0, t1 in bptt.blocks(T, das_x[0].nbytes):   # the last block first
         K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
-            j = t - t0
             das_x[t], das_h[t], carry = back(carry if g is None else carry + g,
-                                             (K_x[j], K_h[j], P[j]), W_h)
+                                             (K_x[t - t0], K_h[t - t0], P[t - t0]), W_h)
             if bptt.cut(t, truncate):
                 carry = np.zeros_like(carry)
-    da_x = bptt.rows(das_x)                                    # (T*N, 3H)
-    grads = _grads(form, da_x, bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
+    grads = _grads(form, bptt.rows(das_x), bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
                    bptt.x_rows(x))
     return bptt.backproject(das_x, cache["W_x"]), {"h": carry}, grads
 

@@ -29,7 +29,9 @@ The equations live in private functions, which gradflow calls directly:
     _step_back(dh_t, dc_t, A, B, f, W_h) -> (dz_t, dh_prev, dc_prev)
         dz_t = dL/d[z_f, z_i, z_o, z_C] (..., N, 4H), the pre-activations' gradient.
 Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
-_backward(dh, cache, dstate_T, truncate), as in elman.py.
+_backward(dh, cache, dstate_T, truncate), as in elman.py. From N * H = 1024 on
+(inplace.wanted) they run cells/inplace.py's loops: these equations written in place,
+one gate at a time, tested equal to the step functions looped.
 """
 import numpy as np
 
@@ -37,7 +39,7 @@ from .. import init
 from ..activations import sigmoid
 from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
                         check_state, check_state0)
-from . import bptt
+from . import bptt, inplace
 
 STATE_KEYS = ("h", "c")
 OPTIONS = {}
@@ -101,7 +103,7 @@ def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
     sigmoid: activations.sigmoid, or bptt.sigmoid_raw (the same values) inside np.errstate.
     """
     H = c_prev.shape[-1]
-    z = xw_t + h_prev @ np.swapaxes(W_h, -1, -2)             # (..., N, 4H)
+    z = xw_t + h_prev @ W_h.swapaxes(-1, -2)             # (..., N, 4H)
     s = sigmoid(z[..., :3 * H])
     f, i, o = s[..., :H], s[..., H:2 * H], s[..., 2 * H:]
     g = np.tanh(z[..., 3 * H:])
@@ -220,10 +222,18 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul, the loop calls _step."""
-    W_h, W_x, b = _stack(params)
+    """forward without checks: the input projection is one matmul, the loop calls _step;
+    for large N * H, inplace.lstm_forward: _step's equations in place, gate by gate."""
     N, T, _ = x.shape
-    H = W_h.shape[1]
+    H = params["b_f"].shape[0]
+    if inplace.wanted(N, H):
+        W = np.stack([params["W_" + g] for g in GATES])      # (4, H, H + D)
+        W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
+        b = np.stack([params["b_" + g] for g in GATES])
+        hs, cs, g, tcs, x_rows = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
+        cache = {"x": x, "x_rows": x_rows, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
+        return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+    W_h, W_x, b = _stack(params)
     gates, tcs, hs, cs = bptt.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
     bptt.project(x, W_x, b, out=gates)                        # (T, N, 4H): xw_t until step t
     ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
@@ -244,8 +254,8 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     the h and the C carry are cut); k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h", "c": (N, H)} and grads keyed like params.
     """
-    T, N, H = cache["gs"].shape
-    dtype = cache["gs"].dtype
+    T, N, H = cache["tcs"].shape
+    dtype = cache["tcs"].dtype
     dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, _shapes(N, H), dtype)
@@ -254,14 +264,23 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 def _backward(dh, cache, dstate_T, truncate):
     """backward without checks: the loop calls _step_back, with _local computed for a block of
-    steps at once (bptt.blocks), writing B where dL/dz_t then replaces it in place."""
-    x, hs, cs, ss, gs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "ss", "gs", "tcs", "W_h"))
-    T, N, H = gs.shape
-    dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
+    steps at once (bptt.blocks), writing B where dL/dz_t then replaces it in place; after
+    inplace.lstm_forward, inplace.lstm_backward (the same, gate by gate)."""
+    x, hs, cs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "tcs", "W_h"))
+    T, N, H = tcs.shape
     if dstate_T is None:
         carry_h, carry_c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
     else:
         carry_h, carry_c = dstate_T["h"], dstate_T["c"]
+    if "g" in cache:
+        dx, carry_h, carry_c, (dW, db) = inplace.lstm_backward(
+            dh, cache["x_rows"], hs, cs, cache["g"], tcs, cache["W_x"], W_h, carry_h, carry_c, truncate)
+        grads = {}
+        for j, g in enumerate(GATES):
+            grads["W_" + g], grads["b_" + g] = dW[j], db[j]   # (H, H + D): [h_{t-1}; x_t]
+        return dx, {"h": carry_h, "c": carry_c}, grads
+    ss, gs = cache["ss"], cache["gs"]
+    dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
     for t0, t1 in bptt.blocks(T, dzs[0].nbytes):
         A, _ = _local(ss[t0:t1], gs[t0:t1], tcs[t0:t1], cs[t0:t1], out=dzs[t0:t1])
         for t in range(t1 - 1, t0 - 1, -1):
