@@ -9,9 +9,7 @@ plain SGD, the Elman RNN (tanh) unless the table says otherwise. All on one thre
      Wall-clock and, beside it, process CPU time (which leaves out waiting for a core on a
      loaded machine; both sides of a round run the same way).
   2. The Elman speed-up at K = 32 against the batch size N = 8, 16, 20 (notebook 07's
-     reproduction trains with N = 20, notebook 06's grid with 32) and 32, process CPU time,
-     fit_many as shipped (np.tanh) and with stacked.FAST_TANH on (tanh through exp,
-     everything else equal): what the exp form would buy.
+     reproduction trains with N = 20, notebook 06's grid with 32) and 32, process CPU time.
   3. Time per update of all K runs at K = 1, 8, 32, 128, float64 and float32:
        fit_many     the whole trainer (batches drawn per run, losses, norms, histories);
        core         the same batched work the peers do: forward, BPTT and the SGD update of
@@ -19,8 +17,8 @@ plain SGD, the Elman RNN (tanh) unless the table says otherwise. All on one thre
        torch        batched matmuls (torch.bmm) over the K runs, autograd, torch 2.13 CPU;
        jax          jax.vmap over runs of a lax.scan cell, grad and update under jax.jit;
        tanh floor   np.tanh alone on the T (K, N, H) pre-activations of one update: the
-                    part of the forward pass numpy cannot batch away (the exp floor
-                    beside it: what stacked.FAST_TANH's form costs).
+                    part of the forward pass numpy cannot batch away (and np.exp on the
+                    same arrays beside it, for comparison).
      Ratios are our time / peer time (above 1: the peer is faster), medians of rounds that
      interleave the implementations (common.interleaved). Before timing, one update of each
      peer is compared with ours in float64 (worst relative difference of the parameters).
@@ -96,13 +94,14 @@ def core_step(mod, opts, F, batches, xs, ws=None):
         F[k] -= F[k].dtype.type(LR) * grads[k]
 
 
-def tanh_floor(K, dtype, tanh=None):
-    """T tanh passes in place over one (K, N, H) array: np.tanh, or `tanh` (stacked._tanh)."""
+def tanh_floor(K, dtype, f=np.tanh):
+    """T passes of the ufunc f (np.tanh, or np.exp to compare) over one (K, N, H) array."""
     a = np.random.default_rng(0).standard_normal((K, N, H)).astype(dtype)
+    out = np.empty_like(a)
 
     def run():
         for _ in range(T):
-            np.tanh(a, out=a) if tanh is None else tanh(a)
+            f(a, out=out)
     return run
 
 
@@ -231,29 +230,16 @@ def throughput_table(rounds, steps, cells):
 
 
 def batch_table(rounds, steps, Ns):
-    """The K = 32 Elman speed-up against the batch size, process CPU time, with fit_many's
-    np.tanh (as shipped) and with tanh through exp (stacked.FAST_TANH on)."""
+    """The K = 32 Elman speed-up against the batch size, process CPU time."""
     K, rows, raw = 32, [], {}
     for n in Ns:
-        cpu = {"seq": [], "fast": [], "np.tanh": []}
-
-        def fast(n=n):
-            stacked.FAST_TANH = True
-            try:
-                return batched("rnn", K, steps, n=n)
-            finally:
-                stacked.FAST_TANH = False
-
-        def plain(n=n):
-            return batched("rnn", K, steps, n=n)
+        cpu = {"seq": [], "fit_many": []}
         impls = {"seq": cpu_too(lambda n=n: sequential("rnn", K, steps, n=n), cpu["seq"]),
-                 "fast": cpu_too(fast, cpu["fast"]), "np.tanh": cpu_too(plain, cpu["np.tanh"])}
+                 "fit_many": cpu_too(lambda n=n: batched("rnn", K, steps, n=n), cpu["fit_many"])}
         times = common.interleaved(impls, rounds)
-        seq = common.median(cpu["seq"]) / (K * steps)
-        fa, pl = (common.median(cpu[k]) / (K * steps) for k in ("fast", "np.tanh"))
+        seq, bat = (common.median(cpu[k]) / (K * steps) for k in ("seq", "fit_many"))
         raw[n] = {"wall": times, "cpu": cpu}
-        rows.append([n, f"{1e3 * seq:.3f}", f"{1e3 * pl:.3f}", f"{seq / pl:.2f}x",
-                     f"{1e3 * fa:.3f}", f"{seq / fa:.2f}x"])
+        rows.append([n, f"{1e3 * seq:.3f}", f"{1e3 * bat:.3f}", f"{seq / bat:.2f}x"])
         print(f"  done N={n}", file=sys.stderr)
     return rows, raw
 
@@ -273,7 +259,7 @@ def per_k_table(rounds, Ks, steps):
                 impls[p] = take(st, common.calibrate(st, 0.1, 200))
             tf = tanh_floor(K, dtype)
             impls["tanh floor"] = take(tf, common.calibrate(tf, 0.05, 200))
-            ef = tanh_floor(K, dtype, stacked._tanh)
+            ef = tanh_floor(K, dtype, np.exp)
             impls["exp floor"] = take(ef, common.calibrate(ef, 0.05, 200))
             times = common.interleaved(impls, rounds)
             med = {n: common.median(t) for n, t in times.items()}
@@ -316,9 +302,8 @@ def main(argv=None):
     rows_n, raw_n = batch_table(rounds, steps, [8, 16, 20, 32])
     print(f"## Elman speed-up at K=32 against the batch size N, float64, process CPU time, "
           f"medians of {rounds} interleaved rounds\n")
-    print(common.md_table(["N", "sequential fit: ms per run-update", "fit_many (np.tanh): "
-                           "ms per run-update", "speed-up", "fit_many with FAST_TANH (exp): ms "
-                           "per run-update", "speed-up with FAST_TANH"], rows_n))
+    print(common.md_table(["N", "sequential fit: ms per run-update", "fit_many: ms per "
+                           "run-update", "speed-up"], rows_n))
     print(f"\nload: {common.uptime()}\n")
     Ks = [1, 8, 32] if args.quick else [1, 8, 32, 128]
     headers, rows2, raw2 = per_k_table(rounds, Ks, steps)

@@ -11,14 +11,13 @@ stacked_loss.py adds the readout, the losses and the gradients; multirun.fit_man
 The GRU's recurrence is the cell's own step functions (gru.STEPS[form]), which accept
 stacked weights under np.matmul broadcasting. The Elman RNN and the LSTM are written out
 here beside elman._step/_step_back and lstm._step/_step_back, in forms that allocate
-nothing per step (tests/test_stacked.py: equal to rounding, the LSTM bit for bit with
-FAST_TANH off):
+nothing per step (tests/test_stacked.py: equal to rounding, the LSTM bit for bit):
   - the Elman step is one matmul, z_t [W_h, W_x, b]^T with z_t = [h_{t-1}, x_t, 1] a row
     of one array Z, which then also gives all three weight gradients in one matmul;
   - the LSTM's gates are computed in place in the input projection's array;
-  - tanh is np.tanh, as in the cells; a form through exp (_tanh, within 4e-16 of np.tanh
-    absolutely, in about half its time here) sits beside it behind FAST_TANH, off by
-    default because it loses relative precision on small values (below);
+  - tanh is np.tanh in place, as in the cells (full relative precision at every
+    magnitude; with numpy 2.4 it costs about what one exp does, so no cheaper form is
+    worth its loss of precision on small values);
   - the backward passes multiply and multiply by W_h in place.
 (A fresh (K, N, H) temporary per operation costs page faults that at K = 32 took as long
 as the product itself.)
@@ -121,35 +120,10 @@ def _project(x, W_x, b, ws=None):
 # Stacked sequence passes
 # ----------------------------------------------------------------------------------------
 
-# The Elman and LSTM forward's tanh: False (the default) np.tanh itself, True through exp
-# (_tanh). The exp form is within 4e-16 of np.tanh absolutely, which leaves training
-# results equal to rounding, but its relative error grows as the value shrinks: 5e-14 at
-# 1e-3, 1.4e-10 at 1e-6, 6e-9 at 1e-8 (1 - 2/(1 + e^{-2a}) cancels). A package about small
-# gradients keeps full relative precision by default; bench_multirun.py measures both.
-FAST_TANH = False
-
-
-def _tanh(a):
-    """a[...] = tanh(a) in place, as 2 / (1 + e^{-2a}) - 1: one exp and four cheap passes,
-    about half np.tanh's time in float64 here (np.tanh has no SIMD float64 loop on this
-    CPU, np.exp has). Within 4e-16 of np.tanh absolutely (tests/test_stacked.py), but not
-    relatively for small |a| (see FAST_TANH); exactly +-1 in the tails, NaN for NaN."""
-    np.multiply(a, -2.0, out=a)
-    np.exp(a, out=a)
-    a += 1.0
-    np.divide(2.0, a, out=a)
-    a -= 1.0
-
-
-def _tanh_any(a):
-    """a[...] = tanh(a) in place: _tanh, or np.tanh where FAST_TANH is off."""
-    _tanh(a) if FAST_TANH else np.tanh(a, out=a)
-
-
 def _apply(act, a):
     """a[...] = act.f(a) in place (tanh, relu and linear without a temporary)."""
     if act.name == "tanh":
-        _tanh_any(a)
+        np.tanh(a, out=a)
     elif act.name == "relu":
         np.maximum(a, 0, out=a)
     elif act.name != "linear":
@@ -210,8 +184,8 @@ def _sigmoid(a):
 
 
 def _lstm_forward(x, F, ws):
-    """lstm._step for all runs and steps, in place and the same operations (tanh through
-    exp unless FAST_TANH is off; with it off, equal bit for bit): z_t = xw_t +
+    """lstm._step for all runs and steps, in place and the same operations (equal bit for
+    bit): z_t = xw_t +
     h_{t-1} W_h^T in the projection's array, then [f, i, o] = sigmoid, C~ = tanh there too,
     C_t = f C_{t-1} + i C~, h_t = o tanh C_t. Returns (hs, cs (K, T + 1, N, H), gates
     (K, T, N, 4H) holding [f, i, o, C~] of every step, tcs (K, T, N, H) = tanh C_t)."""
@@ -230,13 +204,13 @@ def _lstm_forward(x, F, ws):
             np.matmul(hs[:, t], W_hT, out=m)
             z += m
         _sigmoid(z[..., :3 * H])
-        _tanh_any(z[..., 3 * H:])
+        np.tanh(z[..., 3 * H:], out=z[..., 3 * H:])
         f, i, o, g = (z[..., j * H:(j + 1) * H] for j in range(4))
         np.multiply(f, cs[:, t], out=cs[:, t + 1])
         np.multiply(i, g, out=ig)
         cs[:, t + 1] += ig
         tcs[:, t] = cs[:, t + 1]
-        _tanh_any(tcs[:, t])
+        np.tanh(tcs[:, t], out=tcs[:, t])
         np.multiply(o, tcs[:, t], out=hs[:, t + 1])
     return hs, cs, gates, tcs
 

@@ -142,10 +142,8 @@ def test_errors_name_the_argument():
             multirun.fit_many(args.pop("cell"), task, 3, args.pop("seeds"), steps=2, **args)
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_temporal_order_runs_equal_separate_fits_either_tanh(fast, monkeypatch):
-    # the stacked cross-entropy and the one-hot writer; tanh through exp or np.tanh itself
-    monkeypatch.setattr(stacked, "FAST_TANH", fast)
+def test_temporal_order_runs_equal_separate_fits():
+    # the stacked cross-entropy and the one-hot writer
     task = tasks.temporal_order(30, 8, seed=2)
     assert_equal_to_fits("rnn", task, 5, [0, 1, 2], steps=10, batch_size=6, lr=[0.1, 0.3, 1.0],
                          clip=0.5, val_every=5, optimizer="momentum")
