@@ -176,21 +176,6 @@ def _adding_draw(rng, N, T):
     return values, first, second
 
 
-def _adding_into(rngs, x, y, T, **_):
-    """adding(N, T, seed=rng)'s batches written into x (A, T, N, 2) and y (A, N, 1), one per
-    generator in rngs, unchecked: the numbers drawn run by run, the arrays written at once."""
-    A, N = len(rngs), x.shape[2]
-    draws = [_adding_draw(rng, N, T) for rng in rngs]
-    values = np.stack([d[0] for d in draws])                    # (A, N, T)
-    first, second = (np.stack([d[i] for d in draws]) for i in (1, 2))
-    a, n = np.arange(A)[:, None], np.arange(N)
-    x[..., 0] = values.transpose(0, 2, 1)
-    x[..., 1] = 0
-    x[a, first, n, 1] = 1
-    x[a, second, n, 1] = 1
-    y[..., 0] = values[a, n, first] + values[a, n, second]     # adding's sum: its other terms are 0
-
-
 TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")     # one-hot order of the inputs
 
 
@@ -228,20 +213,6 @@ def _temporal_order_draw(rng, N, T):
     return ids, (2 * s1 + s2).astype(np.int64)
 
 
-def _temporal_order_into(rngs, x, y, T, **_):
-    """temporal_order's batches into x (A, T, N, 8) and y (A, N), as _adding_into."""
-    for j, rng in enumerate(rngs):
-        ids, y[j] = _temporal_order_draw(rng, x.shape[2], T)
-        _one_hot_into(ids, x[j])
-
-
-def _one_hot_into(ids, x):
-    """x (T, N, D) = the one-hot encoding of ids (N, T), time-major, in place."""
-    T, N, _ = x.shape
-    x[...] = 0
-    x[np.arange(T)[:, None], np.arange(N), ids.T] = 1
-
-
 def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     """The memory task of Galvan's thesis: does the sequence contain the symbol c = `symbol`?
 
@@ -272,14 +243,6 @@ def _memory_draw(rng, N, T, symbol, n_symbols, lo, hi):
     pos = np.flatnonzero(y)
     ids[pos, where[pos]] = symbol
     return ids, y
-
-
-def _memory_into(rngs, x, y, T, symbol, position, n_symbols, **_):
-    """memory's batches into x (A, T, N, n_symbols) and y (A, N), as _adding_into."""
-    lo, hi = _window(position, T)
-    for j, rng in enumerate(rngs):
-        ids, y[j] = _memory_draw(rng, x.shape[2], T, symbol, n_symbols, lo, hi)
-        _one_hot_into(ids, x[j])
 
 
 def _window(position, T):
@@ -405,13 +368,6 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
 
 GENERATORS = {"adding": adding, "temporal_order": temporal_order, "memory": memory,
               "copy": copy, "latch": latch, "text": text}
-
-
-# Unchecked batch writers for trainers that draw many batches (multirun.fit_many): name ->
-# (into(rngs, x (A, T, N, D), y (A, N[, O]), **task.options), the loss): A batches, one
-# per generator, each the numbers the generator itself draws from it.
-INTO = {"adding": (_adding_into, "mse"), "temporal_order": (_temporal_order_into, "xent"),
-        "memory": (_memory_into, "xent")}
 
 
 def make(name, N, T, seed=0, **options):

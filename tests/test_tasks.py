@@ -202,23 +202,3 @@ def test_text_errors_name_the_argument():
         tasks.text(2, 8, name="moby_dick")
     with pytest.raises(ValueError, match="threshold: expected a finite number > 0"):
         tasks.text(2, 8, threshold=0)
-
-
-@pytest.mark.parametrize("name", sorted(tasks.INTO))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_unchecked_writers_equal_resample(name, dtype):
-    # the batches fit_many writes into its stacked arrays are the ones fit draws: bit for bit
-    gen, T, opts = next(s for s in SETTINGS if s[0].__name__ == name)
-    task = gen(8, T, seed=1, **opts)
-    into, kind = tasks.INTO[name]
-    seeds = [3, 2 ** 61 + 7, 11]
-    N = 5
-    x = np.full((3, T, N, task.D), np.nan, dtype)
-    y = np.full((3, N, task.n_out) if kind == "mse" else (3, N), -1,
-                dtype if kind == "mse" else np.int64)
-    into([np.random.default_rng(s) for s in seeds], x, y, **task.options)
-    assert kind == task.loss
-    for j, s in enumerate(seeds):
-        b = task.resample(N, seed=s)
-        assert np.array_equal(x[j], b.x.transpose(1, 0, 2).astype(dtype))
-        assert np.array_equal(y[j], b.y.astype(y.dtype))
