@@ -9,7 +9,11 @@ plain SGD, the Elman RNN (tanh) unless the table says otherwise. All on one thre
      Wall-clock and, beside it, process CPU time (which leaves out waiting for a core on a
      loaded machine; both sides of a round run the same way).
   2. The Elman speed-up at K = 32 against the batch size N = 8, 16, 20 (notebook 07's
-     reproduction trains with N = 20, notebook 06's grid with 32) and 32, process CPU time.
+     reproduction trains with N = 20, notebook 06's grid with 32) and 32, and the run length
+     (20 updates per run as in table 1, and 100: the start of each run, init_model and the
+     final validation, is the same work on both sides), process CPU time. Beside it the
+     floors of one update (T tanh passes, the three matrix products) and the ceiling they
+     set: sequential time / (tanh + matmul floors), the speed-up if nothing else cost time.
   3. Time per update of all K runs at K = 1, 8, 32, 128, float64 and float32:
        fit_many     the whole trainer (batches drawn per run, losses, norms, histories);
        core         the same batched work the peers do: forward, BPTT and the SGD update of
@@ -103,6 +107,33 @@ def tanh_floor(K, dtype, f=np.tanh):
         for _ in range(T):
             f(a, out=out)
     return run
+
+
+def floor_update(K, n, dtype=np.float64):
+    """The work no stacked Elman update can skip, per update of K runs at batch n: T tanh
+    passes over (K, n, H) and the three products of one size (T forward steps
+    [h, x, 1] [W_h, W_x, b]^T, T backward steps dL/da W_h, the weight gradients over the
+    T n rows), as fit_many computes them. Returns (tanh pass, matmul pass) callables."""
+    r = np.random.default_rng(0)
+    C = H + 3
+    Z = r.standard_normal((K, T + 1, n, C)).astype(dtype)
+    Wc = r.standard_normal((K, C, H)).astype(dtype)
+    W_h = r.standard_normal((K, H, H)).astype(dtype)
+    da = r.standard_normal((K, T, n, H)).astype(dtype)
+    a, m, c = (np.empty((K, n, H), dtype) for _ in range(3))
+
+    def tanh():
+        for _ in range(T):
+            np.tanh(a, out=m)
+
+    def matmuls():
+        for t in range(T):
+            np.matmul(Z[:, t], Wc, out=m)
+        for t in range(T):
+            np.matmul(da[:, t], W_h, out=c)
+        np.matmul(np.swapaxes(da.reshape(K, T * n, H), -1, -2), Z[:, :T].reshape(K, T * n, C))
+    a[...] = r.standard_normal(a.shape)
+    return tanh, matmuls
 
 
 # ---------------------------------------------------------------- peers (Elman tanh)
@@ -229,18 +260,26 @@ def throughput_table(rounds, steps, cells):
     return rows, raw
 
 
-def batch_table(rounds, steps, Ns):
-    """The K = 32 Elman speed-up against the batch size, process CPU time."""
+def batch_table(rounds, settings):
+    """The K = 32 Elman speed-up against the batch size N and the run length (updates per
+    run: each run's start, K init_model calls, and its final validation cost the same on
+    both sides, so short runs dilute the speed-up), process CPU time."""
     K, rows, raw = 32, [], {}
-    for n in Ns:
+    for n, steps in settings:
         cpu = {"seq": [], "fit_many": []}
-        impls = {"seq": cpu_too(lambda n=n: sequential("rnn", K, steps, n=n), cpu["seq"]),
-                 "fit_many": cpu_too(lambda n=n: batched("rnn", K, steps, n=n), cpu["fit_many"])}
+        impls = {"seq": cpu_too(lambda n=n, s=steps: sequential("rnn", K, s, n=n), cpu["seq"]),
+                 "fit_many": cpu_too(lambda n=n, s=steps: batched("rnn", K, s, n=n), cpu["fit_many"])}
+        for name, fn in zip(("tanh floor", "matmul floor"), floor_update(K, n)):
+            impls[name] = take(fn, common.calibrate(fn, 0.05, 200))
         times = common.interleaved(impls, rounds)
         seq, bat = (common.median(cpu[k]) / (K * steps) for k in ("seq", "fit_many"))
-        raw[n] = {"wall": times, "cpu": cpu}
-        rows.append([n, f"{1e3 * seq:.3f}", f"{1e3 * bat:.3f}", f"{seq / bat:.2f}x"])
-        print(f"  done N={n}", file=sys.stderr)
+        tf, mf = (common.median(times[k]) / K for k in ("tanh floor", "matmul floor"))
+        spread = [a / b for a, b in zip(cpu["seq"], cpu["fit_many"])]
+        raw[f"N={n},steps={steps}"] = {"wall": times, "cpu": cpu}
+        rows.append([n, steps, f"{1e3 * seq:.3f}", f"{1e3 * bat:.3f}", f"{seq / bat:.2f}x",
+                     f"{min(spread):.2f}x to {max(spread):.2f}x", f"{1e3 * tf:.3f}",
+                     f"{1e3 * mf:.3f}", f"{seq / (tf + mf):.2f}x"])
+        print(f"  done N={n} steps={steps}", file=sys.stderr)
     return rows, raw
 
 
@@ -299,11 +338,20 @@ def main(argv=None):
                            "updates/s", "fit_many, CPU time: updates/s", "speed-up, CPU time"],
                           rows))
     print(f"\nload: {common.uptime()}\n")
-    rows_n, raw_n = batch_table(rounds, steps, [8, 16, 20, 32])
-    print(f"## Elman speed-up at K=32 against the batch size N, float64, process CPU time, "
-          f"medians of {rounds} interleaved rounds\n")
-    print(common.md_table(["N", "sequential fit: ms per run-update", "fit_many: ms per "
-                           "run-update", "speed-up"], rows_n))
+    settings = ([(20, steps), (20, 100), (32, 100)] if args.quick else
+                [(8, steps), (16, steps), (20, steps), (32, steps), (8, 100), (16, 100), (20, 100),
+                 (32, 100)])
+    rows_n, raw_n = batch_table(rounds, settings)
+    print(f"## Elman speed-up at K=32 against the batch size N and the run length, float64, "
+          f"process CPU time, medians of {rounds} interleaved rounds\n")
+    print(common.md_table(["N", "updates per run", "sequential fit: ms per run-update",
+                           "fit_many: ms per run-update", "speed-up", "range over rounds",
+                           "tanh floor: ms per run-update", "matmul floor: ms per run-update",
+                           "ceiling: sequential / (tanh + matmul floors)"], rows_n))
+    print("\nThe floors are wall-clock medians of the same rounds: T tanh passes and the three "
+          "products of one update (floor_update), per run. No stacked update can take less "
+          "than their sum, so the ceiling bounds the speed-up even with every other "
+          "operation free.")
     print(f"\nload: {common.uptime()}\n")
     Ks = [1, 8, 32] if args.quick else [1, 8, 32, 128]
     headers, rows2, raw2 = per_k_table(rounds, Ks, steps)

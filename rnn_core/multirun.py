@@ -238,19 +238,20 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
                 final[r] = rows(j)
 
         clipped, n_val = _clip(grads, keys, norm, ok, clip_arr[active], cval_arr[active], dtype)
-        for j, r in enumerate(active):
-            if ok[j]:
-                hists[r].clipped.append(bool(clipped[j]))
-                hists[r].n_value_clipped.append(int(n_val[j]))
-
         new_ok = _update(F, F2, V, grads, keys, rates.astype(dtype),
                          None if V is None else gammas[active].astype(dtype), ok)
-        for j, r in enumerate(active):
-            if ok[j] and not new_ok[j]:
-                hists[r].stop_reason, hists[r].stopped_early = "diverged", True
+        for j, (r, o, n_o, c, nv) in enumerate(zip(active.tolist(), ok.tolist(), new_ok.tolist(),
+                                                  clipped.tolist(), n_val.tolist())):
+            if not o:
+                continue
+            h = hists[r]
+            h.clipped.append(c)
+            h.n_value_clipped.append(nv)
+            if n_o:
+                h.steps_run = step + 1
+            else:
+                h.stop_reason, h.stopped_early = "diverged", True
                 final[r], done[j] = rows(j), True
-            elif new_ok[j]:
-                hists[r].steps_run = step + 1
         F, F2 = F2, F
 
         if (step + 1) % val_every == 0 or step + 1 == steps:

@@ -120,14 +120,14 @@ def _project(x, W_x, b, ws=None):
 # Stacked sequence passes
 # ----------------------------------------------------------------------------------------
 
-def _apply(act, a):
-    """a[...] = act.f(a) in place (tanh, relu and linear without a temporary)."""
+def _apply(act, a, out):
+    """out[...] = act.f(a) (tanh, relu and linear without a temporary)."""
     if act.name == "tanh":
-        np.tanh(a, out=a)
+        np.tanh(a, out=out)
     elif act.name == "relu":
-        np.maximum(a, 0, out=a)
-    elif act.name != "linear":
-        a[...] = act.f(a)
+        np.maximum(a, 0, out=out)
+    else:
+        out[...] = a if act.name == "linear" else act.f(a)
 
 
 def _elman_forward(x, F, act, ws):
@@ -146,8 +146,7 @@ def _elman_forward(x, F, act, ws):
     m = _buffer(ws, "a", (K, N, H), Z.dtype)
     for t in range(T):
         np.matmul(Z[:, t], Wc, out=m)                 # a_t, in a contiguous buffer
-        _apply(act, m)
-        Z[:, t + 1, :, :H] = m
+        _apply(act, m, Z[:, t + 1, :, :H])            # h_t, straight into the next row
     return Z
 
 
