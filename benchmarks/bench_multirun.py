@@ -268,7 +268,8 @@ def batch_table(rounds, settings):
     for n, steps in settings:
         cpu = {"seq": [], "fit_many": []}
         impls = {"seq": cpu_too(lambda n=n, s=steps: sequential("rnn", K, s, n=n), cpu["seq"]),
-                 "fit_many": cpu_too(lambda n=n, s=steps: batched("rnn", K, s, n=n), cpu["fit_many"])}
+                 "fit_many": cpu_too(lambda n=n, s=steps: batched("rnn", K, s, n=n),
+                                     cpu["fit_many"])}
         for name, fn in zip(("tanh floor", "matmul floor"), floor_update(K, n)):
             impls[name] = take(fn, common.calibrate(fn, 0.05, 200))
         times = common.interleaved(impls, rounds)

@@ -21,11 +21,14 @@ Both are checked against numpy itself: pcg64_states once per process on a few se
 (`exact()`: if numpy ever seeds differently, default_rng is used instead, same result,
 slower), and the adding writer falls back to the task's own draw for any run whose bounded
 integers would need numpy's rejection step (probability below T / 2^32 per draw).
-tests/test_batches.py: every writer equals task.resample bit for bit.
+SeedBlock and draw are multirun.fit_many's side of it: every run's batch seeds a block of
+updates ahead, and one update's batches. tests/test_batches.py: every writer equals
+task.resample bit for bit; tests/test_multirun.py: fit_many equals fit run for run.
 """
 import numpy as np
 
 from . import tasks
+from .stacked import _buffer
 
 # SeedSequence's constants (numpy/random/bit_generator.pyx) and PCG64's multiplier (pcg64.h)
 INIT_A, MULT_A, INIT_B, MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
@@ -250,3 +253,57 @@ def _one_hot_into(ids, x):
 # per generator of draws (a Batches), each the batch task.resample(N, seed) draws.
 INTO = {"adding": (_adding_into, "mse"), "temporal_order": (_temporal_order_into, "xent"),
         "memory": (_memory_into, "xent")}
+
+
+# ----------------------------------------------------------------------------------------
+# One update's batches for the trainer
+# ----------------------------------------------------------------------------------------
+
+class SeedBlock:
+    """The batch seeds of every run, BLOCK updates ahead: fit draws update k's batch as
+    task.resample(N, seed=s_k), s_k = data_rng.integers(2 ** 62), one scalar draw per update
+    (a block of draws with size= is the same stream). For a task with a writer in INTO the
+    seeds' generator states are computed too, for all runs of the block at once
+    (pcg64_states)."""
+    BLOCK = 64
+
+    def __init__(self, data_rngs, task):
+        self.rngs = data_rngs
+        self.writer = task.name in INTO and not task.many_to_many
+        self.seeds, self.states, self.start, self.pool = {}, {}, None, []
+
+    def take(self, active, step, steps):
+        """(seeds, Batches or None) of this update for the runs in active."""
+        if self.start is None or step - self.start >= self.BLOCK:
+            n = min(self.BLOCK, steps - step)
+            self.start = step
+            self.seeds = {r: self.rngs[r].integers(2 ** 62, size=n).tolist() for r in active}
+            if self.writer:
+                flat = pcg64_states([s for r in active for s in self.seeds[r]])
+                self.states = {r: flat[j * n:(j + 1) * n] for j, r in enumerate(active)}
+        i = step - self.start
+        seeds = [self.seeds[r][i] for r in active]
+        draws = Batches([self.states[r][i] for r in active], self.pool) if self.writer else None
+        return seeds, draws
+
+
+def draw(task, block, N, dtype, ws):
+    """One training batch per run from its own stream, as fit draws it (task.resample with
+    its seed). block: (seeds, Batches or None) from SeedBlock.take; ws: the trainer's
+    workspace. Returns (xs (A, T, N, D), data for stacked_loss._losses): a task with an
+    unchecked writer in INTO is written straight into the stacked arrays."""
+    seeds, draws = block
+    A, T, D = len(seeds), task.T, task.D
+    xs = _buffer(ws, "xs", (A, T, N, D), dtype)
+    into, kind = INTO.get(task.name, (None, None))
+    if into is not None and not task.many_to_many:
+        shape, yt = ((A, N, task.n_out), dtype) if kind == "mse" else ((A, N), np.int64)
+        ys = _buffer(ws, "ys", shape, yt)
+        into(draws, xs, ys, **task.options)
+        return xs, (kind, ys)
+    out = []
+    for j, s in enumerate(seeds):
+        b = task.resample(N, seed=s)
+        xs[j] = b.x.transpose(1, 0, 2)
+        out.append(b)
+    return xs, ("batches", out)

@@ -199,7 +199,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     x_val = task.x.astype(dtype).transpose(1, 0, 2)[None]     # (1, T, N, D)
     data_rngs = [np.random.default_rng(int(np.random.SeedSequence(s).generate_state(3)[2]))
                  for s in seeds]
-    seed_block = _SeedBlock(data_rngs, task)
+    seed_block = batches.SeedBlock(data_rngs, task)
     hists = [train.History() for _ in range(K)]
     best = [{k: F[k][r].copy() for k in keys} for r in range(K)]   # fit: the start params
     final = [None] * K
@@ -213,7 +213,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
     for step in range(steps):
         A = len(active)
-        xs, data = _draw(task, seed_block.take(active, step, steps), batch_size, dtype, ws)
+        xs, data = batches.draw(task, seed_block.take(active, step, steps), batch_size, dtype, ws)
         om_arg = (weights[active], omega_mode) if any_omega else None
         with np.errstate(all="ignore"):
             loss, om, grads, h_ok = stacked_loss._loss_and_grads(
@@ -332,56 +332,6 @@ def _starts(mod, task, H, seeds, params, init, cell_opts, dtype):
         raise ValueError(f"params: expected readouts reading H = {H} states, received W_y of "
                          f"shape {starts[0]['out']['W_y'].shape}")
     return opts, starts
-
-
-class _SeedBlock:
-    """The batch seeds of every run, BLOCK updates ahead: fit draws update k's batch as
-    task.resample(N, seed=s_k), s_k = data_rng.integers(2 ** 62), one scalar draw per update
-    (a block of draws with size= is the same stream). For a task with a writer in
-    batches.INTO the seeds' generator states are computed too, for all runs of the block at
-    once (batches.pcg64_states)."""
-    BLOCK = 64
-
-    def __init__(self, data_rngs, task):
-        self.rngs = data_rngs
-        self.writer = task.name in batches.INTO and not task.many_to_many
-        self.seeds, self.states, self.start, self.pool = {}, {}, None, []
-
-    def take(self, active, step, steps):
-        """(seeds, Batches or None) of this update for the runs in active."""
-        if self.start is None or step - self.start >= self.BLOCK:
-            n = min(self.BLOCK, steps - step)
-            self.start = step
-            self.seeds = {r: self.rngs[r].integers(2 ** 62, size=n).tolist() for r in active}
-            if self.writer:
-                flat = batches.pcg64_states([s for r in active for s in self.seeds[r]])
-                self.states = {r: flat[j * n:(j + 1) * n] for j, r in enumerate(active)}
-        i = step - self.start
-        seeds = [self.seeds[r][i] for r in active]
-        draws = batches.Batches([self.states[r][i] for r in active], self.pool) if self.writer else None
-        return seeds, draws
-
-
-def _draw(task, block, N, dtype, ws):
-    """One training batch per run from its own stream, as fit draws it (task.resample with
-    its seed). block: (seeds, Batches or None) from _SeedBlock.take. Returns (xs (A, T, N, D),
-    data for stacked_loss._losses): a task with an unchecked writer in batches.INTO is
-    written straight into the stacked arrays."""
-    seeds, draws = block
-    A, T, D = len(seeds), task.T, task.D
-    xs = stacked._buffer(ws, "xs", (A, T, N, D), dtype)
-    into, kind = batches.INTO.get(task.name, (None, None))
-    if into is not None and not task.many_to_many:
-        shape, yt = ((A, N, task.n_out), dtype) if kind == "mse" else ((A, N), np.int64)
-        ys = stacked._buffer(ws, "ys", shape, yt)
-        into(draws, xs, ys, **task.options)
-        return xs, (kind, ys)
-    out = []
-    for j, s in enumerate(seeds):
-        b = task.resample(N, seed=s)
-        xs[j] = b.x.transpose(1, 0, 2)
-        out.append(b)
-    return xs, ("batches", out)
 
 
 def _clip(grads, keys, norm, ok, c, cv, dtype):
