@@ -135,13 +135,17 @@ def _elman_forward(x, F, act, ws):
     one row z_t = [h_{t-1}, x_t, 1] of Z (K, T + 1, N, H + D + 1), so that
     a_t = z_t [W_h, W_x, b]^T (the sum xw_t + h_{t-1} W_h^T of elman._step in one product),
     then h_t = f(a_t) goes into the next row. Returns Z; Z[..., :H] is hs (K, T + 1, N, H)
-    with hs[:, 0] = 0, and the weight gradients are one product with Z's rows."""
+    with hs[:, 0] = 0, and the weight gradients are one product with Z's rows. Z's constant
+    parts (h_0 = 0, the column of ones) are written when its workspace buffer is made."""
     K1, T, N, D = x.shape
     K, H = F["W_h"].shape[0], F["W_h"].shape[-1]
-    Z = _buffer(ws, "Z", (K, T + 1, N, H + D + 1), np.result_type(x, F["W_h"]))
-    Z[:, 0, :, :H] = 0
+    shape, dtype = (K, T + 1, N, H + D + 1), np.result_type(x, F["W_h"])
+    fresh = ws is None or ("Z", shape, np.dtype(dtype).char) not in ws
+    Z = _buffer(ws, "Z", shape, dtype)
+    if fresh:                                         # its constant parts, once per buffer
+        Z[:, 0, :, :H] = 0
+        Z[:, :T, :, -1] = 1
     Z[:, :T, :, H:H + D] = x
-    Z[:, :T, :, -1] = 1
     Wc = np.concatenate([_T(F["W_h"]), _T(F["W_x"]), F["b"][:, None, :]], axis=1)  # (K, C, H)
     m = _buffer(ws, "a", (K, N, H), Z.dtype)
     for t in range(T):
