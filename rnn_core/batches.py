@@ -295,8 +295,8 @@ def draw(task, block, N, dtype, ws):
     seeds, draws = block
     A, T, D = len(seeds), task.T, task.D
     xs = _buffer(ws, "xs", (A, T, N, D), dtype)
-    into, kind = INTO.get(task.name, (None, None))
-    if into is not None and not task.many_to_many:
+    if draws is not None:                             # SeedBlock found a writer for the task
+        into, kind = INTO[task.name]
         shape, yt = ((A, N, task.n_out), dtype) if kind == "mse" else ((A, N), np.int64)
         ys = _buffer(ws, "ys", shape, yt)
         into(draws, xs, ys, **task.options)

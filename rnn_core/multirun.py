@@ -18,9 +18,9 @@ tests/test_multirun.py). Only the order of a few sums differs.
 Per update the trainer adds to the stacked passes only vectorised bookkeeping: the batches
 written straight into one (K, T, N, D) array by the tasks' unchecked writers (batches.INTO,
 from generator states computed for a block of updates at once; tasks without a writer are
-drawn by task.resample), the global norms as one np.vecdot per
-parameter, clipping and the SGD or momentum update in place into a second set of
-parameter arrays, and one list append per run and history field.
+drawn by task.resample), the global norms as one np.vecdot per parameter, clipping and the
+SGD or momentum update in place into a second set of parameter arrays, and one list append
+per run and history field.
 
 seedgrid.grid runs tables of experiments (lengths x methods x seeds) on top of fit_many.
 """
