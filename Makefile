@@ -130,7 +130,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 figures: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m rnn_core.gallery figures
+	MPLBACKEND=Agg $(PY) -m rnn_core.plots.gallery figures
 
 # Re-execute the committed notebooks in place with the pinned stack (after editing one).
 notebooks: $(STAMP)

@@ -22,7 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import common  # noqa: E402  (benchmarks/common.py; puts the checkout on sys.path)
-from rnn_core import tasks, train  # noqa: E402
+from rnn_core.training import tasks, train  # noqa: E402
 
 EASY = dict(optimizer="momentum", clip=1.0, until_success=True, val_every=25, batch_size=32)
 GATED_LR = 0.1

@@ -20,7 +20,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 import numpy as np  # noqa: E402
 
 import common  # noqa: E402  (benchmarks/common.py; puts the checkout on sys.path)
-from rnn_core import gradflow, matrices  # noqa: E402
+from rnn_core import gradflow  # noqa: E402
+from rnn_core.nn import matrices
 from rnn_core.cells import lstm  # noqa: E402
 
 HEADLINE = dict(H=64, T=200, family="orthogonal", input_scale=1.0, N=1, seed=0)

@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
 
-from rnn_core import render, widgets  # noqa: E402
+from rnn_core.plots import render  # noqa: E402
+from rnn_core import widgets
 
 TARGETS_MS = {200: 100.0, 1000: 250.0}
 # A pause before each timed change, as between two moves of a student's slider: OpenBLAS
@@ -195,7 +196,7 @@ def call_chain():
     ex.close()
     by_module = collections.Counter(m for m, _ in calls)
     order = [calls[0][0]] + [b for (a, _), (b, _) in zip(calls, calls[1:]) if a != b]
-    top = ("rnn_core.widgets", "rnn_core.experiments", "rnn_core.plots", "rnn_core.render")
+    top = ("rnn_core.widgets", "rnn_core.experiments", "rnn_core.plots", "rnn_core.plots.render")
     # the path between the packages of the chain: widgets -> experiments -> (gradflow ...)
     # -> plots -> render, with the sweep's own modules folded into one step
     folded = []

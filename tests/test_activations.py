@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-from rnn_core import activations
-from rnn_core.activations import ACTIVATIONS
+from rnn_core.nn import activations
+from rnn_core.nn.activations import ACTIVATIONS
 
 NAMES = ["sigmoid", "tanh", "relu", "linear"]
 # points away from relu's kink at 0, where finite differences are meaningless

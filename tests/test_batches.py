@@ -3,7 +3,8 @@ multirun.fit_many uses, against numpy and task.resample themselves, bit for bit.
 import numpy as np
 import pytest
 
-from rnn_core import batches, tasks
+from rnn_core.training.many import batches
+from rnn_core.training import tasks
 
 WRITERS = [(tasks.adding, 12, {}), (tasks.adding, 3, {}), (tasks.adding, 2, {}),
            (tasks.temporal_order, 20, {}), (tasks.memory, 10, {"position": (0, 2)})]

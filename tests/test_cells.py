@@ -3,9 +3,11 @@ known values, truncated BPTT, float32, and clear errors for bad input."""
 import numpy as np
 import pytest
 
-from rnn_core import activations, cells, layers
+from rnn_core.nn import activations
+from rnn_core import cells
+from rnn_core.cells import layers
 from rnn_core.cells import elman, gru, lstm
-from rnn_core.gradcheck import check_gradients, rel_error
+from rnn_core.bptt.gradcheck import check_gradients, rel_error
 
 CELLS = {f"rnn-{a}": (elman, {"activation": a}) for a in ("tanh", "sigmoid", "relu", "linear")}
 CELLS.update({"lstm": (lstm, {}), "gru-sources": (gru, {"form": "sources"}),

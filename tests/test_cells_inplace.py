@@ -10,7 +10,7 @@ must give the same numbers to 1e-12.
 import numpy as np
 import pytest
 
-from rnn_core.cells import bptt, elman, gru, inplace, lstm
+from rnn_core.cells import sequence, elman, gru, inplace, lstm
 
 CELLS = {"rnn-tanh": (elman, {"activation": "tanh"}), "rnn-relu": (elman, {"activation": "relu"}),
          "lstm": (lstm, {}), "gru-cudnn": (gru, {"form": "cudnn"}),
@@ -49,7 +49,7 @@ def looped_steps(mod, opts, x, state0, params, dh, dstate_T, truncate):
             dstate["h"] = dstate["h"] + dh[t]
         dx[:, t], dstate, grads = mod.step_backward(dstate, caches[t])
         total = {k: total[k] + grads[k] for k in total}
-        if bptt.cut(t, truncate):
+        if sequence.cut(t, truncate):
             dstate = {k: np.zeros_like(v) for k, v in dstate.items()}
     return np.stack(hs, axis=1), state, dx, dstate, total
 
@@ -64,7 +64,7 @@ def test_sequence_loops_equal_the_step_equations(name, truncate, one_step_blocks
     dh = {t: rng.standard_normal((N, H)) for t in (0, 3, 4, 9)}
     dstate_T = {k: rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
     if one_step_blocks:                            # the backward's local factors a step at a time
-        monkeypatch.setattr(bptt, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(sequence, "BLOCK_BYTES", 1)
     h_ref, state_ref, dx_ref, ds_ref, g_ref = looped_steps(mod, opts, x, state0, params, dh,
                                                            dstate_T, truncate)
     h, state_T, cache = mod.forward(x, state0, params, **opts)
@@ -101,7 +101,7 @@ def test_sigmoid_into_equals_the_loop_sigmoid_bit_for_bit():
     a = np.concatenate([np.linspace(-800, 800, 4001), np.geomspace(1e-300, 1, 301),
                         -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
     with np.errstate(over="ignore"):
-        np.testing.assert_array_equal(inplace.sigmoid_into(a.copy()), bptt.sigmoid_raw(a))
+        np.testing.assert_array_equal(inplace.sigmoid_into(a.copy()), sequence.sigmoid_raw(a))
 
 
 def test_the_benchmark_sizes_take_the_paths_they_were_tuned_for():

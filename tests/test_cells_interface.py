@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from rnn_core import layers
-from rnn_core.cells import bptt, elman, gru, lstm
-from rnn_core.gradcheck import check_gradients
+from rnn_core.cells import layers
+from rnn_core.cells import sequence, elman, gru, lstm
+from rnn_core.bptt.gradcheck import check_gradients
 
 CELLS = {f"rnn-{a}": (elman, {"activation": a}) for a in ("tanh", "sigmoid", "relu", "linear")}
 CELLS.update({"lstm": (lstm, {}), "gru-sources": (gru, {"form": "sources"}),
@@ -101,7 +101,7 @@ def test_elman_states_and_gradients_are_exact_at_every_magnitude(m, activation, 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "linear"])
 def test_elman_in_place_derivative_equals_the_activation_bit_for_bit(activation, rng):
-    from rnn_core import activations
+    from rnn_core.nn import activations
     act = activations.get(activation)
     h = act.f(3 * rng.standard_normal((5, 2, 4)))
     out = np.full(h.shape, np.nan)
@@ -110,7 +110,7 @@ def test_elman_in_place_derivative_equals_the_activation_bit_for_bit(activation,
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_elman_workspace_of_large_passes_gives_the_same_numbers(activation, rng, monkeypatch):
-    # above bptt.HUGE_BYTES the forward's buffer holds the backward's dL/da_t workspace too;
+    # above sequence.HUGE_BYTES the forward's buffer holds the backward's dL/da_t workspace too;
     # forced here at a small size, it gives the same numbers, twice (backward overwrites it)
     N, T, D, H = 2, 7, 3, 4
     mod, opts, params, x, state0 = problem(f"rnn-{activation}", N, T, D, H, rng)
@@ -118,7 +118,7 @@ def test_elman_workspace_of_large_passes_gives_the_same_numbers(activation, rng,
     h, _, cache = mod.forward(x, state0, params, **opts)
     assert cache["das"].shape == (0, N, H)
     plain = mod.backward(dh, cache, truncate=3)
-    monkeypatch.setattr(bptt, "HUGE_BYTES", 0)
+    monkeypatch.setattr(sequence, "HUGE_BYTES", 0)
     h_ws, _, cache = mod.forward(x, state0, params, **opts)
     assert cache["das"].shape == (T, N, H)
     np.testing.assert_array_equal(h_ws, h)
@@ -127,13 +127,13 @@ def test_elman_workspace_of_large_passes_gives_the_same_numbers(activation, rng,
 
 
 def test_loop_sigmoid_equals_the_activation_bit_for_bit():
-    # the sequence loops call bptt.sigmoid_raw inside one np.errstate: the same values as
+    # the sequence loops call sequence.sigmoid_raw inside one np.errstate: the same values as
     # activations.sigmoid, to the last bit, from the saturated tails to the tiny inputs
-    from rnn_core.activations import sigmoid
+    from rnn_core.nn.activations import sigmoid
     a = np.concatenate([np.linspace(-800, 800, 4001), np.geomspace(1e-300, 1, 301),
                         -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
     with np.errstate(over="ignore"):
-        raw = bptt.sigmoid_raw(a)
+        raw = sequence.sigmoid_raw(a)
     np.testing.assert_array_equal(raw, sigmoid(a))
     assert raw[a == -1e4][0] == 0.0 and raw[a == 1e4][0] == 1.0
 
@@ -227,7 +227,7 @@ def test_dict_and_none_dh_gradients(name, rng):
         errors = check_gradients(loss, arrays, analytic)
         assert max(errors.values()) < TOL, errors
     # the dict is the dense array with zeros elsewhere
-    dense = bptt.dense({1: g1, T - 1: g_last}, N, T, H, x.dtype)
+    dense = sequence.dense({1: g1, T - 1: g_last}, N, T, H, x.dtype)
     grads_equal(mod.backward({1: g1, -1: g_last}, cache), mod.backward(dense, cache))
 
 
@@ -293,7 +293,7 @@ def test_truncated_drivers_by_finite_differences(name, rng):
     d = {-1: dh[:, -1], 2: dh[:, 2]}
     sparse = layers.truncated_bptt(cell, x, state0, params, d, k, **opts).backward
     grads_equal(sparse, layers.truncated_bptt(cell, x, state0, params,
-                                              bptt.dense({T - 1: dh[:, -1], 2: dh[:, 2]}, N, T, H,
+                                              sequence.dense({T - 1: dh[:, -1], 2: dh[:, 2]}, N, T, H,
                                                          x.dtype), k, **opts).backward)
 
 
@@ -310,7 +310,7 @@ def test_layers_take_dict_dh_and_default_states(name, rng):
     h_z, _, _ = layers.bidirectional_forward(cell, x, {"fwd": zeros, "bwd": zeros}, bi, **opts)
     np.testing.assert_array_equal(h, h_z)
     g = rng.standard_normal((N, 2 * H))
-    dense = bptt.dense({T - 1: g}, N, T, 2 * H, x.dtype)
+    dense = sequence.dense({T - 1: g}, N, T, 2 * H, x.dtype)
     a, b = layers.bidirectional_backward({-1: g}, cache), layers.bidirectional_backward(dense, cache)
     np.testing.assert_array_equal(a[0], b[0])
     st = layers.stacked_init(cell, D, [H, 3], 2, seed=2, **iopts)
@@ -320,7 +320,7 @@ def test_layers_take_dict_dh_and_default_states(name, rng):
     np.testing.assert_array_equal(h, h_z)
     g = rng.standard_normal((N, 3))
     a = layers.stacked_backward({-1: g}, cache)
-    b = layers.stacked_backward(bptt.dense({T - 1: g}, N, T, 3, x.dtype), cache)
+    b = layers.stacked_backward(sequence.dense({T - 1: g}, N, T, 3, x.dtype), cache)
     np.testing.assert_array_equal(a[0], b[0])
     none = layers.stacked_backward(None, cache, dstates_T=[None, {k: np.ones((N, 3)) for k in mod.STATE_KEYS}])
     assert np.abs(none[0]).max() > 0
@@ -398,10 +398,10 @@ def test_backward_in_blocks_of_steps_equals_one_block(name, block, rng, monkeypa
     h, state_T, cache = mod.forward(x, state0, params, **opts)
     dh = {t: rng.standard_normal((N, H)) for t in (1, 4, 6)}
     dstate_T = {k: np.ones((N, H)) for k in mod.STATE_KEYS}
-    assert bptt.blocks(T, STEP_BYTES[name]) == [(0, T)]
+    assert sequence.blocks(T, STEP_BYTES[name]) == [(0, T)]
     whole = mod.backward(dh, cache, dstate_T=dstate_T, truncate=3)
-    monkeypatch.setattr(bptt, "BLOCK_BYTES", block * STEP_BYTES[name])
-    assert len(bptt.blocks(T, STEP_BYTES[name])) == -(-T // block)
+    monkeypatch.setattr(sequence, "BLOCK_BYTES", block * STEP_BYTES[name])
+    assert len(sequence.blocks(T, STEP_BYTES[name])) == -(-T // block)
     grads_equal(mod.backward(dh, cache, dstate_T=dstate_T, truncate=3), whole)
 
 
@@ -414,7 +414,7 @@ def test_unchecked_versions_equal_the_public_ones(name, rng):
     h2, s_T2, cache2 = mod._forward(x, state0, params, full)
     np.testing.assert_array_equal(h, h2)
     dh = rng.standard_normal((N, T, H))
-    grads_equal(mod.backward(dh, cache, truncate=2), mod._backward(bptt.steps(dh, T), cache2, None, 2))
+    grads_equal(mod.backward(dh, cache, truncate=2), mod._backward(sequence.steps(dh, T), cache2, None, 2))
     s, c = mod.step_forward(x[:, 0], state0, params, **opts)
     s2, c2 = mod._step_forward(x[:, 0], state0, params, full)
     grads_equal(mod.step_backward(s, c), mod._step_backward(s2, c2))

@@ -3,7 +3,7 @@ and descent on it with and without clipping."""
 import numpy as np
 import pytest
 
-from rnn_core import gradcheck
+from rnn_core.bptt import gradcheck
 from rnn_core.experiments import cliff as ex
 
 

@@ -4,7 +4,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from rnn_core import corpus
+from rnn_core.training import corpus
 
 SHA256 = "801176734df97a0bae43c7b75a4a1e250bbd2f935ec8fc0f8cd06a286831b99c"   # data/README.md
 

@@ -1,10 +1,10 @@
-"""Tests for rnn_core.costs: the structure of the measurements, never the machine's speed."""
+"""Tests for rnn_core.bptt.costs: the structure of the measurements, never the machine's speed."""
 import tracemalloc
 
 import numpy as np
 import pytest
 
-from rnn_core import costs
+from rnn_core.bptt import costs
 
 CELLS = ["rnn", "lstm", "gru", "gated_feedback"]
 

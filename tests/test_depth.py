@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from rnn_core import layers, optim, tasks, train
+from rnn_core.cells import layers
+from rnn_core.remedies import optim
+from rnn_core.training import tasks, train
 from rnn_core.experiments import depth
 from rnn_core.plots import depth as plots
 from test_plots import check_legible

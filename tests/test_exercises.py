@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import rnn_core as rc
-from rnn_core import activations, costs, exercises, experiments, losses, readout
+from rnn_core.nn import activations, losses, readout
+from rnn_core.bptt import costs
+from rnn_core import exercises, experiments
 from rnn_core.cells import elman
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # ---- reference answers ----------------------------------------------------------------
 
 def one_hot(text):
-    chars, index = rc.corpus.build_vocab(text)
-    return np.eye(len(chars))[rc.corpus.encode(text, index)][None]
+    chars, index = rc.training.corpus.build_vocab(text)
+    return np.eye(len(chars))[rc.training.corpus.encode(text, index)][None]
 
 
 def n_params(D, H, O):
@@ -100,7 +102,7 @@ def bptt(dh, caches):
 
 
 def guaranteed_to_vanish(W_h, activation):
-    return rc.matrices.sigma_max(W_h) < 1 / activations.gamma(activation)
+    return rc.nn.matrices.sigma_max(W_h) < 1 / activations.gamma(activation)
 
 
 def sigmoid_answer():
@@ -136,7 +138,7 @@ WRONG = {
     "02.4": lambda T, k: T - k,
     "02.6": (step_forward, lambda dh, c: (*step_backward(dh, c)[:2], 0 * c[3], step_backward(dh, c)[3]),
              None),
-    "03.1": lambda W, a: rc.matrices.spectral_radius(W) < 1 / activations.gamma(a),
+    "03.1": lambda W, a: rc.nn.matrices.spectral_radius(W) < 1 / activations.gamma(a),
     "03.2": (0.0, 0.0, 0.0, 0.0), "03.3": np.array([[0.5, 2.0], [0.0, 0.5]]), "03.4": "tanh",
     "04.1": (0.25, 1.0), "04.2": 3.0, "04.3": ([0.5] * 3, [1.0] * 3),
     "04.4": (np.array([[1.0, 1.0], [1.0, 1.0]]), np.eye(2), np.eye(2)),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rnn_core import cells, exercises
-from rnn_core.activations import sigmoid
+from rnn_core.nn.activations import sigmoid
 
 ROOT = Path(__file__).resolve().parents[1]
 

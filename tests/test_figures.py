@@ -4,7 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_core import activations, experiments, gallery, matrices
+from rnn_core.nn import activations, matrices
+from rnn_core import experiments
+from rnn_core.plots import gallery
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

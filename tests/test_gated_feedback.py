@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
-from rnn_core import cells, layers
-from rnn_core.activations import sigmoid
+from rnn_core import cells
+from rnn_core.cells import layers
+from rnn_core.nn.activations import sigmoid
 from rnn_core.cells import elman
 from rnn_core.cells import gated_feedback as gf
-from rnn_core.gradcheck import check_gradients
+from rnn_core.bptt.gradcheck import check_gradients
 
 pytestmark = pytest.mark.filterwarnings("error")
 

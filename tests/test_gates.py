@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_core import cells, gradflow
-from rnn_core.activations import sigmoid
+from rnn_core.nn.activations import sigmoid
 from rnn_core.experiments import gates as ex
 
 

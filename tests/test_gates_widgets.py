@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import render
+from rnn_core.plots import render
 from rnn_core.experiments import gates as ex
 from rnn_core.plots import gates as pg
 from rnn_core.widgets import gates as wg

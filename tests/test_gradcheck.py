@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnn_core.cells import elman
-from rnn_core.gradcheck import check_gradients, numerical_grad, rel_error
+from rnn_core.bptt.gradcheck import check_gradients, numerical_grad, rel_error
 
 
 def test_rel_error_basics():

@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from rnn_core import activations, cells, gradflow, matrices
+from rnn_core.nn import activations, matrices
+from rnn_core import cells, gradflow
 from rnn_core.cells import elman, gru, lstm
 
 pytestmark = pytest.mark.filterwarnings("error")

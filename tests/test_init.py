@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import init
+from rnn_core.nn import init
 
 
 def test_same_seed_same_matrix():

@@ -4,7 +4,10 @@ and the sampler driven without a browser (sampling itself: tests/test_sampling.p
 import numpy as np
 import pytest
 
-from rnn_core import corpus, optim, plots, render, widgets
+from rnn_core.training import corpus
+from rnn_core.remedies import optim
+from rnn_core import plots, widgets
+from rnn_core.plots import render
 from rnn_core.cells import get as get_cell
 from rnn_core.experiments import language as lm
 from rnn_core.experiments import sampling

@@ -3,8 +3,9 @@ as cells."""
 import numpy as np
 import pytest
 
-from rnn_core import layer_cells, layers, train
-from rnn_core.gradcheck import check_gradients
+from rnn_core.cells import layer_cells, layers
+from rnn_core.training import train
+from rnn_core.bptt.gradcheck import check_gradients
 from test_layers import flat
 
 pytestmark = pytest.mark.filterwarnings("error")

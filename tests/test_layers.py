@@ -1,11 +1,12 @@
-"""Tests for rnn_core.layers: truncated BPTT, bidirectional and stacked layers."""
+"""Tests for rnn_core.cells.layers: truncated BPTT, bidirectional and stacked layers."""
 import tracemalloc
 
 import numpy as np
 import pytest
 
-from rnn_core import cells, layers
-from rnn_core.gradcheck import check_gradients
+from rnn_core import cells
+from rnn_core.cells import layers
+from rnn_core.bptt.gradcheck import check_gradients
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from rnn_core import losses, readout
-from rnn_core.gradcheck import check_gradients
+from rnn_core.nn import losses, readout
+from rnn_core.bptt.gradcheck import check_gradients
 
 TOL = 1e-7
 

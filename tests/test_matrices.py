@@ -1,8 +1,8 @@
-"""Tests for rnn_core.matrices: spectra, and recurrent-matrix families with an exact rho."""
+"""Tests for rnn_core.nn.matrices: spectra, and recurrent-matrix families with an exact rho."""
 import numpy as np
 import pytest
 
-from rnn_core import matrices
+from rnn_core.nn import matrices
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from rnn_core import multirun, stacked, stacked_loss, tasks, train
-from rnn_core.gradcheck import check_gradients
+from rnn_core.training.many import multirun, parallel, parallel_loss
+from rnn_core.training import tasks, train
+from rnn_core.bptt.gradcheck import check_gradients
 
 TOL = 1e-12     # absolute up to magnitude 1, relative beyond (a diverging run's 1e51 params)
 CELLS = [("rnn", {"activation": "tanh"}), ("rnn", {"activation": "sigmoid"}),
@@ -74,7 +75,7 @@ def test_each_run_stops_on_its_own_divergence_or_success():
 
 
 def test_patience_and_schedules_per_run():
-    from rnn_core import optim
+    from rnn_core.remedies import optim
     task = tasks.memory(40, 5, seed=5, n_symbols=3)
     runs = assert_equal_to_fits("gru", task, 3, [0, 1, 2], steps=30, batch_size=4, val_every=2,
                                 patience=1, schedule=[optim.exponential(0.5, 0.9), None,
@@ -98,22 +99,22 @@ def test_stacked_gradients_match_finite_differences():
     which differences of the loss cannot: the fits above and tests/test_regularizer.py
     check it.)"""
     for cell, opts in CELLS[::3] + CELLS[4:]:
-        mod = stacked.CELLS[cell]
+        mod = parallel.CELLS[cell]
         task = tasks.adding(3, 3, seed=1)
         batches = [task.resample(2, seed=s) for s in (7, 8)]
         xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
         data = ("batches", batches)
         ps = [train.init_model(cell, 2, 2, 1, seed=s, **opts) for s in (0, 1)]
         o = mod._options(opts)
-        F = {**stacked._fuse(mod, o, stacked._stack([p["cell"] for p in ps])),
-             **stacked._stack([p["out"] for p in ps])}
+        F = {**parallel._fuse(mod, o, parallel._stack([p["cell"] for p in ps])),
+             **parallel._stack([p["out"] for p in ps])}
         for k in F:
             F[k] = F[k] + 0.1 * np.random.default_rng(3).standard_normal(F[k].shape)
 
         def loss():
-            return float(stacked_loss._loss_and_grads(mod, o, xs, data, F, None, None,
+            return float(parallel_loss._loss_and_grads(mod, o, xs, data, F, None, None,
                                                  False, train._data_loss)[0].sum())
-        _, _, grads, _ = stacked_loss._loss_and_grads(mod, o, xs, data, F, None, None, False,
+        _, _, grads, _ = parallel_loss._loss_and_grads(mod, o, xs, data, F, None, None, False,
                                                     train._data_loss)
         errors = check_gradients(loss, F, grads)
         assert max(errors.values()) < 1e-7, (cell, errors)

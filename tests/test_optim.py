@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import optim
+from rnn_core.remedies import optim
 
 
 def tree(a, b, c):

@@ -12,7 +12,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from rnn_core import experiments, gradflow, plots, render, widgets
+from rnn_core import experiments, gradflow, plots, widgets
+from rnn_core.plots import render
 
 MIN_CAP_PX = 10
 

@@ -6,9 +6,10 @@ computed once, and recompute only what the chosen mode lets move.
 import numpy as np
 import pytest
 
-from rnn_core import activations, init, regularizer
+from rnn_core.nn import activations, init
+from rnn_core.remedies import regularizer
 from rnn_core.cells import elman
-from rnn_core.gradcheck import check_gradients
+from rnn_core.bptt.gradcheck import check_gradients
 
 TOL = 1e-7
 N, T, D, H = 3, 5, 2, 4

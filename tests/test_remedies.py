@@ -3,7 +3,9 @@ Omega's pieces, and the training loop with weight decay."""
 import numpy as np
 import pytest
 
-from rnn_core import matrices, optim, tasks, train
+from rnn_core.nn import matrices
+from rnn_core.remedies import optim
+from rnn_core.training import tasks, train
 from rnn_core.experiments import remedies as ex
 
 

@@ -3,7 +3,8 @@ measure), drawn from small inputs; the explorer driven without a browser."""
 import numpy as np
 import pytest
 
-from rnn_core import render, widgets
+from rnn_core.plots import render
+from rnn_core import widgets
 from rnn_core.experiments import cliff
 from rnn_core.experiments import remedies as ex
 from rnn_core.plots import remedies as pl

@@ -1,7 +1,8 @@
 """seedgrid: tables of experiments over seeds, and the Wilson interval."""
 import pytest
 
-from rnn_core import seedgrid, tasks, train
+from rnn_core.training.many import seedgrid
+from rnn_core.training import tasks, train
 
 
 def test_grid_groups_methods_and_reports_rates():

@@ -4,7 +4,7 @@ teacher forcing against free running, and errors that name the argument."""
 import numpy as np
 import pytest
 
-from rnn_core import seq2seq
+from rnn_core.training import seq2seq
 from rnn_core.cells import get as get_cell
 from rnn_core.experiments import reversal
 

@@ -4,7 +4,10 @@ the stacked losses against losses.py, the per-run norms against optim.global_nor
 import numpy as np
 import pytest
 
-from rnn_core import activations, losses, optim, stacked, stacked_loss, tasks, train
+from rnn_core.nn import activations, losses
+from rnn_core.remedies import optim
+from rnn_core.training.many import parallel, parallel_loss
+from rnn_core.training import tasks, train
 from rnn_core.cells import elman
 
 
@@ -20,8 +23,8 @@ def test_elman_forward_equals_elman_step(activation):
     F, x = stacked_elman()
     act = activations.ACTIVATIONS[activation]
     ws = {}
-    stacked._elman_forward(2 * x[::-1], F, act, ws)     # a reused workspace keeps only the
-    hs = stacked._elman_forward(x, F, act, ws)[..., :F["W_h"].shape[-1]]     # constants
+    parallel._elman_forward(2 * x[::-1], F, act, ws)     # a reused workspace keeps only the
+    hs = parallel._elman_forward(x, F, act, ws)[..., :F["W_h"].shape[-1]]     # constants
     h = np.zeros_like(hs[:, 0])
     assert np.all(hs[:, 0] == 0)
     for t in range(x.shape[1]):                   # the plain form: the cell's own step
@@ -34,12 +37,12 @@ def test_elman_forward_equals_elman_step(activation):
 def test_elman_backward_equals_elman_step_back(truncate):
     F, x = stacked_elman()
     act = activations.ACTIVATIONS["tanh"]
-    Z = stacked._elman_forward(x, F, act, {})
+    Z = parallel._elman_forward(x, F, act, {})
     hs = Z[..., :F["W_h"].shape[-1]]
     T = x.shape[1]
     rng = np.random.default_rng(4)
     dh = {t: rng.standard_normal(hs[:, 0].shape) for t in (1, T - 1)}
-    das, g_all = stacked._elman_backward(dh, hs, F["W_h"], act, truncate, True, {})
+    das, g_all = parallel._elman_backward(dh, hs, F["W_h"], act, truncate, True, {})
     carry = np.zeros_like(hs[:, 0])
     for t in range(T - 1, -1, -1):                # the plain form: the same operations
         d = carry + dh[t] if t in dh else carry
@@ -56,17 +59,17 @@ def test_bounded_states_carry_a_nan_to_the_last_step():
     x[1, 0, 2, 0] = np.nan
     F["W_h"][1, :, 0] = 0.0                       # even through a zero column: NaN * 0 = NaN
     with np.errstate(invalid="ignore"):
-        hs = stacked._elman_forward(x, F, activations.ACTIVATIONS["tanh"], {})[..., :5]
+        hs = parallel._elman_forward(x, F, activations.ACTIVATIONS["tanh"], {})[..., :5]
     assert np.isnan(hs[1, -1, 2]).all() and np.isfinite(hs[[0, 2]]).all()  # item 2 of run 1
-    assert list(stacked_loss._finite_rows(hs[:, -1])) == [True, False, True]
+    assert list(parallel_loss._finite_rows(hs[:, -1])) == [True, False, True]
 
 
 def test_stacked_losses_equal_losses_py_run_by_run():
     rng = np.random.default_rng(0)
     y, t = rng.standard_normal((3, 5, 2)), rng.standard_normal((3, 5, 2))
-    loss, dy = stacked_loss._mse(y, t)
+    loss, dy = parallel_loss._mse(y, t)
     logits, ids = 3 * rng.standard_normal((3, 5, 4)), rng.integers(0, 4, (3, 5))
-    xl, dl = stacked_loss._xent(logits, ids)
+    xl, dl = parallel_loss._xent(logits, ids)
     for k in range(3):
         a, da = losses.mse(y[k], t[k])
         assert loss[k] == pytest.approx(a, rel=1e-15) and np.allclose(dy[k], da, rtol=1e-15)
@@ -80,7 +83,7 @@ def test_global_norms_equal_optim_per_run():
     g["W"][1] *= 1e200                            # huge: the scaled formula keeps it finite
     g["b"][2, 0] = np.nan
     g["W"][3, 0, 0] = np.inf
-    norm, ok = stacked_loss._global_norms({k: v.reshape(4, -1) for k, v in g.items()})
+    norm, ok = parallel_loss._global_norms({k: v.reshape(4, -1) for k, v in g.items()})
     assert list(ok) == [True, True, False, False]
     for k in (0, 1):
         ref = optim.global_norm({key: v[k] for key, v in g.items()})
@@ -91,7 +94,7 @@ def test_finite_rows_sees_overflowing_sums_and_non_finite_entries():
     a = np.ones((4, 3, 2))
     a[1] = 1e308                                  # finite entries whose sum overflows
     a[2, 0, 1], a[3, 2, 0] = np.inf, np.nan
-    assert list(stacked_loss._finite_rows(a)) == [True, True, False, False]
+    assert list(parallel_loss._finite_rows(a)) == [True, True, False, False]
 
 
 def test_loss_and_grads_vectorised_loss_equals_run_by_run():
@@ -100,11 +103,11 @@ def test_loss_and_grads_vectorised_loss_equals_run_by_run():
     xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
     ps = [train.init_model("rnn", 2, 3, 1, seed=s) for s in (0, 1)]
     o = elman._options({})
-    F = {**stacked._fuse(elman, o, stacked._stack([p["cell"] for p in ps])),
-         **stacked._stack([p["out"] for p in ps])}
-    one = stacked_loss._loss_and_grads(elman, o, xs, ("batches", batches), F, None, None, False,
+    F = {**parallel._fuse(elman, o, parallel._stack([p["cell"] for p in ps])),
+         **parallel._stack([p["out"] for p in ps])}
+    one = parallel_loss._loss_and_grads(elman, o, xs, ("batches", batches), F, None, None, False,
                                        train._data_loss)
-    vec = stacked_loss._loss_and_grads(elman, o, xs, ("mse", np.stack([b.y for b in batches])),
+    vec = parallel_loss._loss_and_grads(elman, o, xs, ("mse", np.stack([b.y for b in batches])),
                                        F, None, None, False, train._data_loss)
     assert np.array_equal(one[0], vec[0])
     for k in F:
@@ -114,25 +117,25 @@ def test_loss_and_grads_vectorised_loss_equals_run_by_run():
 @pytest.mark.parametrize("truncate", [None, 2])
 def test_lstm_in_place_passes_equal_the_cells_steps(truncate):
     # bit for bit: the same operations in the same order
-    from rnn_core.cells import bptt, lstm
+    from rnn_core.cells import sequence, lstm
     same = np.array_equal
     K, N, D, H, T = 3, 4, 2, 5, 6
     rng = np.random.default_rng(2)
     F = {"W_h": 0.5 * rng.standard_normal((K, 4 * H, H)), "W_x": rng.standard_normal((K, 4 * H, D)),
          "b": 0.1 * rng.standard_normal((K, 4 * H))}
     x = rng.standard_normal((K, T, N, D))
-    hs, cs, gates, tcs = stacked._lstm_forward(x, F, {})
+    hs, cs, gates, tcs = parallel._lstm_forward(x, F, {})
     h = c = np.zeros((K, N, H))
     for t in range(T):                             # the plain form: the cell's own step
         xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
-        hn, cn, (s, g, tc) = lstm._step(xw, h, c, F["W_h"], bptt.sigmoid_raw)
+        hn, cn, (s, g, tc) = lstm._step(xw, h, c, F["W_h"], sequence.sigmoid_raw)
         for a, b in ((hs[:, t + 1], hn), (cs[:, t + 1], cn), (gates[:, t, :, :3 * H], s),
                      (gates[:, t, :, 3 * H:], g), (tcs[:, t], tc)):
             assert same(a, b)
         h, c = hs[:, t + 1], cs[:, t + 1]          # the next step from the same inputs
     cache = {"ss": gates[..., :3 * H], "gs": gates[..., 3 * H:], "tcs": tcs, "cs": cs}
     dh = {t: rng.standard_normal((K, N, H)) for t in (2, T - 1)}
-    dzs = stacked._lstm_backward(dh, cache, F["W_h"], truncate, {}).copy()
+    dzs = parallel._lstm_backward(dh, cache, F["W_h"], truncate, {}).copy()
     ch = cc = np.zeros((K, N, H))
     for t in range(T - 1, -1, -1):
         s, g, tc = gates[:, t, :, :3 * H], gates[:, t, :, 3 * H:], tcs[:, t]   # the same inputs

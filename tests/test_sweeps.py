@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from rnn_core import activations, gradflow, matrices
+from rnn_core.nn import activations, matrices
+from rnn_core import gradflow
 from rnn_core.cells import elman
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -76,12 +77,12 @@ def test_fast_forward_matches_the_plain_forward(act, dtype):
     B = matrices.base("gaussian", H, 2).astype(dtype)
     xw = (0.7 * rng.standard_normal((T, N, H))).astype(dtype)
     h0 = (0.5 * rng.standard_normal((N, H))).astype(dtype)
-    assert gradflow.batched._fast(a, rhos)
-    fast = gradflow.batched._dfs(B, rhos, xw, a, h0)
-    plain = a.df_from_out(gradflow.batched._forward(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
+    assert gradflow.radii._fast(a, rhos)
+    fast = gradflow.radii._dfs(B, rhos, xw, a, h0)
+    plain = a.df_from_out(gradflow.radii._forward(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
     assert fast.dtype == dtype and fast.shape == plain.shape
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-13 if dtype == np.float64 else 2e-6)
-    d, kappa = gradflow.batched._saturating_states(B, rhos, xw, a, h0)      # the scaled f' of the sweep
+    d, kappa = gradflow.radii._saturating_states(B, rhos, xw, a, h0)      # the scaled f' of the sweep
     scale = (kappa * np.repeat(rhos, N)) ** 2
     np.testing.assert_allclose(d, -scale[:, None] * plain, rtol=0,
                                atol=1e-13 * scale.max() if dtype == np.float64 else 1e-5)
@@ -94,8 +95,8 @@ def test_sweep_fast_path_equals_the_plain_path(act, monkeypatch):
     rhos = np.array([0.0, 0.5, 0.9, 1.0, 1.1])
     kw = dict(H=8, T=2000, activation=act, family="gaussian", input_scale=0.3, N=2, seed=3)
     fast = gradflow.sweep(rhos, **kw)
-    monkeypatch.setattr(gradflow.batched, "_FAST_RHO", {})               # every rho takes _forward
-    assert not gradflow.batched._fast(activations.get(act), rhos)
+    monkeypatch.setattr(gradflow.radii, "_FAST_RHO", {})               # every rho takes _forward
+    assert not gradflow.radii._fast(activations.get(act), rhos)
     plain = gradflow.sweep(rhos, **kw)
     assert np.all(fast.log10_norm[0, 1:] == FLOOR) and np.all(plain.log10_norm[0, 1:] == FLOOR)
     assert fast.log10_norm[1:].min() < -100                   # long enough to need the log space
@@ -111,21 +112,21 @@ def test_sweeps_reusing_the_scratch_buffer_do_not_interfere():
     gradflow.sweep([0.9], H=4, T=10, activation="sigmoid", dtype=np.float32)  # another dtype
     again = gradflow.sweep([0.7, 1.2], **kw)
     np.testing.assert_array_equal(first.log10_norm, again.log10_norm)
-    scratch = gradflow.batched._scratch.buf
+    scratch = gradflow.radii._scratch.buf
     assert not np.shares_memory(again.log10_norm, scratch)
-    assert gradflow.batched._workspace((4, 5), np.float64).base is scratch          # it is reused
-    big = (gradflow.batched._SCRATCH_MAX // 8 + 1,)
-    assert gradflow.batched._workspace(big, np.float64).base is None                # too big to keep
+    assert gradflow.radii._workspace((4, 5), np.float64).base is scratch          # it is reused
+    big = (gradflow.radii._SCRATCH_MAX // 8 + 1,)
+    assert gradflow.radii._workspace(big, np.float64).base is None                # too big to keep
 
 
 def test_fast_path_range():
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
-    assert gradflow.batched._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
-    assert not gradflow.batched._fast(tanh, np.array([0.5, 17.0]))         # _forward: exact at large rho
-    assert not gradflow.batched._fast(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
-    assert gradflow.batched._fast(sigmoid, np.array([0.0, 16.0])) and not gradflow.batched._fast(sigmoid, np.array([17.0]))
-    assert gradflow.batched._fast(tanh, np.array([1e-30])) and not gradflow.batched._fast(tanh, np.array([1e-30]), 1e-2)
-    assert not gradflow.batched._fast(activations.get("relu"), np.array([0.5]))
+    assert gradflow.radii._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
+    assert not gradflow.radii._fast(tanh, np.array([0.5, 17.0]))         # _forward: exact at large rho
+    assert not gradflow.radii._fast(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
+    assert gradflow.radii._fast(sigmoid, np.array([0.0, 16.0])) and not gradflow.radii._fast(sigmoid, np.array([17.0]))
+    assert gradflow.radii._fast(tanh, np.array([1e-30])) and not gradflow.radii._fast(tanh, np.array([1e-30]), 1e-2)
+    assert not gradflow.radii._fast(activations.get("relu"), np.array([0.5]))
 
 
 def test_chaotic_rows_agree_in_rate():
@@ -256,7 +257,7 @@ def test_sweep_options_belong_to_their_cell():
 
 @pytest.mark.parametrize("act", ACTS)
 def test_batched_plain_forward_equals_the_cell_forward(act):
-    """batched._forward (every rho at once, rho folded into the state) gives each rho's
+    """radii._forward (every rho at once, rho folded into the state) gives each rho's
     elman.forward states, and for ReLU/linear past the float range the same f'."""
     rng = np.random.default_rng(1)
     H, T, N = 5, 30, 2
@@ -265,7 +266,7 @@ def test_batched_plain_forward_equals_the_cell_forward(act):
     x = rng.standard_normal((N, T, 3))
     params = {"W_x": rng.standard_normal((H, 3)), "b": 0.1 * rng.standard_normal(H)}
     h0 = 0.3 * rng.standard_normal((N, H))
-    hs = gradflow.batched._forward(B, rhos, gradflow.traces.inputs(x, params["W_x"], params["b"]),
+    hs = gradflow.radii._forward(B, rhos, gradflow.traces.inputs(x, params["W_x"], params["b"]),
                                    activations.get(act), h0)
     for r, rho in enumerate(rhos):
         h = elman.forward(x, {"h": h0}, {**params, "W_h": rho * B}, activation=act)[0]

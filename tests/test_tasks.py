@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core import tasks
+from rnn_core.training import tasks
 
 # (generator, T, extra options): one short setting per task
 SETTINGS = [

@@ -2,9 +2,11 @@
 import numpy as np
 import pytest
 
-from rnn_core import losses, optim, tasks, train
+from rnn_core.nn import losses
+from rnn_core.remedies import optim
+from rnn_core.training import tasks, train
 from rnn_core.cells import elman
-from rnn_core.gradcheck import check_gradients
+from rnn_core.bptt.gradcheck import check_gradients
 
 TOL = 1e-7
 EASY = dict(optimizer="momentum", clip=1.0, until_success=True, val_every=25, seed=0)

@@ -15,7 +15,9 @@ import pytest
 from ipywidgets.widgets import widget as widget_module
 from PIL import Image
 
-from rnn_core import activations, experiments, render, widgets
+from rnn_core.nn import activations
+from rnn_core import experiments, widgets
+from rnn_core.plots import render
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -8,7 +8,7 @@
 Every cell module has one interface (layers.py's docstring spells it out): STATE_KEYS,
 OPTIONS, param_shapes, init_params, zero_state, step_forward / step_backward, forward /
 backward, with private unchecked versions (_forward, _backward, ...) for internal callers.
-bptt holds what their sequence passes share (the upstream gradient's forms, the cut);
+sequence holds what their sequence passes share (the upstream gradient's forms, the cut);
 inplace holds the gated cells' sequence loops for large N * H, their step equations written
 in place one gate at a time (tested equal to the steps looped).
 
@@ -16,7 +16,7 @@ CELLS maps the names used everywhere else ('rnn', 'lstm', 'gru', ...) to the mod
 get(name) looks one up with a clear error.
 """
 from ..validate import check_choice
-from . import bptt, elman, gated_feedback, gru, inplace, lstm  # noqa: F401 (bptt, inplace: shared)
+from . import elman, gated_feedback, gru, inplace, lstm, sequence  # noqa: F401 (shared: sequence, inplace)
 
 CELLS = {"rnn": elman, "lstm": lstm, "gru": gru, "gated_feedback": gated_feedback}
 

@@ -15,20 +15,20 @@ Unchecked sequence versions for internal callers (layers, train, costs, regulari
     _forward(x, state0, params, opts) -> (h, state_T, cache)
         state0 a checked state dict (not None), opts = _options(opts), the full checked options dict.
     _backward(dh, cache, dstate_T, truncate) -> (dx, dstate0, grads)
-        dh a dict {t: (N, H)} with 0 <= t < T (bptt.steps), dstate_T a dict or None.
+        dh a dict {t: (N, H)} with 0 <= t < T (sequence.steps), dstate_T a dict or None.
 The sequence cache is {"x", "h0" (N, H), "hs" (T, N, H) time-major, "h_prev" (T, N, H),
 "params", "act", "das"}; h0, hs and h_prev are views of one (T+1, N, H) array; "das" (T, N, H)
 is the backward's workspace for dL/da_t, taken from the same allocation when the two make
-one buffer over 4 MiB (bptt.HUGE_BYTES: it gets huge pages instead of a page fault per
+one buffer over 4 MiB (sequence.HUGE_BYTES: it gets huge pages instead of a page fault per
 4 KiB), else empty (0, N, H) and the backward allocates its own; each backward overwrites
 it and returns nothing that shares its memory.
 """
 import numpy as np
 
-from .. import activations, init, matrices
+from ..nn import activations, init, matrices
 from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
                         check_state, check_state0)
-from . import bptt
+from . import sequence
 
 STATE_KEYS = ("h",)
 OPTIONS = {"activation": "tanh"}
@@ -65,7 +65,7 @@ def init_params(D, H, seed=0, dtype=np.float64, W_h="orthogonal", rho=1.0, x_std
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h": (N, H)}."""
     _options(opts)
-    return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
+    return sequence.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
 # ----------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def step_forward(x_t, state, params, **opts):
     D, H, dtype = _check(params)
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
-        state = bptt.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
+        state = sequence.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
     check_state("state", state, {"h": (x_t.shape[0], H)}, dtype)
     return _step_forward(x_t, state, params, opts)
 
@@ -155,10 +155,10 @@ def _forward(x, state0, params, opts):
     # time-major hs[0] = h_0, hs[t+1] = h_t; das: the backward's workspace for dL/da_t, in the
     # same buffer when that makes it one allocation over 4 MiB (W1), which gets huge pages
     # instead of a fault per 4 KiB; small passes (truncated BPTT's windows) hold no workspace
-    big = 2 * T * N * H * x.itemsize >= bptt.HUGE_BYTES
-    hs, das = bptt.buffers(x.dtype, (T + 1, N, H), (T if big else 0, N, H))
+    big = 2 * T * N * H * x.itemsize >= sequence.HUGE_BYTES
+    hs, das = sequence.buffers(x.dtype, (T + 1, N, H), (T if big else 0, N, H))
     hs[0] = state0["h"]
-    bptt.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
+    sequence.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
     W_hT, hw = W_h.T, np.empty((N, H), x.dtype)
     with np.errstate(over="ignore", invalid="ignore"):        # checked once, after the loop
         for t in range(T):                                    # _step in place: hs[t+1] holds xw_t,
@@ -172,7 +172,7 @@ def _forward(x, state0, params, opts):
         _overflow(hs[1:], W_h, act)
     cache = {"x": x, "h0": hs[0], "hs": hs[1:], "h_prev": hs[:-1], "params": params, "act": act,
              "das": das}
-    return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
+    return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
 
 def _df_from_out(act, h, out):
@@ -200,7 +200,7 @@ def _overflow(hs, W_h, act):
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
-    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see bptt).
+    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see sequence).
 
     dstate_T: optional {"h": (N, H)}, a gradient arriving at the final state from later
     chunks. truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...
@@ -208,10 +208,10 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     """
     T, N, H = cache["hs"].shape
     dtype = cache["hs"].dtype
-    dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
+    dh = sequence.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, {"h": (N, H)}, dtype)
-    return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+    return _backward(dh, cache, dstate_T, sequence.check_truncate(truncate))
 
 
 def _backward(dh, cache, dstate_T, truncate):
@@ -229,10 +229,10 @@ def _backward(dh, cache, dstate_T, truncate):
             carry += g
         das[t] *= carry                      # dL/da_t = dL/dh_t * f'(a_t)
         np.matmul(das[t], W_h, out=carry)    # dL/dh_{t-1} = dL/da_t W_h
-        if bptt.cut(t, truncate):
+        if sequence.cut(t, truncate):
             carry[...] = 0.0
-    da = bptt.rows(das)                                        # (T*N, H)
-    grads = {"W_h": da.T @ bptt.rows(cache["h_prev"]),         # h_{t-1} for every t, a view
-             "W_x": da.T @ bptt.x_rows(x),
+    da = sequence.rows(das)                                        # (T*N, H)
+    grads = {"W_h": da.T @ sequence.rows(cache["h_prev"]),         # h_{t-1} for every t, a view
+             "W_x": da.T @ sequence.x_rows(x),
              "b": da.sum(axis=0)}
-    return bptt.backproject(das, params["W_x"]), {"h": carry}, grads
+    return sequence.backproject(das, params["W_x"]), {"h": carry}, grads

@@ -46,16 +46,16 @@ live in two private functions, and the sequence loops call them once per step:
 Unchecked versions for internal callers (train, layers, costs): _forward(x, state0,
 params, opts) with state0 a state dict (not None) and opts = _options(opts), the full
 checked options dict; _backward(dh, cache, dstate_T, truncate) with dh a dict
-{t: (N, H_out)}, 0 <= t < T (bptt.steps); _step_forward and _step_backward likewise.
+{t: (N, H_out)}, 0 <= t < T (sequence.steps); _step_forward and _step_backward likewise.
 Inside, h*_t for all t lives in one time-major array (T+1, N, S), row 0 being state0.
 """
 import numpy as np
 
-from .. import init
-from ..activations import sigmoid
+from ..nn import init
+from ..nn.activations import sigmoid
 from ..validate import (as_float_array, check_array, check_int, check_options, check_params,
                         check_sequence, check_state, check_state0)
-from . import bptt
+from . import sequence
 
 STATE_KEYS = ("h",)
 OPTIONS = {"L": 2, "output": "top"}
@@ -259,11 +259,11 @@ def _weight_grads(x_tm, hstar, gs, das, dss, rec):
     """
     Hs, off = rec["Hs"], rec["off"]
     L = len(Hs)
-    prev = bptt.rows(hstar[:-1])                           # h*_{t-1} for every t (T N, S)
-    da = bptt.rows(das)
+    prev = sequence.rows(hstar[:-1])                           # h*_{t-1} for every t (T N, S)
+    da = sequence.rows(das)
     grads = {}
     for j in range(L):
-        inp = bptt.rows(x_tm if j == 0 else hstar[1:, :, off[j - 1]:off[j]])  # h_t^{j-1}
+        inp = sequence.rows(x_tm if j == 0 else hstar[1:, :, off[j - 1]:off[j]])  # h_t^{j-1}
         da_j = da[:, off[j]:off[j + 1]]                                        # (T N, H_j)
         ds_j = dss[:, :, j, :].reshape(-1, L)                                  # (T N, L)
         gated = prev * np.repeat(gs[:, :, j, :].reshape(-1, L), Hs, axis=1)
@@ -351,7 +351,7 @@ def _forward(x, state0, params, opts):
     out = opts.get("output", "top")
     h = hstar[1:, :, S - rec["Hs"][-1]:] if out == "top" else hstar[1:]
     cache = {"x": x, "hstar": hstar, "gs": gs, "rec": rec, "output": out}
-    return bptt.batch_first(h), {"h": hstar[T].copy()}, cache
+    return sequence.batch_first(h), {"h": hstar[T].copy()}, cache
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
@@ -368,10 +368,10 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     hstar, rec = cache["hstar"], cache["rec"]
     T, N, S = hstar.shape[0] - 1, hstar.shape[1], hstar.shape[2]
     H_out = rec["Hs"][-1] if cache["output"] == "top" else S
-    dh = bptt.check_upstream("dh", dh, N, T, H_out, hstar.dtype)
+    dh = sequence.check_upstream("dh", dh, N, T, H_out, hstar.dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, {"h": (N, S)}, hstar.dtype)
-    return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+    return _backward(dh, cache, dstate_T, sequence.check_truncate(truncate))
 
 
 def _backward(dh, cache, dstate_T, truncate):
@@ -388,8 +388,8 @@ def _backward(dh, cache, dstate_T, truncate):
         if g is not None:
             carry[:, out] += g                             # carry is always our own array
         das[t], dss[t], carry = _step_back(carry, hstar[t], hstar[t + 1], gs[t], rec)
-        if bptt.cut(t, truncate):
+        if sequence.cut(t, truncate):
             carry = np.zeros_like(carry)
     x_tm = x.transpose(1, 0, 2)
     grads = _weight_grads(x_tm, hstar, gs, das, dss, rec)
-    return bptt.batch_first(_input_grad(das, dss, rec)), {"h": carry}, grads
+    return sequence.batch_first(_input_grad(das, dss, rec)), {"h": carry}, grads

@@ -52,11 +52,11 @@ one gate at a time, tested equal to the step functions looped.
 """
 import numpy as np
 
-from .. import init
-from ..activations import sigmoid
-from ..validate import (check_array, check_int, check_options, check_params,
-                        check_sequence, check_state, check_state0)
-from . import bptt, inplace
+from ..nn import init
+from ..nn.activations import sigmoid
+from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
+                        check_state, check_state0)
+from . import sequence, inplace
 
 STATE_KEYS = ("h",)
 OPTIONS = {"form": "sources"}
@@ -101,7 +101,7 @@ def init_params(D, H, seed=0, dtype=np.float64, **opts):
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h": (N, H)}."""
     _options(opts)
-    return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
+    return sequence.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
 # ----------------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def step_forward(x_t, state, params, **opts):
     D, H, dtype = _check(params, opts["form"])
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
-        state = bptt.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
+        state = sequence.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
     check_state("state", state, {"h": (x_t.shape[0], H)}, dtype)
     return _step_forward(x_t, state, params, opts)
 
@@ -320,25 +320,25 @@ def _forward(x, state0, params, opts):
         W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
         hs, g, m, x_rows = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
         cache = {"form": form, "x": x, "x_rows": x_rows, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
-        return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
+        return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
     W_h, W_x, b_x, b_h = _stack(params, form)
     N, T, _ = x.shape
     H = W_h.shape[1]
-    gates, ms, hs = bptt.buffers(x.dtype, (T, N, 3 * H), (T, N, H), (T + 1, N, H))
-    bptt.project(x, W_x, b_x, out=gates)                      # (T, N, 3H): xw_t until step t
+    gates, ms, hs = sequence.buffers(x.dtype, (T, N, 3 * H), (T, N, H), (T + 1, N, H))
+    sequence.project(x, W_x, b_x, out=gates)                      # (T, N, 3H): xw_t until step t
     ss, ns = gates[..., :2 * H], gates[..., 2 * H:]           # then the two gates and the candidate
     # ms (T, N, H) time-major; hs[0] = h_0, hs[t+1] = h_t
     hs[0] = state0["h"]
     step = STEPS[form][0]
-    with np.errstate(over="ignore"):                          # once, for bptt.sigmoid_raw
+    with np.errstate(over="ignore"):                          # once, for sequence.sigmoid_raw
         for t in range(T):                                    # the step reads xw_t = gates[t] first
-            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, bptt.sigmoid_raw)
+            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, sequence.sigmoid_raw)
     cache = {"form": form, "x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "W_h": W_h, "W_x": W_x}
-    return bptt.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
+    return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
-    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see bptt).
+    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see sequence).
 
     dstate_T: optional {"h": (N, H)}, a gradient arriving at the final state.
     truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...;
@@ -347,10 +347,10 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     """
     T, N, H = cache["hs"][1:].shape
     dtype = cache["hs"].dtype
-    dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
+    dh = sequence.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, {"h": (N, H)}, dtype)
-    return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+    return _backward(dh, cache, dstate_T, sequence.check_truncate(truncate))
 
 
 def _backward(dh, cache, dstate_T, truncate):
@@ -371,20 +371,20 @@ def _backward(dh, cache, dstate_T, truncate):
     ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
     # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
-    das_x, das_h = bptt.buffers(hs.dtype, (T, N, 3 * H), (T if form == "cudnn" else 0, N, 3 * H))
+    das_x, das_h = sequence.buffers(hs.dtype, (T, N, 3 * H), (T if form == "cudnn" else 0, N, 3 * H))
     das_h = das_x if form == "sources" else das_h
     _, local, back = STEPS[form]
-    for t0, t1 in bptt.blocks(T, das_x[0].nbytes):   # the last block first
+    for t0, t1 in sequence.blocks(T, das_x[0].nbytes):   # the last block first
         K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
             das_x[t], das_h[t], carry = back(carry if g is None else carry + g,
                                              (K_x[t - t0], K_h[t - t0], P[t - t0]), W_h)
-            if bptt.cut(t, truncate):
+            if sequence.cut(t, truncate):
                 carry = np.zeros_like(carry)
-    grads = _grads(form, bptt.rows(das_x), bptt.rows(das_h), bptt.rows(h_prev), bptt.rows(ms),
-                   bptt.x_rows(x))
-    return bptt.backproject(das_x, cache["W_x"]), {"h": carry}, grads
+    grads = _grads(form, sequence.rows(das_x), sequence.rows(das_h), sequence.rows(h_prev), sequence.rows(ms),
+                   sequence.x_rows(x))
+    return sequence.backproject(das_x, cache["W_x"]), {"h": carry}, grads
 
 
 def _grads(form, da_x, da_h, h_prev, m, x):

@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-from . import bptt
+from . import sequence
 
 # Below this many elements per gate and step (N * H), a numpy call costs its fixed overhead
 # whatever the layout, and the cells' stacked loops, which make fewer calls per step, are
@@ -39,7 +39,7 @@ _SCRATCH = threading.local()
 
 
 def scratch(dtype, *shapes):
-    """A backward pass's scratch arrays (bptt.buffers), kept from one call to the next.
+    """A backward pass's scratch arrays (sequence.buffers), kept from one call to the next.
 
     A fresh workspace of this size is returned to the system when freed and costs page
     faults when the next call touches it again (measured at W1: 10 to 15 % of a call).
@@ -48,12 +48,12 @@ def scratch(dtype, *shapes):
     """
     key = (np.dtype(dtype).str,) + shapes
     if getattr(_SCRATCH, "key", None) != key:
-        _SCRATCH.key, _SCRATCH.arrays = key, bptt.buffers(dtype, *shapes)
+        _SCRATCH.key, _SCRATCH.arrays = key, sequence.buffers(dtype, *shapes)
     return _SCRATCH.arrays
 
 
 def sigmoid_into(a):
-    """a[...] = 1 / (1 + e^-a) in place (bptt.sigmoid_raw's operations, so its bits)."""
+    """a[...] = 1 / (1 + e^-a) in place (sequence.sigmoid_raw's operations, so its bits)."""
     np.negative(a, out=a)
     np.exp(a, out=a)
     a += 1.0
@@ -63,11 +63,11 @@ def sigmoid_into(a):
 
 def project(x_rows, W_x, b, out):
     """out[g] = x_t W_x[g]^T + b[g] for every gate g and step t, one matmul per gate over all
-    T*N rows: x_rows (T*N, D) = bptt.x_rows(x), W_x (G, H, D), b (G, H), out (G, T, N, H).
-    (A contiguous (T*N, H) result per gate: about 2 ms less at W1 than bptt.project's matmul
+    T*N rows: x_rows (T*N, D) = sequence.x_rows(x), W_x (G, H, D), b (G, H), out (G, T, N, H).
+    (A contiguous (T*N, H) result per gate: about 2 ms less at W1 than sequence.project's matmul
     per batch item into strided rows.)"""
     for g in range(len(W_x)):
-        rows = bptt.rows(out[g])
+        rows = sequence.rows(out[g])
         np.matmul(x_rows, W_x[g].T, out=rows)
         rows += b[g]
     return out
@@ -76,9 +76,9 @@ def project(x_rows, W_x, b, out):
 def backproject(da, W_x):
     """dx (N, T, D) = sum over gates g of da[g]_t W_x[g]: da (G, T, N, H) or G arrays
     (T, N, H), W_x (G, H, D)."""
-    dx = bptt.backproject(da[0], W_x[0])
+    dx = sequence.backproject(da[0], W_x[0])
     for g in range(1, len(W_x)):
-        dx += bptt.backproject(da[g], W_x[g])
+        dx += sequence.backproject(da[g], W_x[g])
     return dx
 
 
@@ -95,10 +95,10 @@ def gru_cudnn_forward(x, h0, W_i, W_h, b_i, b_h):
     """
     N, T, _ = x.shape
     H = W_h.shape[1]
-    g, m, hs, hw, tmp = bptt.buffers(x.dtype, (3, T, N, H), (T, N, H), (T + 1, N, H), (3, N, H), (N, H))
+    g, m, hs, hw, tmp = sequence.buffers(x.dtype, (3, T, N, H), (T, N, H), (T + 1, N, H), (3, N, H), (N, H))
     # g[:, t] holds x_t W_i^T + b_i until step t, with b_hr and b_hz added there once (they
     # add to the same pre-activations); b_hn stays inside r_t * (W_hn h_{t-1} + b_hn)
-    x_rows = bptt.x_rows(x)
+    x_rows = sequence.x_rows(x)
     project(x_rows, W_i, b_i + np.stack([b_h[0], b_h[1], np.zeros_like(b_h[2])]), out=g)
     W_hT = np.ascontiguousarray(W_h.transpose(0, 2, 1))
     r, z, n = g
@@ -126,7 +126,7 @@ def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
     Returns dx (N, T, D), dh_0 (N, H), and the stacked gradients (dW_i (3, H, D),
     dW_h (3, H, H), db_i, db_h (3, H)) in gate order r, z, n.
 
-    The local factors of gru._local_cudnn, a block of steps at a time (bptt.blocks):
+    The local factors of gru._local_cudnn, a block of steps at a time (sequence.blocks):
         K_r = m_t r_t (1 - r_t),  K_z = (h_{t-1} - n_t) z_t (1 - z_t),  K_n = (1 - z_t)(1 - n_t^2)
     and then per step (gru._back_cudnn):
         da_xn = dh_t K_n,  da_r = da_xn K_r,  da_z = dh_t K_z,  da_hn = r_t da_xn
@@ -137,7 +137,7 @@ def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
     h_prev = hs[:-1]
     # da[0] = da_xn, da[1:3] = da_r, da_z (both sides), da[3] = da_hn: the input side is
     # da[[1, 2, 0]] and the recurrent side da[1:4], one batch of three for the matmul
-    blocks = bptt.blocks(T, 3 * N * H * hs.itemsize)
+    blocks = sequence.blocks(T, 3 * N * H * hs.itemsize)
     L = blocks[0][1] - blocks[0][0]                   # the longest block (the first)
     da, K, hw, d, tmp, hx = scratch(hs.dtype, (4, T, N, H), (3, L, N, H), (3, N, H), (N, H), (N, H),
                                     (T * N, H + x_rows.shape[1]))
@@ -171,15 +171,15 @@ def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
             carry += hw[0]
             carry += hw[1]
             carry += hw[2]                            # dh_{t-1}
-            if bptt.cut(t, truncate):
+            if sequence.cut(t, truncate):
                 carry[...] = 0.0
     da_x = (da[1], da[2], da[0])                      # views, in gate order r, z, n
-    db_r, db_z, db_xn, db_hn = (bptt.rows(d).sum(axis=0) for d in (da[1], da[2], da[0], da[3]))
+    db_r, db_z, db_xn, db_hn = (sequence.rows(d).sum(axis=0) for d in (da[1], da[2], da[0], da[3]))
     # r and z: one matmul each against the [h_{t-1}, x_t] rows gives both weights' gradients
-    np.concatenate([bptt.rows(h_prev), x_rows], axis=1, out=hx)
-    dW_r, dW_z = (bptt.rows(d).T @ hx for d in (da[1], da[2]))
-    grads = (np.stack([dW_r[:, H:], dW_z[:, H:], bptt.rows(da[0]).T @ x_rows]),
-             np.stack([dW_r[:, :H], dW_z[:, :H], bptt.rows(da[3]).T @ bptt.rows(h_prev)]),
+    np.concatenate([sequence.rows(h_prev), x_rows], axis=1, out=hx)
+    dW_r, dW_z = (sequence.rows(d).T @ hx for d in (da[1], da[2]))
+    grads = (np.stack([dW_r[:, H:], dW_z[:, H:], sequence.rows(da[0]).T @ x_rows]),
+             np.stack([dW_r[:, :H], dW_z[:, :H], sequence.rows(da[3]).T @ sequence.rows(h_prev)]),
              np.stack([db_r, db_z, db_xn]), np.stack([db_r, db_z, db_hn]))   # r, z: both sides
     return backproject(da_x, W_i), carry, grads
 
@@ -197,9 +197,9 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     """
     N, T, _ = x.shape
     H = W_h.shape[1]
-    g, tcs, hs, cs, hw, tmp = bptt.buffers(x.dtype, (4, T, N, H), (T, N, H), (T + 1, N, H),
+    g, tcs, hs, cs, hw, tmp = sequence.buffers(x.dtype, (4, T, N, H), (T, N, H), (T + 1, N, H),
                                            (T + 1, N, H), (4, N, H), (N, H))
-    x_rows = bptt.x_rows(x)
+    x_rows = sequence.x_rows(x)
     project(x_rows, W_x, b, out=g)                    # g[:, t] holds x_t W_x^T + b until step t
     W_hT = np.ascontiguousarray(W_h.transpose(0, 2, 1))
     f, i, o, gc = g
@@ -226,7 +226,7 @@ def lstm_backward(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, trunca
     Returns dx (N, T, D), dh_0, dC_0 (N, H) and the stacked gradients (dW (4, H, H + D) of
     the weights acting on [h_{t-1}; x_t], as lstm's W_[.], and db (4, H)) in gate order f, i, o, C~.
 
-    The local factors of lstm._local, a block of steps at a time (bptt.blocks), written
+    The local factors of lstm._local, a block of steps at a time (sequence.blocks), written
     where dL/dz then replaces them:
         A = o_t (1 - tanh^2 C_t);  B = [C_{t-1} f'(z_f), C~_t i'(z_i), tanh C_t o'(z_o), i_t (1 - C~_t^2)]
     and then per step (lstm._step_back):
@@ -235,7 +235,7 @@ def lstm_backward(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, trunca
     T, N, H = tcs.shape
     f, i, o, gc = g
     c_prev = cs[:-1]
-    blocks = bptt.blocks(T, 4 * N * H * hs.itemsize)
+    blocks = sequence.blocks(T, 4 * N * H * hs.itemsize)
     L = blocks[0][1] - blocks[0][0]                   # the longest block (the first)
     dz, A_, hw, d, dc, hx = scratch(hs.dtype, (4, T, N, H), (L, N, H), (4, N, H), (N, H), (N, H),
                                     (T * N, H + x_rows.shape[1]))
@@ -270,10 +270,10 @@ def lstm_backward(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, trunca
             np.add(hw[0], hw[1], out=carry_h)
             carry_h += hw[2]
             carry_h += hw[3]                          # dh_{t-1} = dz W_h
-            if bptt.cut(t, truncate):
+            if sequence.cut(t, truncate):
                 carry_h[...] = 0.0
                 carry_c[...] = 0.0
-    np.concatenate([bptt.rows(hs[:-1]), x_rows], axis=1, out=hx)   # [h_{t-1}, x_t] rows
-    grads = (np.stack([bptt.rows(d).T @ hx for d in dz]),          # one matmul per gate for both
-             np.stack([bptt.rows(d).sum(axis=0) for d in dz]))
+    np.concatenate([sequence.rows(hs[:-1]), x_rows], axis=1, out=hx)   # [h_{t-1}, x_t] rows
+    grads = (np.stack([sequence.rows(d).T @ hx for d in dz]),          # one matmul per gate for both
+             np.stack([sequence.rows(d).sum(axis=0) for d in dz]))
     return backproject(dz, W_x), carry_h, carry_c, grads

@@ -35,11 +35,11 @@ one gate at a time, tested equal to the step functions looped.
 """
 import numpy as np
 
-from .. import init
-from ..activations import sigmoid
+from ..nn import init
+from ..nn.activations import sigmoid
 from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
                         check_state, check_state0)
-from . import bptt, inplace
+from . import sequence, inplace
 
 STATE_KEYS = ("h", "c")
 OPTIONS = {}
@@ -84,7 +84,7 @@ def init_params(D, H, seed=0, dtype=np.float64, forget_bias=1.0, **opts):
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h", "c": (N, H)}."""
     _options(opts)
-    return bptt.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
+    return sequence.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
 # ----------------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
         h_t = o_t * tanh(C_t)
 
     Any leading axes. Returns h_t, C_t and the step cache (s = [f, i, o], C~_t, tanh C_t).
-    sigmoid: activations.sigmoid, or bptt.sigmoid_raw (the same values) inside np.errstate.
+    sigmoid: activations.sigmoid, or sequence.sigmoid_raw (the same values) inside np.errstate.
     """
     H = c_prev.shape[-1]
     z = xw_t + h_prev @ W_h.swapaxes(-1, -2)             # (..., N, 4H)
@@ -176,7 +176,7 @@ def step_forward(x_t, state, params, **opts):
     D, H, dtype = _check(params)
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
-        state = bptt.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
+        state = sequence.zero_state(STATE_KEYS, x_t.shape[0], H, dtype)
     check_state("state", state, _shapes(x_t.shape[0], H), dtype)
     return _step_forward(x_t, state, params, opts)
 
@@ -232,22 +232,22 @@ def _forward(x, state0, params, opts):
         b = np.stack([params["b_" + g] for g in GATES])
         hs, cs, g, tcs, x_rows = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
         cache = {"x": x, "x_rows": x_rows, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
-        return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+        return sequence.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
     W_h, W_x, b = _stack(params)
-    gates, tcs, hs, cs = bptt.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
-    bptt.project(x, W_x, b, out=gates)                        # (T, N, 4H): xw_t until step t
+    gates, tcs, hs, cs = sequence.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
+    sequence.project(x, W_x, b, out=gates)                        # (T, N, 4H): xw_t until step t
     ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
     hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
-    with np.errstate(over="ignore"):                          # once, for bptt.sigmoid_raw
+    with np.errstate(over="ignore"):                          # once, for sequence.sigmoid_raw
         for t in range(T):                                    # _step reads xw_t = gates[t] first
             hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(gates[t], hs[t], cs[t], W_h,
-                                                                 bptt.sigmoid_raw)
+                                                                 sequence.sigmoid_raw)
     cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
-    return bptt.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+    return sequence.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
 
 def backward(dh, cache, dstate_T=None, truncate=None):
-    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see bptt).
+    """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see sequence).
 
     dstate_T: optional {"h", "c": (N, H)}, gradients arriving at the final state.
     truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ... (both
@@ -256,15 +256,15 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     """
     T, N, H = cache["tcs"].shape
     dtype = cache["tcs"].dtype
-    dh = bptt.check_upstream("dh", dh, N, T, H, dtype)
+    dh = sequence.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
         check_state("dstate_T", dstate_T, _shapes(N, H), dtype)
-    return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+    return _backward(dh, cache, dstate_T, sequence.check_truncate(truncate))
 
 
 def _backward(dh, cache, dstate_T, truncate):
     """backward without checks: the loop calls _step_back, with _local computed for a block of
-    steps at once (bptt.blocks), writing B where dL/dz_t then replaces it in place; after
+    steps at once (sequence.blocks), writing B where dL/dz_t then replaces it in place; after
     inplace.lstm_forward, inplace.lstm_backward (the same, gate by gate)."""
     x, hs, cs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "tcs", "W_h"))
     T, N, H = tcs.shape
@@ -281,18 +281,18 @@ def _backward(dh, cache, dstate_T, truncate):
         return dx, {"h": carry_h, "c": carry_c}, grads
     ss, gs = cache["ss"], cache["gs"]
     dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
-    for t0, t1 in bptt.blocks(T, dzs[0].nbytes):
+    for t0, t1 in sequence.blocks(T, dzs[0].nbytes):
         A, _ = _local(ss[t0:t1], gs[t0:t1], tcs[t0:t1], cs[t0:t1], out=dzs[t0:t1])
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
             dh_t = carry_h if g is None else carry_h + g
             dzs[t], carry_h, carry_c = _step_back(dh_t, carry_c, A[t - t0], dzs[t],
                                                   ss[t, :, :H], W_h)
-            if bptt.cut(t, truncate):
+            if sequence.cut(t, truncate):
                 carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
-    dz = bptt.rows(dzs)                                        # (T*N, 4H)
-    grads = _grads(dz, bptt.rows(hs[:-1]), bptt.x_rows(x))    # h_{t-1}: a view
-    return bptt.backproject(dzs, cache["W_x"]), {"h": carry_h, "c": carry_c}, grads
+    dz = sequence.rows(dzs)                                        # (T*N, 4H)
+    grads = _grads(dz, sequence.rows(hs[:-1]), sequence.x_rows(x))    # h_{t-1}: a view
+    return sequence.backproject(dzs, cache["W_x"]), {"h": carry_h, "c": carry_c}, grads
 
 
 def _grads(dz, h_prev, x):

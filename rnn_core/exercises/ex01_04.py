@@ -1,7 +1,8 @@
 """Graders of the exercises of notebooks 01 to 04 (keys "01.k" to "04.k")."""
 import numpy as np
 
-from .. import activations, costs, gradcheck, matrices, readout
+from ..nn import activations, matrices, readout
+from ..bptt import costs, gradcheck
 from ..cells import elman
 from .common import Unanswered, _call, _close, _given, _grader
 
@@ -18,7 +19,7 @@ def _rnn(N, T, D, H, seed, activation="tanh"):
 
 @_grader("01.1")
 def _one_hot(one_hot):
-    from .. import corpus
+    from ..training import corpus
     for text in ("hello world", "abcab"):
         chars, index = corpus.build_vocab(text)
         out = np.asarray(_call(one_hot, text))
@@ -93,7 +94,7 @@ def _dL_dh(dL_dh):
 
 @_grader("02.3")
 def _average(grads_average):
-    from .. import losses
+    from ..nn import losses
     x, h0, params = _rnn(3, 6, 4, 5, seed=24)
     ro = readout.init_affine(5, 3, seed=25)
     targets = np.random.default_rng(26).integers(0, 3, size=(3, 6))

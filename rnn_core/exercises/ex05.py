@@ -4,7 +4,7 @@ import functools
 import numpy as np
 
 from .. import cells, gradflow
-from ..activations import sigmoid
+from ..nn.activations import sigmoid
 from .common import _call, _close, _given, _grader
 
 # ---- 05.1: parameter counts -------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Graders of the exercises of notebook 06 (keys "06.k")."""
 import numpy as np
 
-from .. import layers, optim
+from ..cells import layers
+from ..remedies import optim
 from ..cells import elman, gated_feedback
 from ..experiments import depth
 from .common import _call, _close, _grader

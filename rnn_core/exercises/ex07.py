@@ -9,7 +9,8 @@ Each is checked on inputs other than the notebook's.
 """
 import numpy as np
 
-from .. import matrices, seedgrid
+from ..nn import matrices
+from ..training.many import seedgrid
 from ..experiments import cliff, remedies
 from .common import _call, _close, _grader
 

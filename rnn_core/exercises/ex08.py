@@ -1,7 +1,7 @@
 """Graders of the exercises of notebook 08 (keys "08.k")."""
 import numpy as np
 
-from .. import seq2seq
+from ..training import seq2seq
 from ..cells import gru
 from ..experiments import language, sampling
 from .common import _call, _close, _grader

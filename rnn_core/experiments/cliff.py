@@ -9,7 +9,7 @@ Nothing here is random: the same arguments give the same numbers.
 """
 import numpy as np
 
-from .. import activations
+from ..nn import activations
 from ..validate import as_float_array, check_finite, check_int, check_positive
 
 CLIFF_T = 50

@@ -14,11 +14,13 @@ import time
 
 import numpy as np
 
-from .. import costs, layer_cells, layers, tasks, train
-from ..cells import bptt, gated_feedback
+from ..bptt import costs
+from ..cells import layer_cells, layers
+from ..training import tasks, train
+from ..cells import sequence, gated_feedback
 from ..cells import get as get_cell
-from ..optim import n_params
-from ..readout import init_affine
+from ..remedies.optim import n_params
+from ..nn.readout import init_affine
 from ..validate import check_choice, check_int, check_positive
 
 # ----------------------------------------------------------------------------------------
@@ -352,7 +354,7 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
 def _pass(mod, x, params, H):
     """One forward and a full BPTT from a zero state, with dL/dh_t = h_t (as costs does)."""
     h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, {})
-    return mod._backward(bptt.steps(h, x.shape[1]), cache, None, None)
+    return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)
 
 
 def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0):

@@ -2,12 +2,12 @@
 saturation regions, E|f'| under a Gaussian pre-activation, and the ReLU Jacobian's paths
 (notebook 04).
 
-Activations by name as in rnn_core.activations; every function that draws numbers takes
+Activations by name as in rnn_core.nn.activations; every function that draws numbers takes
 `seed` and gives the same numbers for the same arguments.
 """
 import numpy as np
 
-from .. import activations, matrices
+from ..nn import activations, matrices
 from ..cells import elman
 from ..validate import check_choice, check_int, check_positive
 

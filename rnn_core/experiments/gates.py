@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from .. import cells, gradflow
-from ..activations import sigmoid
+from ..nn.activations import sigmoid
 from ..validate import check_choice, check_int, check_positive, check_sequence
 
 # ----------------------------------------------------------------------------------------

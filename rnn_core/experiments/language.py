@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import corpus, gradcheck, losses, tasks
-from ..cells import bptt, get as get_cell
-from ..optim import n_params
-from ..readout import affine_backward, init_affine, init_embedding
+from ..training import corpus, tasks
+from ..bptt import gradcheck
+from ..nn import losses
+from ..cells import sequence, get as get_cell
+from ..remedies.optim import n_params
+from ..nn.readout import affine_backward, init_affine, init_embedding
 from ..validate import check_choice, check_int, check_positive
 from .sampling import sample
 
@@ -146,7 +148,7 @@ def loss_and_grads(mod, params, inputs, targets, state0, opts):
     y = h @ W_y.T + b_y                                         # (N, T, V)
     loss, dy = losses.softmax_cross_entropy(y, targets)
     dh, gout = affine_backward(dy, (h, params["out"]))
-    dx, _, gcell = mod._backward(bptt.steps(dh, inputs.shape[1]), cache, None, None)
+    dx, _, gcell = mod._backward(sequence.steps(dh, inputs.shape[1]), cache, None, None)
     dE = np.zeros_like(E)
     np.add.at(dE, inputs.reshape(-1), dx.reshape(-1, E.shape[1]))
     return loss, {"embed": {"E": dE}, "cell": gcell, "out": gout}, stateT
@@ -201,7 +203,7 @@ def bpc(cell, params, ids, N=16, T=128, **opts):
     s = streams(ids, N)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     H = W_y.shape[1]
-    state = bptt.zero_state(mod.STATE_KEYS, N, H, E.dtype)
+    state = sequence.zero_state(mod.STATE_KEYS, N, H, E.dtype)
     total, count = 0.0, 0
     for t0 in range(0, s.shape[1] - 1, T):
         w = s[:, t0:t0 + T + 1]
@@ -265,7 +267,7 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     for k in range(steps):
         inputs, targets, reset = batch(train, stream_ids, k, N, T, order, rng)
         if reset:
-            state = bptt.zero_state(mod.STATE_KEYS, N, H, dtype)
+            state = sequence.zero_state(mod.STATE_KEYS, N, H, dtype)
         loss, grads, state = loss_and_grads(mod, params, inputs, targets, state, opts)
         grads, _ = clip_global(grads, clip)
         rate = lr if lr_end is None else lr + (lr_end - lr) * k / max(steps - 1, 1)
@@ -324,4 +326,4 @@ def _state0_grad(mod, params, inputs, targets, state0, opts):
     y = h @ params["out"]["W_y"].T + params["out"]["b_y"]
     _, dy = losses.softmax_cross_entropy(y, targets)
     dh, _ = affine_backward(dy, (h, params["out"]))
-    return mod._backward(bptt.steps(dh, inputs.shape[1]), cache, None, None)[1]
+    return mod._backward(sequence.steps(dh, inputs.shape[1]), cache, None, None)[1]

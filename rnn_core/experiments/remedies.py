@@ -11,9 +11,11 @@ import time
 
 import numpy as np
 
-from .. import activations, matrices, optim, regularizer, tasks, train
+from ..nn import activations, matrices
+from ..remedies import optim, regularizer
+from ..training import tasks, train
 from ..cells import elman
-from ..readout import affine_backward, affine_forward
+from ..nn.readout import affine_backward, affine_forward
 from ..validate import check_int, check_positive
 
 # The small setting of sections 2-6: an Elman tanh RNN on the adding problem.

@@ -1,4 +1,4 @@
-"""The encoder-decoder (rnn_core.seq2seq) on string reversal: training with teacher
+"""The encoder-decoder (rnn_core.training.seq2seq) on string reversal: training with teacher
 forcing, exposure bias when it runs free, and the gradient checks of its exact BPTT
 (notebook 08).
 
@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import gradcheck, seq2seq
+from ..bptt import gradcheck
+from ..training import seq2seq
 from ..cells import get as get_cell
 from ..validate import check_int
-from ..optim import n_params
+from ..remedies.optim import n_params
 from .language import adam, clip_global, flatten
 
 
@@ -74,7 +75,7 @@ def exposure_bias(params, S=8, K=8, N=2000, seed=12345, cell="gru", **opts):
 
 
 def seq2seq_gradient_check(cell="gru", N=2, S=3, T=3, D=2, H=3, V=4, seed=0):
-    """Finite differences against rc.seq2seq's exact BPTT: the continuous model (both input
+    """Finite differences against rc.training.seq2seq's exact BPTT: the continuous model (both input
     sequences, the encoder's initial state, every parameter, under a random linear loss of
     the logits) and the token model under teacher forcing (every parameter, embeddings
     included). Returns {name: worst relative error}."""

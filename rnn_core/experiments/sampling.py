@@ -9,7 +9,7 @@ vocabulary in id order. The same seed gives the same text.
 """
 import numpy as np
 
-from ..cells import bptt, get as get_cell
+from ..cells import sequence, get as get_cell
 from ..validate import check_int, check_positive
 
 
@@ -26,7 +26,7 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **o
     rng = np.random.default_rng(seed)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     ids = np.array([[index[c] for c in prime]])
-    state0 = bptt.zero_state(mod.STATE_KEYS, 1, W_y.shape[1], E.dtype)
+    state0 = sequence.zero_state(mod.STATE_KEYS, 1, W_y.shape[1], E.dtype)
     h, state, _ = mod._forward(E[ids], state0, params["cell"], opts)
     last, out = h[0, -1], []
     for _ in range(length):
@@ -53,7 +53,7 @@ def next_char_probs(cell, params, chars, prime, temperature, **opts):
     check_prime(prime, index)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     ids = np.array([[index[c] for c in prime]])
-    state0 = bptt.zero_state(mod.STATE_KEYS, 1, W_y.shape[1], E.dtype)
+    state0 = sequence.zero_state(mod.STATE_KEYS, 1, W_y.shape[1], E.dtype)
     h, _, _ = mod._forward(E[ids], state0, params["cell"], opts)
     return temperature_softmax((W_y @ h[0, -1] + b_y).astype(np.float64), temperature)
 

@@ -8,7 +8,9 @@ succeeds when a validation on held-out sequences meets the task's criterion. The
 """
 import numpy as np
 
-from .. import cells, seedgrid, tasks
+from .. import cells
+from ..training.many import seedgrid
+from ..training import tasks
 from ..validate import check_choice, check_int
 
 # ----------------------------------------------------------------------------------------
@@ -31,7 +33,7 @@ def matched_sizes(budget, D, O, cells_=LAG_CELLS):
             for c in cells_}
 
 
-# The two tasks, as rnn_core.tasks generates them: (generator, keyword arguments, D, O, what).
+# The two tasks, as rnn_core.training.tasks generates them: (generator, keyword arguments, D, O, what).
 LAG_TASKS = {
     "memory": (lambda N, T, seed: tasks.memory(N=N, T=T, seed=seed, position=(0, 2)),
                4, 2, "memory (Galvan's thesis): does the sequence contain symbol c? "

@@ -4,7 +4,8 @@ derivatives of notebook 04 are in `derivatives`)."""
 
 import numpy as np
 
-from .. import activations, gradflow, matrices
+from ..nn import activations, matrices
+from .. import gradflow
 from ..cells import elman
 from ..validate import check_choice, check_int
 from .derivatives import ACTIVATION_NAMES, trajectory_derivatives

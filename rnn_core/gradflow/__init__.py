@@ -13,8 +13,7 @@ The public functions are gathered here, so rc.gradflow.sweep(...) works; each is
 once, in the module named above.
 """
 from .bounds import hochreiter_bound, pascanu_regime, singular_value_bound
-from .jacobians import (GradientNorms, connectivity, gradient_norms, jacobian_products,
-                        jacobian_step)
+from .jacobians import GradientNorms, connectivity, gradient_norms, jacobian_products, jacobian_step
 from .logspace import LOG10_FLOOR, RATE_FLOOR, decay_rate
 from .networks import sweep_setup
 from .sweeps import Sweep, exact_spectral_norms, sweep

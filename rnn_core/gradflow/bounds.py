@@ -4,7 +4,7 @@ Every bound is returned in log10 per lag l, like the measured curves of gradflow
 """
 import numpy as np
 
-from .. import activations, matrices
+from ..nn import activations, matrices
 from .logspace import _bound, _check_lags
 
 def singular_value_bound(W_h, activation, lags):

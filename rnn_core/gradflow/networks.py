@@ -22,7 +22,8 @@ import functools
 
 import numpy as np
 
-from .. import cells, matrices
+from .. import cells
+from ..nn import matrices
 from ..validate import check_choice, check_int, check_positive
 from . import traces
 from .jacobians import _start_vector

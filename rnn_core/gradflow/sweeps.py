@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations, cells, matrices
+from ..nn import activations, matrices
+from .. import cells
 from . import networks, traces
-from .batched import _dfs, _sweep_logs
+from .radii import _dfs, _sweep_logs
 from .logspace import (LOG10_FLOOR, _accumulate, _bound, _carry_back, _default_window, _frozen,
                        _mean_log, _renorm, _safe_log10, _slope_rate)
 

@@ -15,8 +15,9 @@ bias (3H,), None otherwise. A state is (h,) or (h, c), each (..., N, H).
 """
 import numpy as np
 
-from .. import activations, cells
-from .batched import _forward as _elman_forward, _project
+from ..nn import activations
+from .. import cells
+from .radii import _forward as _elman_forward, _project
 
 GATED = ("lstm", "gru")
 
@@ -39,7 +40,7 @@ def run(cell, xw, state0, W, b_h, opts, rho=None):
     """The forward pass: a trace (dict of time-major arrays (T, ..., .)) for `back`.
 
     state0: (h0,) or (h0, c0), each (..., N, H). The Elman RNN runs through the sweep's
-    overflow-safe forward (batched._forward, which calls elman._step), with W 2-d.
+    overflow-safe forward (radii._forward, which calls elman._step), with W 2-d.
     rho (R, 1, 1), LSTM only: the recurrent weights are rho * W for one shared W (G*H, H),
     and since h_{t-1} enters the LSTM only through W_h h_{t-1} = W (rho h_{t-1}), the step
     gets rho h_{t-1} and W: one (R*N, H) @ (H, 4H) matmul per step instead of R small ones.

@@ -15,15 +15,15 @@ lags are l = T - k steps back from the loss at the last step T, rates are natura
 per step, and `rho` is the largest eigenvalue modulus of W_h.
 """
 from . import depth, gates, language, remedies
-from .common import (ACTIVATION_COLORS, LOG10_FLOAT64_TINY, PREACTIVATION_SIZE, TEXT, TITLE,
-                     WIDTH, DescribedFigure)
+from .common import (ACTIVATION_COLORS, LOG10_FLOAT64_TINY, PREACTIVATION_SIZE, TEXT, TITLE, WIDTH,
+                     DescribedFigure)
 from .derivatives import (activations_figure, mean_derivative_figure, preactivation_figure,
                           relu_paths_figure)
 from .diagrams import unrolled_figure
 from .explorer import (EXPLORER_SIZE, explorer_artists, explorer_figure, measured_threshold,
                        update_explorer)
-from .gradients import (bounds_figure, commutation_figure, decay_rate_figure,
-                        input_scale_figure, rule_figure, transient_growth_figure)
+from .gradients import (bounds_figure, commutation_figure, decay_rate_figure, input_scale_figure,
+                        rule_figure, transient_growth_figure)
 
 __all__ = ["ACTIVATION_COLORS", "LOG10_FLOAT64_TINY", "PREACTIVATION_SIZE", "TEXT", "TITLE", "WIDTH",
            "DescribedFigure", "activations_figure", "mean_derivative_figure",

@@ -2,7 +2,7 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import render
+from . import render
 from ..gradflow.logspace import LOG10_FLOOR
 
 # log10 of the smallest normal float64: below it, a norm is only representable in log space.

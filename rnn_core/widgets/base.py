@@ -41,7 +41,7 @@ import traceback
 import ipywidgets as W
 from PIL import Image
 
-from .. import render
+from ..plots import render
 from ..validate import check_positive
 
 DPI = render.DPI

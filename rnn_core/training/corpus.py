@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .validate import check_indices
-from .validate import check_int
+from ..validate import check_indices
+from ..validate import check_int
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT = "pride_and_prejudice_vol1"
 
 

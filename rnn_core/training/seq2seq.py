@@ -21,11 +21,11 @@ Public functions check their arguments; _forward and _backward compute unchecked
 """
 import numpy as np
 
-from . import losses
-from .cells import bptt, get as get_cell
-from .readout import affine_backward, init_affine, init_embedding
-from .validate import (check_array, check_indices, check_int, check_params, check_sequence,
-                       check_state)
+from ..nn import losses
+from ..cells import sequence, get as get_cell
+from ..nn.readout import affine_backward, init_affine, init_embedding
+from ..validate import (check_array, check_indices, check_int, check_params, check_sequence,
+                        check_state)
 
 
 def init_params(V, D, H, cell="gru", seed=0, dtype=np.float64, **opts):
@@ -106,7 +106,7 @@ def _backward(dlogits, cache):
     """backward without checks: the decoder's dstate0 is the gradient at the encoder's s_S."""
     mod, enc_cache, dec_cache, h, out = cache
     dh, gout = affine_backward(dlogits, (h, out))
-    dx_dec, ds_S, gdec = mod._backward(bptt.steps(dh, h.shape[1]), dec_cache, None, None)
+    dx_dec, ds_S, gdec = mod._backward(sequence.steps(dh, h.shape[1]), dec_cache, None, None)
     dx_src, dstate0, genc = mod._backward({}, enc_cache, ds_S, None)
     return dx_src, dx_dec, dstate0, {"encoder": genc, "decoder": gdec, "out": gout}
 

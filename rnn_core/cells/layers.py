@@ -15,7 +15,7 @@ layer); later windows and every backward take the cells' unchecked _forward/_bac
 
 Shapes: x (N, T, D), h (N, T, H), states are dicts of (N, H) arrays; dh is an
 (N, T, H) array, a dict {t: (N, H)} (chosen steps only; negative t counts from the end)
-or None, as in every cell (cells/bptt.py). A bidirectional layer nests everything per
+or None, as in every cell (cells/sequence.py). A bidirectional layer nests everything per
 direction, {"fwd": ..., "bwd": ...}, and outputs h (N, T, 2H). A stack of M layers uses
 lists of M dicts, layer 0 first. A state that is None (or a list entry that is None)
 means zeros.
@@ -28,9 +28,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .cells import bptt
-from .cells import get as get_cell
-from .validate import check_array, check_int, check_sequence, check_state
+from . import sequence
+from . import get as get_cell
+from ..validate import check_array, check_int, check_sequence, check_state
 
 DIRECTIONS = ("fwd", "bwd")
 
@@ -68,7 +68,7 @@ def truncated_bptt(cell, x, state0, params, dh, truncate, dstate_T=None, **opts)
         if start == 0 and isinstance(dh, np.ndarray):   # H is known once the first window ran
             check_array("dh", dh, (N, T, h_w.shape[2]), x.dtype)
         elif start == 0:
-            steps.update(bptt.check_upstream("dh", dh, N, T, h_w.shape[2], x.dtype))
+            steps.update(sequence.check_upstream("dh", dh, N, T, h_w.shape[2], x.dtype))
         if isinstance(dh, np.ndarray):    # sliced per window: no per-step objects for all T
             return 0.0, dh[:, start:stop], {}
         return 0.0, {t - start: g for t, g in steps.items() if start <= t < stop}, {}
@@ -112,7 +112,7 @@ def _windows(cell, x, state0, params, loss, truncate, dstate_T, opts):
         else:
             h_w, state, cache = mod._forward(x[:, start:stop], state, params, full_opts)
         value, dh_w, lg = _loss_output(loss(h_w, start))
-        dh_w = bptt.check_upstream(f"loss's dh_window (steps {start}..{stop - 1})", dh_w,
+        dh_w = sequence.check_upstream(f"loss's dh_window (steps {start}..{stop - 1})", dh_w,
                                    N, stop - start, h_w.shape[2], x.dtype)
         dx[:, start:stop], dstate, g = mod._backward(
             dh_w, cache, dstate_T if stop == T else None, None)
@@ -192,7 +192,7 @@ def bidirectional_backward(dh, cache, dstate_T=None):
     """
     mod, (N, T, H2) = cache["cell"], cache["shape"]
     H = H2 // 2
-    dh = bptt.check_upstream("dh", dh, N, T, H2, cache["dtype"])
+    dh = sequence.check_upstream("dh", dh, N, T, H2, cache["dtype"])
     dstate_T = {"fwd": None, "bwd": None} if dstate_T is None else dstate_T
     _check_nested("dstate_T", dstate_T, DIRECTIONS)
     for d in DIRECTIONS:
@@ -269,10 +269,10 @@ def stacked_backward(dh, cache, dstates_T=None):
     from_above = None                       # dL/dh_j arriving from layer j+1's input
     for j in range(M - 1, -1, -1):
         name = "dh" if not isinstance(dh, list) else f"dh[{j}]"
-        d = bptt.check_upstream(name, dhs[j], *shapes[j], dtype)
+        d = sequence.check_upstream(name, dhs[j], *shapes[j], dtype)
         if from_above is not None:
-            from_above += bptt.dense(d, *shapes[j], dtype)
-            d = bptt.steps(from_above, shapes[j][1])
+            from_above += sequence.dense(d, *shapes[j], dtype)
+            d = sequence.steps(from_above, shapes[j][1])
         from_above, dstates0[j], grads[j] = mod._backward(d, caches[j], dstates_T[j], None)
     return from_above, dstates0, grads
 

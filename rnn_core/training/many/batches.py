@@ -27,8 +27,8 @@ task.resample bit for bit; tests/test_multirun.py: fit_many equals fit run for r
 """
 import numpy as np
 
-from . import tasks
-from .stacked import _buffer
+from .. import tasks
+from .parallel import _buffer
 
 # SeedSequence's constants (numpy/random/bit_generator.pyx) and PCG64's multiplier (pcg64.h)
 INIT_A, MULT_A, INIT_B, MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED

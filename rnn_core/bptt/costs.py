@@ -18,9 +18,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import layers
-from .cells import bptt, get as get_cell
-from .validate import check_int
+from ..cells import layers
+from ..cells import sequence, get as get_cell
+from ..validate import check_int
 
 
 class LinearFit(NamedTuple):
@@ -109,7 +109,7 @@ def _pass(cell, x, params, H, truncate):
         return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, truncate)
     mod = get_cell(cell)
     h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, mod._options({}))
-    return mod._backward(bptt.steps(h, x.shape[1]), cache, None, None)  # dh = h
+    return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)  # dh = h
 
 
 def _peak_bytes(run):

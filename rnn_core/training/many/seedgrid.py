@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import multirun
-from .tasks import Task
-from .validate import check_int, check_positive
+from ..tasks import Task
+from ...validate import check_int, check_positive
 
 PER_RUN = ("lr", "schedule", "momentum", "clip", "clip_value", "omega_weight")
 

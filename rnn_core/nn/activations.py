@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .validate import check_choice, check_positive
+from ..validate import check_choice, check_positive
 
 
 def sigmoid(a):

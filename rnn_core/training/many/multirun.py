@@ -2,7 +2,7 @@
 
 fit_many trains K models of one cell type at once. Their parameters are stacked along a
 leading axis (K, ...), so each step of the recurrence is one stacked matmul and one
-elementwise pass for all K runs instead of K small ones (the passes are stacked.py's). Each
+elementwise pass for all K runs instead of K small ones (the passes are parallel.py's). Each
 run has its own seed (its initial parameters and its stream of training batches, the ones
 `train.fit` with that seed would draw), its own learning rate or schedule, momentum
 coefficient, clipping thresholds (global norm, per run, and per entry) and regulariser
@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import batches, optim, regularizer, stacked, stacked_loss, train
-from .stacked import CELLS
-from .validate import check_choice, check_int, check_positive
+from . import batches, parallel, parallel_loss
+from ...remedies import optim, regularizer
+from .. import train
+from .parallel import CELLS
+from ...validate import check_choice, check_int, check_positive
 
 DTYPES = (np.float64, np.float32)
 
@@ -184,8 +186,8 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
     # initial parameters, run by run as fit makes them, then stacked
     opts, starts = _starts(mod, task, H, seeds, params, init, cell_opts, dtype)
-    F = {**stacked._fuse(mod, opts, stacked._stack([p["cell"] for p in starts])),
-         **stacked._stack([p["out"] for p in starts])}
+    F = {**parallel._fuse(mod, opts, parallel._stack([p["cell"] for p in starts])),
+         **parallel._stack([p["out"] for p in starts])}
     keys = list(F)
     F2 = {k: np.empty_like(v) for k, v in F.items()}    # the next params: updates go here
     V = {k: np.zeros_like(v) for k, v in F.items()} if optimizer == "momentum" else None
@@ -216,9 +218,9 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
         xs, data = batches.draw(task, seed_block.take(active, step, steps), batch_size, dtype, ws)
         om_arg = (weights[active], omega_mode) if any_omega else None
         with np.errstate(all="ignore"):
-            loss, om, grads, h_ok = stacked_loss._loss_and_grads(
+            loss, om, grads, h_ok = parallel_loss._loss_and_grads(
                 mod, opts, xs, data, F, truncate, om_arg, many, train._data_loss, ws)
-            norm, g_ok = stacked_loss._global_norms({k: grads[k].reshape(A, -1) for k in keys})
+            norm, g_ok = parallel_loss._global_norms({k: grads[k].reshape(A, -1) for k in keys})
         ok = h_ok & np.isfinite(loss) & g_ok
         norm = np.where(ok, norm, np.inf)
         om = np.where(h_ok, om, 0.0)
@@ -256,7 +258,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
         if (step + 1) % val_every == 0 or step + 1 == steps:
             live = np.flatnonzero(~done)
-            results = stacked_loss._evaluate(mod, opts, task, x_val, {k: v[live] for k, v in F.items()},
+            results = parallel_loss._evaluate(mod, opts, task, x_val, {k: v[live] for k, v in F.items()},
                                         train._data_loss, ws) if len(live) else []
             for j, res in zip(live, results):
                 r = active[j]
@@ -298,14 +300,14 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     late = [r for r in range(K) if not hists[r].val_step]
     if late:
         Fl = {k: np.stack([final[r][k] for r in late]) for k in keys}
-        for r, res in zip(late, stacked_loss._evaluate(mod, opts, task, x_val, Fl, train._data_loss)):
+        for r, res in zip(late, parallel_loss._evaluate(mod, opts, task, x_val, Fl, train._data_loss)):
             h = hists[r]
             train.record(h, res, h.steps_run)
             h.best_error, h.best_step, best[r] = h.val_error[-1], h.steps_run, final[r]
             h.succeeded = h.val_success[-1]
     out = []
     for r in range(K):
-        cp = stacked._unfuse(mod, opts, {k: v[None] for k, v in best[r].items()}, 0)
+        cp = parallel._unfuse(mod, opts, {k: v[None] for k, v in best[r].items()}, 0)
         out.append({"cell": {a: cp[a] for a in starts[0]["cell"]},        # init's key order
                     "out": {"W_y": best[r]["W_y"].copy(), "b_y": best[r]["b_y"].copy()}})
     settings = [{"seed": seeds[r], "lr": lrs[r] if schedule is None else scheds[r],
@@ -368,7 +370,7 @@ def _update(F, F2, V, grads, keys, rate, gamma, ok):
                 V[k] += g
                 g = V[k]
             np.subtract(F[k], g, out=F2[k])
-            new_ok &= stacked_loss._finite_rows(F2[k])
+            new_ok &= parallel_loss._finite_rows(F2[k])
     if not new_ok.all():
         for k in keys:
             F2[k][~new_ok] = F[k][~new_ok]

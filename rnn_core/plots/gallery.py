@@ -1,15 +1,15 @@
 """The static figures of figures/, each drawn from one experiment and one plot function.
 
-`python -m rnn_core.gallery OUTDIR` (make figures) writes every figure deterministically (PNG,
+`python -m rnn_core.plots.gallery OUTDIR` (make figures) writes every figure deterministically (PNG,
 and SVG for the headline) and returns the paths it wrote; tests/test_figures.py redraws them
 and compares the committed files pixel by pixel.
 """
 import pathlib
 import sys
 
-from .experiments import gates as gx
-from . import experiments as ex   # vanishing's and derivatives' functions
-from . import plots
+from ..experiments import gates as gx
+from .. import experiments as ex   # vanishing's and derivatives' functions
+from .. import plots
 
 
 
@@ -41,7 +41,7 @@ def vanishing_figures(seed=0):
 
 def gates_figures(seed=0):
     """The figures of notebook 05: the cell explorer at its defaults, the connectivity map."""
-    from .plots import gates as pg
+    from . import gates as pg
     return {"cell_explorer_default": pg.cell_explorer_figure(gx.explorer_data(seed=seed)),
             "connectivity": pg.connectivity_figure(gx.connectivity_map(seed=seed))}
 
@@ -75,6 +75,6 @@ def main(outdir, seed=0):
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m rnn_core.gallery OUTDIR")
+        sys.exit("usage: python -m rnn_core.plots.gallery OUTDIR")
     for p in main(sys.argv[1]):
         print(p)

@@ -8,7 +8,7 @@ gradient entries taken together, as if the tree were flattened into one vector.
 """
 import numpy as np
 
-from .validate import as_float_array, check_finite, check_int, check_positive
+from ..validate import as_float_array, check_finite, check_int, check_positive
 
 # ----------------------------------------------------------------------------- trees
 

@@ -15,8 +15,8 @@ import functools
 import numpy as np
 
 from . import init
-from .gradflow.logspace import LOG10_FLOOR, _accumulate, _renorm, _safe_log10
-from .validate import check_array, check_choice, check_int, check_positive
+from ..gradflow.logspace import LOG10_FLOOR, _accumulate, _renorm, _safe_log10
+from ..validate import check_array, check_choice, check_int, check_positive
 
 KINDS = ("orthogonal", "gaussian", "nonnormal", "symmetric", "identity")
 NONNORMAL_BLOCK = 4     # length of each hidden feedforward chain in the "nonnormal" family

@@ -10,7 +10,7 @@ only, either by passing that step's outputs (N, O) or by a mask that selects it.
 """
 import numpy as np
 
-from .validate import as_float_array, check_array, check_indices
+from ..validate import as_float_array, check_array, check_indices
 
 
 def _check_mask(mask, shape, dtype):

@@ -35,10 +35,10 @@ returns one value per run, an array (K,), and gradients stacked like the params.
 """
 import numpy as np
 
-from . import activations
-from .cells import bptt, elman
-from .validate import (as_float_array, check_array, check_batch_first, check_choice,
-                       check_options, check_params, check_sequence, check_state0)
+from ..nn import activations
+from ..cells import sequence, elman
+from ..validate import (as_float_array, check_array, check_batch_first, check_choice, check_options,
+                        check_params, check_sequence, check_state0)
 
 MODES = ("immediate", "direct", "full")
 
@@ -70,10 +70,10 @@ def state_gradients(dh, h, params, truncate=None, **opts):
     act = _activation(opts)
     dtype = _check_states(h, params)
     N, T, H = h.shape
-    steps = bptt.check_upstream("dh", dh, N, T, H, dtype)
+    steps = sequence.check_upstream("dh", dh, N, T, H, dtype)
     g = _state_gradients(steps, h.transpose(1, 0, 2), params["W_h"], act,
-                         bptt.check_truncate(truncate))
-    return bptt.batch_first(g)
+                         sequence.check_truncate(truncate))
+    return sequence.batch_first(g)
 
 
 def _state_gradients(dh, h_tm, W_h, act, truncate):
@@ -88,7 +88,7 @@ def _state_gradients(dh, h_tm, W_h, act, truncate):
         d = dh.get(t)
         g[t] = carry if d is None else carry + d
         carry = (g[t] * fp[t]) @ W_h
-        if bptt.cut(t, truncate):
+        if sequence.cut(t, truncate):
             carry = np.zeros_like(carry)
     return g
 

@@ -6,7 +6,7 @@ through E (V, D). Each forward returns (output, cache); each backward takes the 
 """
 import numpy as np
 
-from .validate import as_float_array, check_array, check_indices, check_int, check_params
+from ..validate import as_float_array, check_array, check_indices, check_int, check_params
 
 
 def init_affine(H, O, seed=0, std=None, dtype=np.float64):

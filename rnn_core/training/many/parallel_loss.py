@@ -11,10 +11,10 @@ losses (masks, many-to-many) run losses.py's functions run by run (train._data_l
 """
 import numpy as np
 
-from . import regularizer
-from .cells import elman
-from .stacked import _T, _backward, _forward, _rows
-from .tasks import LOWER_IS_BETTER
+from ...remedies import regularizer
+from ...cells import elman
+from .parallel import _T, _backward, _forward, _rows
+from ..tasks import LOWER_IS_BETTER
 
 CHUNK = 2 ** 22          # validation forward: at most this many gate entries per chunk of runs
 

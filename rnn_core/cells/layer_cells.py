@@ -16,11 +16,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .cells import bptt
-from .cells import get as get_cell
+from . import sequence
+from . import get as get_cell
 from .layers import (DIRECTIONS, _check_list, _layer_sizes, bidirectional_backward,
                      bidirectional_forward, bidirectional_init, stacked_forward, stacked_init)
-from .validate import check_int, check_state
+from ..validate import check_int, check_state
 
 
 def _composite(name, keys, options, param_shapes, init_params, zero_state, forward, _forward,
@@ -99,12 +99,12 @@ def stacked_cell(cell, M, **opts):
         if not isinstance(cache, dict) or "caches" not in cache or "shapes" not in cache:
             raise ValueError("cache: expected the cache returned by this stack's forward")
         N, T, H = cache["shapes"][-1]
-        dh = bptt.check_upstream("dh", dh, N, T, H, cache["dtype"])
+        dh = sequence.check_upstream("dh", dh, N, T, H, cache["dtype"])
         if dstate_T is not None:
             _flat_state("dstate_T", dstate_T, keys, nest)
             for j, ds in enumerate(nest(dstate_T)):
                 check_state(f"dstate_T (layer {j})", ds, cache["state_shapes"][j], cache["dtype"])
-        return _backward(dh, cache, dstate_T, bptt.check_truncate(truncate))
+        return _backward(dh, cache, dstate_T, sequence.check_truncate(truncate))
 
     def _backward(dh, cache, dstate_T, truncate):
         caches = cache["caches"]
@@ -112,7 +112,7 @@ def stacked_cell(cell, M, **opts):
         dstates0, grads, d = [None] * M, [None] * M, dh
         for j in range(M - 1, -1, -1):      # d: dL/dh_t^j from above (the loss, or layer j+1)
             dx, dstates0[j], grads[j] = mod._backward(d, caches[j], dstates_T[j], truncate)
-            d = bptt.steps(dx, dx.shape[1])
+            d = sequence.steps(dx, dx.shape[1])
         return dx, flatten(dstates0), grads
 
     return _composite(f"stacked_cell({cell!r}, {M})", keys, _fixed_options("stacked_cell"),

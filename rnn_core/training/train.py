@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import activations, losses, optim, regularizer
-from .readout import affine_backward, affine_forward, init_affine
-from .cells import bptt, elman, get as get_cell
+from ..nn import activations, losses
+from ..remedies import optim, regularizer
+from ..nn.readout import affine_backward, affine_forward, init_affine
+from ..cells import sequence, elman, get as get_cell
 from .tasks import LOWER_IS_BETTER, Task
-from .validate import check_choice, check_int, check_positive
+from ..validate import check_choice, check_int, check_positive
 
 
 @dataclass
@@ -208,7 +209,7 @@ def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, ome
         y, ocache = affine_forward(h, params["out"])
         loss, dy = _data_loss(task, y)
         dh_all, gout = affine_backward(dy, ocache)
-        dh = bptt.steps(dh_all, T)
+        dh = sequence.steps(dh_all, T)
     else:                                       # the loss reads h_T only: dh at one step
         y, ocache = affine_forward(h[:, -1], params["out"])
         loss, dy = _data_loss(task, y)

@@ -5,7 +5,7 @@ a new float64 array (or `dtype`), so two calls with the same seed give the same 
 """
 import numpy as np
 
-from .validate import check_int, check_positive
+from ..validate import check_int, check_positive
 
 
 def gaussian(shape, std=0.01, seed=0, dtype=np.float64):

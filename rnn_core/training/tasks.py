@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import corpus
-from .validate import check_choice, check_int, check_positive
+from ..validate import check_choice, check_int, check_positive
 
 LOWER_IS_BETTER = ("mse", "bpc")        # metrics that succeed below the threshold
 

@@ -24,8 +24,8 @@ as the product itself.)
 """
 import numpy as np
 
-from . import activations
-from .cells import bptt, elman, gru, lstm
+from ...nn import activations
+from ...cells import sequence, elman, gru, lstm
 
 CELLS = {"rnn": elman, "lstm": lstm, "gru": gru}      # the cells fit_many trains
 
@@ -173,13 +173,13 @@ def _elman_backward(dh, hs, W_h, act, truncate, keep_g, ws):
         np.multiply(carry, da, out=da)                 # dL/da_t = dL/dh_t * f'(a_t)
         if t:
             np.matmul(da, W_h, out=carry)              # dL/dh_{t-1}
-            if bptt.cut(t, truncate):
+            if sequence.cut(t, truncate):
                 carry[...] = 0
     return das, g_all
 
 
 def _sigmoid(a):
-    """a[...] = bptt.sigmoid_raw(a) = 1 / (1 + e^-a) in place, the same operations."""
+    """a[...] = sequence.sigmoid_raw(a) = 1 / (1 + e^-a) in place, the same operations."""
     np.negative(a, out=a)
     np.exp(a, out=a)
     a += 1
@@ -227,7 +227,7 @@ def _lstm_backward(dh, cache, W_h, truncate, ws):
     dzs = _buffer(ws, "da", (K, T, N, 4 * H), gs.dtype)
     ch, cc, dc = (_buffer(ws, n, (K, N, H), gs.dtype) for n in ("ch", "cc", "dc"))
     ch[...], cc[...] = 0, 0
-    for t0, t1 in bptt.blocks(T, K * N * 4 * H * gs.itemsize):       # the last block first
+    for t0, t1 in sequence.blocks(T, K * N * 4 * H * gs.itemsize):       # the last block first
         A, _ = lstm._local(ss[:, t0:t1], gs[:, t0:t1], tcs[:, t0:t1], cs[:, t0:t1],
                            out=dzs[:, t0:t1])
         for t in range(t1 - 1, t0 - 1, -1):
@@ -242,7 +242,7 @@ def _lstm_backward(dh, cache, W_h, truncate, ws):
             if t:
                 np.matmul(dz, W_h, out=ch)                   # dL/dh_{t-1}
                 np.multiply(dc, ss[:, t, :, :H], out=cc)     # dL/dC_{t-1} = dC f_t
-                if bptt.cut(t, truncate):
+                if sequence.cut(t, truncate):
                     ch[...], cc[...] = 0, 0
     return dzs
 
@@ -266,7 +266,7 @@ def _forward(mod, opts, x, F, ws=None):
         K, T, N, _ = gates.shape
         hs = _buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)  # hs[:, 0] = h_0 = 0, hs[:, t+1] = h_t
         hs[:, 0] = 0
-        sig = bptt.sigmoid_raw                                 # inside np.errstate already
+        sig = sequence.sigmoid_raw                                 # inside np.errstate already
         step = gru.STEPS[opts["form"]][0]
         b_h = F["b_h"][:, None, :] if "b_h" in F else None
         ss, ns = gates[..., :2 * H], gates[..., 2 * H:]
@@ -309,14 +309,14 @@ def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
         das_x = _buffer(ws, "da", (K, T, N, 3 * H), hs.dtype)
         das_h = das_x if form == "sources" else _buffer(ws, "da_h", (K, T, N, 3 * H), hs.dtype)
         carry = zero
-        for t0, t1 in bptt.blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
+        for t0, t1 in sequence.blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
             K_x, K_h, P = local(hs[:, t0:t1], (ss[:, t0:t1], ns[:, t0:t1], ms[:, t0:t1]))
             for t in range(t1 - 1, t0 - 1, -1):
                 g = dh.get(t)
                 j = t - t0
                 das_x[:, t], das_h[:, t], carry = back(carry if g is None else carry + g,
                                                        (K_x[:, j], K_h[:, j], P[:, j]), W_h)
-                if bptt.cut(t, truncate):
+                if sequence.cut(t, truncate):
                     carry = zero
         da_x, da_h = _rows(das_x), _rows(das_h)
         grads = {"W_x": _matmul(ws, "gW_x", _T(da_x), x_rows), "b": da_x.sum(axis=1)}

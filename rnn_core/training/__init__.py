@@ -1,0 +1,9 @@
+"""Training: the tasks, the corpus, the fit loop, the encoder-decoder, and many runs at once.
+
+    tasks      the synthetic tasks (adding, temporal order, memory, ...)
+    corpus     the shipped character corpus and its next-character task
+    train      fit: the training loop of one model, and sample
+    seq2seq    the encoder-decoder: forward and exact BPTT through both RNNs
+    many/      fit_many: K runs of fit as one computation, and the seed grids built on it
+"""
+from . import corpus, seq2seq, tasks, train  # noqa: F401
