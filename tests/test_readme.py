@@ -52,7 +52,7 @@ def test_docs_point_only_inside_the_repository(doc):
 def test_readme_cites_the_four_sources_by_title_and_author():
     text = (ROOT / "README.md").read_text()
     for must in ("Yue Ning", "*More on RNNs*", "*Recurrent Neural Network*, Brilliant",
-                 "Gianluca Galvan", "*On recurrent neural networks*", "*Recurrent Networks*", "CS224n"):
+                 "Giulio Galvan", "*On recurrent neural networks*", "*Recurrent Networks*", "CS224n"):
         assert must in text, f"README.md: expected the sources by title and author, missing {must!r}"
     assert not re.search(r"seed 0\d\d|seeds/", text), "README.md: cite sources by title, not file"
 
