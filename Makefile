@@ -1,27 +1,34 @@
 # Two commands for a new user on a machine with Python 3 and make:
-#   make test   install into .venv, then unit tests, notebook validation, browser test
+#   make test   install into .venv, then each part of TEST_PARTS in turn (below)
 #   make lab    install into .venv, then open JupyterLab on notebooks/
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-# Test runs keep Jupyter's, IPython's and matplotlib's state inside the venv, and the XDG
-# folders and npm's cache with it, so they write nothing to ~ (no kernelspec, connection
-# files, IPython profile, font cache, Chromium crash reports or npm logs): `make test`
-# lists anything that changed there all the same.
+# Test runs give every process they start a HOME of its own inside the venv, and keep
+# Jupyter's, IPython's and matplotlib's state, the XDG folders and npm's cache there too, so
+# they write nothing to the user's ~ (no kernelspec, connection files, IPython profile, font
+# cache, Chromium crash reports or npm logs). `make test` then lists whatever the tests'
+# own processes wrote into that HOME: only they see it, so nothing else running on the
+# machine (an editor, a JupyterLab, a browser) can be mistaken for them.
 TEST_HOME := $(abspath $(VENV))/test-home
-test test-unit test-notebooks test-browser notebooks: export JUPYTER_PLATFORM_DIRS := 1
-test test-unit test-notebooks test-browser notebooks: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
-test test-unit test-notebooks test-browser notebooks: export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
-test test-unit test-notebooks test-browser notebooks: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
-test test-unit test-notebooks test-browser notebooks: export IPYTHONDIR := $(TEST_HOME)/ipython
-test test-unit test-notebooks test-browser notebooks: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
-test test-unit test-notebooks test-browser notebooks: export XDG_CONFIG_HOME := $(TEST_HOME)/config
-test test-unit test-notebooks test-browser notebooks: export XDG_CACHE_HOME := $(TEST_HOME)/cache
-test test-unit test-notebooks test-browser notebooks: export XDG_DATA_HOME := $(TEST_HOME)/data
+TEST_TARGETS := test test-unit test-notebooks test-browser test-homework notebooks
+$(TEST_TARGETS): export HOME := $(TEST_HOME)/home
+$(TEST_TARGETS): export JUPYTER_PLATFORM_DIRS := 1
+$(TEST_TARGETS): export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
+$(TEST_TARGETS): export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
+$(TEST_TARGETS): export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
+$(TEST_TARGETS): export IPYTHONDIR := $(TEST_HOME)/ipython
+$(TEST_TARGETS): export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
+$(TEST_TARGETS): export XDG_CONFIG_HOME := $(TEST_HOME)/config
+$(TEST_TARGETS): export XDG_CACHE_HOME := $(TEST_HOME)/cache
+$(TEST_TARGETS): export XDG_DATA_HOME := $(TEST_HOME)/data
 # JupyterLab asks npm for its global prefix at start, and npm logs that under its cache.
-test test-unit test-notebooks test-browser notebooks: export NPM_CONFIG_CACHE := $(TEST_HOME)/npm
+$(TEST_TARGETS): export NPM_CONFIG_CACHE := $(TEST_HOME)/npm
+$(TEST_TARGETS): | $(TEST_HOME)/home
+$(TEST_HOME)/home:
+	mkdir -p $@
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
@@ -48,25 +55,24 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-# The parts in turn, stopping at the first that fails; then each part's time, and
-# every file under ~ (outside this folder) that changed during the run, which should be
-# none. Under CI (CI=true) such a file fails the run.
+# The parts in turn, stopping at the first that fails; then each part's time, and every
+# file the tests wrote into their HOME, which should be none. Under CI (CI=true) such a
+# file fails the run.
 TEST_PARTS := unit notebooks browser homework
 test: $(STAMP)
-	@mkdir -p $(TEST_HOME) && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
+	@mkdir -p $(TEST_HOME)/home && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
 	for part in $(TEST_PARTS); do \
 	  t0=$$(date +%s); $(MAKE) --no-print-directory test-$$part || rc=$$?; \
 	  times="$$times, test-$$part $$(( $$(date +%s) - t0 )) s"; \
 	  if [ $$rc != 0 ]; then times="$$times (failed)"; break; fi; \
 	done; \
 	echo "make test: $${times#, }"; \
-	written=$$(find "$$HOME" -xdev -newer $(TEST_HOME)/.test-started -type f 2>/dev/null \
-	  | grep -v -F "$(CURDIR)/" | head -20); \
+	written=$$(find "$$HOME" -newer $(TEST_HOME)/.test-started -type f 2>/dev/null | head -20); \
 	if [ -n "$$written" ]; then \
-	  echo "make test: files under ~ changed during the run (tests must write nothing there):"; \
+	  echo "make test: the tests wrote into their HOME ($$HOME), which stands for ~ (they must write nothing there):"; \
 	  echo "$$written" | sed 's/^/  /'; \
 	  if [ -n "$$CI" ] && [ $$rc = 0 ]; then rc=1; fi; \
-	else echo "make test: nothing written under ~ ($$HOME)"; fi; \
+	else echo "make test: nothing written under the tests' HOME ($$HOME), which stands for ~"; fi; \
 	exit $$rc
 
 # The unit part runs on both cores (pytest-xdist): one BLAS thread per worker. nbval is
@@ -113,15 +119,6 @@ grade: build/homework/SHA256SUMS
 	@test -n "$(SUBMISSIONS)" || { echo "make grade: expected SUBMISSIONS=<folder of submissions>"; exit 2; }
 	$(TEST_ENV) $(PY) tools/grade.py "$(SUBMISSIONS)" --build build/homework --out build/grades
 test-homework: export HOMEWORK_TESTS := 1
-test-homework: export JUPYTER_PLATFORM_DIRS := 1
-test-homework: export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
-test-homework: export JUPYTER_DATA_DIR := $(TEST_HOME)/jupyter-data
-test-homework: export JUPYTER_RUNTIME_DIR := $(TEST_HOME)/jupyter-runtime
-test-homework: export IPYTHONDIR := $(TEST_HOME)/ipython
-test-homework: export MPLCONFIGDIR := $(TEST_HOME)/matplotlib
-test-homework: export XDG_CONFIG_HOME := $(TEST_HOME)/config
-test-homework: export XDG_CACHE_HOME := $(TEST_HOME)/cache
-test-homework: export XDG_DATA_HOME := $(TEST_HOME)/data
 test-homework: build/homework/SHA256SUMS
 	$(TEST_ENV) $(PY) -m pytest tests/homework -p no:cacheprovider -p no:nbval -q -rP --durations=5
 
