@@ -1,0 +1,265 @@
+"""The web book (`make book`), opened page by page in headless Chromium, offline.
+
+A static server on 127.0.0.1 serves build/book; every request to any other host is aborted
+and counted. Each page of the site is opened at a desktop width (1280 px) and a phone width
+(390 px), and checked:
+- formulas are rendered: every formula Sphinx wrote (an element of class "math") holds
+  MathJax's output (mjx-container), and no raw TeX ($...$, \\(, \\[, $$) is left in the
+  visible text outside code;
+- every <img> has an alt text that is the figure's description from its notebook (or the
+  fallback of docs/book/pages.yml), not empty and not a file name; on notebook pages the
+  alts are exactly the descriptions of that notebook's figures, in order;
+- every image keeps its aspect ratio: rendered width / height within 2 % of the PNG's;
+- no request left the site, and no page logged a console error.
+A page that fails to load, or a request to 127.0.0.1 that fails (a missing script or
+font), fails the test.
+
+The browser is Debian's /usr/bin/chromium with the flags of the explorer's browser test;
+Playwright never downloads one. Without /usr/bin/chromium the test skips. Set
+RNN_BOOK_SCREENSHOTS to a folder to keep screenshots of the landing page and notebook 03
+at both widths, in the light and the dark theme.
+"""
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = REPO / "build" / "book"
+PAGES = REPO / "docs" / "book" / "pages.yml"
+CHROMIUM = Path("/usr/bin/chromium")
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+from test_explorer_browser import CHROMIUM_ARGS  # noqa: E402  (the same flags)
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+SCREENSHOT_PAGES = ("index.html", "notebooks/03_vanishing_exploding.html")
+MATHJAX_S = 30
+# Raw TeX a reader would see if MathJax had not run.
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\s][^$\n]{0,200}?\$")
+
+
+def site_pages():
+    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+                  if not p.relative_to(SITE).as_posix().startswith("_static/"))
+
+
+def expected_alts(stem):
+    """The alt texts notebook `stem` should give its figures, in order (as the build does)."""
+    nb = json.loads((REPO / "notebooks" / f"{stem}.ipynb").read_text())
+    fallbacks = (yaml.safe_load(PAGES.read_text()).get("alt_fallbacks") or {}).get(stem, {})
+    alts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/png" in data:
+                text = "".join(data.get("text/plain", "")).strip()
+                alts.append(text if text.startswith("Figure: ")
+                            else " ".join(fallbacks.get(cell.get("id"), "").split()))
+    return alts
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (SITE / "index.html").is_file():
+        pytest.fail(f"{SITE} holds no built book: run `make test-book` (it runs `make book` first)")
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium "
+                    "(apt-get install --no-install-recommends chromium) to run the book's browser test")
+    api = pytest.importorskip("playwright.sync_api",
+                              reason="playwright is not importable: run `make test-book`")
+    # Chromium's profile, HOME, XDG folders and TMPDIR inside the venv (as the explorer's
+    # test does), so that nothing is written under ~; a short TMPDIR for its socket.
+    base = Path(sys.prefix) / "test-home"
+    base.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="book-", dir=base))
+    tmp = root / "tmp" if len(str(root / "tmp")) + 46 <= 107 else Path(tempfile.mkdtemp(prefix="rnn-book-"))
+    home = root / "home"
+    for d in (home / ".config", home / ".cache", home / ".local" / "share", tmp):
+        d.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+               XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local" / "share"),
+               TMPDIR=str(tmp))
+    old_tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp)
+    try:
+        with api.sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                str(root / "profile"), executable_path=str(CHROMIUM), headless=True,
+                args=CHROMIUM_ARGS, env=env, viewport={"width": WIDTHS["desktop"], "height": 900})
+            context.blocked = []          # requests to another host, aborted
+            context.failed = []           # requests to the site that failed
+
+            def route(r):
+                url = urlsplit(r.request.url)
+                if url.scheme in ("http", "https") and url.netloc != urlsplit(site).netloc:
+                    context.blocked.append(r.request.url)
+                    r.abort()
+                else:
+                    r.continue_()
+
+            context.route("**/*", route)
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        if old_tmpdir is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = old_tmpdir
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Waits for MathJax's first typesetting (if the page loads it) and every image's decoding.
+SETTLE_JS = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const imgs = [...document.images];
+  imgs.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+  return true;
+}"""
+
+# What a page shows: its formulas, the raw TeX left in visible text outside code, its images.
+INSPECT_JS = """() => {
+  const main = document.querySelector('main') || document.body;
+  const clone = main.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight, .output')
+       .forEach(e => e.remove());
+  const maths = [...main.querySelectorAll('.math')];
+  return {
+    maths: maths.length,
+    rendered: maths.filter(m => m.querySelector('mjx-container')).length,
+    mjx: document.querySelectorAll('mjx-container').length,
+    text: clone.innerText,
+    imgs: [...document.images].map(i => ({
+      src: i.getAttribute('src') || '', alt: i.getAttribute('alt'),
+      natural: [i.naturalWidth, i.naturalHeight],
+      shown: [i.getBoundingClientRect().width, i.getBoundingClientRect().height],
+      visible: i.getClientRects().length > 0,
+    })),
+  };
+}"""
+
+
+def _open(context, url, width):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} {r.failure}")
+            if urlsplit(r.url).netloc == urlsplit(url).netloc else None)
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.ok, f"{url}: {response and response.status}"
+    page.wait_for_function(SETTLE_JS, timeout=MATHJAX_S * 1000)
+    return page, errors
+
+
+def test_every_page_renders_offline_with_formulas_alt_texts_and_true_aspect(site, browser):
+    pages = site_pages()
+    notebooks = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert {f"notebooks/{n}.html" for n in notebooks} <= set(pages), pages
+    assert {"index.html", "docs/theory.html"} <= set(pages), pages
+    counts = {"pages": 0, "formulas": 0, "images": 0}
+    problems = []
+    for width_name, width in WIDTHS.items():
+        for rel in pages:
+            page, errors = _open(browser, f"{site}/{rel}", width)
+            seen = page.evaluate(INSPECT_JS)
+            where = f"{rel} at {width} px"
+            if seen["rendered"] != seen["maths"]:
+                problems.append(f"{where}: {seen['maths'] - seen['rendered']} of {seen['maths']} "
+                                "formulas not rendered by MathJax")
+            raw = RAW_TEX.findall(seen["text"])
+            if raw:
+                problems.append(f"{where}: raw TeX in the text: {raw[:5]}")
+            for img in seen["imgs"]:
+                alt = img["alt"] or ""
+                if (not alt.strip() or alt.strip() == img["src"] or
+                        re.search(r"\.(png|svg|jpe?g|gif)$|^[\w./-]+$", alt.strip())):
+                    problems.append(f"{where}: image {img['src']} has alt {alt!r}")
+                nw, nh = img["natural"]
+                if not nw or not nh:
+                    problems.append(f"{where}: image {img['src']} did not load")
+                    continue
+                w, h = img["shown"]
+                if img["visible"] and w and h and abs((w / h) / (nw / nh) - 1) > 0.02:
+                    problems.append(f"{where}: image {img['src'][-20:]} shown {w:.0f} x {h:.0f}, "
+                                    f"its PNG is {nw} x {nh}: the aspect ratio moved "
+                                    f"{100 * abs((w / h) / (nw / nh) - 1):.1f} %")
+            if rel.startswith("notebooks/"):
+                want = expected_alts(Path(rel).stem)
+                got = [i["alt"] for i in seen["imgs"]]
+                assert all(a.startswith("Figure: ") for a in want), (rel, want)
+                if got != want:
+                    problems.append(f"{where}: alt texts {got} are not the notebook's figure "
+                                    f"descriptions {want}")
+                if not seen["maths"]:
+                    problems.append(f"{where}: no formula found on a notebook page")
+            if errors:
+                problems.append(f"{where}: console errors: {errors}")
+            if width_name == "desktop":
+                counts["pages"] += 1
+                counts["formulas"] += seen["rendered"]
+                counts["images"] += sum(1 for i in seen["imgs"] if (i["alt"] or "").strip())
+            page.close()
+    print(f"book: {counts['pages']} pages at {' and '.join(map(str, WIDTHS.values()))} px, "
+          f"{counts['formulas']} formulas rendered, {counts['images']} images with alt text, "
+          f"{len(browser.blocked)} requests to other hosts")
+    assert not browser.blocked, f"requests left the site: {sorted(set(browser.blocked))[:20]}"
+    assert not problems, "\n".join(problems)
+    assert counts["formulas"] > 0 and counts["images"] > 0, counts
+
+
+def test_dark_theme_screenshots(site, browser):
+    """Screenshots for a human (RNN_BOOK_SCREENSHOTS); in any case the dark theme must apply
+    (the theme's data-theme attribute follows the reader's colour scheme) with no error."""
+    out = os.environ.get("RNN_BOOK_SCREENSHOTS")
+    for rel in SCREENSHOT_PAGES:
+        for scheme in ("light", "dark"):
+            for width_name, width in WIDTHS.items():
+                page = browser.new_page()
+                page.emulate_media(color_scheme=scheme)
+                page.set_viewport_size({"width": width, "height": 900})
+                page.goto(f"{site}/{rel}", wait_until="load")
+                page.wait_for_function(SETTLE_JS, timeout=MATHJAX_S * 1000)
+                theme = page.evaluate("() => document.documentElement.dataset.theme")
+                assert theme == scheme, f"{rel}: data-theme {theme!r} under a {scheme} colour scheme"
+                if out:
+                    Path(out).mkdir(parents=True, exist_ok=True)
+                    name = f"{Path(rel).stem}_{width_name}_{scheme}"
+                    page.screenshot(path=str(Path(out) / f"{name}.png"))
+                    if page.locator("main img").count():     # and its first figure
+                        page.locator("main img").first.scroll_into_view_if_needed()
+                        page.screenshot(path=str(Path(out) / f"{name}_figure.png"))
+                page.close()
+    assert not browser.blocked, f"requests left the site: {sorted(set(browser.blocked))[:20]}"
