@@ -188,17 +188,17 @@ def _on_build_finished(app, exception):
 
 def landing_page(config):
     """The landing page's MyST markdown: the series, the path through it, prerequisites."""
-    rows = ["| page | you will be able to | after | reading / running |", "|---|---|---|---|"]
-    notebooks = ROOT / "notebooks"
+    steps = []          # a numbered list, not a table: it reads on a phone, and a "|" in a
+    notebooks = ROOT / "notebooks"      # formula cannot split a table's cell
     for page in config["pages"]:
         if "notebook" not in page:
             continue
         name = page["notebook"]
         nb = json.loads((notebooks / f"{name}.ipynb").read_text())
         title = _text(nb["cells"][0]["source"]).splitlines()[0].lstrip("# ").strip()
-        rows.append(f"| [{title}](notebooks/{name}.ipynb) | {page['objectives'][0]} "
-                    f"| {', '.join(page['prerequisites'])} "
-                    f"| {reading_minutes(nb)} min / {page['run_seconds']:g} s |")
+        steps.append(f"1. **[{title}](notebooks/{name}.ipynb)** (after: "
+                     f"{', '.join(page['prerequisites'])}; reading about {reading_minutes(nb)} "
+                     f"minutes, running {page['run_seconds']:g} s). {page['objectives'][0]}")
     docs = [p["doc"] for p in config["pages"] if "doc" in p]
     homework = {}
     for name, page in config["by_notebook"].items():
@@ -217,14 +217,14 @@ def landing_page(config):
         "",
         "## The path through the series",
         "",
-        "Read the notebooks in order: each builds on the ones named in its \"after\" column. "
+        "Read the notebooks in order: each builds on the ones named after \"after\". "
         "01 and 02 set up the network and its gradient; 03 and 04 measure why that gradient "
         "vanishes or explodes; 05 and 06 change the architecture, 07 the training, and 08 "
         "puts the pieces into a language model. Reading times count the words of each "
         "notebook; running times are the measured computing time of all its cells on 2 "
         "cores. Each page opens with its objectives and links to run it on Colab or Binder.",
         "",
-        *rows,
+        *steps,
         "",
         "[The theory and conventions](docs/theory.md) gives the notation, the exact "
         "statements and the cells' equations that every notebook uses. Homework follows "

@@ -44,8 +44,9 @@ from test_explorer_browser import CHROMIUM_ARGS  # noqa: E402  (the same flags)
 WIDTHS = {"desktop": 1280, "phone": 390}
 SCREENSHOT_PAGES = ("index.html", "notebooks/03_vanishing_exploding.html")
 MATHJAX_S = 30
-# Raw TeX a reader would see if MathJax had not run.
-RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\s][^$\n]{0,200}?\$")
+# Raw TeX a reader would see if MathJax had not run (or a formula was cut in two): a
+# delimiter, a $...$ pair or a TeX command such as \\gamma, outside code.
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\s][^$\n]{0,200}?\$|\\[A-Za-z]{2,}")
 
 
 def site_pages():
@@ -235,7 +236,9 @@ def test_every_page_renders_offline_with_formulas_alt_texts_and_true_aspect(site
     print(f"book: {counts['pages']} pages at {' and '.join(map(str, WIDTHS.values()))} px, "
           f"{counts['formulas']} formulas rendered, {counts['images']} images with alt text, "
           f"{len(browser.blocked)} requests to other hosts")
-    assert not browser.blocked, f"requests left the site: {sorted(set(browser.blocked))[:20]}"
+    if browser.blocked:
+        problems.insert(0, f"{len(browser.blocked)} requests left the site: "
+                           f"{sorted(set(browser.blocked))[:20]}")
     assert not problems, "\n".join(problems)
     assert counts["formulas"] > 0 and counts["images"] > 0, counts
 
