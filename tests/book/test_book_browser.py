@@ -5,7 +5,8 @@ and counted. Each page of the site is opened at a desktop width (1280 px) and a 
 (390 px), and checked:
 - formulas are rendered: every formula Sphinx wrote (an element of class "math") holds
   MathJax's output (mjx-container), and no raw TeX ($...$, \\(, \\[, $$) is left in the
-  visible text outside code;
+  visible text outside code; each formula carries MathJax's assistive MathML, which
+  screen readers read;
 - every <img> has an alt text that is the figure's description from its notebook (or the
   fallback of docs/book/pages.yml), not empty and not a file name; on notebook pages the
   alts are exactly the descriptions of that notebook's figures, in order;
@@ -40,6 +41,8 @@ PAGES = REPO / "docs" / "book" / "pages.yml"
 CHROMIUM = Path("/usr/bin/chromium")
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 from test_explorer_browser import CHROMIUM_ARGS  # noqa: E402  (the same flags)
+sys.path.insert(0, str(REPO / "tools"))
+import colab_cell  # noqa: E402  (REPOSITORY: the links every page must carry)
 
 WIDTHS = {"desktop": 1280, "phone": 390}
 SCREENSHOT_PAGES = ("index.html", "notebooks/03_vanishing_exploding.html")
@@ -67,6 +70,25 @@ def expected_alts(stem):
                 alts.append(text if text.startswith("Figure: ")
                             else " ".join(fallbacks.get(cell.get("id"), "").split()))
     return alts
+
+
+def plan_problems(where, stem, plan):
+    """What is wrong with the box that opens a notebook page (objectives, times, links)."""
+    if not plan:
+        return [f"{where}: no 'Before you start' box"]
+    page = next(p for p in yaml.safe_load(PAGES.read_text())["pages"] if p.get("notebook") == stem)
+    path = f"notebooks/{stem}.ipynb"
+    want = [colab_cell.colab_url(path), colab_cell.binder_url(path)] + [
+        f"https://github.com/{colab_cell.REPOSITORY}/blob/{colab_cell.BRANCH}/homework/{hw}/{hw}.ipynb"
+        for hw in page["homework"]]
+    out = [f"{where}: the box lacks the link {url}" for url in want if url not in plan["links"]]
+    if not plan["first"]:
+        out.append(f"{where}: the 'Before you start' box is not the first thing under the title")
+    for needed in ("You will be able to", "reading about", "minutes", "running every cell",
+                   "Prerequisites"):
+        if needed not in plan["text"]:
+            out.append(f"{where}: the box does not say {needed!r}: {plan['text'][:300]!r}")
+    return out
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -156,10 +178,20 @@ INSPECT_JS = """() => {
   clone.querySelectorAll('pre, code, script, style, mjx-container, .highlight, .output')
        .forEach(e => e.remove());
   const maths = [...main.querySelectorAll('.math')];
+  const plan = document.querySelector('.book-plan');
+  const h1 = document.querySelector('main article h1, main section > h1');
   return {
+    plan: plan && {
+      // the box opens the page: the first thing after the title's heading
+      first: !!(h1 && plan.closest('section') === h1.closest('section') &&
+                [...h1.closest('section').children].filter(e => e.tagName !== 'SPAN')[1] === plan),
+      text: plan.innerText,
+      links: [...plan.querySelectorAll('a')].map(a => a.href),
+    },
     maths: maths.length,
     rendered: maths.filter(m => m.querySelector('mjx-container')).length,
     mjx: document.querySelectorAll('mjx-container').length,
+    assistive: document.querySelectorAll('mjx-container mjx-assistive-mml math').length,
     text: clone.innerText,
     imgs: [...document.images].map(i => ({
       src: i.getAttribute('src') || '', alt: i.getAttribute('alt'),
@@ -200,6 +232,9 @@ def test_every_page_renders_offline_with_formulas_alt_texts_and_true_aspect(site
             if seen["rendered"] != seen["maths"]:
                 problems.append(f"{where}: {seen['maths'] - seen['rendered']} of {seen['maths']} "
                                 "formulas not rendered by MathJax")
+            if seen["assistive"] != seen["mjx"]:
+                problems.append(f"{where}: {seen['mjx'] - seen['assistive']} of {seen['mjx']} "
+                                "formulas carry no MathML for screen readers (assistive-mml)")
             raw = RAW_TEX.findall(seen["text"])
             if raw:
                 problems.append(f"{where}: raw TeX in the text: {raw[:5]}")
@@ -218,6 +253,7 @@ def test_every_page_renders_offline_with_formulas_alt_texts_and_true_aspect(site
                                     f"its PNG is {nw} x {nh}: the aspect ratio moved "
                                     f"{100 * abs((w / h) / (nw / nh) - 1):.1f} %")
             if rel.startswith("notebooks/"):
+                problems += plan_problems(where, Path(rel).stem, seen["plan"])
                 want = expected_alts(Path(rel).stem)
                 got = [i["alt"] for i in seen["imgs"]]
                 assert all(a.startswith("Figure: ") for a in want), (rel, want)
