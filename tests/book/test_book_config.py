@@ -7,32 +7,14 @@ requirements-book.txt must add the book's stack without moving a pin of the othe
 """
 import json
 import re
+import sys
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([A-Za-z0-9_.\-+]+)$")
-
-
-def _norm(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def pins(name):
-    out, options = {}, []
-    for line in (ROOT / name).read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if not line:
-            continue
-        if line.startswith("-"):
-            options.append(line)
-            continue
-        m = PIN.match(line)
-        assert m, f"{name}: expected an exact pin NAME==VERSION, received {line!r}"
-        assert _norm(m.group(1)) not in out, f"{name}: {m.group(1)} pinned twice"
-        out[_norm(m.group(1))] = m.group(2)
-    return out, options
+sys.path.insert(0, str(ROOT / "tests" / "homework"))
+from test_requirements import pins  # noqa: E402  (one parser of the requirements files)
 
 
 def config():
