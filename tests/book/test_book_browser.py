@@ -283,13 +283,62 @@ def test_every_page_renders_offline_with_formulas_alt_texts_and_true_aspect(site
     assert counts["formulas"] > 0 and counts["images"] > 0, counts
 
 
-def test_dark_theme_screenshots(site, browser):
-    """Screenshots for a human (RNN_BOOK_SCREENSHOTS); in any case the dark theme must apply
-    (the theme's data-theme attribute follows the reader's colour scheme) with no error."""
+# In the page's theme: the worst WCAG contrast ratio of the text in the article (paragraphs,
+# list items, links, the box, table cells, text outputs; code's own highlighting colours
+# aside) against the background it is drawn on, and the figures whose PNG is not opaque
+# (a transparent figure would show its black axes on the dark background).
+LEGIBILITY_JS = """() => {
+  const lum = c => {
+    const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const alpha = c => { const m = c.match(/[\\d.]+/g); return m.length > 3 ? Number(m[3]) : 1; };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const bg = getComputedStyle(e).backgroundColor;
+      if (alpha(bg) > 0.5) return bg;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  let worst = {ratio: 99};
+  const texts = document.querySelectorAll(
+    'main article p, main article li, main article a, main article td, main article th, ' +
+    '.book-plan p, .cell_output pre, main article h1, main article h2');
+  for (const el of texts) {
+    if (!el.innerText.trim() || !el.getClientRects().length) continue;
+    const fg = getComputedStyle(el).color, bg = background(el);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < worst.ratio) worst = {ratio, fg, bg, text: el.innerText.slice(0, 60)};
+  }
+  const transparent = [];
+  for (const img of document.querySelectorAll('main img')) {
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let opaque = true;
+    for (let k = 3; k < d.length; k += 4 * 97) if (d[k] < 255) { opaque = false; break; }
+    if (!opaque) transparent.push(img.getAttribute('src'));
+  }
+  return {worst, transparent};
+}"""
+
+
+def test_both_themes_are_legible(site, browser):
+    """Every page in the light and the dark theme (the theme follows the reader's colour
+    scheme): its text contrasts with its background by at least 4.5 : 1 (WCAG AA), and
+    every figure is opaque, so it reads on a dark page. Set RNN_BOOK_SCREENSHOTS to keep
+    screenshots of SCREENSHOT_PAGES at both widths in both themes."""
     out = os.environ.get("RNN_BOOK_SCREENSHOTS")
-    for rel in SCREENSHOT_PAGES:
+    problems = []
+    for rel in site_pages():
         for scheme in ("light", "dark"):
             for width_name, width in WIDTHS.items():
+                if width_name == "phone" and not (out and rel in SCREENSHOT_PAGES):
+                    continue
                 page = browser.new_page()
                 page.emulate_media(color_scheme=scheme)
                 page.set_viewport_size({"width": width, "height": 900})
@@ -297,7 +346,12 @@ def test_dark_theme_screenshots(site, browser):
                 page.wait_for_function(SETTLE_JS, timeout=MATHJAX_S * 1000)
                 theme = page.evaluate("() => document.documentElement.dataset.theme")
                 assert theme == scheme, f"{rel}: data-theme {theme!r} under a {scheme} colour scheme"
-                if out:
+                seen = page.evaluate(LEGIBILITY_JS)
+                if seen["worst"]["ratio"] < 4.5:
+                    problems.append(f"{rel} ({scheme}): text contrast {seen['worst']}")
+                if seen["transparent"]:
+                    problems.append(f"{rel} ({scheme}): figures not opaque: {seen['transparent']}")
+                if out and rel in SCREENSHOT_PAGES:
                     Path(out).mkdir(parents=True, exist_ok=True)
                     name = f"{Path(rel).stem}_{width_name}_{scheme}"
                     page.screenshot(path=str(Path(out) / f"{name}.png"))
@@ -306,3 +360,4 @@ def test_dark_theme_screenshots(site, browser):
                         page.screenshot(path=str(Path(out) / f"{name}_figure.png"))
                 page.close()
     assert not browser.blocked, f"requests left the site: {sorted(set(browser.blocked))[:20]}"
+    assert not problems, "\n".join(problems)
