@@ -139,7 +139,7 @@ def main(argv=None):
     if rc:
         fail(f"sphinx-build failed (exit {rc}); see the messages above")
     shutil.copytree(work / "mathjax", out / "_static" / "mathjax")
-    pages = sorted(p.relative_to(out) for p in out.rglob("*.html"))
+    pages = [p for p in out.rglob("*.html") if "_static" not in p.relative_to(out).parts]
     print(f"make book: {len(pages)} pages in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}, "
           f"{size_mb(out):.1f} MiB (MathJax {size_mb(out / '_static' / 'mathjax'):.1f} MiB), "
           f"built in {time.monotonic() - t0:.1f} s")
