@@ -140,3 +140,21 @@ lm: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/results
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The web book (README "Web book"): the committed, executed notebooks, docs/theory.md and a
+# landing page, built by Sphinx + myst-nb (requirements-book.txt, installed into .venv only
+# by these targets) into build/book, with MathJax fetched from the npm registry once into
+# build/book-cache (tools/book.py). `make test-book` opens every page in Chromium with
+# every other host blocked; it is the last part of `make test`.
+TEST_PARTS += book
+.PHONY: book test-book
+BOOK_STAMP := $(VENV)/.book-installed
+$(BOOK_STAMP): $(STAMP) requirements-book.txt requirements-homework.txt requirements.txt
+	$(PY) -m pip install --quiet -r requirements-book.txt
+	$(PY) -m pip check
+	touch $(BOOK_STAMP)
+book: $(BOOK_STAMP)
+	$(PY) tools/book.py --out build/book --cache build/book-cache
+test-book: export BOOK_TESTS := 1
+test-book: book
+	$(TEST_ENV) $(PY) -m pytest tests/book -p no:cacheprovider -rsP -q
