@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # own processes wrote into that HOME: only they see it, so nothing else running on the
 # machine (an editor, a JupyterLab, a browser) can be mistaken for them.
 TEST_HOME := $(abspath $(VENV))/test-home
-TEST_TARGETS := test test-unit test-notebooks test-browser test-homework notebooks
+TEST_TARGETS := test test-unit test-notebooks test-browser test-homework test-book notebooks
 $(TEST_TARGETS): export HOME := $(TEST_HOME)/home
 $(TEST_TARGETS): export JUPYTER_PLATFORM_DIRS := 1
 $(TEST_TARGETS): export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
