@@ -2,7 +2,8 @@
 
     logspace    log10 norms that neither under- nor overflow, the one backward carrier,
                 and the decay rate
-    batched     the Elman RNN for a batch of spectral radii at once (the sweep's fast paths)
+    radii       the Elman RNN for a batch of spectral radii at once, on the cell's own
+                step and carry; radii_fast, the fast form of its forward (tanh, sigmoid)
     traces      every cell's own step functions, run forward and back for gradflow
     jacobians   one-step Jacobians of any cell, their products, gradient norms per lag
     networks    the seeded networks of the sweep, and how rho scales each cell's weights

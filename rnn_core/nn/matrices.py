@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from . import init
-from ..gradflow.logspace import LOG10_FLOOR, _accumulate, _renorm, _safe_log10
+from ..gradflow.logspace import LOG10_FLOOR, accumulate, renorm, safe_log10
 from ..validate import check_array, check_choice, check_int, check_positive
 
 KINDS = ("orthogonal", "gaussian", "nonnormal", "symmetric", "identity")
@@ -194,7 +194,7 @@ def transient_growth(W_h, L):
     top = np.zeros((L + 1, 1))
     for j in range(L):
         P = P @ W_h
-        steps[j], alive[j] = _renorm(P.reshape(1, H * H))
-        top[j + 1] = _safe_log10(np.linalg.svd(P, compute_uv=False)[:1])
-    scale = _accumulate(np.zeros(1), steps, alive)
+        steps[j], alive[j] = renorm(P.reshape(1, H * H))
+        top[j + 1] = safe_log10(np.linalg.svd(P, compute_uv=False)[:1])
+    scale = accumulate(np.zeros(1), steps, alive)
     return np.where(scale <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(scale + top, LOG10_FLOOR))[:, 0]
