@@ -208,7 +208,7 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
     curves = {}
     for fam in families:
         W_h = matrices.family(fam, H, rho, seed)
-        curves[fam] = dict(curve=np.asarray(matrices.transient_growth(W_h, L)),
+        curves[fam] = dict(curve=np.asarray(gradflow.transient_growth(W_h, L)),
                            sigma_max=matrices.sigma_max(W_h))
     return dict(lags=lags, rho=float(rho), H=H, curves=curves,
                 eigen_line=lags * np.log10(rho))

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import cells
-from ..validate import as_float_array, check_array, check_options, check_sequence
+from ..nn import matrices
+from ..validate import as_float_array, check_array, check_int, check_options, check_sequence
 from . import traces
-from .logspace import LOG10_FLOOR, accumulate, carry_back, frozen, log10_norms, renorm
+from .logspace import LOG10_FLOOR, accumulate, carry_back, frozen, log10_norms, product_norms, renorm
 
 carry = cells.elman._step_back     # elman.carry on the cells branch
 
@@ -134,6 +135,18 @@ def jacobian_products(cell, x, state0, params, *, renormalize=False, **opts):
         return P
     scale = accumulate(np.full(N, 0.5 * np.log10(S)), steps, alive)[::-1].T   # (N, T+1) by k
     return P, np.ascontiguousarray(scale)
+
+
+def transient_growth(W_h, L):
+    """log10 ||W_h^l||_2 for l = 0..L, (L+1,): the linear RNN's Jacobian products.
+
+    The power is renormalised at each step (so rho = 4 and L = 5000 are fine) and its norm
+    taken by SVD (logspace.product_norms). ||W^l||^(1/l) -> rho, but a non-normal W_h can
+    grow for many steps first.
+    """
+    W_h = matrices.check_square("W_h", W_h).astype(np.float64)
+    L = check_int("L", L, low=0)
+    return product_norms(lambda P, j: P @ W_h, np.eye(W_h.shape[0])[None], L)[:, 0]
 
 
 def start_vector(H, seed, dtype=np.float64):

@@ -5,8 +5,10 @@ function that follows a gradient over many steps renormalises the vector (or mat
 goes and adds up log10 of the norms it divides out. Results are log10 values, finite for
 any T and any finite rho, with no floating-point warning. Every covector that gradflow
 carries back (gradient_norms of any cell, the sweep of any cell) goes through the one
-carrier here, carry_back; only the matrix products (jacobian_products, connectivity,
-exact_spectral_norms, matrices.transient_growth) renormalise with renorm themselves.
+carrier here, carry_back, and every spectral norm of a matrix product (exact_spectral_norms,
+transient_growth) through product_norms; only jacobian_products and connectivity, which
+return the products themselves, renormalise with renorm in their own loops. The helpers
+here are unchecked: gradflow's public functions check at their edge, then call them.
 An exactly zero gradient (rho = 0, every ReLU unit off) has log10 = -inf. It is reported
 as the finite LOG10_FLOOR = -1e6 instead (anything smaller is clipped to it, which takes a
 factor below 1e-200 per step over 5000 steps), so no result is NaN or -inf; plots should
@@ -178,6 +180,26 @@ def _carry_careful(step, v, T, parts):
     dead = (logs <= LOG10_FLOOR)[None] | (part_logs <= LOG10_FLOOR)
     part_logs = np.maximum(np.where(dead, LOG10_FLOOR, part_logs + logs[None]), LOG10_FLOOR)
     return logs, list(part_logs)
+
+
+def product_norms(step, P, L):
+    """The one matrix carrier: log10 ||P_l||_2 for l = 0..L, (L+1, M), unchecked.
+
+    P (M, S, S): M products at once, P_0 = P; step(P, j) returns P_{j+1} from P_j (a new
+    array). Each product is renormalised (Frobenius) after every step, so L = 5000 neither
+    under- nor overflows, and its largest singular value is taken by SVD: O(L M S^3), for
+    the exact spectral norms only. Exact zeros are LOG10_FLOOR.
+    """
+    M = P.shape[0]
+    steps, alive = np.zeros((L, M)), np.ones((L, M), bool)
+    top = np.zeros((L + 1, M))                     # log10 sigma_1 of the renormalised product
+    top[0] = safe_log10(np.linalg.svd(P, compute_uv=False)[:, 0])
+    for j in range(L):
+        P = step(P, j)
+        steps[j], alive[j] = renorm(P.reshape(M, -1))
+        top[j + 1] = safe_log10(np.linalg.svd(P, compute_uv=False)[:, 0])
+    scale = accumulate(np.zeros(M), steps, alive)
+    return np.where(scale <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(scale + top, LOG10_FLOOR))
 
 
 def accumulate(log0, steps, alive):

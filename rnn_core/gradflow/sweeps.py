@@ -12,8 +12,8 @@ from ..nn import activations, matrices
 from .. import cells
 from . import networks, radii, traces
 from .bounds import geometric_bound
-from .logspace import (LOG10_FLOOR, accumulate, carry_back, decay_rate, default_window, frozen,
-                       mean_log, renorm, safe_log10)
+from .logspace import (LOG10_FLOOR, carry_back, decay_rate, default_window, frozen, mean_log,
+                       product_norms, safe_log10)
 
 carry = cells.elman._step_back     # elman.carry on the cells branch
 
@@ -187,8 +187,8 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
 
     The same network and inputs as sweep's row for rho (same seeds, x, W_x and forward code:
     identical to sweep([rho], ...), and to a row of a many-rho sweep up to rounding). The
-    matrix product is carried backwards, renormalised (Frobenius) at each step, and its
-    largest singular value is taken by SVD at every lag: O(T H^3), on demand only. With
+    matrix product is carried backwards by elman.carry and its spectral norm taken by
+    logspace.product_norms (renormalised, SVD at every lag): O(T H^3), on demand only. With
     N > 1 the log norms are averaged over the sequences. Exact zeros are LOG10_FLOOR.
     It bounds the sweep's curve from above: ||P^T u|| <= ||P||_2 for a unit u.
     """
@@ -200,17 +200,15 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
         H, T, N, D, input_scale, bias, family, seed, np.float64)
     xw, _, _ = networks.cached_inputs("rnn", None, H, T, N, D, input_scale, bias, None, seed, dtype)
     B = matrices.base(family, H, seed)
-    dfs = radii.derivatives(B, rho, xw, act)                                      # (T, N, H), R = 1
+    dfs = radii.derivatives(B, rho, xw, act)                         # (T, N, H), R = 1
     P = np.broadcast_to(np.eye(H), (N, H, H)).copy()                 # dh_T/dh_T
-    steps, alive = np.zeros((T, N)), np.ones((T, N), bool)
-    top = np.zeros((T + 1, N))                     # log10 sigma_1 of the normalised product
-    for j in range(T):                             # P: dh_T/dh_k -> dh_T/dh_{k-1}, k = T - j
-        P = carry(P, dfs[T - 1 - j][:, None, :], B)[1]   # P diag(f'(a_k)) W_h / rho
-        steps[j], alive[j] = renorm(P.reshape(N, H * H))
-        top[j + 1] = safe_log10(np.linalg.svd(P, compute_uv=False)[:, 0])
-    scale = accumulate(np.zeros(N), steps, alive)                   # (T+1, N)
+
+    def step(P, j):                                # dh_T/dh_k -> dh_T/dh_{k-1}, k = T - j:
+        return carry(P, dfs[T - 1 - j][:, None, :], B)[1]            # P diag(f'(a_k)) W_h / rho
+
+    norms = product_norms(step, P, T)                                # (T+1, N)
     lags = np.arange(T + 1)[:, None]
     rho_part = np.where(lags == 0, 0.0, lags * safe_log10(rho[0]))  # the rho^l taken out of P
-    dead = (scale <= LOG10_FLOOR) | (rho_part <= LOG10_FLOOR)
-    logs = np.where(dead, LOG10_FLOOR, np.maximum(scale + top + rho_part, LOG10_FLOOR))
+    dead = (norms <= LOG10_FLOOR) | (rho_part <= LOG10_FLOOR)
+    logs = np.where(dead, LOG10_FLOOR, np.maximum(norms + rho_part, LOG10_FLOOR))
     return mean_log(logs, axis=1)
