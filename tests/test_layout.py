@@ -32,6 +32,21 @@ def _name(path):
 MODULES = {_name(p): p for p in sorted(ROOT.rglob("*.py"))}
 
 
+def _private_names(module):
+    """The underscore names a module defines at its top level."""
+    tree = ast.parse(MODULES[module].read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+DEFINED = {m: _private_names(m) for m in MODULES}
+
+
 def _room(module):
     """The room of a module name: 'rnn_core.cells.elman' -> 'cells' (None: the package map)."""
     parts = module.split(".")
@@ -51,7 +66,9 @@ def _target(module, path, level, name):
 
 def _scan(module, source=None):
     """(imports, private uses) of one module: lists of (line, imported module) and
-    (line, 'module._name') for every use of another module's underscore name."""
+    (line, 'module._name') for every use of another module's underscore name. A module held
+    in a variable (mod = cells.get(name); mod._forward) is named by the modules that define
+    the name, joined by '|'."""
     path = MODULES[module]
     tree = ast.parse(path.read_text() if source is None else source, filename=str(path))
     imports, private, aliases = [], [], {}
@@ -84,6 +101,10 @@ def _scan(module, source=None):
             owner = ".".join([aliases[value.id]] + chain[::-1])
             if owner in MODULES and owner != module:
                 private.append((node.lineno, f"{owner}.{node.attr}"))
+        elif isinstance(value, ast.Name) and not chain and value.id not in ("self", "cls"):
+            owners = sorted(m for m, names in DEFINED.items() if node.attr in names and m != module)
+            if owners and module in MODULES and node.attr not in DEFINED.get(module, ()):
+                private.append((node.lineno, "|".join(owners) + "." + node.attr))
     return [(n, m) for n, m in imports if m.split(".")[0] == "rnn_core"], private
 
 
@@ -105,7 +126,8 @@ def _against_the_flow(module):
 
 
 def _owned(module):
-    return any(module == o or module.startswith(o + ".") for o in OWNED)
+    """True if the module (or, for 'a|b', any of the modules) is the gradflow branch's."""
+    return any(m == o or m.startswith(o + ".") for m in module.split("|") for o in OWNED)
 
 
 def test_the_rooms_are_the_package_map():
@@ -125,14 +147,20 @@ def test_the_scan_sees_what_it_must():
               "from . import init\n"
               "def f():\n"
               "    from ..training.many import multirun\n"
-              "    return cells.elman._step, init._x, render._cache, init.gaussian, f._y\n")
+              "    mod = cells.get('rnn')\n"
+              "    return (cells.elman._step, init._x, render._cache, init.gaussian, f._y,\n"
+              "            mod._step_back)\n")
     imports, private = _scan("rnn_core.nn.matrices", source)
     assert {t for _, t in imports} == {"rnn_core.gradflow.logspace", "rnn_core.cells",
                                        "rnn_core.plots.render", "rnn_core.nn.init",
                                        "rnn_core.training.many.multirun"}
-    assert sorted(n for _, n in private) == [
-        "rnn_core.cells.elman._step", "rnn_core.gradflow.logspace._renorm",
-        "rnn_core.nn.init._x", "rnn_core.plots.render._cache"]
+    names = {n for _, n in private}
+    dynamic = {n for n in names if "|" in n}
+    assert names - dynamic == {"rnn_core.cells.elman._step", "rnn_core.gradflow.logspace._renorm",
+                               "rnn_core.nn.init._x", "rnn_core.plots.render._cache"}
+    (held,) = dynamic                              # mod._step_back: every cell that defines it
+    assert held.endswith("._step_back") and "rnn_core.cells.elman" in held.split("|")
+    assert len(private) == 5                       # not f._y: no module defines _y
     assert _room("rnn_core.training.many.multirun") == "training"
     assert [l for _, l in sorted(SCANS["rnn_core.gradflow.radii"][0])]
 

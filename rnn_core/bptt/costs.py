@@ -107,7 +107,7 @@ def _pass(cell, x, params, H, truncate):
     """Forward and backward from a zero state: whole (truncate None) or window by window."""
     if truncate is not None:
         return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, truncate)
-    mod = get_cell(cell)
+    mod = get_cell(cell)          # forward/backward(..., check=False) on the cells branch
     h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, mod._options({}))
     return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)  # dh = h
 
