@@ -98,8 +98,9 @@ def sweep(rhos, H=64, T=200, activation=None, family="orthogonal", input_scale=1
     defaults to H. The loss sits at the last step with dL/dh_T = u, a seeded unit vector.
     All rows run together, vectorised over rho:
       rnn: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step serve every rho, forward
-        and backward (batched: the fast tanh/sigmoid forward, f' from the stored states,
-        the covector renormalised every 16 steps);
+        and backward (radii: the cell's step, or radii_fast for tanh and sigmoid, then the
+        cell's carry with f' from the stored states, the covector renormalised every 16
+        steps);
       gated cells: the cell's own step functions (traces) on states (R, N, H): the GRU
         with its recurrent weights stacked, one (3H, H) set per rho; the LSTM, whose
         h_{t-1} enters only through W_h h_{t-1} = B (rho h_{t-1}), with one shared B and
