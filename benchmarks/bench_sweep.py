@@ -86,7 +86,7 @@ def make_jax_lstm():
 
     H = HEADLINE["H"]
     x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE, cell="lstm")
-    W_h, W_x, b = lstm._stack(params)                             # W_h = B (rho = 1)
+    W_h, W_x, b, _ = gradflow.traces.weights("lstm", params, {})   # W_h = B (rho = 1)
     xw = jnp.asarray((x[0] @ W_x.T + b)[:, None])                   # (T, 1, 4H)
     W = jnp.asarray(RHOS)[:, None, None] * jnp.asarray(W_h)         # (R, 4H, H)
 
