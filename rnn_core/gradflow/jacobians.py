@@ -79,18 +79,14 @@ def _trajectory(cell, x, state0, params, opts, run=None):
     """Run the forward pass once; returns (S, H, jacobians) with jacobians(k) -> (J_k, Jx_k).
 
     J_k = d state_k / d state_{k-1} (N, S, S) and Jx_k = d state_k / d x_{k-1} (N, S, D),
-    for k = 1..T. Elman: analytic from f'(a_k), with the overflow-safe forward of the
-    sweep (a ReLU or linear RNN whose state outgrows float64 still has exact Jacobians).
-    Gated cells: the cell's own step back (traces.back) on the unit covectors e_s of the
-    state, for a chunk of steps in one call, computed when the backward sweep (k = T,
-    T-1, ...) first needs them: row s of J_k is e_s^T J_k.
+    for k = 1..T. Every cell: its own step back (traces.back; the Elman RNN's is elman's
+    carry, diag(f'(a_k)) W_h) on the unit covectors e_s of the state, for a chunk of steps
+    in one call, computed when the backward sweep (k = T, T-1, ...) first needs them: row s
+    of J_k is e_s^T J_k. The Elman RNN's forward is the sweep's overflow-safe one (a ReLU or
+    linear RNN whose state outgrows float64 still has exact Jacobians).
     """
     module, opts, W_h, W_x, trace = run or _run(cell, x, state0, params, opts)
     N, T, D = x.shape
-    if cell == "rnn":
-        dfa = trace["dfa"]                                           # (T, N, H)
-        H = W_h.shape[0]
-        return H, H, lambda k: (dfa[k - 1][:, :, None] * W_h, dfa[k - 1][:, :, None] * W_x)
     keys = module.STATE_KEYS
     H = W_h.shape[1]
     S = H * len(keys)
