@@ -7,12 +7,20 @@ Claims it checks:
     from interleaved rounds of one run; target: our median <= 10 ms;
   - the same sweep for the LSTM (against JAX: lax.scan forward, jax.vjp of one step
     backward) and both GRU forms (no peer): the time it adds to an explorer's redraw;
-  - gradient_norms for the LSTM at T = 5000, H = 4: target < 0.2 s (issue 8).
+  - gradient_norms for the LSTM at T = 5000, H = 4: target < 0.2 s (issue 8);
+  - with --plain-fast: the Elman sweep's fast forward (gradflow.radii_fast) against the
+    plain one (the cell's own step, radii.states), alone and in the whole forward and
+    backward (radii.sweep_logs, fast=True against fast=False), as process CPU time at one
+    BLAS thread, interleaved rounds; printed as the CPU is and again, in a subprocess, with
+    NPY_DISABLE_CPU_FEATURES switching AVX-512 off. The fast form stays only if it wins.
 Prints markdown with `uptime` under every table; JAX is skipped, with the reason, if it
-cannot be imported. Run: python3 benchmarks/bench_sweep.py [--rounds 20]
+cannot be imported. Run: python3 benchmarks/bench_sweep.py [--rounds 20] [--plain-fast]
 """
 import argparse
 import os
+import subprocess
+import sys
+import time
 
 # JAX on one thread, like numpy's small matmuls here; set before jax is imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
@@ -78,7 +86,7 @@ def make_jax_lstm():
 
     H = HEADLINE["H"]
     x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE, cell="lstm")
-    W_h, W_x, b = lstm._stack(params)                             # W_h = B (rho = 1)
+    W_h, W_x, b, _ = gradflow.traces.weights("lstm", params, {})   # W_h = B (rho = 1)
     xw = jnp.asarray((x[0] @ W_x.T + b)[:, None])                   # (T, 1, 4H)
     W = jnp.asarray(RHOS)[:, None, None] * jnp.asarray(W_h)         # (R, 4H, H)
 
@@ -120,10 +128,72 @@ def take(fn):
     return lambda: (fn(), common.sample(fn, 1))[1]
 
 
+NO_AVX512 = "AVX512_SPR AVX512_ICL X86_V4"
+
+
+def cpu_take(fn):
+    """One untimed call, then the process CPU time of one call (time.process_time)."""
+    def run():
+        fn()
+        t0 = time.process_time()
+        fn()
+        return time.process_time() - t0
+    return run
+
+
+def plain_vs_fast(rounds):
+    """The sweep's forward and whole pass, fast form against plain, as markdown."""
+    from rnn_core.gradflow import networks, radii
+    from rnn_core.nn import activations
+    rows = []
+    for act in ("tanh", "sigmoid"):
+        a = activations.get(act)
+        for T in (200, 1000):
+            H = HEADLINE["H"]
+            rhos = np.linspace(0.5, max(1.5, 1.5 / a.gamma), 41)        # the explorer's rhos
+            xw, _, u = networks.cached_inputs("rnn", None, H, T, 1, H, 0.01, 0.0, None, 0,
+                                              np.dtype(np.float64))
+            B = matrices.base("orthogonal", H, 0)
+            cases = {"forward plain": lambda: radii.derivatives(B, rhos, xw, a, fast=False),
+                     "forward fast": lambda: radii.derivatives(B, rhos, xw, a),
+                     "sweep plain": lambda: radii.sweep_logs(B, rhos, xw, a, u, fast=False),
+                     "sweep fast": lambda: radii.sweep_logs(B, rhos, xw, a, u)}
+            t = common.interleaved({k: cpu_take(f) for k, f in cases.items()}, rounds, settle=0.02)
+            for what in ("forward", "sweep"):
+                p, f = t[f"{what} plain"], t[f"{what} fast"]
+                rows.append((act, T, what, f"{common.ms(common.median(p))} ({common.ms(common.iqr(p))})",
+                             f"{common.ms(common.median(f))} ({common.ms(common.iqr(f))})",
+                             f"{common.median(p) / common.median(f):.2f}"))
+    head = ("activation", "T", "part", "plain ms (IQR)", "fast ms (IQR)", "plain / fast")
+    return common.md_table(head, rows)
+
+
+def main_plain_fast(rounds):
+    disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES")
+    print(f"## The sweep's forward: plain and fast ({'NPY_DISABLE_CPU_FEATURES=' + repr(disabled) if disabled else 'the CPU as it is'})\n")
+    print(f"41 rho (the explorer's), H = 64, N = 1, input scale 0.01, float64; process CPU "
+          f"seconds (time.process_time), median of {rounds} interleaved rounds, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}.\n")
+    print(f"{common.uptime()}\n")
+    print(plain_vs_fast(rounds))
+    print(f"\n{common.uptime()}\n")
+    sys.stdout.flush()
+    if not disabled:
+        env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=NO_AVX512)
+        subprocess.run([sys.executable, __file__, "--plain-fast", "--rounds", str(rounds)],
+                       env=env, check=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=20, help="interleaved rounds (>= 5)")
-    rounds = max(5, ap.parse_args(argv).rounds)
+    ap.add_argument("--plain-fast", action="store_true",
+                    help="only the fast forward against the plain one (radii_fast)")
+    args = ap.parse_args(argv)
+    rounds = max(5, args.rounds)
+    if args.plain_fast:
+        return main_plain_fast(rounds)
     info = common.machine_info()
     cases = {"rnn tanh": ours(activation="tanh"), "lstm": ours(cell="lstm"),
              "gru sources": ours(cell="gru"), "gru cudnn": ours(cell="gru", form="cudnn"),

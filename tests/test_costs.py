@@ -88,10 +88,10 @@ def test_peak_memory_leaves_tracemalloc_as_it_found_it():
 
 @pytest.mark.parametrize("cell", CELLS[:3])          # timing is the same code for every cell
 def test_time_is_positive_and_grows_with_T(cell):
-    t = costs.bptt_time([10, 160], N=4, D=3, H=8, cell=cell, repeats=3)
+    t = costs.bptt_time([10, 160], N=4, D=3, H=8, cell=cell, repeats=3, clock="cpu")
     assert t.shape == (2,) and t.dtype == np.float64
     assert np.all(np.isfinite(t)) and np.all(t > 0)
-    assert t[1] > t[0]                          # 16x the steps: slower even on a noisy machine
+    assert t[1] > t[0]        # 16x the steps: slower in CPU time (wall time failed at load 20)
 
 
 @pytest.mark.parametrize("clock", ["wall", "cpu"])

@@ -272,7 +272,7 @@ def test_relu_units_all_off_give_the_floor():
 
 @pytest.mark.parametrize("shrink", [1.0, 1e-30])
 def test_the_carrier_fast_and_careful_modes_agree_with_exact_logs(shrink):
-    """_carry_back against the exact log norms (computed in log space by hand), with and
+    """carry_back against the exact log norms (computed in log space by hand), with and
     without a store, with blocks; 1e-30 per step underflows inside 16 steps, so the fast
     mode must give way to the careful one and still be exact."""
     rng = np.random.default_rng(0)
@@ -295,7 +295,7 @@ def test_the_carrier_fast_and_careful_modes_agree_with_exact_logs(shrink):
         want.append(scale.copy())
         w = w / n[:, None]
     step = lambda v, j, out: np.matmul(v, Js[j], out=out)
-    logs, parts = gradflow.logspace._carry_back(step, v, T, blocks=blocks)
+    logs, parts = gradflow.logspace.carry_back(step, v, T, blocks=blocks)
     np.testing.assert_allclose(logs, np.array(want), rtol=1e-12, atol=1e-10)
     for b in range(2):
         got, exp = parts[b], np.array(want_blocks[b])
@@ -304,7 +304,7 @@ def test_the_carrier_fast_and_careful_modes_agree_with_exact_logs(shrink):
     careful = gradflow.logspace._carry_careful(step, v, T, blocks)
     np.testing.assert_allclose(careful[0], logs, rtol=1e-13, atol=1e-10)
     store = np.empty((T, M, S))
-    stored = gradflow.logspace._carry_back(step, v, T, store=store)
+    stored = gradflow.logspace.carry_back(step, v, T, store=store)
     if shrink == 1.0:
         np.testing.assert_allclose(stored[0], logs, rtol=1e-13, atol=1e-10)
     else:
@@ -317,7 +317,7 @@ def test_the_carrier_keeps_exact_zeros():
     Js = np.stack([np.eye(4)] * 20)
     Js[5] = np.diag([1.0, 1.0, 0.0, 0.0])
     v = np.array([[0.0, 0.0, 0.6, 0.8], [0.6, 0.8, 0.0, 0.0]])
-    logs, _ = gradflow.logspace._carry_back(lambda v, j, out: np.matmul(v, Js[j], out=out), v, 20)
+    logs, _ = gradflow.logspace.carry_back(lambda v, j, out: np.matmul(v, Js[j], out=out), v, 20)
     assert np.all(logs[6:, 0] == FLOOR) and np.all(logs[:6, 0] == 0.0)
     np.testing.assert_allclose(logs[:, 1], 0.0, atol=1e-15)
 
@@ -380,15 +380,15 @@ def test_pascanu_regime():
 
 def test_transient_growth():
     W = matrices.family("nonnormal", 12, 0.9, seed=1)
-    tg = matrices.transient_growth(W, 60)
+    tg = gradflow.transient_growth(W, 60)
     direct = [np.linalg.norm(np.linalg.matrix_power(W, l), 2) for l in range(61)]
     np.testing.assert_allclose(tg, np.log10(direct), atol=1e-10)
     assert tg[0] == 0 and tg[15:].max() > 2                       # grows while rho < 1
-    big = matrices.transient_growth(matrices.family("orthogonal", 5, 4.0), 2000)
+    big = gradflow.transient_growth(matrices.family("orthogonal", 5, 4.0), 2000)
     np.testing.assert_allclose(big, np.arange(2001) * np.log10(4.0), atol=1e-8)
-    tiny = matrices.transient_growth(matrices.family("symmetric", 5, 0.01), 2000)
+    tiny = gradflow.transient_growth(matrices.family("symmetric", 5, 0.01), 2000)
     np.testing.assert_allclose(tiny, np.arange(2001) * -2.0, atol=1e-8)
-    zero = matrices.transient_growth(np.zeros((3, 3)), 4)
+    zero = gradflow.transient_growth(np.zeros((3, 3)), 4)
     np.testing.assert_array_equal(zero, [0.0, FLOOR, FLOOR, FLOOR, FLOOR])
 
 
@@ -451,9 +451,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="W_h"):
         gradflow.pascanu_regime(np.zeros((2, 3)), "tanh")
     with pytest.raises(ValueError, match="W_h"):
-        matrices.transient_growth(np.zeros((2, 3)), 5)
+        gradflow.transient_growth(np.zeros((2, 3)), 5)
     with pytest.raises(ValueError, match="L"):
-        matrices.transient_growth(np.eye(2), -1)
+        gradflow.transient_growth(np.eye(2), -1)
     x, state0, params = network("rnn", {}, rho=1.0, N=1, T=3)
     with pytest.raises(ValueError, match="cell"):
         gradflow.gradient_norms("elman", x, state0, params)

@@ -42,7 +42,7 @@ def test_sweep_matches_a_per_rho_loop(family, act):
         x, state0, params, u = gradflow.sweep_setup(rho, H=8, T=40, family=family, N=2, D=5,
                                                     bias=0.1, seed=4)
         g = gradflow.gradient_norms("rnn", x, state0, params, u, activation=act)
-        want = gradflow.logspace._mean_log(g.log10_norm, axis=0)
+        want = gradflow.logspace.mean_log(g.log10_norm, axis=0)
         # relative error 1e-10 of the norm is 1e-10 / ln 10 in log10
         np.testing.assert_allclose(s.log10_norm[r], want, rtol=0, atol=1e-10 / math.log(10))
         assert s.sigma_max[r] == pytest.approx(matrices.sigma_max(params["W_h"]), rel=1e-12)
@@ -68,7 +68,7 @@ def test_sweep_matches_explicit_products_of_one_step_jacobians():
 @pytest.mark.parametrize("act", ["tanh", "sigmoid"])
 def test_fast_forward_matches_the_plain_forward(act, dtype):
     """The sweep's tanh/sigmoid forward (pre-scaled states, the input folded into the matmul,
-    exp2, f' without a division) gives the f' of _forward + df_from_out, for several
+    exp2, f' without a division) gives the f' of radii.states + df_from_out, for several
     sequences, a given h_0 and rho = 0 (where h_t = f(xw_t))."""
     a = activations.get(act)
     rng = np.random.default_rng(7)
@@ -77,12 +77,12 @@ def test_fast_forward_matches_the_plain_forward(act, dtype):
     B = matrices.base("gaussian", H, 2).astype(dtype)
     xw = (0.7 * rng.standard_normal((T, N, H))).astype(dtype)
     h0 = (0.5 * rng.standard_normal((N, H))).astype(dtype)
-    assert gradflow.radii._fast(a, rhos)
-    fast = gradflow.radii._dfs(B, rhos, xw, a, h0)
-    plain = a.df_from_out(gradflow.radii._forward(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
+    assert gradflow.radii_fast.applies(a, rhos)
+    fast = gradflow.radii.derivatives(B, rhos, xw, a, h0)
+    plain = a.df_from_out(gradflow.radii.states(B, rhos, xw, a, h0)).reshape(T, rhos.size * N, H)
     assert fast.dtype == dtype and fast.shape == plain.shape
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-13 if dtype == np.float64 else 2e-6)
-    d, kappa = gradflow.radii._saturating_states(B, rhos, xw, a, h0)      # the scaled f' of the sweep
+    d, kappa = gradflow.radii_fast.scaled_derivatives(B, rhos, xw, a, h0)      # the scaled f' of the sweep
     scale = (kappa * np.repeat(rhos, N)) ** 2
     np.testing.assert_allclose(d, -scale[:, None] * plain, rtol=0,
                                atol=1e-13 * scale.max() if dtype == np.float64 else 1e-5)
@@ -95,38 +95,48 @@ def test_sweep_fast_path_equals_the_plain_path(act, monkeypatch):
     rhos = np.array([0.0, 0.5, 0.9, 1.0, 1.1])
     kw = dict(H=8, T=2000, activation=act, family="gaussian", input_scale=0.3, N=2, seed=3)
     fast = gradflow.sweep(rhos, **kw)
-    monkeypatch.setattr(gradflow.radii, "_FAST_RHO", {})               # every rho takes _forward
-    assert not gradflow.radii._fast(activations.get(act), rhos)
+    monkeypatch.setattr(gradflow.radii_fast, "RHO_RANGE", {})          # every rho takes radii.states
+    assert not gradflow.radii_fast.applies(activations.get(act), rhos)
     plain = gradflow.sweep(rhos, **kw)
     assert np.all(fast.log10_norm[0, 1:] == FLOOR) and np.all(plain.log10_norm[0, 1:] == FLOOR)
     assert fast.log10_norm[1:].min() < -100                   # long enough to need the log space
     np.testing.assert_allclose(fast.log10_norm[1:], plain.log10_norm[1:], rtol=1e-12, atol=1e-9)
 
 
-def test_sweeps_reusing_the_scratch_buffer_do_not_interfere():
-    """The sweep keeps its f'/covector buffer for the next call: results must not depend on
-    what ran before, nor share memory with it."""
+def test_sweeps_do_not_interfere():
+    """Results must not depend on what ran before (the explorer reuses cached bases and
+    inputs), nor share memory with it."""
     kw = dict(H=8, T=50, input_scale=0.5)
     first = gradflow.sweep([0.7, 1.2], **kw)
     gradflow.sweep(np.linspace(0.1, 2.0, 9), H=16, T=300)                   # a bigger one
     gradflow.sweep([0.9], H=4, T=10, activation="sigmoid", dtype=np.float32)  # another dtype
     again = gradflow.sweep([0.7, 1.2], **kw)
     np.testing.assert_array_equal(first.log10_norm, again.log10_norm)
-    scratch = gradflow.radii._scratch.buf
-    assert not np.shares_memory(again.log10_norm, scratch)
-    assert gradflow.radii._workspace((4, 5), np.float64).base is scratch          # it is reused
-    big = (gradflow.radii._SCRATCH_MAX // 8 + 1,)
-    assert gradflow.radii._workspace(big, np.float64).base is None                # too big to keep
+    assert not np.shares_memory(again.log10_norm, first.log10_norm)
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_sweep_logs_fast_branch_equals_the_plain_branch(act):
+    """radii.sweep_logs: the fast=True branch (radii_fast's scaled f') equals fast=False (the
+    cell's own recurrence and carry) to rounding, with and without the scaled backward."""
+    a = activations.get(act)
+    for rhos in (np.array([0.5, 0.9, 1.0, 1.3]), np.array([0.0, 1e-3, 0.8])):
+        xw, _, u = gradflow.networks.cached_inputs("rnn", None, 8, 300, 2, 8, 0.4, 0.0, None, 1,
+                                                   np.dtype(np.float64))
+        B = matrices.base("gaussian", 8, 1)
+        fast = gradflow.radii.sweep_logs(B, rhos, xw, a, u)
+        plain = gradflow.radii.sweep_logs(B, rhos, xw, a, u, fast=False)
+        np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-9)
 
 
 def test_fast_path_range():
     tanh, sigmoid = activations.get("tanh"), activations.get("sigmoid")
-    assert gradflow.radii._fast(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
-    assert not gradflow.radii._fast(tanh, np.array([0.5, 17.0]))         # _forward: exact at large rho
-    assert not gradflow.radii._fast(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
-    assert gradflow.radii._fast(sigmoid, np.array([0.0, 16.0])) and not gradflow.radii._fast(sigmoid, np.array([17.0]))
-    assert gradflow.radii._fast(tanh, np.array([1e-30])) and not gradflow.radii._fast(tanh, np.array([1e-30]), 1e-2)
-    assert not gradflow.radii._fast(activations.get("relu"), np.array([0.5]))
+    assert gradflow.radii_fast.applies(tanh, np.array([0.0, 1e-3, 4.0, 16.0]))
+    assert not gradflow.radii_fast.applies(tanh, np.array([0.5, 17.0]))         # radii.states: exact at large rho
+    assert not gradflow.radii_fast.applies(tanh, np.array([1e-120, 0.5]))       # (kappa rho)^2 would underflow
+    assert gradflow.radii_fast.applies(sigmoid, np.array([0.0, 16.0])) and not gradflow.radii_fast.applies(sigmoid, np.array([17.0]))
+    assert gradflow.radii_fast.applies(tanh, np.array([1e-30])) and not gradflow.radii_fast.applies(tanh, np.array([1e-30]), 1e-2)
+    assert not gradflow.radii_fast.applies(activations.get("relu"), np.array([0.5]))
 
 
 def test_chaotic_rows_agree_in_rate():
@@ -170,7 +180,7 @@ def test_sweep_of_every_cell_matches_gradient_norms_per_rho(kw, opts):
         if cell == "lstm":
             pairs.append((s.log10_norm_c, g.log10_norm_c))
         for got, per_rho in pairs:
-            want = gradflow.logspace._mean_log(per_rho, axis=0)
+            want = gradflow.logspace.mean_log(per_rho, axis=0)
             if s.rate[r] > 0.01:                   # chaotic: rounding is amplified
                 assert gradflow.decay_rate(want, g.lags) == pytest.approx(s.rate[r], rel=0.05)
             else:
@@ -257,7 +267,7 @@ def test_sweep_options_belong_to_their_cell():
 
 @pytest.mark.parametrize("act", ACTS)
 def test_batched_plain_forward_equals_the_cell_forward(act):
-    """radii._forward (every rho at once, rho folded into the state) gives each rho's
+    """radii.states (every rho at once, rho folded into the state) gives each rho's
     elman.forward states, and for ReLU/linear past the float range the same f'."""
     rng = np.random.default_rng(1)
     H, T, N = 5, 30, 2
@@ -266,7 +276,7 @@ def test_batched_plain_forward_equals_the_cell_forward(act):
     x = rng.standard_normal((N, T, 3))
     params = {"W_x": rng.standard_normal((H, 3)), "b": 0.1 * rng.standard_normal(H)}
     h0 = 0.3 * rng.standard_normal((N, H))
-    hs = gradflow.radii._forward(B, rhos, gradflow.traces.inputs(x, params["W_x"], params["b"]),
+    hs = gradflow.radii.states(B, rhos, gradflow.traces.inputs(x, params["W_x"], params["b"]),
                                    activations.get(act), h0)
     for r, rho in enumerate(rhos):
         h = elman.forward(x, {"h": h0}, {**params, "W_h": rho * B}, activation=act)[0]

@@ -94,7 +94,7 @@ def bptt_peak_memory(T_values, N, D, H, cell="rnn", truncate=None, seed=0):
     out = np.empty(len(T_values), np.int64)
     for j, T in enumerate(T_values):
         x = _inputs(N, T, D, seed)
-        out[j] = _peak_bytes(lambda: _pass(cell, x, params, H, truncate))
+        out[j] = peak_bytes(lambda: _pass(cell, x, params, H, truncate))
     return out
 
 
@@ -107,12 +107,12 @@ def _pass(cell, x, params, H, truncate):
     """Forward and backward from a zero state: whole (truncate None) or window by window."""
     if truncate is not None:
         return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, truncate)
-    mod = get_cell(cell)
+    mod = get_cell(cell)          # forward/backward(..., check=False) on the cells branch
     h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, mod._options({}))
     return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)  # dh = h
 
 
-def _peak_bytes(run):
+def peak_bytes(run):
     """Peak traced bytes above the level at the start of run(); leaves tracing as it found it.
 
     The cyclic garbage collector is paused during run(): a collection there could free

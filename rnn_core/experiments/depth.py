@@ -377,7 +377,7 @@ def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0)
         params = mod.init_params(D, H, seed=seed)
         _pass(mod, x, params, H)                                  # warm-up
         rows.append({"model": model, "M": M, "n_params": n_params(params),
-                     "bytes": int(costs._peak_bytes(lambda: _pass(mod, x, params, H)))})
+                     "bytes": int(costs.peak_bytes(lambda: _pass(mod, x, params, H)))})
     times = np.empty((repeats, len(configs)))
     for r in range(repeats):                                       # interleaved rounds
         for c, (_, _, mod) in enumerate(configs):

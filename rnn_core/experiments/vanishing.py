@@ -208,7 +208,7 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
     curves = {}
     for fam in families:
         W_h = matrices.family(fam, H, rho, seed)
-        curves[fam] = dict(curve=np.asarray(matrices.transient_growth(W_h, L)),
+        curves[fam] = dict(curve=np.asarray(gradflow.transient_growth(W_h, L)),
                            sigma_max=matrices.sigma_max(W_h))
     return dict(lags=lags, rho=float(rho), H=H, curves=curves,
                 eigen_line=lags * np.log10(rho))
@@ -264,24 +264,6 @@ def commutation_gap(n_max=12, activation="tanh", family="orthogonal", rho=1.0, H
                 order=order, true_label=labels[0], pulled_label=labels[1])
 
 
-def _log10_back(h, W_h, u, activation):
-    """log10 ||dL/dh_{T-l}|| for l = 0..T along states h (T, H), dL/dh_T = u: renormalised
-    every step (so no underflow), gradflow.LOG10_FLOOR once the covector is exactly 0."""
-    df = activations.get(activation).df_from_out(h)              # (T, H): f'(a_t)
-    v = np.asarray(u, dtype=np.float64).ravel()
-    logs = np.full(h.shape[0] + 1, gradflow.LOG10_FLOOR)
-    logs[0] = np.log10(np.linalg.norm(v))
-    v = v / np.linalg.norm(v)
-    for j, d in enumerate(df[::-1]):                              # dL/dh_{t-1} = W_h^T (f' * dL/dh_t)
-        v = (v * d) @ W_h
-        norm = np.linalg.norm(v)
-        if norm == 0:
-            break
-        logs[j + 1] = logs[j] + np.log10(norm)
-        v /= norm
-    return logs
-
-
 def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.0, bias=0.0,
                      T=200, H=64, seed=0):
     """What the states of one sweep row do: how saturated the units are, and the rate.
@@ -307,11 +289,11 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
     late = slice(T // 2 + 1, T)
     df = activations.get(activation).df_from_out(h[0, late])     # (steps, H)
     rms = float(np.sqrt(np.mean(df ** 2)))
+    back = gradflow.gradient_norms("rnn", x, state0, params, u, activation=activation)
     with np.errstate(divide="ignore"):
         estimate = float(np.log(rho * rms))
     return dict(rho=float(rho), activation=activation, family=family,
                 input_scale=float(input_scale), bias=bias, T=T, H=H,
                 mean_abs_h=float(np.mean(np.abs(h[0, late]))), mean_df=float(np.mean(df)),
-                rms_df=rms, rate=float(gradflow.decay_rate(_log10_back(h[0], params["W_h"], u,
-                                                                        activation), np.arange(T + 1))),
+                rms_df=rms, rate=float(gradflow.decay_rate(back.log10_norm[0], back.lags)),
                 rms_estimate=estimate, gamma=activations.gamma(activation))

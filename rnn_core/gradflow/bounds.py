@@ -1,20 +1,39 @@
 """The bounds that measured gradient norms are compared with (Pascanu et al. 2013; Hochreiter).
 
-Every bound is returned in log10 per lag l, like the measured curves of gradflow.
+Every bound is factor^l, returned in log10 per lag l like the measured curves of gradflow:
+geometric_bound computes it, and each bound names its factor.
 """
 import numpy as np
 
 from ..nn import activations, matrices
-from .logspace import _bound, _check_lags
+from .logspace import LOG10_FLOOR, safe_log10
+
+
+def geometric_bound(lags, factor):
+    """log10 factor^l = l log10(factor), unchecked: lags (L,), factor a float -> (L,), or
+    factors (R,) -> (R, L); 0 at l = 0, LOG10_FLOOR where factor = 0 and l > 0."""
+    lags = np.asarray(lags, np.float64)
+    logf = safe_log10(np.asarray(factor, np.float64))
+    out = np.multiply.outer(logf, lags) if logf.ndim else logf * lags
+    out = np.where(lags == 0, 0.0, out)
+    return np.maximum(out, LOG10_FLOOR)
+
+
+def _check_lags(lags):
+    arr = np.asarray(lags)
+    if arr.dtype.kind not in "iuf" or arr.ndim > 1 or not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError(f"lags: expected finite lags >= 0 in a 1-d array, received {lags!r}")
+    return arr.astype(np.float64)
 
 def singular_value_bound(W_h, activation, lags):
     """Pascanu et al.: log10 ||dh_t/dh_k||_2 <= l log10(gamma sigma_max(W_h)), l = t - k.
 
-    Returns log10 of the bound at each lag, (L,) (LOG10_FLOOR if sigma_max = 0).
+    The factor is gamma sigma_max(W_h). Returns log10 of the bound at each lag, (L,)
+    (LOG10_FLOOR if sigma_max = 0).
     """
     W_h = matrices.check_square("W_h", W_h)
     gamma = activations.gamma(activation)
-    return _bound(_check_lags(lags), gamma * matrices.sigma_max(W_h))
+    return geometric_bound(_check_lags(lags), gamma * matrices.sigma_max(W_h))
 
 
 def hochreiter_bound(W_h, activation, lags):
@@ -25,7 +44,7 @@ def hochreiter_bound(W_h, activation, lags):
     """
     W_h = matrices.check_square("W_h", W_h)
     gamma = activations.gamma(activation)
-    return _bound(_check_lags(lags), W_h.shape[0] * gamma * float(np.max(np.abs(W_h))))
+    return geometric_bound(_check_lags(lags), W_h.shape[0] * gamma * float(np.max(np.abs(W_h))))
 
 
 def pascanu_regime(W_h, activation):

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import cells
-from ..validate import as_float_array, check_array, check_options, check_sequence
+from ..nn import matrices
+from ..validate import as_float_array, check_array, check_int, check_options, check_sequence
 from . import traces
-from .logspace import LOG10_FLOOR, _accumulate, _carry_back, _frozen, _log10_norms, _renorm
+from .logspace import LOG10_FLOOR, accumulate, carry_back, frozen, log10_norms, product_norms, renorm
+
+carry = cells.elman._step_back     # elman.carry on the cells branch
 
 @dataclass(frozen=True, eq=False)
 class GradientNorms:
@@ -76,18 +79,14 @@ def _trajectory(cell, x, state0, params, opts, run=None):
     """Run the forward pass once; returns (S, H, jacobians) with jacobians(k) -> (J_k, Jx_k).
 
     J_k = d state_k / d state_{k-1} (N, S, S) and Jx_k = d state_k / d x_{k-1} (N, S, D),
-    for k = 1..T. Elman: analytic from f'(a_k), with the overflow-safe forward of the
-    sweep (a ReLU or linear RNN whose state outgrows float64 still has exact Jacobians).
-    Gated cells: the cell's own step back (traces.back) on the unit covectors e_s of the
-    state, for a chunk of steps in one call, computed when the backward sweep (k = T,
-    T-1, ...) first needs them: row s of J_k is e_s^T J_k.
+    for k = 1..T. Every cell: its own step back (traces.back; the Elman RNN's is elman's
+    carry, diag(f'(a_k)) W_h) on the unit covectors e_s of the state, for a chunk of steps
+    in one call, computed when the backward sweep (k = T, T-1, ...) first needs them: row s
+    of J_k is e_s^T J_k. The Elman RNN's forward is the sweep's overflow-safe one (a ReLU or
+    linear RNN whose state outgrows float64 still has exact Jacobians).
     """
     module, opts, W_h, W_x, trace = run or _run(cell, x, state0, params, opts)
     N, T, D = x.shape
-    if cell == "rnn":
-        dfa = trace["dfa"]                                           # (T, N, H)
-        H = W_h.shape[0]
-        return H, H, lambda k: (dfa[k - 1][:, :, None] * W_h, dfa[k - 1][:, :, None] * W_x)
     keys = module.STATE_KEYS
     H = W_h.shape[1]
     S = H * len(keys)
@@ -126,15 +125,27 @@ def jacobian_products(cell, x, state0, params, *, renormalize=False, **opts):
     for k in range(T, 0, -1):
         Pk = P[:, k] @ jacobians(k)[0]             # (N, S, S), a new contiguous array
         if renormalize:
-            steps[T - k], alive[T - k] = _renorm(Pk.reshape(N, S * S))
+            steps[T - k], alive[T - k] = renorm(Pk.reshape(N, S * S))
         P[:, k - 1] = Pk
     if not renormalize:
         return P
-    scale = _accumulate(np.full(N, 0.5 * np.log10(S)), steps, alive)[::-1].T   # (N, T+1) by k
+    scale = accumulate(np.full(N, 0.5 * np.log10(S)), steps, alive)[::-1].T   # (N, T+1) by k
     return P, np.ascontiguousarray(scale)
 
 
-def _start_vector(H, seed, dtype=np.float64):
+def transient_growth(W_h, L):
+    """log10 ||W_h^l||_2 for l = 0..L, (L+1,): the linear RNN's Jacobian products.
+
+    The power is renormalised at each step (so rho = 4 and L = 5000 are fine) and its norm
+    taken by SVD (logspace.product_norms). ||W^l||^(1/l) -> rho, but a non-normal W_h can
+    grow for many steps first.
+    """
+    W_h = matrices.check_square("W_h", W_h).astype(np.float64)
+    L = check_int("L", L, low=0)
+    return product_norms(lambda P, j: P @ W_h, np.eye(W_h.shape[0])[None], L)[:, 0]
+
+
+def start_vector(H, seed, dtype=np.float64):
     """The seeded unit vector u (H,) used as dL/dh_T when none is given."""
     u = np.random.default_rng([int(seed), 3]).standard_normal(H)
     return (u / np.linalg.norm(u)).astype(dtype)
@@ -142,7 +153,7 @@ def _start_vector(H, seed, dtype=np.float64):
 
 def _check_u(u, N, H, dtype, seed):
     if u is None:
-        return np.broadcast_to(_start_vector(H, seed, dtype), (N, H))
+        return np.broadcast_to(start_vector(H, seed, dtype), (N, H))
     as_float_array("u", u)
     if u.shape not in ((H,), (N, H)):
         raise ValueError(f"u: expected shape ({H},) or ({N}, {H}), received {u.shape}")
@@ -160,7 +171,7 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
 
     x (N, T, D); u (H,) or (N, H), default a seeded random unit vector (seed), with
     dL/dC_T = 0 for the LSTM. Log space: the covector is carried back by the one carrier
-    (logspace._carry_back: renormalised as it goes, log10 of the norms summed), so T = 5000
+    (logspace.carry_back: renormalised as it goes, log10 of the norms summed), so T = 5000
     neither under- nor overflows; exact zeros are LOG10_FLOOR. The Elman RNN steps with
     diag(f'(a_k)) W_h; a gated cell with a small state (S <= JACOBIAN_MAX_S) with its
     one-step Jacobians, built in chunks of steps from the cell's own step back by
@@ -177,7 +188,7 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
         dfa = trace["dfa"]
 
         def step(v, j, out):
-            np.matmul(v * dfa[T - 1 - j], W_h, out=out)
+            out[...] = carry(v, dfa[T - 1 - j], W_h)[1]
     elif S <= JACOBIAN_MAX_S:
         jacobians = _trajectory(cell, x, state0, params, opts, run)[2]
 
@@ -187,16 +198,16 @@ def gradient_norms(cell, x, state0, params, u=None, *, seed=0, **opts):
         step = traces.covector_step(cell, trace, W_h, opts, T, H, (N,))
     v = np.zeros((N, S), x.dtype)
     v[:, :H] = _check_u(u, N, H, x.dtype, seed)
-    log0 = _log10_norms(v)
+    log0 = log10_norms(v)
     v /= 10.0 ** log0[:, None]
 
     blocks = [slice(i * H, (i + 1) * H) for i in range(S // H)]
-    back, parts = _carry_back(step, v, T, blocks=blocks, keep=True)
+    back, parts = carry_back(step, v, T, blocks=blocks, keep=True)
     logs = [np.where(a <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(a + log0, LOG10_FLOOR)).T.copy()
             for a in [back] + parts]
     lags = np.arange(T + 1)
-    return GradientNorms(cell, _frozen(lags), _frozen(T - lags), _frozen(logs[0]),
-                         _frozen(logs[1]), _frozen(logs[2]) if len(logs) > 2 else None)
+    return GradientNorms(cell, frozen(lags), frozen(T - lags), frozen(logs[0]),
+                         frozen(logs[1]), frozen(logs[2]) if len(logs) > 2 else None)
 
 
 def connectivity(cell, x, state0, params, **opts):
@@ -216,9 +227,9 @@ def connectivity(cell, x, state0, params, **opts):
     out = np.empty((N, T))
     for k in range(T, 0, -1):
         J, Jx = jacobians(k)
-        seen = _log10_norms((M @ Jx).reshape(N, -1))
+        seen = log10_norms((M @ Jx).reshape(N, -1))
         out[:, k - 1] = np.where(dead | (seen <= LOG10_FLOOR), LOG10_FLOOR, scale + seen)
         M = M @ J
-        step, alive = _renorm(M.reshape(N, H * S))
+        step, alive = renorm(M.reshape(N, H * S))
         scale, dead = scale + step, dead | ~alive
     return np.maximum(out, LOG10_FLOOR)

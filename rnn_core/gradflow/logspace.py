@@ -5,8 +5,10 @@ function that follows a gradient over many steps renormalises the vector (or mat
 goes and adds up log10 of the norms it divides out. Results are log10 values, finite for
 any T and any finite rho, with no floating-point warning. Every covector that gradflow
 carries back (gradient_norms of any cell, the sweep of any cell) goes through the one
-carrier here, _carry_back; only the matrix products (jacobian_products, connectivity,
-exact_spectral_norms, matrices.transient_growth) renormalise with _renorm themselves.
+carrier here, carry_back, and every spectral norm of a matrix product (exact_spectral_norms,
+transient_growth) through product_norms; only jacobian_products and connectivity, which
+return the products themselves, renormalise with renorm in their own loops. The helpers
+here are unchecked: gradflow's public functions check at their edge, then call them.
 An exactly zero gradient (rho = 0, every ReLU unit off) has log10 = -inf. It is reported
 as the finite LOG10_FLOOR = -1e6 instead (anything smaller is clipped to it, which takes a
 factor below 1e-200 per step over 5000 steps), so no result is NaN or -inf; plots should
@@ -20,12 +22,13 @@ LOG10_FLOOR = -1.0e6          # log10 of an exactly zero norm (and the lower cli
 RATE_FLOOR = LOG10_FLOOR * math.log(10.0)   # decay_rate of a gradient that reaches exactly zero
 _LN10 = math.log(10.0)
 
-def _frozen(a):
+def frozen(a):
+    """a as a read-only array (in place: the caller hands it over)."""
     a = np.asarray(a)
     a.setflags(write=False)
     return a
 
-def _safe_log10(x):
+def safe_log10(x):
     """log10 of non-negative x, LOG10_FLOOR where x == 0 (no warning)."""
     x = np.asarray(x, np.float64)
     out = np.full(x.shape, LOG10_FLOOR)
@@ -33,7 +36,7 @@ def _safe_log10(x):
     return np.maximum(out, LOG10_FLOOR)
 
 
-def _log10_norms(a):
+def log10_norms(a):
     """log10 of the 2-norm of each row of a (M, K), computed without under- or overflow."""
     m = np.max(np.abs(a), axis=1)
     alive = m > 0
@@ -42,7 +45,7 @@ def _log10_norms(a):
     return np.where(alive, np.log10(m) + 0.5 * np.log10(np.where(alive, s, 1.0)), LOG10_FLOOR)
 
 
-def _renorm(v):
+def renorm(v):
     """Scale each row of v (M, S) to unit 2-norm in place, without under- or overflow.
 
     Returns (log10 of the old norms (M,), alive (M,) bool); a zero row stays zero, is not
@@ -66,7 +69,7 @@ def _safe_range(dtype):
 _STORE_MAX = 32 << 20        # bytes: a carrier keeps every step's covector up to this size
 
 
-def _carry_back(step, v, T, blocks=None, K=16, store=None, keep=False):
+def carry_back(step, v, T, blocks=None, K=16, store=None, keep=False):
     """The one backward carrier: log10 norms of covectors v (M, S) carried back T steps.
 
     v: unit covectors (the caller adds log10 of their norms). step(v, j, out) writes the
@@ -78,7 +81,7 @@ def _carry_back(step, v, T, blocks=None, K=16, store=None, keep=False):
     store[j] (step may read store[j] before writing it: the Elman sweep keeps its f' there)
     and the norms are taken from store at the end; otherwise after each step. If a squared
     norm left _safe_range without the vector being exactly zero (digits may have been
-    lost), the pass is redone with K = 1 and the max-scaled _renorm, or, with store, None
+    lost), the pass is redone with K = 1 and the max-scaled renorm, or, with store, None
     is returned (step may have consumed what it reads; the caller rebuilds it and calls
     again without store). keep=True: step can be run again, and the carrier keeps every
     covector in a store of its own (up to _STORE_MAX bytes) so that the norms cost one pass.
@@ -98,7 +101,7 @@ def _carry_back(step, v, T, blocks=None, K=16, store=None, keep=False):
 
 
 def _carry_fast(step, v, T, parts, K, store):
-    """_carry_back's fast mode; None if a norm left the safe range (or underflowed)."""
+    """carry_back's fast mode; None if a norm left the safe range (or underflowed)."""
     M, S = v.shape
     dt = v.dtype
     lo, hi = _safe_range(dt)
@@ -160,26 +163,46 @@ def _exact_zeros(v, parts, pq):
 
 
 def _carry_careful(step, v, T, parts):
-    """_carry_fast's fallback: renormalised after every step, with the max-scaled _renorm."""
+    """_carry_fast's fallback: renormalised after every step, with the max-scaled renorm."""
     M = v.shape[0]
     steps, alive = np.zeros((T, M)), np.ones((T, M), bool)
     part_logs = np.zeros((len(parts), T + 1, M))
     cur, nxt = v.copy(), np.empty_like(v)
     for b, p in enumerate(parts):
-        part_logs[b, 0] = _log10_norms(cur[:, p])
+        part_logs[b, 0] = log10_norms(cur[:, p])
     for j in range(T):
         step(cur, j, nxt)
         cur, nxt = nxt, cur
-        steps[j], alive[j] = _renorm(cur)
+        steps[j], alive[j] = renorm(cur)
         for b, p in enumerate(parts):
-            part_logs[b, j + 1] = _log10_norms(cur[:, p])
-    logs = _accumulate(np.zeros(M), steps, alive)
+            part_logs[b, j + 1] = log10_norms(cur[:, p])
+    logs = accumulate(np.zeros(M), steps, alive)
     dead = (logs <= LOG10_FLOOR)[None] | (part_logs <= LOG10_FLOOR)
     part_logs = np.maximum(np.where(dead, LOG10_FLOOR, part_logs + logs[None]), LOG10_FLOOR)
     return logs, list(part_logs)
 
 
-def _accumulate(log0, steps, alive):
+def product_norms(step, P, L):
+    """The one matrix carrier: log10 ||P_l||_2 for l = 0..L, (L+1, M), unchecked.
+
+    P (M, S, S): M products at once, P_0 = P; step(P, j) returns P_{j+1} from P_j (a new
+    array). Each product is renormalised (Frobenius) after every step, so L = 5000 neither
+    under- nor overflows, and its largest singular value is taken by SVD: O(L M S^3), for
+    the exact spectral norms only. Exact zeros are LOG10_FLOOR.
+    """
+    M = P.shape[0]
+    steps, alive = np.zeros((L, M)), np.ones((L, M), bool)
+    top = np.zeros((L + 1, M))                     # log10 sigma_1 of the renormalised product
+    top[0] = safe_log10(np.linalg.svd(P, compute_uv=False)[:, 0])
+    for j in range(L):
+        P = step(P, j)
+        steps[j], alive[j] = renorm(P.reshape(M, -1))
+        top[j + 1] = safe_log10(np.linalg.svd(P, compute_uv=False)[:, 0])
+    scale = accumulate(np.zeros(M), steps, alive)
+    return np.where(scale <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(scale + top, LOG10_FLOOR))
+
+
+def accumulate(log0, steps, alive):
     """Running log10 norms from per-step factors: log0 (M,), steps and alive (L, M) -> (L+1, M)."""
     out = np.concatenate([log0[None], log0[None] + np.cumsum(steps, axis=0)])
     dead = np.concatenate([np.zeros((1,) + log0.shape, bool),
@@ -187,57 +210,40 @@ def _accumulate(log0, steps, alive):
     out[dead] = LOG10_FLOOR
     return np.maximum(out, LOG10_FLOOR)
 
-def _mean_log(logs, axis):
+def mean_log(logs, axis):
     """Mean of log10 values over `axis`; LOG10_FLOOR if any of them is the floor."""
     floored = (logs <= LOG10_FLOOR).any(axis=axis)
     return np.where(floored, LOG10_FLOOR, logs.mean(axis=axis))
 
-def _default_window(lags):
+def default_window(lags):
     """The last half of the lags (at least the last two): (lo, hi), inclusive."""
     top = float(np.max(lags))
     return (min(float(top // 2), top - 1.0), top)
 
 
-def decay_rate(log10_norm, lags, window=None):
+def decay_rate(log10_norm, lags, window=None, check=True):
     """Least-squares slope of ln ||.|| per step over a window of lags: the top Lyapunov exponent.
 
     log10_norm (L,) or (R, L) over lags (L,); window (lo, hi), inclusive lag range, default
     the last half of the lags. Returns a float or (R,). Negative: vanishing. Rows whose window
     holds LOG10_FLOOR (the gradient reached exactly zero: rate -inf) give RATE_FLOOR.
+    check=False (internal callers): finite float64 arrays of matching shapes and a window
+    holding at least two lags are assumed.
     """
-    y = np.asarray(log10_norm, dtype=np.float64)
-    lags = np.asarray(lags, dtype=np.float64)
-    if lags.ndim != 1 or y.ndim not in (1, 2) or y.shape[-1] != lags.size:
-        raise ValueError(f"log10_norm: expected shape (L,) or (R, L) matching lags ({lags.size},), "
-                         f"received {y.shape}")
-    if not (np.isfinite(y).all() and np.isfinite(lags).all()):
-        raise ValueError("log10_norm: expected finite values (exact zeros are LOG10_FLOOR)")
-    lo, hi = _default_window(lags) if window is None else window
+    if check:
+        log10_norm = np.asarray(log10_norm, dtype=np.float64)
+        lags = np.asarray(lags, dtype=np.float64)
+        if lags.ndim != 1 or log10_norm.ndim not in (1, 2) or log10_norm.shape[-1] != lags.size:
+            raise ValueError(f"log10_norm: expected shape (L,) or (R, L) matching lags ({lags.size},), "
+                             f"received {log10_norm.shape}")
+        if not (np.isfinite(log10_norm).all() and np.isfinite(lags).all()):
+            raise ValueError("log10_norm: expected finite values (exact zeros are LOG10_FLOOR)")
+    lo, hi = default_window(lags) if window is None else window
     sel = (lags >= lo) & (lags <= hi)
-    if np.unique(lags[sel]).size < 2:
+    if check and np.unique(lags[sel]).size < 2:
         raise ValueError(f"window: expected a lag range holding at least 2 lags, received {window}")
-    return _slope_rate(y, lags, sel)
-
-
-def _slope_rate(y, lags, sel):
-    """decay_rate after its checks: y (..., L) finite log10 norms, sel (L,) the window."""
     lc = lags[sel] - lags[sel].mean()
-    ys = y[..., sel]
+    ys = log10_norm[..., sel]
     slope = (ys - ys.mean(axis=-1, keepdims=True)) @ lc / (lc @ lc)
     rate = np.where((ys <= LOG10_FLOOR).any(axis=-1), RATE_FLOOR, _LN10 * slope)
     return float(rate) if rate.ndim == 0 else rate
-
-def _check_lags(lags):
-    arr = np.asarray(lags)
-    if arr.dtype.kind not in "iuf" or arr.ndim > 1 or not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError(f"lags: expected finite lags >= 0 in a 1-d array, received {lags!r}")
-    return arr.astype(np.float64)
-
-
-def _bound(lags, factor):
-    """l * log10(factor) for lags (L,) and factors (R,) or scalar, floored; 0 at l = 0."""
-    lags = np.asarray(lags, np.float64)
-    logf = _safe_log10(np.asarray(factor, np.float64))
-    out = np.multiply.outer(logf, lags) if logf.ndim else logf * lags
-    out = np.where(lags == 0, 0.0, out)
-    return np.maximum(out, LOG10_FLOOR)

@@ -26,8 +26,8 @@ from .. import cells
 from ..nn import matrices
 from ..validate import check_choice, check_int, check_positive
 from . import traces
-from .jacobians import _start_vector
-from .logspace import _frozen
+from .jacobians import start_vector
+from .logspace import frozen
 
 BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -106,7 +106,7 @@ def inputs(cell, opts, H, T, N, D, input_scale, bias, forget_bias, seed, dtype):
         b[cells.lstm.GATES.index("f") * H:][:H] = forget_bias
     b_h = np.zeros(3 * H, dtype) if cell == "gru" and opts["form"] == "cudnn" else None
     return (x.astype(dtype), W_x.astype(dtype), b.astype(dtype), b_h,
-            _start_vector(H, seed, dtype))
+            start_vector(H, seed, dtype))
 
 
 @functools.lru_cache(maxsize=16)
@@ -115,7 +115,7 @@ def cached_inputs(cell, form, H, T, N, D, input_scale, bias, forget_bias, seed, 
     explorer redraws with the same network many times."""
     opts = {"form": form} if cell == "gru" else {}
     x, W_x, b, b_h, u = inputs(cell, opts, H, T, N, D, input_scale, bias, forget_bias, seed, dtype)
-    return _frozen(traces.inputs(x, W_x, b)), (None if b_h is None else _frozen(b_h)), _frozen(u)
+    return frozen(traces.inputs(x, W_x, b)), (None if b_h is None else frozen(b_h)), frozen(u)
 
 
 def params_for(cell, opts, W_h, W_x, b, b_h):

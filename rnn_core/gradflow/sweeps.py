@@ -10,10 +10,12 @@ import numpy as np
 
 from ..nn import activations, matrices
 from .. import cells
-from . import networks, traces
-from .radii import _dfs, _sweep_logs
-from .logspace import (LOG10_FLOOR, _accumulate, _bound, _carry_back, _default_window, _frozen,
-                       _mean_log, _renorm, _safe_log10, _slope_rate)
+from . import networks, radii, traces
+from .bounds import geometric_bound
+from .logspace import (LOG10_FLOOR, carry_back, decay_rate, default_window, frozen, mean_log,
+                       product_norms, safe_log10)
+
+carry = cells.elman._step_back     # elman.carry on the cells branch
 
 @dataclass(frozen=True, eq=False)
 class Sweep:
@@ -96,8 +98,9 @@ def sweep(rhos, H=64, T=200, activation=None, family="orthogonal", input_scale=1
     defaults to H. The loss sits at the last step with dL/dh_T = u, a seeded unit vector.
     All rows run together, vectorised over rho:
       rnn: W_h = rho B lets one (R*N, H) @ (H, H) matmul per step serve every rho, forward
-        and backward (batched: the fast tanh/sigmoid forward, f' from the stored states,
-        the covector renormalised every 16 steps);
+        and backward (radii: the cell's step, or radii_fast for tanh and sigmoid, then the
+        cell's carry with f' from the stored states, the covector renormalised every 16
+        steps);
       gated cells: the cell's own step functions (traces) on states (R, N, H): the GRU
         with its recurrent weights stacked, one (3H, H) set per rho; the LSTM, whose
         h_{t-1} enters only through W_h h_{t-1} = B (rho h_{t-1}), with one shared B and
@@ -117,41 +120,41 @@ def sweep(rhos, H=64, T=200, activation=None, family="orthogonal", input_scale=1
     B, ev, smax = _cached_bases(cell, family, H, seed)
     if cell == "rnn":
         act = activations.get(opts["activation"])
-        logs = _sweep_logs(B.astype(dtype, copy=False), rhos, xw, act, u)   # (T+1, R, N)
+        logs = radii.sweep_logs(B.astype(dtype, copy=False), rhos, xw, act, u)   # (T+1, R, N)
         parts = []
     else:
         logs, parts = _gated_logs(cell, opts, B.astype(dtype), rhos, xw, b_h, u)
-    mean = (lambda a: a[:, :, 0].T) if N == 1 else (lambda a: _mean_log(a, axis=2).T)
+    mean = (lambda a: a[:, :, 0].T) if N == 1 else (lambda a: mean_log(a, axis=2).T)
     log10_norm = np.ascontiguousarray(mean(logs))                          # (R, T+1)
     block_sigma = rhos[:, None] * smax[None]                               # (R, G)
     sigma = block_sigma.max(axis=1)
     eig = ev.reshape(-1)
     eig = eig[np.argsort(-np.abs(eig), kind="stable")]
     lags = np.arange(T + 1)
-    window = _default_window(lags)
+    window = default_window(lags)
     lagf = lags.astype(np.float64)
-    rate = _slope_rate(log10_norm, lagf, (lagf >= window[0]) & (lagf <= window[1]))
-    h_part = _frozen(log10_norm) if cell != "lstm" else _frozen(np.ascontiguousarray(mean(parts[0])))
-    elman = cell == "rnn"
-    gamma = act.gamma if elman else None
-    return Sweep(rhos=_frozen(rhos.copy()), sigma_max=_frozen(sigma),
-                 eigenvalues=_frozen(rhos[:, None] * eig[None]), lags=_frozen(lags),
-                 log10_norm=_frozen(log10_norm),
-                 log10_sv_bound=_frozen(_bound(lags, gamma * sigma)) if elman else None,
-                 rate=_frozen(rate), rate_window=window, gamma=gamma,
-                 activation=act.name if elman else None, family=family,
+    rate = decay_rate(log10_norm, lagf, window, check=False)
+    h_part = frozen(log10_norm) if cell != "lstm" else frozen(np.ascontiguousarray(mean(parts[0])))
+    is_elman = cell == "rnn"
+    gamma = act.gamma if is_elman else None
+    return Sweep(rhos=frozen(rhos.copy()), sigma_max=frozen(sigma),
+                 eigenvalues=frozen(rhos[:, None] * eig[None]), lags=frozen(lags),
+                 log10_norm=frozen(log10_norm),
+                 log10_sv_bound=frozen(geometric_bound(lags, gamma * sigma)) if is_elman else None,
+                 rate=frozen(rate), rate_window=window, gamma=gamma,
+                 activation=act.name if is_elman else None, family=family,
                  input_scale=input_scale, T=T, H=H, N=N, D=D, bias=bias, seed=seed,
                  dtype=dtype.name, cell=cell, form=opts.get("form"), forget_bias=forget_bias,
-                 scaled=networks.scaled_blocks(cell, opts), block_sigma_max=_frozen(block_sigma),
+                 scaled=networks.scaled_blocks(cell, opts), block_sigma_max=frozen(block_sigma),
                  log10_norm_h=h_part,
-                 log10_norm_c=_frozen(np.ascontiguousarray(mean(parts[1]))) if cell == "lstm" else None)
+                 log10_norm_c=frozen(np.ascontiguousarray(mean(parts[1]))) if cell == "lstm" else None)
 
 
 @functools.lru_cache(maxsize=16)
 def _cached_bases(cell, family, H, seed):
     """networks.bases, read-only and cached (the explorer asks for the same ones again)."""
     B, ev, smax = networks.bases(cell, family, H, seed)
-    return _frozen(B), _frozen(ev), _frozen(smax)
+    return frozen(B), frozen(ev), frozen(smax)
 
 
 def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
@@ -175,7 +178,7 @@ def _gated_logs(cell, opts, B, rhos, xw, b_h, u):
 
     step = traces.covector_step(cell, trace, W, opts, T, H, (R, N), rho)
     blocks = [slice(i * H, (i + 1) * H) for i in range(len(keys))] if len(keys) > 1 else None
-    logs, parts = _carry_back(step, v, T, blocks=blocks, keep=True)
+    logs, parts = carry_back(step, v, T, blocks=blocks, keep=True)
     return logs.reshape(T + 1, R, N), [p.reshape(T + 1, R, N) for p in parts]
 
 
@@ -185,8 +188,8 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
 
     The same network and inputs as sweep's row for rho (same seeds, x, W_x and forward code:
     identical to sweep([rho], ...), and to a row of a many-rho sweep up to rounding). The
-    matrix product is carried backwards, renormalised (Frobenius) at each step, and its
-    largest singular value is taken by SVD at every lag: O(T H^3), on demand only. With
+    matrix product is carried backwards by elman.carry and its spectral norm taken by
+    logspace.product_norms (renormalised, SVD at every lag): O(T H^3), on demand only. With
     N > 1 the log norms are averaged over the sequences. Exact zeros are LOG10_FLOOR.
     It bounds the sweep's curve from above: ||P^T u|| <= ||P||_2 for a unit u.
     """
@@ -198,17 +201,15 @@ def exact_spectral_norms(rho, H=64, T=200, activation="tanh", family="orthogonal
         H, T, N, D, input_scale, bias, family, seed, np.float64)
     xw, _, _ = networks.cached_inputs("rnn", None, H, T, N, D, input_scale, bias, None, seed, dtype)
     B = matrices.base(family, H, seed)
-    dfs = _dfs(B, rho, xw, act)                                      # (T, N, H), R = 1
+    dfs = radii.derivatives(B, rho, xw, act)                         # (T, N, H), R = 1
     P = np.broadcast_to(np.eye(H), (N, H, H)).copy()                 # dh_T/dh_T
-    steps, alive = np.zeros((T, N)), np.ones((T, N), bool)
-    top = np.zeros((T + 1, N))                     # log10 sigma_1 of the normalised product
-    for j in range(T):                             # P: dh_T/dh_k -> dh_T/dh_{k-1}, k = T - j
-        P = (P * dfs[T - 1 - j][:, None, :]) @ B   # P diag(f'(a_k)) W_h / rho
-        steps[j], alive[j] = _renorm(P.reshape(N, H * H))
-        top[j + 1] = _safe_log10(np.linalg.svd(P, compute_uv=False)[:, 0])
-    scale = _accumulate(np.zeros(N), steps, alive)                   # (T+1, N)
+
+    def step(P, j):                                # dh_T/dh_k -> dh_T/dh_{k-1}, k = T - j:
+        return carry(P, dfs[T - 1 - j][:, None, :], B)[1]            # P diag(f'(a_k)) W_h / rho
+
+    norms = product_norms(step, P, T)                                # (T+1, N)
     lags = np.arange(T + 1)[:, None]
-    rho_part = np.where(lags == 0, 0.0, lags * _safe_log10(rho[0]))  # the rho^l taken out of P
-    dead = (scale <= LOG10_FLOOR) | (rho_part <= LOG10_FLOOR)
-    logs = np.where(dead, LOG10_FLOOR, np.maximum(scale + top + rho_part, LOG10_FLOOR))
-    return _mean_log(logs, axis=1)
+    rho_part = np.where(lags == 0, 0.0, lags * safe_log10(rho[0]))  # the rho^l taken out of P
+    dead = (norms <= LOG10_FLOOR) | (rho_part <= LOG10_FLOOR)
+    logs = np.where(dead, LOG10_FLOOR, np.maximum(norms + rho_part, LOG10_FLOOR))
+    return mean_log(logs, axis=1)

@@ -1,9 +1,9 @@
 """The cells' own equations, run the way gradflow needs them: a forward that keeps what the
 step back reads for every step, and the step back.
 
-Nothing here restates an equation: each function calls the cell's private step functions
-(cells.elman._step/_step_back, cells.lstm._step/_local/_step_back, cells.gru.STEPS[form]:
-its step, local factors and step back).
+Nothing here restates an equation: each function calls the cell's own step functions
+(elman.recurrence through radii.states, elman.carry; lstm.recurrence, lstm._local,
+lstm.carry; cells.gru.STEPS[form]: its step, local factors and step back).
 They take any leading axes, so the same code serves
   - gradient_norms and the Jacobians: the network's own recurrent weights W (G*H, H)
     against states (N, H);
@@ -17,7 +17,11 @@ import numpy as np
 
 from ..nn import activations
 from .. import cells
-from .radii import _forward as _elman_forward, _project
+from ..cells import sequence
+from . import radii
+
+elman_carry = cells.elman._step_back    # elman.carry on the cells branch
+lstm_recurrence, lstm_carry = cells.lstm._step, cells.lstm._step_back   # lstm.recurrence, lstm.carry there
 
 GATED = ("lstm", "gru")
 
@@ -33,14 +37,14 @@ def weights(cell, params, opts):
 
 def inputs(x, W_x, b):
     """xw (T, N, G*H): the input part of every step's pre-activations, in one matmul."""
-    return _project(x, W_x, b)
+    return sequence.project(x, W_x, b)
 
 
 def run(cell, xw, state0, W, b_h, opts, rho=None):
     """The forward pass: a trace (dict of time-major arrays (T, ..., .)) for `back`.
 
     state0: (h0,) or (h0, c0), each (..., N, H). The Elman RNN runs through the sweep's
-    overflow-safe forward (radii._forward, which calls elman._step), with W 2-d.
+    overflow-safe forward (radii.states, which calls elman.recurrence), with W 2-d.
     rho (R, 1, 1), LSTM only: the recurrent weights are rho * W for one shared W (G*H, H),
     and since h_{t-1} enters the LSTM only through W_h h_{t-1} = W (rho h_{t-1}), the step
     gets rho h_{t-1} and W: one (R*N, H) @ (H, 4H) matmul per step instead of R small ones.
@@ -48,7 +52,7 @@ def run(cell, xw, state0, W, b_h, opts, rho=None):
     T = xw.shape[0]
     if cell == "rnn":
         act = activations.get(opts["activation"])
-        hs = _elman_forward(W, np.ones(1), xw, act, state0[0])[:, 0]      # (T, N, H)
+        hs = radii.states(W, np.ones(1), xw, act, state0[0])[:, 0]        # (T, N, H)
         return {"dfa": act.df_from_out(hs)}
     h = state0[0]
     shape = np.broadcast_shapes(h.shape, W.shape[:-2] + (1, 1))          # (..., N, H)
@@ -61,8 +65,8 @@ def run(cell, xw, state0, W, b_h, opts, rho=None):
         gs, tcs, cps = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
         for t in range(T):
             cps[t] = c
-            h, c, (ss[t], gs[t], tcs[t]) = cells.lstm._step(xw[t], h if rho is None else rho * h,
-                                                            c, W)
+            h, c, (ss[t], gs[t], tcs[t]) = lstm_recurrence(xw[t], h if rho is None else rho * h,
+                                                           c, W)
         return {"s": ss, "g": gs, "tc": tcs, "c_prev": cps}
     step, local, _ = cells.gru.STEPS[opts["form"]]
     hps, ns, ms = (np.empty((T,) + shape, xw.dtype) for _ in range(3))
@@ -80,16 +84,15 @@ def back(cell, trace, t, dstate, W, opts, rho=None):
     rho as in `run` (LSTM): dL/dh_{t-1} = rho (dz W), the chain rule through rho h_{t-1}.
     t is an int or a slice of steps (then every trace array is cut to it, and dstate must
     broadcast against the cut: the Jacobians of many steps in one call). For the LSTM,
-    dc_t is the gradient arriving through C_{t+1} (the state's C part), as in lstm._step_back.
+    dc_t is the gradient arriving through C_{t+1} (the state's C part), as in lstm.carry.
     """
     if cell == "rnn":
-        da, dh_prev = cells.elman._step_back(dstate[0], trace["dfa"][t], W)
+        da, dh_prev = elman_carry(dstate[0], trace["dfa"][t], W)
         return da, (dh_prev,)
     if cell == "lstm":
         s = trace["s"][t]                          # _local per step: small arrays stay in cache
         A, B = cells.lstm._local(s, trace["g"][t], trace["tc"][t], trace["c_prev"][t])
-        dz, dh_prev, dc_prev = cells.lstm._step_back(dstate[0], dstate[1], A, B,
-                                                     s[..., :A.shape[-1]], W)
+        dz, dh_prev, dc_prev = lstm_carry(dstate[0], dstate[1], A, B, s[..., :A.shape[-1]], W)
         return dz, (dh_prev if rho is None else rho * dh_prev, dc_prev)
     step_back = cells.gru.STEPS[opts["form"]][2]
     da_x, _, dh_prev = step_back(dstate[0], (trace["K_x"][t], trace["K_h"][t], trace["P"][t]), W)
@@ -97,7 +100,7 @@ def back(cell, trace, t, dstate, W, opts, rho=None):
 
 
 def covector_step(cell, trace, W, opts, T, H, lead, rho=None):
-    """The carrier's step (logspace._carry_back) for a gated cell: covectors v (M, S) with
+    """The carrier's step (logspace.carry_back) for a gated cell: covectors v (M, S) with
     M = prod(lead) rows, S = [dL/dh; dL/dC] (or dL/dh), carried through step T - 1 - j by
     `back`. lead: the leading axes of the trace's states, (N,) or (R, N)."""
     def step(v, j, out):

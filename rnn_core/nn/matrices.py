@@ -1,5 +1,5 @@
-"""The recurrent matrix W_h: its spectrum, the only builder of W_h (seeded families at a
-chosen rho), and the transient growth of its powers.
+"""The recurrent matrix W_h: its spectrum, and the only builder of W_h (seeded families at a
+chosen rho). The transient growth of its powers is measured in gradflow (transient_growth).
 
 Shapes: W_h is (H, H); a family batch is (R, H, H), one matrix per spectral radius.
 rho(W) = max |eigenvalue| and sigma_max(W) = largest singular value, with
@@ -15,7 +15,6 @@ import functools
 import numpy as np
 
 from . import init
-from ..gradflow.logspace import LOG10_FLOOR, _accumulate, _renorm, _safe_log10
 from ..validate import check_array, check_choice, check_int, check_positive
 
 KINDS = ("orthogonal", "gaussian", "nonnormal", "symmetric", "identity")
@@ -178,23 +177,3 @@ def family_batch(kind, H, rhos, seed=0):
     """The same base matrix rescaled to each rho: (R, H, H) float64 for rhos (R,)."""
     rhos = check_rhos("rhos", rhos)
     return rhos[:, None, None] * base(kind, H, seed)
-
-
-def transient_growth(W_h, L):
-    """log10 ||W_h^l||_2 for l = 0..L, (L+1,): the linear RNN's Jacobian products.
-
-    The power is renormalised at each step (so rho = 4 and L = 5000 are fine) and its norm
-    taken by SVD. ||W^l||^(1/l) -> rho, but a non-normal W_h can grow for many steps first.
-    """
-    W_h = check_square("W_h", W_h).astype(np.float64)
-    L = check_int("L", L, low=0)
-    H = W_h.shape[0]
-    P = np.eye(H)
-    steps, alive = np.zeros((L, 1)), np.ones((L, 1), bool)
-    top = np.zeros((L + 1, 1))
-    for j in range(L):
-        P = P @ W_h
-        steps[j], alive[j] = _renorm(P.reshape(1, H * H))
-        top[j + 1] = _safe_log10(np.linalg.svd(P, compute_uv=False)[:1])
-    scale = _accumulate(np.zeros(1), steps, alive)
-    return np.where(scale <= LOG10_FLOOR, LOG10_FLOOR, np.maximum(scale + top, LOG10_FLOOR))[:, 0]

@@ -27,11 +27,13 @@ lets f'(a_t) move with W_h, W_x and b. `mode` chooses:
                state (a second backward pass through time).
 The finite-difference tests freeze exactly the same quantities.
 
-Unchecked versions for train.fit and multirun.fit_many: _state_gradients(dh, h_tm, W_h,
-act, truncate) and _omega(g_tm, x_tm, h0, h_tm, params, act, mode), with time-major
-(T, N, .) states and inputs and dh a dict {t: (N, H)} (cells.bptt.steps). Both also take
-K stacked runs: arrays (T, K, N, .), h0 (K, N, H), params stacked (K, ...); _omega then
-returns one value per run, an array (K,), and gradients stacked like the params.
+Unchecked versions for train.fit and multirun.fit_many, which check at their own edge:
+time_major_state_gradients(dh, h_tm, W_h, act, truncate) and time_major_omega(g_tm, x_tm,
+h0, h_tm, params, act, mode), with time-major (T, N, .) states and inputs and dh a dict
+{t: (N, H)} (cells.sequence.steps). Both also take K stacked runs: arrays (T, K, N, .), h0
+(K, N, H), params stacked (K, ...); time_major_omega then returns one value per run, an
+array (K,), and gradients stacked like the params. The Jacobian's action g diag(f'(a_t)) W_h
+is BPTT's carry, elman.carry.
 """
 import numpy as np
 
@@ -41,6 +43,8 @@ from ..validate import (as_float_array, check_array, check_batch_first, check_ch
                         check_params, check_sequence, check_state0)
 
 MODES = ("immediate", "direct", "full")
+
+carry = elman._step_back      # elman.carry on the cells branch
 
 
 def _activation(opts):
@@ -71,25 +75,25 @@ def state_gradients(dh, h, params, truncate=None, **opts):
     dtype = _check_states(h, params)
     N, T, H = h.shape
     steps = sequence.check_upstream("dh", dh, N, T, H, dtype)
-    g = _state_gradients(steps, h.transpose(1, 0, 2), params["W_h"], act,
-                         sequence.check_truncate(truncate))
+    g = time_major_state_gradients(steps, h.transpose(1, 0, 2), params["W_h"], act,
+                                   sequence.check_truncate(truncate))
     return sequence.batch_first(g)
 
 
-def _state_gradients(dh, h_tm, W_h, act, truncate):
+def time_major_state_gradients(dh, h_tm, W_h, act, truncate):
     """state_gradients without checks: dh {t: (N, H)}, h_tm (T, N, H) -> g (T, N, H).
 
     Stacked runs: h_tm (T, K, N, H), W_h (K, H, H), dh {t: (K, N, H)}."""
     T = h_tm.shape[0]
     fp = act.df_from_out(h_tm)                                # f'(a_t) (T, N, H)
     g = np.empty_like(h_tm)
-    carry = np.zeros(h_tm.shape[1:], h_tm.dtype)
+    later = np.zeros(h_tm.shape[1:], h_tm.dtype)              # g_{t+1} diag(f'(a_{t+1})) W_h
     for t in range(T - 1, -1, -1):
         d = dh.get(t)
-        g[t] = carry if d is None else carry + d
-        carry = (g[t] * fp[t]) @ W_h
+        g[t] = later if d is None else later + d
+        later = carry(g[t], fp[t], W_h)[1]
         if sequence.cut(t, truncate):
-            carry = np.zeros_like(carry)
+            later = np.zeros_like(later)
     return g
 
 
@@ -108,8 +112,8 @@ def omega(g, x, state0, h, params, mode="immediate", **opts):
     check_array("h", h, x.shape[:2] + (h.shape[2],), dtype)
     h0 = check_state0("state0", state0, ("h",), x, h.shape[2], dtype)["h"]
     check_array("g", g, h.shape, dtype)
-    return _omega(g.transpose(1, 0, 2), x.transpose(1, 0, 2), h0, h.transpose(1, 0, 2), params,
-                  act, mode)
+    return time_major_omega(g.transpose(1, 0, 2), x.transpose(1, 0, 2), h0,
+                            h.transpose(1, 0, 2), params, act, mode)
 
 
 def _rows(a):
@@ -123,7 +127,7 @@ def _outer(a, b):
     return np.swapaxes(_rows(a), -1, -2) @ _rows(b)
 
 
-def _omega(g, x, h0, hs, params, act, mode):
+def time_major_omega(g, x, h0, hs, params, act, mode):
     """omega without checks: g, x and hs time-major (T, N, .), h0 (N, H).
 
     Stacked runs: (T, K, N, .), h0 (K, N, H), params (K, ...): the value is then an
@@ -135,8 +139,7 @@ def _omega(g, x, h0, hs, params, act, mode):
     valid = scale > 0
     gh = np.divide(g, scale, out=np.zeros_like(g), where=valid)
     fp = act.df_from_out(hs)                                  # f'(a_t)
-    u = gh * fp
-    v = u @ W_h                                               # g_t diag(f'(a_t)) W_h, rows
+    u, v = carry(gh, fp, W_h)                                 # v = g_t diag(f'(a_t)) W_h, rows
     nv = np.linalg.norm(v, axis=-1, keepdims=True)
     ng = np.linalg.norm(gh, axis=-1, keepdims=True)           # >= 1 where valid
     r = np.divide(nv, ng, out=np.zeros_like(nv), where=valid)
@@ -156,10 +159,10 @@ def _omega(g, x, h0, hs, params, act, mode):
         return value, grads
     da = (dv @ np.swapaxes(W_h, -1, -2)) * gh * act.d2f_from_out(hs)   # through f'(a_t)
     if mode == "full":                                        # and through every h_{t-1}
-        carry = np.zeros(hs.shape[1:], hs.dtype)
+        dh_prev = np.zeros(hs.shape[1:], hs.dtype)
         for t in range(T - 1, -1, -1):
-            da[t] += carry * fp[t]
-            carry = da[t] @ W_h
+            da[t] += dh_prev * fp[t]
+            dh_prev = da[t] @ W_h
     h_prev = np.concatenate([h0[None], hs[:-1]])              # h_{t-1} for every step
     grads["W_h"] += _outer(da, h_prev)
     grads["W_x"] += _outer(da, x)

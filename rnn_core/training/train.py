@@ -220,8 +220,8 @@ def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, ome
     if omega_weight > 0:
         act = activations.ACTIVATIONS[opts["activation"]]
         h_tm = h.transpose(1, 0, 2)
-        g = regularizer._state_gradients(dh, h_tm, params["cell"]["W_h"], act, truncate)
-        omega, gomega = regularizer._omega(g, x.transpose(1, 0, 2), state0["h"], h_tm,
+        g = regularizer.time_major_state_gradients(dh, h_tm, params["cell"]["W_h"], act, truncate)
+        omega, gomega = regularizer.time_major_omega(g, x.transpose(1, 0, 2), state0["h"], h_tm,
                                            params["cell"], act, omega_mode)
         gcell = {k: gcell[k] + omega_weight * gomega[k] for k in gcell}
     return loss, omega, {"cell": gcell, "out": gout}, h

@@ -120,7 +120,7 @@ def _loss_and_grads(mod, opts, xs, data, F, truncate, omega, many_to_many, data_
         act = cache["act"]
         with np.errstate(all="ignore"):
             tm = lambda a: a.transpose(1, 0, 2, 3)                 # noqa: E731  (T, K, N, .)
-            value, gom = regularizer._omega(tm(g), tm(xs), cache["hs"][:, 0], tm(h),
+            value, gom = regularizer.time_major_omega(tm(g), tm(xs), cache["hs"][:, 0], tm(h),
                                             {k: F[k] for k in ("W_h", "W_x", "b")}, act, mode)
         on = weights > 0
         om = np.where(on & h_ok, value, 0.0)
