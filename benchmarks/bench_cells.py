@@ -17,6 +17,11 @@ loss and gradients must equal ours to a relative 1e-8 on the same weights and da
 Prints markdown (with `uptime` under each table) and writes results/cells.json.
 Run: python3 benchmarks/bench_cells.py [--rounds 11] [--no-peers]; exit code 1 if the
 cross-check fails, 2 if a target is missed.
+
+--fast-vs-plain instead times each cell's fast form (rnn_core/cells/fast.py) against its plain
+loop over the step functions, at both sizes, in process CPU time (time.process_time, so that
+other processes' load counts less): medians of interleaved rounds, each round's fast / plain
+ratio, and the spread of those ratios. A fast form is kept only where it wins.
 """
 import os
 
@@ -51,11 +56,68 @@ def ours_take(cell, size):
     return take
 
 
+def fast_vs_plain(rounds):
+    """Each cell's fast form against its plain loop, in process CPU time; prints a table."""
+    import numpy as np
+    from rnn_core.cells import fast
+
+    def cpu_sample(run, inner):
+        t0 = time.process_time()
+        for _ in range(inner):
+            run()
+        return (time.process_time() - t0) / inner
+
+    print("## Fast form against the plain loop: forward + full BPTT, process CPU time\n")
+    rows = []
+    min_size = dict(fast.MIN_SIZE)
+    for size in common.SIZES:
+        for cell in common.CELL_OPTS:
+            if cell not in min_size:
+                rows.append([size, cell, "-", "-", "-", "no fast form"])
+                continue
+            mod, opts, x, state0, params = common.make_case(cell, size)
+
+            def run():
+                h, _, cache = mod.forward(x, state0, params, **opts)
+                mod.backward(h, cache)
+
+            def use(form):
+                fast.ENABLED = form == "fast"
+                fast.MIN_SIZE = {**min_size, cell: 0}
+
+            use("plain")
+            inner = max(1, common.calibrate(run, target=0.1))
+            times = {"plain": [], "fast": []}
+            for r in range(rounds):
+                for form in (("plain", "fast") if r % 2 == 0 else ("fast", "plain")):
+                    use(form)
+                    run()                                     # untimed: warm caches and scratch
+                    times[form].append(cpu_sample(run, inner))
+            fast.ENABLED, fast.MIN_SIZE = True, min_size
+            ratio = np.array(times["fast"]) / np.array(times["plain"])
+            q1, q3 = np.percentile(ratio, [25, 75])
+            rows.append([size, cell, ms(median(times["plain"])), ms(median(times["fast"])),
+                         f"{np.median(ratio):.3f} ({q1:.3f} to {q3:.3f}; {ratio.min():.3f} to "
+                         f"{ratio.max():.3f})", "fast wins" if np.median(ratio) < 1 and q3 < 1
+                         else "no gain"])
+            print(f"  {size}/{cell}: {rows[-1][2:]}", file=sys.stderr, flush=True)
+    print(md_table(["size", "cell", "plain ms", "fast ms",
+                    f"fast / plain, median (IQR; range) of {rounds} rounds", "verdict"], rows))
+    print(f"\n`{common.uptime()}`\n")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--no-peers", action="store_true", help="time ours only")
+    ap.add_argument("--fast-vs-plain", action="store_true",
+                    help="time the cells' fast forms against their plain loops instead")
     args = ap.parse_args(argv)
+    if args.fast_vs_plain:
+        print(common.machine_line(common.machine_info()) + "\n")
+        print(f"`{common.uptime()}`\n")
+        fast_vs_plain(args.rounds)
+        return 0
     info = common.machine_info()
     print("# Cells: forward + full BPTT, float64, one thread each\n")
     print(common.machine_line(info) + "\n")

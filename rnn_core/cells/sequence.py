@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ..nn.activations import sigmoid
 from ..validate import check_array, check_int
 
 
@@ -128,10 +129,8 @@ def blocks(T, row_bytes):
 
 
 def sigmoid_raw(a):
-    """1 / (1 + e^-a), the formula of activations.sigmoid (equal bit for bit) without its
-    np.errstate: a sequence loop enters np.errstate(over="ignore") once around all its steps
-    instead of once per call (a few microseconds each, most of a step at W1-small)."""
-    return 1.0 / (1.0 + np.exp(-a))
+    """transitional: callers outside cells move to activations.sigmoid(a, silence=False) at merge."""
+    return sigmoid(a, silence=False)
 
 
 def rows(a):

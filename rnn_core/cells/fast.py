@@ -1,39 +1,91 @@
-"""The fast sequence loops: the cells' equations written in place, one gate at a time.
+"""The fast form of the cells' sequence loops: the same equations written in place.
 
-A cell module states its equations once, readably, in its private step functions (elman._step,
-lstm._step, gru.STEPS[form]); the sequence passes that the cells run for a whole sequence
-come from here, and tests show that they equal the step functions looped over the steps
-(tests/test_cells_inplace.py). Nothing here is a new equation: each line below names the
-plain line it computes. They serve the larger sizes only (wanted(N, H)); below, the cells
-loop over their step functions directly.
+MEASURED GAIN: see benchmarks/README.md ("The fast form of the cells"); each function here
+is kept only while it beats the plain loop it names at one BLAS thread.
 
-Why a second form. At W1 (N = 32, H = 128) a numpy call on a contiguous (N, H) array costs
-about 2.3 us, but the same call on the (N, H) slice of a gate inside an (N, 3H) or (N, 4H)
-row (what slicing a stacked matmul result gives) costs about 8 us: numpy leaves its fast
-contiguous path. So these loops keep every gate in its own contiguous block, gate-major,
-(G, T, N, H): gate g at step t is the contiguous (N, H) array a[g, t], and gate g over all
-steps is the contiguous (T*N, H) rows that its weight gradient's one matmul reads. The
-recurrent matmul gives one contiguous (N, H) block per gate (np.matmul of h (N, H) against
-the stacked transposed weights (G, H, H)), every result goes into a preallocated buffer
-(out=), no call allocates inside the loop, and the backward's scratch is kept from one call
-to the next (scratch).
+Each cell's sequence pass is a plain loop over its step functions (elman._forward loops
+elman.recurrence, ...); beside that loop one visible branch, `if fast.wanted(cell, N, H):`,
+runs the function here that equals it (tests/test_cells_fast.py runs both and compares).
+Nothing here is a new equation: each line names the plain line it computes. What makes them
+faster: every result goes into a preallocated buffer (out=), so no call allocates inside the
+loop, and a gate is a contiguous (N, H) block of its own, gate-major (G, T, N, H).
 """
 import threading
 
 import numpy as np
 
+from ..nn.activations import sigmoid
 from . import sequence
 
-# Below this many elements per gate and step (N * H), a numpy call costs its fixed overhead
-# whatever the layout, and the cells' stacked loops, which make fewer calls per step, are
-# faster (W1-small, N * H = 16); from it on (W1, N * H = 4096) these loops are.
-MIN_SIZE = 1024
+# Below this many elements per gate and step (N * H) a numpy call costs its fixed overhead
+# whatever the layout, and the plain loops are as fast.
+MIN_SIZE = {"rnn": 0, "lstm": 1024, "gru": 1024}
+ENABLED = True          # tests set it False to run the plain loops at every size
 
 
-def wanted(N, H):
-    """True where a sequence pass of N rows and H units runs the loops here."""
-    return N * H >= MIN_SIZE
+def wanted(cell, N, H):
+    """True where a sequence pass of `cell` ('rnn', 'lstm', 'gru') over N rows and H units
+    runs the fast form here instead of the plain loop."""
+    return ENABLED and cell in MIN_SIZE and N * H >= MIN_SIZE[cell]
 
+
+# ----------------------------------------------------------------------------------------
+# Elman RNN (elman.recurrence, elman.carry)
+# ----------------------------------------------------------------------------------------
+
+def elman_forward(x, h0, params, act):
+    """elman._forward's loop in place: returns hs (T+1, N, H), hs[0] = h0, hs[t+1] = h_t,
+    and the backward's workspace for dL/da_t ((T, N, H), or (0, N, H): allocate then)."""
+    W_h = params["W_h"]
+    N, T, _ = x.shape
+    H = W_h.shape[0]
+    big = 2 * T * N * H * x.itemsize >= sequence.HUGE_BYTES   # one buffer for both: huge pages
+    hs, das = sequence.buffers(x.dtype, (T + 1, N, H), (T if big else 0, N, H))
+    hs[0] = h0
+    sequence.project(x, params["W_x"], params["b"], out=hs[1:])   # hs[t+1] holds xw_t until step t
+    W_hT, hw = W_h.T, np.empty((N, H), x.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):        # elman._forward checks after
+        for t in range(T):                                    # recurrence, in place:
+            np.matmul(hs[t], W_hT, out=hw)                    # a_t = xw_t + h_{t-1} W_h^T,
+            hs[t + 1] += hw
+            if act.name == "tanh":                            # h_t = f(a_t)
+                np.tanh(hs[t + 1], out=hs[t + 1])
+            else:
+                hs[t + 1] = act.f(hs[t + 1])
+    return hs, das
+
+
+def df_from_out(act, h, out):
+    """out[...] = act.df_from_out(h): f'(a) from h = f(a), in place (the same operations for
+    tanh, 1 - h * h, so the same bits)."""
+    if act.name == "tanh":
+        np.multiply(h, h, out=out)
+        np.subtract(1, out, out=out)
+    else:
+        out[...] = act.df_from_out(h)
+    return out
+
+
+def elman_backward(dh, hs, W_h, act, ws, dh_t, truncate):
+    """elman._backward's loop in place. dh {t: (N, H)}; hs (T, N, H) = h_1 .. h_T; ws the
+    forward's workspace; dh_t (N, H) dL/dh_T, overwritten. Returns (das (T, N, H), dL/dh_0)."""
+    T, N, H = hs.shape
+    das = ws if len(ws) else np.empty((T, N, H), hs.dtype)  # dL/da_t
+    df_from_out(act, hs, out=das)        # f'(a_t) for every step, then dL/da_t in place
+    for t in range(T - 1, -1, -1):           # carry, in place; dh_t = dL/dh_t:
+        g = dh.get(t)
+        if g is not None:
+            dh_t += g
+        das[t] *= dh_t                       # dL/da_t = dL/dh_t * f'(a_t)
+        np.matmul(das[t], W_h, out=dh_t)     # dL/dh_{t-1} = dL/da_t W_h
+        if sequence.cut(t, truncate):
+            dh_t[...] = 0.0
+    return das, dh_t
+
+
+# ----------------------------------------------------------------------------------------
+# What the gated cells' fast loops share
+# ----------------------------------------------------------------------------------------
 
 _SCRATCH = threading.local()
 
@@ -50,15 +102,6 @@ def scratch(dtype, *shapes):
     if getattr(_SCRATCH, "key", None) != key:
         _SCRATCH.key, _SCRATCH.arrays = key, sequence.buffers(dtype, *shapes)
     return _SCRATCH.arrays
-
-
-def sigmoid_into(a):
-    """a[...] = 1 / (1 + e^-a) in place (sequence.sigmoid_raw's operations, so its bits)."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a += 1.0
-    np.divide(1.0, a, out=a)
-    return a
 
 
 def project(x_rows, W_x, b, out):
@@ -83,10 +126,32 @@ def backproject(da, W_x):
 
 
 # ----------------------------------------------------------------------------------------
-# GRU, cuDNN's form (gru._step_cudnn, gru._local_cudnn, gru._back_cudnn)
+# GRU, cuDNN's form (gru.recurrence_cudnn, gru.carry_factors_cudnn, gru.carry_cudnn)
 # ----------------------------------------------------------------------------------------
 
-def gru_cudnn_forward(x, h0, W_i, W_h, b_i, b_h):
+def gru_cudnn_forward(x, state0, params):
+    """gru._forward in cuDNN's form: returns (h (N, T, H), state_T, cache), gate order r, z, n."""
+    W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
+    hs, g, m, x_rows = _gru_cudnn_loop(x, state0["h"], W_i, W_h, b_i, b_h)
+    cache = {"fast": True, "form": "cudnn", "x": x, "x_rows": x_rows, "hs": hs, "g": g, "m": m,
+             "W_i": W_i, "W_h": W_h}
+    return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
+
+
+def gru_cudnn_backward(dh, cache, dstate_T, truncate):
+    """gru._backward of a gru_cudnn_forward cache: returns (dx, dstate0, grads)."""
+    hs = cache["hs"]
+    dh_T = np.zeros(hs.shape[1:], hs.dtype) if dstate_T is None else dstate_T["h"]
+    dx, dh_0, stacked = _gru_cudnn_loop_back(dh, cache["x_rows"], hs, cache["g"], cache["m"],
+                                             cache["W_i"], cache["W_h"], dh_T, truncate)
+    grads = {}
+    for j, g in enumerate("rzn"):
+        for key, grad in zip(("W_i", "W_h", "b_i", "b_h"), stacked):
+            grads[key + g] = grad[j]
+    return dx, {"h": dh_0}, grads
+
+
+def _gru_cudnn_loop(x, h0, W_i, W_h, b_i, b_h):
     """The GRU (cuDNN's form) over a sequence; gate order r, z, n.
 
     x (N, T, D), h0 (N, H); W_i (3, H, D), W_h (3, H, H), b_i, b_h (3, H). Returns
@@ -108,9 +173,9 @@ def gru_cudnn_forward(x, h0, W_i, W_h, b_i, b_h):
             np.matmul(hs[t], W_hT, out=hw)            # W_h h_{t-1}, gate by gate
             np.add(hw[2], b_h[2], out=m[t])           # m_t = W_hn h_{t-1} + b_hn
             r[t] += hw[0]
-            sigmoid_into(r[t])                        # r_t = sigmoid(xw_r + W_hr h_{t-1} + b_hr)
+            sigmoid(r[t], r[t], silence=False)  # r_t = sigmoid(xw_r + W_hr h_{t-1} + b_hr)
             z[t] += hw[1]
-            sigmoid_into(z[t])                        # z_t = sigmoid(xw_z + W_hz h_{t-1} + b_hz)
+            sigmoid(z[t], z[t], silence=False)  # z_t = sigmoid(xw_z + W_hz h_{t-1} + b_hz)
             np.multiply(r[t], m[t], out=tmp)
             n[t] += tmp
             np.tanh(n[t], out=n[t])                   # n_t = tanh(xw_n + r_t * m_t)
@@ -121,14 +186,14 @@ def gru_cudnn_forward(x, h0, W_i, W_h, b_i, b_h):
     return hs, g, m, x_rows
 
 
-def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
-    """BPTT of gru_cudnn_forward. dh {t: (N, H)}; x_rows (T*N, D); carry (N, H): dL/dh_T.
+def _gru_cudnn_loop_back(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
+    """BPTT of _gru_cudnn_loop. dh {t: (N, H)}; x_rows (T*N, D); carry (N, H): dL/dh_T.
     Returns dx (N, T, D), dh_0 (N, H), and the stacked gradients (dW_i (3, H, D),
     dW_h (3, H, H), db_i, db_h (3, H)) in gate order r, z, n.
 
-    The local factors of gru._local_cudnn, a block of steps at a time (sequence.blocks):
+    The local factors of gru.carry_factors_cudnn, a block of steps at a time (sequence.blocks):
         K_r = m_t r_t (1 - r_t),  K_z = (h_{t-1} - n_t) z_t (1 - z_t),  K_n = (1 - z_t)(1 - n_t^2)
-    and then per step (gru._back_cudnn):
+    and then per step (gru.carry_cudnn):
         da_xn = dh_t K_n,  da_r = da_xn K_r,  da_z = dh_t K_z,  da_hn = r_t da_xn
         dh_{t-1} = dh_t z_t + [da_r, da_z, da_hn] W_h
     """
@@ -185,10 +250,38 @@ def gru_cudnn_backward(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
 
 
 # ----------------------------------------------------------------------------------------
-# LSTM (lstm._step, lstm._local, lstm._step_back)
+# LSTM (lstm.recurrence, lstm.carry_factors, lstm.carry)
 # ----------------------------------------------------------------------------------------
 
-def lstm_forward(x, h0, c0, W_x, W_h, b):
+def lstm_forward(x, state0, params, gates):
+    """lstm._forward: returns (h (N, T, H), state_T, cache); gates = lstm.GATES."""
+    H = params["b_f"].shape[0]
+    W = np.stack([params["W_" + g] for g in gates])      # (4, H, H + D)
+    W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
+    b = np.stack([params["b_" + g] for g in gates])
+    hs, cs, g, tcs, x_rows = _lstm_loop(x, state0["h"], state0["c"], W_x, W_h, b)
+    cache = {"fast": True, "x": x, "x_rows": x_rows, "hs": hs, "cs": cs, "g": g, "tcs": tcs,
+             "W_h": W_h, "W_x": W_x, "gates": gates}
+    return sequence.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
+
+
+def lstm_backward(dh, cache, dstate_T, truncate):
+    """lstm._backward of an lstm_forward cache: returns (dx, dstate0, grads)."""
+    tcs = cache["tcs"]
+    if dstate_T is None:
+        dh_T, dc_T = np.zeros(tcs.shape[1:], tcs.dtype), np.zeros(tcs.shape[1:], tcs.dtype)
+    else:
+        dh_T, dc_T = dstate_T["h"], dstate_T["c"]
+    dx, dh_0, dc_0, (dW, db) = _lstm_loop_back(dh, cache["x_rows"], cache["hs"], cache["cs"],
+                                               cache["g"], tcs, cache["W_x"], cache["W_h"],
+                                               dh_T, dc_T, truncate)
+    grads = {}
+    for j, g in enumerate(cache["gates"]):
+        grads["W_" + g], grads["b_" + g] = dW[j], db[j]   # (H, H + D): [h_{t-1}; x_t]
+    return dx, {"h": dh_0, "c": dc_0}, grads
+
+
+def _lstm_loop(x, h0, c0, W_x, W_h, b):
     """The LSTM over a sequence; gate order f, i, o, C~ (lstm.GATES).
 
     x (N, T, D), h0, c0 (N, H); W_x (4, H, D), W_h (4, H, H), b (4, H). Returns hs, cs
@@ -209,9 +302,9 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
             np.matmul(hs[t], W_hT, out=hw)            # z = xw_t + h_{t-1} W_h^T, gate by gate
             for j in range(4):
                 g[j, t] += hw[j]
-            sigmoid_into(f[t])                        # f_t = sigmoid(z_f)
-            sigmoid_into(i[t])                        # i_t = sigmoid(z_i)
-            sigmoid_into(o[t])                        # o_t = sigmoid(z_o)
+            sigmoid(f[t], f[t], silence=False)  # f_t = sigmoid(z_f)
+            sigmoid(i[t], i[t], silence=False)  # i_t = sigmoid(z_i)
+            sigmoid(o[t], o[t], silence=False)  # o_t = sigmoid(z_o)
             np.tanh(gc[t], out=gc[t])                 # C~_t = tanh(z_C)
             np.multiply(f[t], cs[t], out=cs[t + 1])
             np.multiply(i[t], gc[t], out=tmp)
@@ -221,15 +314,15 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     return hs, cs, g, tcs, x_rows
 
 
-def lstm_backward(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, truncate):
-    """BPTT of lstm_forward. dh {t: (N, H)}; x_rows (T*N, D); carry_h, carry_c: dL/dh_T, dL/dC_T.
+def _lstm_loop_back(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, truncate):
+    """BPTT of _lstm_loop. dh {t: (N, H)}; x_rows (T*N, D); carry_h, carry_c: dL/dh_T, dL/dC_T.
     Returns dx (N, T, D), dh_0, dC_0 (N, H) and the stacked gradients (dW (4, H, H + D) of
     the weights acting on [h_{t-1}; x_t], as lstm's W_[.], and db (4, H)) in gate order f, i, o, C~.
 
-    The local factors of lstm._local, a block of steps at a time (sequence.blocks), written
+    The local factors of lstm.carry_factors, a block of steps at a time (sequence.blocks), written
     where dL/dz then replaces them:
         A = o_t (1 - tanh^2 C_t);  B = [C_{t-1} f'(z_f), C~_t i'(z_i), tanh C_t o'(z_o), i_t (1 - C~_t^2)]
-    and then per step (lstm._step_back):
+    and then per step (lstm.carry):
         dC = dc_t + dh_t A,  dz = B * [dC, dC, dh_t, dC],  dh_{t-1} = dz W_h,  dC_{t-1} = dC f_t
     """
     T, N, H = tcs.shape
