@@ -102,6 +102,12 @@ def test_dense_and_dict_upstream_give_the_same_numbers(name, path, rng):
             np.testing.assert_array_equal(a[i][k], b[i][k], err_msg=k)
 
 
+def test_the_benchmark_sizes_take_the_forms_measured_faster():
+    # benchmarks/bench_cells.py --fast-vs-plain: the fast form wins at N * H = 4096, loses at 16
+    for cell in ("rnn", "lstm", "gru"):
+        assert fast.wanted(cell, 32, 128) and not fast.wanted(cell, 1, 16)
+
+
 @pytest.mark.parametrize("name", ["lstm", "gru-cudnn"])
 def test_reused_backward_scratch_is_never_returned(name, rng, monkeypatch):
     # the in-place backward keeps its scratch from call to call: what one call returned
