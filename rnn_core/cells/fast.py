@@ -15,8 +15,6 @@ here is a new equation: each line names the plain line it computes. Why it is fa
 result goes into a preallocated buffer (out=), a pass takes its arrays from one allocation,
 and each gate is a contiguous (N, H) block of its own, gate-major (G, T, N, H).
 """
-import threading
-
 import numpy as np
 
 from ..nn.activations import sigmoid
@@ -92,44 +90,6 @@ def elman_backward(dh, hs, W_h, act, ws, dh_t, truncate):
 # What the gated cells' fast loops share
 # ----------------------------------------------------------------------------------------
 
-_SCRATCH = threading.local()
-
-
-def scratch(dtype, *shapes):
-    """A backward pass's scratch arrays (sequence.buffers), kept from one call to the next.
-
-    A fresh workspace of this size is returned to the system when freed and costs page
-    faults when the next call touches it again (measured at W1: 10 to 15 % of a call).
-    One set per thread, replaced when the shapes change. Only scratch comes from here:
-    nothing returned or kept in a cache shares its memory.
-    """
-    key = (np.dtype(dtype).str,) + shapes
-    if getattr(_SCRATCH, "key", None) != key:
-        _SCRATCH.key, _SCRATCH.arrays = key, sequence.buffers(dtype, *shapes)
-    return _SCRATCH.arrays
-
-
-def project(x_rows, W_x, b, out):
-    """out[g] = x_t W_x[g]^T + b[g] for every gate g and step t, one matmul per gate over all
-    T*N rows: x_rows (T*N, D) = sequence.x_rows(x), W_x (G, H, D), b (G, H), out (G, T, N, H).
-    (A contiguous (T*N, H) result per gate: about 2 ms less at W1 than sequence.project's matmul
-    per batch item into strided rows.)"""
-    for g in range(len(W_x)):
-        rows = sequence.rows(out[g])
-        np.matmul(x_rows, W_x[g].T, out=rows)
-        rows += b[g]
-    return out
-
-
-def backproject(da, W_x):
-    """dx (N, T, D) = sum over gates g of da[g]_t W_x[g]: da (G, T, N, H) or G arrays
-    (T, N, H), W_x (G, H, D)."""
-    dx = sequence.backproject(da[0], W_x[0])
-    for g in range(1, len(W_x)):
-        dx += sequence.backproject(da[g], W_x[g])
-    return dx
-
-
 # ----------------------------------------------------------------------------------------
 # GRU, cuDNN's form (gru.recurrence_cudnn, gru.carry_factors_cudnn, gru.carry_cudnn)
 # ----------------------------------------------------------------------------------------
@@ -169,7 +129,7 @@ def _gru_cudnn_loop(x, h0, W_i, W_h, b_i, b_h):
     # g[:, t] holds x_t W_i^T + b_i until step t, with b_hr and b_hz added there once (they
     # add to the same pre-activations); b_hn stays inside r_t * (W_hn h_{t-1} + b_hn)
     x_rows = sequence.x_rows(x)
-    project(x_rows, W_i, b_i + np.stack([b_h[0], b_h[1], np.zeros_like(b_h[2])]), out=g)
+    sequence.project(x, W_i, b_i + np.stack([b_h[0], b_h[1], np.zeros_like(b_h[2])]), out=g)
     W_hT = np.ascontiguousarray(W_h.transpose(0, 2, 1))
     r, z, n = g
     hs[0] = h0
@@ -209,8 +169,8 @@ def _gru_cudnn_loop_back(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
     # da[[1, 2, 0]] and the recurrent side da[1:4], one batch of three for the matmul
     blocks = sequence.blocks(T, 3 * N * H * hs.itemsize)
     L = blocks[0][1] - blocks[0][0]                   # the longest block (the first)
-    da, K, hw, d, tmp, hx = scratch(hs.dtype, (4, T, N, H), (3, L, N, H), (3, N, H), (N, H), (N, H),
-                                    (T * N, H + x_rows.shape[1]))
+    da, K, hw, d, tmp, hx = sequence.buffers(hs.dtype, (4, T, N, H), (3, L, N, H), (3, N, H), (N, H),
+                                             (N, H), (T * N, H + x_rows.shape[1]), keep=True)
     carry = carry.copy()
     for t0, t1 in blocks:
         b = slice(t0, t1)
@@ -251,7 +211,7 @@ def _gru_cudnn_loop_back(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
     grads = (np.stack([dW_r[:, H:], dW_z[:, H:], sequence.rows(da[0]).T @ x_rows]),
              np.stack([dW_r[:, :H], dW_z[:, :H], sequence.rows(da[3]).T @ sequence.rows(h_prev)]),
              np.stack([db_r, db_z, db_xn]), np.stack([db_r, db_z, db_hn]))   # r, z: both sides
-    return backproject(da_x, W_i), carry, grads
+    return sequence.backproject(da_x, W_i), carry, grads
 
 
 # ----------------------------------------------------------------------------------------
@@ -298,7 +258,7 @@ def _lstm_loop(x, h0, c0, W_x, W_h, b):
     g, tcs, hs, cs, hw, tmp = sequence.buffers(x.dtype, (4, T, N, H), (T, N, H), (T + 1, N, H),
                                            (T + 1, N, H), (4, N, H), (N, H))
     x_rows = sequence.x_rows(x)
-    project(x_rows, W_x, b, out=g)                    # g[:, t] holds x_t W_x^T + b until step t
+    sequence.project(x, W_x, b, out=g)                    # g[:, t] holds x_t W_x^T + b until step t
     W_hT = np.ascontiguousarray(W_h.transpose(0, 2, 1))
     f, i, o, gc = g
     hs[0], cs[0] = h0, c0
@@ -335,8 +295,8 @@ def _lstm_loop_back(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, trun
     c_prev = cs[:-1]
     blocks = sequence.blocks(T, 4 * N * H * hs.itemsize)
     L = blocks[0][1] - blocks[0][0]                   # the longest block (the first)
-    dz, A_, hw, d, dc, hx = scratch(hs.dtype, (4, T, N, H), (L, N, H), (4, N, H), (N, H), (N, H),
-                                    (T * N, H + x_rows.shape[1]))
+    dz, A_, hw, d, dc, hx = sequence.buffers(hs.dtype, (4, T, N, H), (L, N, H), (4, N, H), (N, H),
+                                             (N, H), (T * N, H + x_rows.shape[1]), keep=True)
     carry_h, carry_c = carry_h.copy(), carry_c.copy()
     for t0, t1 in blocks:
         b = slice(t0, t1)
@@ -374,4 +334,4 @@ def _lstm_loop_back(dh, x_rows, hs, cs, g, tcs, W_x, W_h, carry_h, carry_c, trun
     np.concatenate([sequence.rows(hs[:-1]), x_rows], axis=1, out=hx)   # [h_{t-1}, x_t] rows
     grads = (np.stack([sequence.rows(d).T @ hx for d in dz]),          # one matmul per gate for both
              np.stack([sequence.rows(d).sum(axis=0) for d in dz]))
-    return backproject(dz, W_x), carry_h, carry_c, grads
+    return sequence.backproject(dz, W_x), carry_h, carry_c, grads

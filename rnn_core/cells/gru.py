@@ -326,11 +326,6 @@ def forward(x, state0, params, check=True, **opts):
     return _forward(x, state0, params, opts)
 
 
-def _sigmoid_in_loop(a):
-    """activations.sigmoid without its np.errstate: the loops enter it once, not per step."""
-    return sigmoid(a, silence=False)
-
-
 def _forward(x, state0, params, opts):
     """forward's body, unchecked: the input projection is one matmul, then a loop over the
     form's recurrence."""
@@ -345,9 +340,9 @@ def _forward(x, state0, params, opts):
     ss, ns = gates[..., :2 * H], gates[..., 2 * H:]           # then the two gates and the candidate
     hs[0] = state0["h"]                                       # hs[0] = h_0, hs[t+1] = h_t
     step = STEPS[form][0]
-    with np.errstate(over="ignore"):                          # once, for _sigmoid_in_loop
+    with np.errstate(over="ignore"):                          # once, for loop_sigmoid
         for t in range(T):                                    # the step reads xw_t = gates[t] first
-            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, _sigmoid_in_loop)
+            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, sequence.loop_sigmoid)
     cache = {"form": form, "x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "W_h": W_h, "W_x": W_x}
     return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 

@@ -241,11 +241,6 @@ def forward(x, state0, params, check=True, **opts):
     return _forward(x, state0, params, opts)
 
 
-def _sigmoid_in_loop(a):
-    """activations.sigmoid without its np.errstate: the loops enter it once, not per step."""
-    return sigmoid(a, silence=False)
-
-
 def _forward(x, state0, params, opts):
     """forward's body, unchecked: the input projection is one matmul, then a loop over recurrence."""
     N, T, _ = x.shape
@@ -257,10 +252,10 @@ def _forward(x, state0, params, opts):
     sequence.project(x, W_x, b, out=gates)                    # (T, N, 4H): xw_t until step t
     ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
     hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
-    with np.errstate(over="ignore"):                          # once, for _sigmoid_in_loop
+    with np.errstate(over="ignore"):                          # once, for loop_sigmoid
         for t in range(T):                                    # recurrence reads xw_t = gates[t] first
             hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = recurrence(gates[t], hs[t], cs[t], W_h,
-                                                                      _sigmoid_in_loop)
+                                                                      sequence.loop_sigmoid)
     cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
     return sequence.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
