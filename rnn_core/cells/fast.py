@@ -37,7 +37,7 @@ def wanted(cell, N, H):
 # ----------------------------------------------------------------------------------------
 
 def elman_forward(x, h0, params, act):
-    """elman._forward's loop in place: returns hs (T+1, N, H), hs[0] = h0, hs[t+1] = h_t,
+    """elman.forward's loop, in place: returns hs (T+1, N, H), hs[0] = h0, hs[t+1] = h_t,
     and the backward's workspace for dL/da_t ((T, N, H), or (0, N, H): allocate then)."""
     W_h = params["W_h"]
     N, T, _ = x.shape
@@ -70,7 +70,7 @@ def df_from_out(act, h, out):
 
 
 def elman_backward(dh, hs, W_h, act, ws, dh_t, truncate):
-    """elman._backward's loop in place. dh {t: (N, H)}; hs (T, N, H) = h_1 .. h_T; ws the
+    """elman.backward's loop, in place. dh {t: (N, H)}; hs (T, N, H) = h_1 .. h_T; ws the
     forward's workspace; dh_t (N, H) dL/dh_T, overwritten. Returns (das (T, N, H), dL/dh_0)."""
     T, N, H = hs.shape
     das = ws if len(ws) else np.empty((T, N, H), hs.dtype)  # dL/da_t
@@ -95,7 +95,7 @@ def elman_backward(dh, hs, W_h, act, ws, dh_t, truncate):
 # ----------------------------------------------------------------------------------------
 
 def gru_cudnn_forward(x, state0, params):
-    """gru._forward in cuDNN's form: returns (h (N, T, H), state_T, cache), gate order r, z, n."""
+    """gru.forward's loop in cuDNN's form, in place: returns (h (N, T, H), state_T, cache), gate order r, z, n."""
     W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
     hs, g, m, x_rows = _gru_cudnn_loop(x, state0["h"], W_i, W_h, b_i, b_h)
     cache = {"fast": True, "form": "cudnn", "x": x, "x_rows": x_rows, "hs": hs, "g": g, "m": m,
@@ -104,7 +104,7 @@ def gru_cudnn_forward(x, state0, params):
 
 
 def gru_cudnn_backward(dh, cache, dstate_T, truncate):
-    """gru._backward of a gru_cudnn_forward cache: returns (dx, dstate0, grads)."""
+    """gru.backward of a gru_cudnn_forward cache: returns (dx, dstate0, grads)."""
     hs = cache["hs"]
     dh_T = np.zeros(hs.shape[1:], hs.dtype) if dstate_T is None else dstate_T["h"]
     dx, dh_0, stacked = _gru_cudnn_loop_back(dh, cache["x_rows"], hs, cache["g"], cache["m"],
@@ -219,7 +219,7 @@ def _gru_cudnn_loop_back(dh, x_rows, hs, g, m, W_i, W_h, carry, truncate):
 # ----------------------------------------------------------------------------------------
 
 def lstm_forward(x, state0, params, gates):
-    """lstm._forward: returns (h (N, T, H), state_T, cache); gates = lstm.GATES."""
+    """lstm.forward's loop, in place: returns (h (N, T, H), state_T, cache); gates = lstm.GATES."""
     H = params["b_f"].shape[0]
     W = np.stack([params["W_" + g] for g in gates])      # (4, H, H + D)
     W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
@@ -231,7 +231,7 @@ def lstm_forward(x, state0, params, gates):
 
 
 def lstm_backward(dh, cache, dstate_T, truncate):
-    """lstm._backward of an lstm_forward cache: returns (dx, dstate0, grads)."""
+    """lstm.backward of an lstm_forward cache: returns (dx, dstate0, grads)."""
     tcs = cache["tcs"]
     if dstate_T is None:
         dh_T, dc_T = np.zeros(tcs.shape[1:], tcs.dtype), np.zeros(tcs.shape[1:], tcs.dtype)

@@ -2,8 +2,9 @@
 
 Every cell module (cells.CELLS: elman as 'rnn', lstm, gru, gated_feedback) has one
 interface: STATE_KEYS, OPTIONS, param_shapes(D, H, **opts), init_params, zero_state,
-step_forward / step_backward, forward(x, state0, params, **opts) -> (h, state_T, cache)
-and backward(dh, cache, dstate_T=None, truncate=None) -> (dx, dstate0, grads).
+step_forward / step_backward, forward(x, state0, params, check=True, **opts) ->
+(h, state_T, cache) and backward(dh, cache, dstate_T=None, truncate=None, check=True) ->
+(dx, dstate0, grads).
 Every function here takes the cell by name and passes **opts (activation, the GRU's
 form) straight on to it. Backward functions here return that same 3-tuple; the
 truncated drivers, which run forward and backward together, return a Truncated tuple

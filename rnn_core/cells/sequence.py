@@ -10,7 +10,7 @@ The upstream gradient dh = dL/dh_t comes in three forms: an (N, T, H) array; a d
 {t: (N, H) array} with a gradient at chosen steps only (negative t counts from the end,
 so {-1: g} is many-to-one); or None (only dstate_T reaches the sequence).
 check_upstream validates any form and returns a dict {t: (N, H)} with 0 <= t < T, which
-every cell's unchecked _backward reads with .get(t); steps does the same unchecked.
+every cell's backward loop reads with .get(t); steps does the same unchecked.
 
 truncate=k: gradients do not cross the boundaries of the windows [0,k), [k,2k), ...
 (the gradient of truncated BPTT with window k; k >= T is full BPTT). cut(t, k) is the one
