@@ -1,8 +1,8 @@
 """The fast form of the cells' sequence loops: the same equations, written in place.
 
 Measured gain (benchmarks/README.md, "The cells' fast form"): forward + full BPTT at
-N = 32, T = 100, D = 32, H = 128 takes 0.61 (Elman), 0.83 (LSTM) and 0.75 (cuDNN GRU) of the
-plain loop's CPU time at one BLAS thread; at N * H = 16 it is slower (1.05 to 1.48), so
+N = 32, T = 100, D = 32, H = 128 takes 0.60 (Elman), 0.80 (LSTM) and 0.75 (cuDNN GRU) of the
+plain loop's CPU time at one BLAS thread; at N * H = 16 it is slower (1.08 to 1.43), so
 wanted() sends passes below MIN_SIZE to the plain loops.
 
 Each function here equals a plain loop over the cell's step functions, which stays whole in
