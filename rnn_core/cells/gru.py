@@ -107,11 +107,13 @@ def zero_state(N, H, dtype=np.float64, **opts):
 # ----------------------------------------------------------------------------------------
 
 def recurrence_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
-    """Sources' form; xw_t holds the x-parts + biases of [u, r, c]:
+    """The GRU step in the sources' form; xw_t holds the x-parts + biases of [u, r, c]:
 
         u_t, r_t = sigmoid(xw_u + W_hu h_{t-1}), sigmoid(xw_r + W_hr h_{t-1})
         h~_t = tanh(xw_c + W_hc (r_t * h_{t-1}))
         h_t = (1 - u_t) * h_{t-1} + u_t * h~_t
+
+    Any leading axes. Returns h_t and the step cache (s = [u, r], h~_t, r_t * h_{t-1}). Unchecked.
     """
     H = h_prev.shape[-1]
     W_ur, W_c = W_h[..., :2 * H, :], W_h[..., 2 * H:, :]
@@ -146,7 +148,8 @@ def carry_factors_sources(h_prev, step_cache):
 
 
 def carry_sources(dh_t, local, W_h):
-    """Backward of recurrence_sources: dL/dh_t arrives; local = carry_factors_sources(...) = (K, K, P).
+    """BPTT's carry through recurrence_sources (unchecked): dL/dh_t arrives;
+    local = carry_factors_sources(...) = (K, K, P).
 
         dm = (dh_t u_t (1 - h~_t^2)) W_hc        dL/d(r_t * h_{t-1}), through the candidate
         da = K * [dh_t, dm, dh_t]                the pre-activations of [u, r, c]
@@ -162,11 +165,14 @@ def carry_sources(dh_t, local, W_h):
 
 
 def recurrence_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
-    """cuDNN's form; xw_t holds the x-projections + b_i of [r, z, n]:
+    """The GRU step in cuDNN's form; xw_t holds the x-projections + b_i of [r, z, n]:
 
         r_t, z_t = sigmoid(xw_r + W_hr h_{t-1} + b_hr), sigmoid(xw_z + W_hz h_{t-1} + b_hz)
         n_t = tanh(xw_n + r_t * (W_hn h_{t-1} + b_hn))
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    Any leading axes. Returns h_t and the step cache (s = [r, z], n_t, W_hn h_{t-1} + b_hn).
+    Unchecked.
     """
     H = h_prev.shape[-1]
     hw = h_prev @ W_h.swapaxes(-1, -2) + b_h               # (..., N, 3H)
@@ -202,7 +208,8 @@ def carry_factors_cudnn(h_prev, step_cache):
 
 
 def carry_cudnn(dh_t, local, W_h):
-    """Backward of recurrence_cudnn: dL/dh_t arrives; local = carry_factors_cudnn(...) = (K_x, K_h, z_t).
+    """BPTT's carry through recurrence_cudnn (unchecked): dL/dh_t arrives;
+    local = carry_factors_cudnn(...) = (K_x, K_h, z_t).
 
         da_n = dh_t (1 - z_t)(1 - n_t^2)         the candidate's input-side pre-activation
         da_x = K_x * [da_n, dh_t, dh_t],   da_h = K_h * [da_n, dh_t, dh_t]      [r, z, n]
