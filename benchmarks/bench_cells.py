@@ -17,6 +17,13 @@ loss and gradients must equal ours to a relative 1e-8 on the same weights and da
 Prints markdown (with `uptime` under each table) and writes results/cells.json.
 Run: python3 benchmarks/bench_cells.py [--rounds 11] [--no-peers]; exit code 1 if the
 cross-check fails, 2 if a target is missed.
+
+--fast-vs-plain instead times each cell's fast form (rnn_core/cells/fast.py) against its plain
+loop over the step functions, at both sizes, in process CPU time (time.process_time, so that
+other processes' load counts less): medians of interleaved rounds, each round's fast / plain
+ratio, and the spread of those ratios. A fast form is kept only where it wins.
+--cpu-vs-torch times ours against torch.nn the same way, both in this one process (for a
+loaded machine, where the wall-time table above measures the load more than the code).
 """
 import os
 
@@ -51,11 +58,104 @@ def ours_take(cell, size):
     return take
 
 
+def cpu_sample(run, inner):
+    """One timing sample in process CPU time: the mean per call over `inner` calls."""
+    t0 = time.process_time()
+    for _ in range(inner):
+        run()
+    return (time.process_time() - t0) / inner
+
+
+def paired(times_a, times_b):
+    """Per-round ratios a / b -> 'median (IQR; range)' and the median."""
+    import numpy as np
+    q = np.array(times_a) / np.array(times_b)
+    q1, q3 = np.percentile(q, [25, 75])
+    return f"{np.median(q):.3f} ({q1:.3f} to {q3:.3f}; {q.min():.3f} to {q.max():.3f})", float(np.median(q)), q3
+
+
+def cpu_interleaved(runs, rounds):
+    """{name: run} -> {name: [CPU seconds per call, one per round]}, the order alternating."""
+    inner = {n: max(1, common.calibrate(run, target=0.1)) for n, run in runs.items()}
+    names, times = list(runs), {n: [] for n in runs}
+    for r in range(rounds):
+        for n in (names if r % 2 == 0 else names[::-1]):
+            runs[n]()                                          # untimed: warm caches and scratch
+            times[n].append(cpu_sample(runs[n], inner[n]))
+    return times
+
+
+def cpu_vs_torch(rounds):
+    """Ours against torch.nn in process CPU time, both in this process; prints a table."""
+    import peers
+    print("## Ours against torch.nn: forward + full BPTT, process CPU time, one process\n")
+    rows = []
+    for size in common.SIZES:
+        for cell in common.CELL_OPTS:
+            mod, opts, x, state0, params = common.make_case(cell, size)
+
+            def ours():
+                h, _, cache = mod.forward(x, state0, params, **opts)
+                mod.backward(h, cache)
+            theirs, _ = peers.torch_build(cell, x, state0, common.fused_weights(cell, params))
+            t = cpu_interleaved({"ours": ours, "torch": theirs}, rounds)
+            text, q, _ = paired(t["ours"], t["torch"])
+            rows.append([size, cell, ms(median(t["ours"])), ms(median(t["torch"])), text,
+                         f"<= {TARGETS[size]}", "met" if q <= TARGETS[size] else "MISSED"])
+            print(f"  {size}/{cell}: {rows[-1][2:]}", file=sys.stderr, flush=True)
+    print(md_table(["size", "cell", "ours ms", "torch ms",
+                    f"ours / torch, median (IQR; range) of {rounds} rounds", "target", "verdict"], rows))
+    print(f"\n`{common.uptime()}`\n")
+
+
+def fast_vs_plain(rounds):
+    """Each cell's fast form against its plain loop, in process CPU time; prints a table."""
+    from rnn_core.cells import fast
+
+    print("## Fast form against the plain loop: forward + full BPTT, process CPU time\n")
+    rows = []
+    min_size = dict(fast.MIN_SIZE)
+    for size in common.SIZES:
+        for cell in common.CELL_OPTS:
+            if cell not in min_size:
+                rows.append([size, cell, "-", "-", "-", "no fast form"])
+                continue
+            mod, opts, x, state0, params = common.make_case(cell, size)
+
+            def run():
+                h, _, cache = mod.forward(x, state0, params, **opts)
+                mod.backward(h, cache)
+
+            def use(form):
+                fast.ENABLED = form == "fast"
+                fast.MIN_SIZE = {**min_size, cell: 0}
+
+            times = cpu_interleaved({"plain": lambda: (use("plain"), run()),
+                                     "fast": lambda: (use("fast"), run())}, rounds)
+            fast.ENABLED, fast.MIN_SIZE = True, min_size
+            text, q, q3 = paired(times["fast"], times["plain"])
+            rows.append([size, cell, ms(median(times["plain"])), ms(median(times["fast"])), text,
+                         "fast wins" if q < 1 and q3 < 1 else "no gain"])
+            print(f"  {size}/{cell}: {rows[-1][2:]}", file=sys.stderr, flush=True)
+    print(md_table(["size", "cell", "plain ms", "fast ms",
+                    f"fast / plain, median (IQR; range) of {rounds} rounds", "verdict"], rows))
+    print(f"\n`{common.uptime()}`\n")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--no-peers", action="store_true", help="time ours only")
+    ap.add_argument("--fast-vs-plain", action="store_true",
+                    help="time the cells' fast forms against their plain loops instead")
+    ap.add_argument("--cpu-vs-torch", action="store_true",
+                    help="time ours against torch.nn in process CPU time instead")
     args = ap.parse_args(argv)
+    if args.fast_vs_plain or args.cpu_vs_torch:
+        print(common.machine_line(common.machine_info()) + "\n")
+        print(f"`{common.uptime()}`\n")
+        (fast_vs_plain if args.fast_vs_plain else cpu_vs_torch)(args.rounds)
+        return 0
     info = common.machine_info()
     print("# Cells: forward + full BPTT, float64, one thread each\n")
     print(common.machine_line(info) + "\n")

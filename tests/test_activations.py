@@ -69,3 +69,19 @@ def test_unknown_name_raises():
         activations.get("softplus")
     with pytest.raises(ValueError, match="activation"):
         activations.gamma("Tanh")
+
+
+def test_sigmoid_in_place_and_unsilenced_equal_it_bit_for_bit():
+    # the one sigmoid, in every form the cells' loops use: into an array (a itself too) and
+    # without its np.errstate (inside a loop's own): the same values to the last bit
+    sigmoid = activations.sigmoid
+    a = np.concatenate([np.linspace(-800, 800, 4001), np.geomspace(1e-300, 1, 301),
+                        -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
+    want = sigmoid(a)
+    assert want[a == -1e4][0] == 0.0 and want[a == 1e4][0] == 1.0
+    np.testing.assert_array_equal(sigmoid(a, out=np.empty_like(a)), want)
+    b = a.copy()
+    assert sigmoid(b, out=b) is b
+    np.testing.assert_array_equal(b, want)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(sigmoid(a, silence=False), want)

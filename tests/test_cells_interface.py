@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnn_core.cells import layers
-from rnn_core.cells import sequence, elman, gru, lstm
+from rnn_core.cells import sequence, elman, fast, gru, lstm
 from rnn_core.bptt.gradcheck import check_gradients
 
 CELLS = {f"rnn-{a}": (elman, {"activation": a}) for a in ("tanh", "sigmoid", "relu", "linear")}
@@ -105,7 +105,7 @@ def test_elman_in_place_derivative_equals_the_activation_bit_for_bit(activation,
     act = activations.get(activation)
     h = act.f(3 * rng.standard_normal((5, 2, 4)))
     out = np.full(h.shape, np.nan)
-    np.testing.assert_array_equal(elman._df_from_out(act, h, out), act.df_from_out(h))
+    np.testing.assert_array_equal(fast.df_from_out(act, h, out), act.df_from_out(h))
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
@@ -113,29 +113,18 @@ def test_elman_workspace_of_large_passes_gives_the_same_numbers(activation, rng,
     # above sequence.HUGE_BYTES the forward's buffer holds the backward's dL/da_t workspace too;
     # forced here at a small size, it gives the same numbers, twice (backward overwrites it)
     N, T, D, H = 2, 7, 3, 4
+    monkeypatch.setattr(fast, "MIN_SIZE", {**fast.MIN_SIZE, "rnn": 0})   # the fast form
     mod, opts, params, x, state0 = problem(f"rnn-{activation}", N, T, D, H, rng)
     dh = rng.standard_normal((N, T, H))
     h, _, cache = mod.forward(x, state0, params, **opts)
-    assert cache["das"].shape == (0, N, H)
+    assert cache["ws"].shape == (0, N, H)
     plain = mod.backward(dh, cache, truncate=3)
     monkeypatch.setattr(sequence, "HUGE_BYTES", 0)
     h_ws, _, cache = mod.forward(x, state0, params, **opts)
-    assert cache["das"].shape == (T, N, H)
+    assert cache["ws"].shape == (T, N, H)
     np.testing.assert_array_equal(h_ws, h)
     grads_equal(mod.backward(dh, cache, truncate=3), plain)
     grads_equal(mod.backward(dh, cache, truncate=3), plain)
-
-
-def test_loop_sigmoid_equals_the_activation_bit_for_bit():
-    # the sequence loops call sequence.sigmoid_raw inside one np.errstate: the same values as
-    # activations.sigmoid, to the last bit, from the saturated tails to the tiny inputs
-    from rnn_core.nn.activations import sigmoid
-    a = np.concatenate([np.linspace(-800, 800, 4001), np.geomspace(1e-300, 1, 301),
-                        -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
-    with np.errstate(over="ignore"):
-        raw = sequence.sigmoid_raw(a)
-    np.testing.assert_array_equal(raw, sigmoid(a))
-    assert raw[a == -1e4][0] == 0.0 and raw[a == 1e4][0] == 1.0
 
 
 # ---------------------------------------------------------------- no aliasing
@@ -326,19 +315,19 @@ def test_layers_take_dict_dh_and_default_states(name, rng):
     assert np.abs(none[0]).max() > 0
 
 
-# ---------------------------------------------------------------- the private step functions
+# ---------------------------------------------------------------- the step equations
 
 def stacked_step(name, xw, h, c, W, b_h):
-    """One private step of cell `name` with whatever leading axes its arguments have."""
+    """One step equation of cell `name` with whatever leading axes its arguments have."""
     if name.startswith("rnn"):
-        return elman._step(xw, h, W, np.tanh)
+        return elman.recurrence(xw, h, W, np.tanh)
     if name == "lstm":
-        return lstm._step(xw, h, c, W)[:2]
+        return lstm.recurrence(xw, h, c, W)[:2]
     return gru.STEPS[name.split("-")[1]][0](xw, h, W, b_h)[0]
 
 
 @pytest.mark.parametrize("name", ["rnn-tanh", "lstm", "gru-sources", "gru-cudnn"])
-def test_private_steps_take_stacked_recurrent_weights(name, rng):
+def test_step_equations_take_stacked_recurrent_weights(name, rng):
     # one set of recurrent weights per spectral radius, as gradflow's sweep calls them
     R, N, H = 3, 2, 4
     G = {"rnn-tanh": 1, "lstm": 4}.get(name, 3)
@@ -355,8 +344,8 @@ def test_private_steps_take_stacked_recurrent_weights(name, rng):
 
 
 @pytest.mark.parametrize("form", gru.FORMS)
-def test_gru_private_step_back_by_finite_differences_and_on_stacked_weights(form, rng):
-    # back(dh, local(h_prev, step cache), W) is the vector-Jacobian product of the step:
+def test_gru_carry_by_finite_differences_and_on_stacked_weights(form, rng):
+    # carry(dh, carry_factors(h_prev, step cache), W) is the vector-Jacobian product of the step:
     # da_x = dL/dxw_t, dh_prev = dL/dh_{t-1} and (cuDNN) da_h = dL/db_h, with L = <dh, h_t>
     R, N, H = 3, 2, 4
     step, local, back = gru.STEPS[form]
@@ -406,18 +395,45 @@ def test_backward_in_blocks_of_steps_equals_one_block(name, block, rng, monkeypa
 
 
 @pytest.mark.parametrize("name", CELLS)
-def test_unchecked_versions_equal_the_public_ones(name, rng):
+def test_check_false_gives_what_the_checked_call_gives(name, rng):
+    # the switch for internal callers that checked already: the same numbers, bit for bit
     N, T, D, H = 2, 4, 3, 4
     mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
-    full = mod._options(opts)
+    full = mod.options(opts)
+    assert set(full) == set(mod.OPTIONS)
     h, s_T, cache = mod.forward(x, state0, params, **opts)
-    h2, s_T2, cache2 = mod._forward(x, state0, params, full)
+    h2, s_T2, cache2 = mod.forward(x, state0, params, check=False, **full)
     np.testing.assert_array_equal(h, h2)
+    for k in mod.STATE_KEYS:
+        np.testing.assert_array_equal(s_T[k], s_T2[k])
     dh = rng.standard_normal((N, T, H))
-    grads_equal(mod.backward(dh, cache, truncate=2), mod._backward(sequence.steps(dh, T), cache2, None, 2))
+    dstate_T = {k: rng.standard_normal((N, H)) for k in mod.STATE_KEYS}
+    for upstream in (dh, {-1: dh[:, -1], 1: dh[:, 1]}, None):
+        grads_equal(mod.backward(upstream, cache, dstate_T, truncate=2),
+                    mod.backward(upstream, cache2, dstate_T, truncate=2, check=False))
     s, c = mod.step_forward(x[:, 0], state0, params, **opts)
-    s2, c2 = mod._step_forward(x[:, 0], state0, params, full)
-    grads_equal(mod.step_backward(s, c), mod._step_backward(s2, c2))
+    s2, c2 = mod.step_forward(x[:, 0], state0, params, check=False, **full)
+    grads_equal(mod.step_backward(s, c), mod.step_backward(s2, c2, check=False))
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_check_true_still_names_bad_input(name, rng):
+    N, T, D, H = 2, 4, 3, 4
+    mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
+    with pytest.raises(ValueError, match=r"^x: expected input size D = 3"):
+        mod.forward(x[..., :2], state0, params, check=True, **opts)
+    with pytest.raises(ValueError, match=r"^params: expected keys"):
+        mod.forward(x, state0, {k: v for k, v in list(params.items())[1:]}, check=True, **opts)
+    h, _, cache = mod.forward(x, state0, params, **opts)
+    with pytest.raises(ValueError, match=r"^dh: expected shape \(2, 4, 4\)"):
+        mod.backward(h[:, :, :3], cache, check=True)
+    with pytest.raises(ValueError, match=r"^truncate: expected an integer in \[1, inf\]"):
+        mod.backward(h, cache, truncate=0, check=True)
+    s, c = mod.step_forward(x[:, 0], state0, params, check=True, **opts)
+    with pytest.raises(ValueError, match=r"^dstate: expected a dict with keys"):
+        mod.step_backward({"q": s["h"]}, c, check=True)
+    with pytest.raises(ValueError, match=r"^x_t: expected shape"):
+        mod.step_forward(x[:, 0, :2], state0, params, check=True, **opts)
 
 
 # ---------------------------------------------------------------- defaults and errors

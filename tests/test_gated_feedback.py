@@ -59,8 +59,8 @@ def arrays_and_grads(x, s0, params, dx, ds0, grads):
 def test_it_has_the_cell_interface():
     assert cells.get("gated_feedback") is gf
     assert gf.STATE_KEYS == ("h",) and gf.OPTIONS == {"L": 2, "output": "top"}
-    for name in ("param_shapes", "init_params", "zero_state", "step_forward", "step_backward",
-                 "forward", "backward"):
+    for name in ("options", "param_shapes", "init_params", "zero_state", "step_forward",
+                 "step_backward", "forward", "backward", "recurrence", "carry"):
         assert callable(getattr(gf, name))
     zero = gf.zero_state(3, [4, 5])
     assert set(zero) == {"h"} and zero["h"].shape == (3, 9) and not zero["h"].any()
@@ -239,19 +239,19 @@ def test_step_takes_any_leading_batch_axes():
     # _step and _step_back on states (R, N, S) equal R separate calls on (N, S).
     N, D, H, L, R = 2, 3, [2, 3], 2, 4
     rng, params, _, _ = setup(N, 1, D, H, L, seed=21)
-    rec = gf._recurrent(params)
+    rec = gf.recurrent_weights(params)
     a = rng.standard_normal((R, N, 2))
     s = rng.standard_normal((R, N, L))
     prev = rng.standard_normal((R, N, 5))
-    h, g = gf._step((a, s), prev, rec)
+    h, g = gf.recurrence((a, s), prev, rec)
     d = rng.standard_normal(h.shape)
-    back = gf._step_back(d, prev, h, g, rec)
+    back = gf.carry(d, prev, h, g, rec)
     assert h.shape == (R, N, 5) and g.shape == (R, N, L, L)
     for r in range(R):
-        h_r, g_r = gf._step((a[r], s[r]), prev[r], rec)
+        h_r, g_r = gf.recurrence((a[r], s[r]), prev[r], rec)
         np.testing.assert_allclose(h[r], h_r, rtol=1e-14)
         np.testing.assert_allclose(g[r], g_r, rtol=1e-14)
-        for got, want in zip(back, gf._step_back(d[r], prev[r], h_r, g_r, rec)):
+        for got, want in zip(back, gf.carry(d[r], prev[r], h_r, g_r, rec)):
             np.testing.assert_allclose(got[r], want, rtol=1e-13, atol=1e-15)
 
 
@@ -427,3 +427,31 @@ def test_bad_input_is_reported_by_argument_name():
     state, step_cache = gf.step_forward(x[:, 0], s0, params)
     with pytest.raises(ValueError, match="dstate_t"):
         gf.step_backward({"h": np.zeros((2, 4))}, step_cache)
+
+
+@pytest.mark.parametrize("output", ["top", "all"])
+def test_check_false_gives_what_the_checked_call_gives(output):
+    N, T, D, H, L = 2, 4, 3, [2, 3], 2
+    rng, params, x, s0 = setup(N, T, D, H, L, seed=5)
+    full = gf.options({"output": output})
+    h, s_T, cache = gf.forward(x, s0, params, output=output)
+    h2, s_T2, cache2 = gf.forward(x, s0, params, check=False, **full)
+    np.testing.assert_array_equal(h, h2)
+    np.testing.assert_array_equal(s_T["h"], s_T2["h"])
+    dh, ds = rng.standard_normal(h.shape), {"h": rng.standard_normal(s_T["h"].shape)}
+    for upstream in (dh, {-1: dh[:, -1]}, None):
+        a = gf.backward(upstream, cache, ds, truncate=2)
+        b = gf.backward(upstream, cache2, ds, truncate=2, check=False)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1]["h"], b[1]["h"])
+        for k in a[2]:
+            np.testing.assert_array_equal(a[2][k], b[2][k], err_msg=k)
+    st, c = gf.step_forward(x[:, 0], s0, params)
+    st2, c2 = gf.step_forward(x[:, 0], s0, params, check=False, **full)
+    np.testing.assert_array_equal(st["h"], st2["h"])
+    a, b = gf.step_backward(st, c), gf.step_backward(st2, c2, check=False)
+    np.testing.assert_array_equal(a[0], b[0])
+    with pytest.raises(ValueError, match=r"^x: expected input size D = 3"):
+        gf.forward(x[..., :2], s0, params, check=True)
+    with pytest.raises(ValueError, match=r"^dstate_t: expected a dict with keys"):
+        gf.step_backward({"q": st["h"]}, c, check=True)

@@ -55,14 +55,16 @@ def test_gradients_of_every_parameter_input_and_initial_state(name, make):
 def test_unchecked_pass_equals_the_checked_one(name, make):
     comp = make()
     params, x, s0, w, ws = setup(comp)
+    assert comp.options({}) == {}
     h, sT, cache = comp.forward(x, s0, params)
-    h2, sT2, cache2 = comp._forward(x, s0, params, comp._options({}))
+    h2, sT2, cache2 = comp.forward(x, s0, params, check=False)
     np.testing.assert_array_equal(h, h2)
     dx, ds0, g = comp.backward({1: w[:, 1]}, cache)
-    dx2, ds02, g2 = comp._backward({1: w[:, 1]}, cache2, None, None)
-    np.testing.assert_allclose(dx, dx2, rtol=1e-12)
-    for a, b in zip(flat(g, "g").values(), flat(g2, "g").values()):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
+    for c in (cache, cache2):                      # either forward's cache, unchecked backward
+        dx2, ds02, g2 = comp.backward({1: w[:, 1]}, c, check=False)
+        np.testing.assert_allclose(dx, dx2, rtol=1e-12)
+        for a, b in zip(flat(g, "g").values(), flat(g2, "g").values()):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_a_stack_equals_stacked_forward_and_a_bidirectional_layer_its_two_directions():
@@ -111,7 +113,7 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="params: expected a list of 2 entries"):
         stack.forward(x, None, params[:1])
     with pytest.raises(ValueError, match="opts: expected no options"):
-        stack._options({"activation": "relu"})
+        stack.options({"activation": "relu"})
     with pytest.raises(ValueError, match="M: expected"):
         layer_cells.stacked_cell("rnn", 0)
     with pytest.raises(ValueError, match="activation"):

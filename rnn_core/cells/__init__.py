@@ -7,16 +7,17 @@
 
 Every cell module has one interface (layers.py's docstring spells it out): STATE_KEYS,
 OPTIONS, param_shapes, init_params, zero_state, step_forward / step_backward, forward /
-backward, with private unchecked versions (_forward, _backward, ...) for internal callers.
-sequence holds what their sequence passes share (the upstream gradient's forms, the cut);
-inplace holds the gated cells' sequence loops for large N * H, their step equations written
-in place one gate at a time (tested equal to the steps looped).
+backward and options; public functions check their arguments unless called with check=False.
+Each cell's equations are public step functions that never check (elman.recurrence and
+elman.carry, ...), and its sequence passes are loops over them. sequence holds what those
+passes share (the input projection, the upstream gradient's forms, the cut); fast holds the
+fast form of some loops, the same equations in place, tested equal to the plain loops.
 
 CELLS maps the names used everywhere else ('rnn', 'lstm', 'gru', ...) to the modules, and
 get(name) looks one up with a clear error.
 """
 from ..validate import check_choice
-from . import elman, gated_feedback, gru, inplace, lstm, sequence  # noqa: F401 (shared: sequence, inplace)
+from . import elman, fast, gated_feedback, gru, lstm, sequence  # noqa: F401 (shared: sequence, fast)
 
 CELLS = {"rnn": elman, "lstm": lstm, "gru": gru, "gated_feedback": gated_feedback}
 

@@ -28,25 +28,24 @@ j the receiving layer at t):
     "u_g_i_j"  u_g^{i->j}    (S,)
     "b_j"      b^j           (H_j,)
 
-The interface is every cell's (cells/__init__.py): STATE_KEYS, OPTIONS, param_shapes,
-init_params, zero_state, step_forward, step_backward, forward, backward. The equations
-live in two private functions, and the sequence loops call them once per step:
-    _step(xin_t, hstar_prev, rec) -> (hstar_t, g_t)
+The interface is every cell's (cells/__init__.py): STATE_KEYS, OPTIONS, options,
+param_shapes, init_params, zero_state, step_forward, step_backward, forward, backward. The
+equations live in two public functions that never check their arguments, and the sequence
+loops call them once per step:
+    recurrence(xin_t, hstar_prev, rec) -> (hstar_t, g_t)
         xin_t = (a_t, s_t), layer 1's input terms W^{0->1} x_t + b^1 (..., H_1) and
         [w_g^{i->1} . x_t]_i (..., L), computed for all steps by one matmul before the
-        loop; hstar_prev = h*_{t-1} (..., S); rec = _recurrent(params), every other
+        loop; hstar_prev = h*_{t-1} (..., S); rec = recurrent_weights(params), every other
         weight (matrices multiply as h @ swapaxes(W, -1, -2), so stacked weights with
         leading axes broadcast). Returns h*_t (..., S) and the gates g_t (..., L, L) with
         g_t[..., j-1, i-1] = g^{i->j}.
-    _step_back(dhstar_t, hstar_prev, hstar_t, g_t, rec) -> (da_t, ds_t, dhstar_prev)
+    carry(dhstar_t, hstar_prev, hstar_t, g_t, rec) -> (da_t, ds_t, dhstar_prev)
         dhstar_t = dL/dh*_t (..., S); da_t (..., S) is dL/d(each layer's tanh argument),
         layers concatenated; ds_t (..., L, L) is dL/d(gate pre-activation), indexed like
         g_t; dhstar_prev = dL/dh*_{t-1}. Layer 1's input terms receive da_t[..., :H_1]
         and ds_t[..., 0, :].
-Unchecked versions for internal callers (train, layers, costs): _forward(x, state0,
-params, opts) with state0 a state dict (not None) and opts = _options(opts), the full
-checked options dict; _backward(dh, cache, dstate_T, truncate) with dh a dict
-{t: (N, H_out)}, 0 <= t < T (sequence.steps); _step_forward and _step_backward likewise.
+forward, backward, step_forward and step_backward check their arguments unless called
+with check=False (see elman.py; then opts are taken as given, L read off params).
 Inside, h*_t for all t lives in one time-major array (T+1, N, S), row 0 being state0.
 """
 import numpy as np
@@ -59,19 +58,22 @@ from . import sequence
 
 STATE_KEYS = ("h",)
 OPTIONS = {"L": 2, "output": "top"}
-CHOICES = {"output": ("top", "all")}        # L: any integer >= 1, checked by _options
+CHOICES = {"output": ("top", "all")}        # L: any integer >= 1, checked by options
 
 
 # ----------------------------------------------------------------------------------------
 # Sizes, options and parameters
 # ----------------------------------------------------------------------------------------
 
-def _options(opts):
+def options(opts):
     """opts checked against OPTIONS -> the full dict; L stays None unless it was given."""
     full = check_options("gated_feedback", {k: v for k, v in opts.items() if k != "L"},
                          OPTIONS, CHOICES)
     full["L"] = check_int("L", opts["L"], low=1) if "L" in opts else None
     return full
+
+
+_options = options   # transitional: callers outside cells move to the public name at merge
 
 
 def _sizes(H, L):
@@ -87,7 +89,7 @@ def _sizes(H, L):
 
 def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes; H is one size for all layers or a list of L."""
-    opts = _options(opts)
+    opts = options(opts)
     return _shapes(check_int("D", D, low=1), _sizes(H, opts["L"]))
 
 
@@ -112,13 +114,13 @@ def init_params(D, H, seed=0, dtype=np.float64, **opts):
 
 def zero_state(N, H, dtype=np.float64, **opts):
     """The all-zero state {"h": h* (N, S)}, S = H_1 + ... + H_L."""
-    opts = _options(opts)
+    opts = options(opts)
     return {"h": np.zeros((check_int("N", N, low=1), sum(_sizes(H, opts["L"]))), dtype)}
 
 
 def split_layers(h, H, **opts):
     """h* (..., S) -> [h^1 (..., H_1), ..., h^L (..., H_L)], views of h (not copies)."""
-    Hs = _sizes(H, _options(opts)["L"])
+    Hs = _sizes(H, options(opts)["L"])
     as_float_array("h", h)
     if h.ndim == 0 or h.shape[-1] != sum(Hs):
         raise ValueError(f"h: expected a last axis of size S = {sum(Hs)} (layer sizes {Hs}), "
@@ -173,8 +175,8 @@ def _check_params(params, L):
     return D, Hs, dtype
 
 
-def _recurrent(params):
-    """The weights _step reads, per receiving layer j (0-based), and the layer sizes:
+def recurrent_weights(params):
+    """The weights recurrence reads, per receiving layer j (0-based), and the layer sizes:
     W[j] (H_j, H_{j-1}) and b[j] (H_j,); U[j] = [U^{1->j} ... U^{L->j}] (H_j, S); the gate
     weights stacked over senders i, Wg[j] (L, H_{j-1}) and Ug[j] (L, S)."""
     L = _layer_count(params)
@@ -197,14 +199,14 @@ def _T(W):
 # The equations, once
 # ----------------------------------------------------------------------------------------
 
-def _step(xin_t, hstar_prev, rec):
+def recurrence(xin_t, hstar_prev, rec):
     """One step of every layer, bottom-up:
 
         g^{i->j} = sigmoid(w_g^{i->j} . h_t^{j-1} + u_g^{i->j} . h*_{t-1})
         h_t^j    = tanh(W^{j-1->j} h_t^{j-1} + sum_i g^{i->j} U^{i->j} h_{t-1}^i + b^j)
 
     xin_t = (layer 1's W^{0->1} x_t + b^1 (..., H_1), [w_g^{i->1} . x_t]_i (..., L)),
-    hstar_prev = h*_{t-1} (..., S). Returns h*_t (..., S) and g_t (..., L, L).
+    hstar_prev = h*_{t-1} (..., S). Returns h*_t (..., S) and g_t (..., L, L). Unchecked.
     """
     W, b, U, Wg, Ug, Hs = (rec[k] for k in ("W", "b", "U", "Wg", "Ug", "Hs"))
     a, s = xin_t
@@ -220,8 +222,16 @@ def _step(xin_t, hstar_prev, rec):
     return np.concatenate(hs, axis=-1), np.stack(gs, axis=-2)
 
 
-def _step_back(dhstar_t, hstar_prev, hstar_t, g_t, rec):
-    """Backward of _step, top layer first. Returns (da_t (..., S), ds_t (..., L, L), dh*_{t-1})."""
+def carry(dhstar_t, hstar_prev, hstar_t, g_t, rec):
+    """BPTT's carry through one step of every layer, top layer first:
+
+        dL/da_t^j = (dL/dh_t^j + dL/dh_t^j through layer j+1's input) * (1 - (h_t^j)^2)
+        dL/ds^{i->j} = (dL/da_t^j . U^{i->j} h_{t-1}^i) g^{i->j} (1 - g^{i->j})
+        dL/dh_{t-1}^i = sum_j g^{i->j} U^{i->j}^T dL/da_t^j + sum_j dL/ds^{i->j} u_g^{i->j}[i]
+
+    with s^{i->j} the gate's pre-activation. Returns (da_t (..., S), ds_t (..., L, L),
+    dh*_{t-1} (..., S)). Unchecked.
+    """
     W, U, Wg, Ug, Hs, off = (rec[k] for k in ("W", "U", "Wg", "Ug", "Hs", "off"))
     L = len(Hs)
     da = np.empty(dhstar_t.shape, dhstar_t.dtype)
@@ -281,12 +291,15 @@ def _weight_grads(x_tm, hstar, gs, das, dss, rec):
 # One step
 # ----------------------------------------------------------------------------------------
 
-def step_forward(x_t, state, params, **opts):
+def step_forward(x_t, state, params, check=True, **opts):
     """One step. x_t (N, D), state {"h": h*_{t-1} (N, S)} or None (zeros).
 
     Returns ({"h": h*_t (N, S)}, cache); the returned state is a new array.
+    check=False: nothing is checked, state is a state dict.
     """
-    opts = _options(opts)
+    if not check:
+        return _step_forward(x_t, state, params, opts)
+    opts = options(opts)
     D, Hs, dtype = _check_params(params, opts["L"])
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
@@ -296,24 +309,25 @@ def step_forward(x_t, state, params, **opts):
 
 
 def _step_forward(x_t, state, params, opts):
-    """step_forward without checks."""
-    rec = _recurrent(params)
+    """step_forward's body, unchecked."""
+    rec = recurrent_weights(params)
     hprev = state["h"].copy()                  # the cache owns it: editing state moves nothing
-    hstar, g = _step(_input_terms(x_t, rec), hprev, rec)
+    hstar, g = recurrence(_input_terms(x_t, rec), hprev, rec)
     return {"h": hstar.copy()}, (x_t, hprev, hstar, g, rec)
 
 
-def step_backward(dstate_t, cache):
+def step_backward(dstate_t, cache, check=True):
     """Backward of one step. dstate_t {"h": dL/dh*_t (N, S)} -> (dx_t, {"h": dh*_{t-1}}, grads)."""
-    hstar = cache[2]
-    check_state("dstate_t", dstate_t, {"h": hstar.shape}, hstar.dtype)
+    if check:
+        hstar = cache[2]
+        check_state("dstate_t", dstate_t, {"h": hstar.shape}, hstar.dtype)
     return _step_backward(dstate_t, cache)
 
 
 def _step_backward(dstate_t, cache):
-    """step_backward without checks."""
+    """step_backward's body, unchecked."""
     x_t, hprev, hstar, g, rec = cache
-    da, ds, dprev = _step_back(dstate_t["h"], hprev, hstar, g, rec)
+    da, ds, dprev = carry(dstate_t["h"], hprev, hstar, g, rec)
     grads = _weight_grads(x_t[None], np.stack([hprev, hstar]), g[None], da[None], ds[None], rec)
     return _input_grad(da, ds, rec), {"h": dprev}, grads
 
@@ -322,14 +336,16 @@ def _step_backward(dstate_t, cache):
 # A sequence
 # ----------------------------------------------------------------------------------------
 
-def forward(x, state0, params, **opts):
+def forward(x, state0, params, check=True, **opts):
     """Run the gated-feedback RNN over x (N, T, D) from state0 {"h": (N, S)} or None (zeros).
 
     Returns h (N, T, H_L) (output="all": h* (N, T, S)), the final state {"h": h*_T (N, S)}
     and the cache for backward; h and the state are new arrays, so editing them cannot
-    change what backward computes.
+    change what backward computes. check=False: nothing is checked, state0 is a state dict.
     """
-    opts = _options(opts)
+    if not check:
+        return _forward(x, state0, params, opts)
+    opts = options(opts)
     D, Hs, dtype = _check_params(params, opts["L"])
     check_sequence("x", x, D, dtype)
     state0 = check_state0("state0", state0, STATE_KEYS, x, sum(Hs), dtype)
@@ -337,8 +353,8 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: layer 1's input terms are one matmul, the loop calls _step."""
-    rec = _recurrent(params)
+    """forward's body, unchecked: layer 1's input terms are one matmul, then a loop over recurrence."""
+    rec = recurrent_weights(params)
     N, T, _ = x.shape
     L, S = len(rec["Hs"]), rec["off"][-1]
     hstar = np.empty((T + 1, N, S), x.dtype)              # h*_t, time-major; row 0 is state0
@@ -347,14 +363,14 @@ def _forward(x, state0, params, opts):
     x_tm = x.transpose(1, 0, 2)
     a, s = _input_terms(x_tm, rec)                         # (T, N, H_1), (T, N, L)
     for t in range(T):
-        hstar[t + 1], gs[t] = _step((a[t], s[t]), hstar[t], rec)
+        hstar[t + 1], gs[t] = recurrence((a[t], s[t]), hstar[t], rec)
     out = opts.get("output", "top")
     h = hstar[1:, :, S - rec["Hs"][-1]:] if out == "top" else hstar[1:]
     cache = {"x": x, "hstar": hstar, "gs": gs, "rec": rec, "output": out}
     return sequence.batch_first(h), {"h": hstar[T].copy()}, cache
 
 
-def backward(dh, cache, dstate_T=None, truncate=None):
+def backward(dh, cache, dstate_T=None, truncate=None, check=True):
     """BPTT through the gated-feedback RNN.
 
     dh: dL/dh of what forward returned (h^L, or h* with output="all"), as an (N, T, H_out)
@@ -362,7 +378,10 @@ def backward(dh, cache, dstate_T=None, truncate=None):
     dstate_T: optional {"h": (N, S)}, a gradient arriving at the final state.
     truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...
     Returns dx (N, T, D), dstate0 {"h": (N, S)} and grads keyed like params.
+    check=False: nothing is checked.
     """
+    if not check:
+        return _backward(sequence.steps(dh, cache["hstar"].shape[0] - 1), cache, dstate_T, truncate)
     if not isinstance(cache, dict) or not {"x", "hstar", "gs", "rec", "output"} <= set(cache):
         raise ValueError("cache: expected the cache returned by gated_feedback.forward")
     hstar, rec = cache["hstar"], cache["rec"]
@@ -375,21 +394,22 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the loop calls _step_back; weight gradients after it."""
+    """backward's body, unchecked (dh a dict {t: (N, H_out)}): a loop over carry, then the
+    weight gradients."""
     x, hstar, gs, rec = cache["x"], cache["hstar"], cache["gs"], cache["rec"]
     T, N, S = hstar.shape[0] - 1, hstar.shape[1], hstar.shape[2]
     L = len(rec["Hs"])
     out = slice(S - rec["Hs"][-1], S) if cache["output"] == "top" else slice(0, S)
-    carry = np.zeros((N, S), x.dtype) if dstate_T is None else dstate_T["h"].copy()
+    dhstar = np.zeros((N, S), x.dtype) if dstate_T is None else dstate_T["h"].copy()
     das = np.empty((T, N, S), x.dtype)                     # dL/da_t, layers concatenated
     dss = np.empty((T, N, L, L), x.dtype)                  # dL/d(gate pre-activations)
     for t in range(T - 1, -1, -1):
         g = dh.get(t)
         if g is not None:
-            carry[:, out] += g                             # carry is always our own array
-        das[t], dss[t], carry = _step_back(carry, hstar[t], hstar[t + 1], gs[t], rec)
+            dhstar[:, out] += g                            # dhstar is always our own array
+        das[t], dss[t], dhstar = carry(dhstar, hstar[t], hstar[t + 1], gs[t], rec)
         if sequence.cut(t, truncate):
-            carry = np.zeros_like(carry)
+            dhstar = np.zeros_like(dhstar)
     x_tm = x.transpose(1, 0, 2)
     grads = _weight_grads(x_tm, hstar, gs, das, dss, rec)
-    return sequence.batch_first(_input_grad(das, dss, rec)), {"h": carry}, grads
+    return sequence.batch_first(_input_grad(das, dss, rec)), {"h": dhstar}, grads

@@ -29,26 +29,24 @@ Shapes (batch-first, as everywhere in rnn_core): x (N, T, D), h (N, T, H), one s
 x_t (N, D). The state is a dict {"h": (N, H)}. Inside, the gates are stacked (two sigmoid
 gates, then the candidate: u, r, c or r, z, n) into W_x (3H, D) and W_h (3H, H), so all
 input projections are one matmul before the loop.
-The equations live in private functions, three per form, which gradflow calls directly
-(STEPS[form] gives (step, local, back)):
-    _step_sources(xw_t, h_prev, W_h, b_h) -> (h_t, (s, n, m))
-    _step_cudnn(xw_t, h_prev, W_h, b_h) -> (h_t, (s, n, m))
+The equations live in public functions, three per form, that never check their arguments
+(STEPS[form] gives (recurrence, carry_factors, carry)):
+    recurrence_sources(xw_t, h_prev, W_h, b_h) -> (h_t, (s, n, m))
+    recurrence_cudnn(xw_t, h_prev, W_h, b_h) -> (h_t, (s, n, m))
         xw_t = x_t W_x^T + b_x (..., N, 3H); h_prev (..., N, H); W_h (3H, H) or stacked
         (..., 3H, H), broadcasting under np.matmul; b_h (3H,) for cudnn, None for sources.
         s = the two sigmoid gates (..., N, 2H), n = the candidate, m = r * h_{t-1}
         (sources) or W_hn h_{t-1} + b_hn (cudnn).
-    _local_sources(h_prev, (s, n, m)) -> (K_x, K_h, P)
-    _local_cudnn(h_prev, (s, n, m)) -> (K_x, K_h, P)
+    carry_factors_sources(h_prev, (s, n, m)) -> (K_x, K_h, P)
+    carry_factors_cudnn(h_prev, (s, n, m)) -> (K_x, K_h, P)
         the factors of the step's backward that do not depend on the incoming gradient,
         K_x, K_h (..., N, 3H) (one array in the sources' form), P (..., N, 2H) or (..., N, H);
         any leading axes, so a sequence computes them for a block of steps at once.
-    _back_sources(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
-    _back_cudnn(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
+    carry_sources(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
+    carry_cudnn(dh_t, (K_x, K_h, P), W_h) -> (da_x, da_h, dh_prev)
         da_x, da_h (..., N, 3H): gradients of the input- and recurrent-side pre-activations.
-Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
-_backward(dh, cache, dstate_T, truncate), as in elman.py. From N * H = 1024 on
-(inplace.wanted) they run cells/inplace.py's loops (cuDNN's form): these equations written in place,
-one gate at a time, tested equal to the step functions looped.
+The sequence forward and backward are loops over them. forward, backward, step_forward and
+step_backward check their arguments unless called with check=False (see elman.py).
 """
 import numpy as np
 
@@ -56,7 +54,7 @@ from ..nn import init
 from ..nn.activations import sigmoid
 from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
                         check_state, check_state0)
-from . import sequence, inplace
+from . import fast, sequence
 
 STATE_KEYS = ("h",)
 OPTIONS = {"form": "sources"}
@@ -65,14 +63,14 @@ CHOICES = {"form": FORMS}
 GATES = {"sources": "urc", "cudnn": "rzn"}   # stacking order: sigmoid gates, then the candidate
 
 
-def _options(opts):
-    """opts checked against OPTIONS -> the full options dict (what the unchecked functions take)."""
+def options(opts):
+    """opts checked against OPTIONS -> the full options dict (what check=False calls take)."""
     return check_options("gru", opts, OPTIONS, CHOICES)
 
 
 def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes for the given form."""
-    form = _options(opts)["form"]
+    form = options(opts)["form"]
     if form == "sources":
         HD = None if D is None or H is None else H + D
         return {f"{p}_{g}": (H, HD) if p == "W" else (H,) for g in "urc" for p in "Wb"}
@@ -83,7 +81,7 @@ def param_shapes(D, H, **opts):
 def init_params(D, H, seed=0, dtype=np.float64, **opts):
     """Parameters for input size D and hidden size H: orthogonal recurrent parts, N(0, 1/D)
     input parts, zero biases. Returns a dict with the keys of param_shapes(D, H, **opts)."""
-    form = _options(opts)["form"]
+    form = options(opts)["form"]
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     params = {}
@@ -100,7 +98,7 @@ def init_params(D, H, seed=0, dtype=np.float64, **opts):
 
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h": (N, H)}."""
-    _options(opts)
+    options(opts)
     return sequence.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
@@ -108,12 +106,14 @@ def zero_state(N, H, dtype=np.float64, **opts):
 # The equations, once per form
 # ----------------------------------------------------------------------------------------
 
-def _step_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
-    """Sources' form; xw_t holds the x-parts + biases of [u, r, c]:
+def recurrence_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
+    """The GRU step in the sources' form; xw_t holds the x-parts + biases of [u, r, c]:
 
         u_t, r_t = sigmoid(xw_u + W_hu h_{t-1}), sigmoid(xw_r + W_hr h_{t-1})
         h~_t = tanh(xw_c + W_hc (r_t * h_{t-1}))
         h_t = (1 - u_t) * h_{t-1} + u_t * h~_t
+
+    Any leading axes. Returns h_t and the step cache (s = [u, r], h~_t, r_t * h_{t-1}). Unchecked.
     """
     H = h_prev.shape[-1]
     W_ur, W_c = W_h[..., :2 * H, :], W_h[..., 2 * H:, :]
@@ -124,8 +124,8 @@ def _step_sources(xw_t, h_prev, W_h, b_h=None, sigmoid=sigmoid):
     return (1 - u) * h_prev + u * n, (s, n, m)
 
 
-def _local_sources(h_prev, step_cache):
-    """The factors of _back_sources that the incoming gradient does not change:
+def carry_factors_sources(h_prev, step_cache):
+    """The factors of carry_sources that the incoming gradient does not change:
 
         K = [(h~_t - h_{t-1}) u'(a_u), h_{t-1} r'(a_r), u_t (1 - h~_t^2)]   [dh_t, dm, dh_t] -> da
         P = [1 - u_t, r_t]                                                 [dh_t, dm] -> dh_{t-1}
@@ -147,8 +147,9 @@ def _local_sources(h_prev, step_cache):
     return K, K, P
 
 
-def _back_sources(dh_t, local, W_h):
-    """Backward of _step_sources: dL/dh_t arrives; local = _local_sources(...) = (K, K, P).
+def carry_sources(dh_t, local, W_h):
+    """BPTT's carry through recurrence_sources (unchecked): dL/dh_t arrives;
+    local = carry_factors_sources(...) = (K, K, P).
 
         dm = (dh_t u_t (1 - h~_t^2)) W_hc        dL/d(r_t * h_{t-1}), through the candidate
         da = K * [dh_t, dm, dh_t]                the pre-activations of [u, r, c]
@@ -163,12 +164,15 @@ def _back_sources(dh_t, local, W_h):
     return da, da, dh_t * P[..., :H] + dm * P[..., H:] + da[..., :2 * H] @ W_h[..., :2 * H, :]
 
 
-def _step_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
-    """cuDNN's form; xw_t holds the x-projections + b_i of [r, z, n]:
+def recurrence_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
+    """The GRU step in cuDNN's form; xw_t holds the x-projections + b_i of [r, z, n]:
 
         r_t, z_t = sigmoid(xw_r + W_hr h_{t-1} + b_hr), sigmoid(xw_z + W_hz h_{t-1} + b_hz)
         n_t = tanh(xw_n + r_t * (W_hn h_{t-1} + b_hn))
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    Any leading axes. Returns h_t and the step cache (s = [r, z], n_t, W_hn h_{t-1} + b_hn).
+    Unchecked.
     """
     H = h_prev.shape[-1]
     hw = h_prev @ W_h.swapaxes(-1, -2) + b_h               # (..., N, 3H)
@@ -179,8 +183,8 @@ def _step_cudnn(xw_t, h_prev, W_h, b_h, sigmoid=sigmoid):
     return (1 - z) * n + z * h_prev, (s, n, m)
 
 
-def _local_cudnn(h_prev, step_cache):
-    """The factors of _back_cudnn that the incoming gradient does not change:
+def carry_factors_cudnn(h_prev, step_cache):
+    """The factors of carry_cudnn that the incoming gradient does not change:
 
         K_x = [m_t r'(a_r), (h_{t-1} - n_t) z'(a_z), (1 - z_t)(1 - n_t^2)]   [da_n, dh_t, dh_t] -> da_x
         K_h = K_x with its n-part times r_t        the recurrent side: r_t gates m_t
@@ -203,8 +207,9 @@ def _local_cudnn(h_prev, step_cache):
     return K_x, K_h, z
 
 
-def _back_cudnn(dh_t, local, W_h):
-    """Backward of _step_cudnn: dL/dh_t arrives; local = _local_cudnn(...) = (K_x, K_h, z_t).
+def carry_cudnn(dh_t, local, W_h):
+    """BPTT's carry through recurrence_cudnn (unchecked): dL/dh_t arrives;
+    local = carry_factors_cudnn(...) = (K_x, K_h, z_t).
 
         da_n = dh_t (1 - z_t)(1 - n_t^2)         the candidate's input-side pre-activation
         da_x = K_x * [da_n, dh_t, dh_t],   da_h = K_h * [da_n, dh_t, dh_t]      [r, z, n]
@@ -219,8 +224,12 @@ def _back_cudnn(dh_t, local, W_h):
     return K_x * v, da_h, dh_t * z + da_h @ W_h
 
 
-STEPS = {"sources": (_step_sources, _local_sources, _back_sources),
-         "cudnn": (_step_cudnn, _local_cudnn, _back_cudnn)}
+STEPS = {"sources": (recurrence_sources, carry_factors_sources, carry_sources),
+         "cudnn": (recurrence_cudnn, carry_factors_cudnn, carry_cudnn)}
+_options = options                # transitional: callers outside cells move to the public name at merge
+_local_cudnn = carry_factors_cudnn   # transitional: callers outside cells move to the public name at merge
+_back_cudnn = carry_cudnn            # transitional: callers outside cells move to the public name at merge
+_step_cudnn = recurrence_cudnn       # transitional: callers outside cells move to the public name at merge
 
 
 # ----------------------------------------------------------------------------------------
@@ -249,7 +258,7 @@ def _check(params, form):
     return D, H, dtype
 
 
-def _stack(params, form):
+def stack_gates(params, form):
     """Gates stacked: returns W_h (3H, H), W_x (3H, D), b_x (3H,), b_h (3H,) or None (sources)."""
     if form == "sources":
         H = params["b_u"].shape[0]
@@ -260,9 +269,17 @@ def _stack(params, form):
                  for p in ("W_h", "W_i", "b_i", "b_h"))
 
 
-def step_forward(x_t, state, params, **opts):
-    """One step. x_t (N, D), state {"h": (N, H)} or None -> (state {"h": h_t (N, H)}, cache)."""
-    opts = _options(opts)
+_stack = stack_gates        # transitional: callers outside cells move to the public name at merge
+
+
+def step_forward(x_t, state, params, check=True, **opts):
+    """One step. x_t (N, D), state {"h": (N, H)} or None -> (state {"h": h_t (N, H)}, cache).
+
+    check=False: nothing is checked, state is a state dict.
+    """
+    if not check:
+        return _step_forward(x_t, state, params, {**OPTIONS, **opts})
+    opts = options(opts)
     D, H, dtype = _check(params, opts["form"])
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
@@ -272,26 +289,27 @@ def step_forward(x_t, state, params, **opts):
 
 
 def _step_forward(x_t, state, params, opts):
-    """step_forward without checks. The cache holds a copy of h_{t-1}, never the returned h_t."""
+    """step_forward's body, unchecked. The cache holds a copy of h_{t-1}, never the returned h_t."""
     form = opts["form"]
-    W_h, W_x, b_x, b_h = _stack(params, form)
+    W_h, W_x, b_x, b_h = stack_gates(params, form)
     h_prev = state["h"].copy()
     h, step_cache = STEPS[form][0](x_t @ W_x.T + b_x, h_prev, W_h, b_h)
     return {"h": h}, (form, x_t, h_prev, step_cache, W_h, W_x)
 
 
-def step_backward(dstate, cache):
+def step_backward(dstate, cache, check=True):
     """Backward of one step. dstate {"h": dL/dh_t (N, H)} -> (dx_t, {"h": dh_prev}, grads)."""
-    h_prev = cache[2]
-    check_state("dstate", dstate, {"h": h_prev.shape}, h_prev.dtype)
+    if check:
+        h_prev = cache[2]
+        check_state("dstate", dstate, {"h": h_prev.shape}, h_prev.dtype)
     return _step_backward(dstate, cache)
 
 
 def _step_backward(dstate, cache):
-    """step_backward without checks."""
+    """step_backward's body, unchecked."""
     form, x_t, h_prev, step_cache, W_h, W_x = cache
-    _, local, back = STEPS[form]
-    da_x, da_h, dh_prev = back(dstate["h"], local(h_prev, step_cache), W_h)
+    _, factors, back = STEPS[form]
+    da_x, da_h, dh_prev = back(dstate["h"], factors(h_prev, step_cache), W_h)
     return da_x @ W_x, {"h": dh_prev}, _grads(form, da_x, da_h, h_prev, step_cache[2], x_t)
 
 
@@ -299,13 +317,16 @@ def _step_backward(dstate, cache):
 # A sequence
 # ----------------------------------------------------------------------------------------
 
-def forward(x, state0, params, **opts):
+def forward(x, state0, params, check=True, **opts):
     """Run the GRU over a sequence. x (N, T, D), state0 {"h": (N, H)} or None (zeros).
 
     Returns h (N, T, H), the final state {"h": (N, H)} and the cache for backward; h and
     the state are new arrays, so editing them cannot change what backward computes.
+    check=False: nothing is checked, state0 is a state dict.
     """
-    opts = _options(opts)
+    if not check:
+        return _forward(x, state0, params, {**OPTIONS, **opts})
+    opts = options(opts)
     D, H, dtype = _check(params, opts["form"])
     check_sequence("x", x, D, dtype)
     state0 = check_state0("state0", state0, STATE_KEYS, x, H, dtype)
@@ -313,39 +334,38 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul, the loop calls the step
-    (cuDNN's form at large N * H: inplace.gru_cudnn_forward, the same equations in place)."""
+    """forward's body, unchecked: the input projection is one matmul, then a loop over the
+    form's recurrence."""
     form = opts["form"]
-    if form == "cudnn" and inplace.wanted(x.shape[0], params["b_ir"].shape[0]):
-        W_i, W_h, b_i, b_h = (np.stack([params[p + g] for g in "rzn"]) for p in ("W_i", "W_h", "b_i", "b_h"))
-        hs, g, m, x_rows = inplace.gru_cudnn_forward(x, state0["h"], W_i, W_h, b_i, b_h)
-        cache = {"form": form, "x": x, "x_rows": x_rows, "hs": hs, "g": g, "m": m, "W_i": W_i, "W_h": W_h}
-        return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
-    W_h, W_x, b_x, b_h = _stack(params, form)
     N, T, _ = x.shape
+    if form == "cudnn" and fast.wanted("gru", N, params["b_ir"].shape[0]):
+        return fast.gru_cudnn_forward(x, state0, params)
+    W_h, W_x, b_x, b_h = stack_gates(params, form)
     H = W_h.shape[1]
     gates, ms, hs = sequence.buffers(x.dtype, (T, N, 3 * H), (T, N, H), (T + 1, N, H))
-    sequence.project(x, W_x, b_x, out=gates)                      # (T, N, 3H): xw_t until step t
+    sequence.project(x, W_x, b_x, out=gates)                  # (T, N, 3H): xw_t until step t
     ss, ns = gates[..., :2 * H], gates[..., 2 * H:]           # then the two gates and the candidate
-    # ms (T, N, H) time-major; hs[0] = h_0, hs[t+1] = h_t
-    hs[0] = state0["h"]
+    hs[0] = state0["h"]                                       # hs[0] = h_0, hs[t+1] = h_t
     step = STEPS[form][0]
-    with np.errstate(over="ignore"):                          # once, for sequence.sigmoid_raw
+    with np.errstate(over="ignore"):                          # once, for loop_sigmoid
         for t in range(T):                                    # the step reads xw_t = gates[t] first
-            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, sequence.sigmoid_raw)
+            hs[t + 1], (ss[t], ns[t], ms[t]) = step(gates[t], hs[t], W_h, b_h, sequence.loop_sigmoid)
     cache = {"form": form, "x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "W_h": W_h, "W_x": W_x}
     return sequence.batch_first(hs[1:]), {"h": hs[-1].copy()}, cache
 
 
-def backward(dh, cache, dstate_T=None, truncate=None):
+def backward(dh, cache, dstate_T=None, truncate=None, check=True):
     """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see sequence).
 
     dstate_T: optional {"h": (N, H)}, a gradient arriving at the final state.
     truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ...;
     k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h": (N, H)} and grads keyed like params.
+    check=False: nothing is checked.
     """
     T, N, H = cache["hs"][1:].shape
+    if not check:
+        return _backward(sequence.steps(dh, T), cache, dstate_T, truncate)
     dtype = cache["hs"].dtype
     dh = sequence.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
@@ -354,37 +374,31 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the loop calls the step's backward, with the local factors
-    computed for a block of steps at once; weight gradients are matmuls (cuDNN's form:
-    inplace.gru_cudnn_backward)."""
+    """backward's body, unchecked (dh a dict {t: (N, H)}, 0 <= t < T): a loop over the form's
+    carry, with its carry_factors computed for a block of steps at once; the weight gradients
+    are matmuls after it."""
+    if "fast" in cache:
+        return fast.gru_cudnn_backward(dh, cache, dstate_T, truncate)
     form, x, hs, W_h = cache["form"], cache["x"], cache["hs"], cache["W_h"]
     T, N, H = hs[1:].shape
-    carry = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
-    if "g" in cache:
-        dx, carry, stacked = inplace.gru_cudnn_backward(dh, cache["x_rows"], hs, cache["g"], cache["m"],
-                                                        cache["W_i"], W_h, carry, truncate)
-        grads = {}
-        for j, g in enumerate("rzn"):
-            for key, grad in zip(("W_i", "W_h", "b_i", "b_h"), stacked):
-                grads[key + g] = grad[j]
-        return dx, {"h": carry}, grads
+    dh_t = np.zeros((N, H), hs.dtype) if dstate_T is None else dstate_T["h"]
     ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
     h_prev = hs[:-1]                                          # h_{t-1} for every t, a view
     # the sources' x- and h-parts share one pre-activation per gate, so one array serves both
     das_x, das_h = sequence.buffers(hs.dtype, (T, N, 3 * H), (T if form == "cudnn" else 0, N, 3 * H))
     das_h = das_x if form == "sources" else das_h
-    _, local, back = STEPS[form]
+    _, factors, back = STEPS[form]
     for t0, t1 in sequence.blocks(T, das_x[0].nbytes):   # the last block first
-        K_x, K_h, P = local(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
+        K_x, K_h, P = factors(h_prev[t0:t1], (ss[t0:t1], ns[t0:t1], ms[t0:t1]))
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
-            das_x[t], das_h[t], carry = back(carry if g is None else carry + g,
-                                             (K_x[t - t0], K_h[t - t0], P[t - t0]), W_h)
+            das_x[t], das_h[t], dh_t = back(dh_t if g is None else dh_t + g,
+                                            (K_x[t - t0], K_h[t - t0], P[t - t0]), W_h)
             if sequence.cut(t, truncate):
-                carry = np.zeros_like(carry)
-    grads = _grads(form, sequence.rows(das_x), sequence.rows(das_h), sequence.rows(h_prev), sequence.rows(ms),
-                   sequence.x_rows(x))
-    return sequence.backproject(das_x, cache["W_x"]), {"h": carry}, grads
+                dh_t = np.zeros_like(dh_t)
+    grads = _grads(form, sequence.rows(das_x), sequence.rows(das_h), sequence.rows(h_prev),
+                   sequence.rows(ms), sequence.x_rows(x))
+    return sequence.backproject(das_x, cache["W_x"]), {"h": dh_t}, grads
 
 
 def _grads(form, da_x, da_h, h_prev, m, x):

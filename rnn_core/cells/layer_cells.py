@@ -1,8 +1,8 @@
 """A stack or a bidirectional layer as one cell: what train.fit trains and costs measures.
 
 stacked_cell(cell, M) and bidirectional_cell(cell) return an object with the cell interface
-of cells/ (STATE_KEYS, OPTIONS, _options, param_shapes, init_params, zero_state, forward,
-_forward, backward, _backward), built from the compositions of `layers`, so that
+of cells/ (STATE_KEYS, OPTIONS, options, param_shapes, init_params, zero_state, forward and
+backward, with check=False for internal callers), built from the compositions of `layers`, so that
 train.fit, train.evaluate and the costs take a stack or a bidirectional layer wherever
 they take a cell. The inner cell's options are fixed when the composition is built; its
 state is one flat dict of (N, H) arrays, as fit expects: keys f"{key}{j}" per layer j of a
@@ -18,18 +18,34 @@ import numpy as np
 
 from . import sequence
 from . import get as get_cell
-from .layers import (DIRECTIONS, _check_list, _layer_sizes, bidirectional_backward,
-                     bidirectional_forward, bidirectional_init, stacked_forward, stacked_init)
+from .layers import (DIRECTIONS, bidirectional_backward, bidirectional_forward,
+                     bidirectional_init, check_list, layer_sizes, stacked_forward, stacked_init)
 from ..validate import check_int, check_state
 
 
-def _composite(name, keys, options, param_shapes, init_params, zero_state, forward, _forward,
-               backward, _backward):
-    """A namespace with the cell interface (a cell is a module: this is its stand-in)."""
+def _composite(name, keys, options, param_shapes, init_params, zero_state, checked_forward,
+               unchecked_forward, checked_backward, unchecked_backward):
+    """A namespace with the cell interface (a cell is a module: this is its stand-in):
+    forward(x, state0, params, check=True) and backward(dh, cache, dstate_T=None,
+    truncate=None, check=True) run the checked or the unchecked version."""
+    def forward(x, state0, params, check=True):
+        if not check:
+            return unchecked_forward(x, state0, params, {})
+        return checked_forward(x, state0, params)
+
+    def backward(dh, cache, dstate_T=None, truncate=None, check=True):
+        if not check:
+            T = cache["T"]
+            return unchecked_backward(sequence.steps(dh, T), cache, dstate_T, truncate)
+        return checked_backward(dh, cache, dstate_T, truncate)
+
+    # _options, _forward, _backward: transitional, callers outside cells move to the public
+    # names (options, and forward/backward with check=False) at merge
     return SimpleNamespace(name=name, __name__=name, STATE_KEYS=keys, OPTIONS={},
-                           _options=options, param_shapes=param_shapes,
+                           options=options, _options=options, param_shapes=param_shapes,
                            init_params=init_params, zero_state=zero_state, forward=forward,
-                           _forward=_forward, backward=backward, _backward=_backward)
+                           _forward=unchecked_forward, backward=backward,
+                           _backward=unchecked_backward)
 
 
 def _fixed_options(name):
@@ -61,7 +77,7 @@ def stacked_cell(cell, M, **opts):
     """
     mod = get_cell(cell)
     M = check_int("M", M, low=1)
-    full = mod._options(opts)
+    full = mod.options(opts)
     keys = tuple(f"{k}{j}" for j in range(M) for k in mod.STATE_KEYS)
 
     def nest(state):
@@ -71,29 +87,29 @@ def stacked_cell(cell, M, **opts):
         return {f"{k}{j}": s[k] for j, s in enumerate(states) for k in mod.STATE_KEYS}
 
     def param_shapes(D, H):
-        sizes = _layer_sizes(D, H, M)
+        sizes = layer_sizes(D, H, M)
         return [mod.param_shapes(sizes[j], sizes[j + 1], **opts) for j in range(M)]
 
     def init_params(D, H, seed=0, dtype=np.float64, **init_opts):
         return stacked_init(cell, D, H, M, seed=seed, dtype=dtype, **opts, **init_opts)
 
     def zero_state(N, H, dtype=np.float64):
-        sizes = _layer_sizes(1, H, M)[1:]
+        sizes = layer_sizes(1, H, M)[1:]
         return flatten([mod.zero_state(N, sizes[j], dtype, **opts) for j in range(M)])
 
     def forward(x, state0, params):
         states0 = _flat_state("state0", state0, keys, nest)
-        _check_list("params", params, M, f"one param dict per layer, M = {M}")
+        check_list("params", params, M, f"one param dict per layer, M = {M}")
         h, states_T, cache = stacked_forward(cell, x, states0, params, **opts)
         return h, flatten(states_T), cache
 
     def _forward(x, state0, params, _opts):
         inp, states_T, caches = x, [], []
         for j, s0 in enumerate(nest(state0)):
-            inp, s_T, c = mod._forward(inp, s0, params[j], full)
+            inp, s_T, c = mod.forward(inp, s0, params[j], check=False, **full)
             states_T.append(s_T)
             caches.append(c)
-        return inp, flatten(states_T), {"caches": caches, "N": x.shape[0]}
+        return inp, flatten(states_T), {"caches": caches, "N": x.shape[0], "T": x.shape[1]}
 
     def backward(dh, cache, dstate_T=None, truncate=None):
         if not isinstance(cache, dict) or "caches" not in cache or "shapes" not in cache:
@@ -111,7 +127,7 @@ def stacked_cell(cell, M, **opts):
         dstates_T = [None] * M if dstate_T is None else nest(dstate_T)
         dstates0, grads, d = [None] * M, [None] * M, dh
         for j in range(M - 1, -1, -1):      # d: dL/dh_t^j from above (the loss, or layer j+1)
-            dx, dstates0[j], grads[j] = mod._backward(d, caches[j], dstates_T[j], truncate)
+            dx, dstates0[j], grads[j] = mod.backward(d, caches[j], dstates_T[j], truncate, check=False)
             d = sequence.steps(dx, dx.shape[1])
         return dx, flatten(dstates0), grads
 
@@ -129,7 +145,7 @@ def bidirectional_cell(cell, **opts):
     directions would cut at different steps): backward rejects truncate.
     """
     mod = get_cell(cell)
-    full = mod._options(opts)
+    full = mod.options(opts)
     keys = tuple(f"{k}_{d}" for d in DIRECTIONS for k in mod.STATE_KEYS)
 
     def nest(state):
@@ -154,11 +170,11 @@ def bidirectional_cell(cell, **opts):
 
     def _forward(x, state0, params, _opts):
         s0 = nest(state0)
-        h_f, sT_f, cache_f = mod._forward(x, s0["fwd"], params["fwd"], full)
-        h_b, sT_b, cache_b = mod._forward(x[:, ::-1], s0["bwd"], params["bwd"], full)
+        h_f, sT_f, cache_f = mod.forward(x, s0["fwd"], params["fwd"], check=False, **full)
+        h_b, sT_b, cache_b = mod.forward(x[:, ::-1], s0["bwd"], params["bwd"], check=False, **full)
         h = np.concatenate([h_f, h_b[:, ::-1]], axis=2)
         cache = {"cell": mod, "shape": h.shape, "dtype": h.dtype, "fwd": cache_f,
-                 "bwd": cache_b}
+                 "bwd": cache_b, "T": x.shape[1]}
         return h, flatten({"fwd": sT_f, "bwd": sT_b}), cache
 
     def backward(dh, cache, dstate_T=None, truncate=None):
@@ -175,10 +191,10 @@ def bidirectional_cell(cell, **opts):
                              f"bidirectional layer), received {truncate!r}")
         T, H = cache["shape"][1], cache["shape"][2] // 2
         ds = {"fwd": None, "bwd": None} if dstate_T is None else nest(dstate_T)
-        dx_f, ds_f, g_f = mod._backward({t: g[:, :H] for t, g in dh.items()}, cache["fwd"],
-                                        ds["fwd"], None)
-        dx_b, ds_b, g_b = mod._backward({T - 1 - t: g[:, H:] for t, g in dh.items()},
-                                        cache["bwd"], ds["bwd"], None)
+        dx_f, ds_f, g_f = mod.backward({t: g[:, :H] for t, g in dh.items()}, cache["fwd"],
+                                       ds["fwd"], check=False)
+        dx_b, ds_b, g_b = mod.backward({T - 1 - t: g[:, H:] for t, g in dh.items()},
+                                       cache["bwd"], ds["bwd"], check=False)
         return dx_f + dx_b[:, ::-1], flatten({"fwd": ds_f, "bwd": ds_b}), {"fwd": g_f, "bwd": g_b}
 
     return _composite(f"bidirectional_cell({cell!r})", keys,

@@ -2,8 +2,9 @@
 
 Every cell module (cells.CELLS: elman as 'rnn', lstm, gru, gated_feedback) has one
 interface: STATE_KEYS, OPTIONS, param_shapes(D, H, **opts), init_params, zero_state,
-step_forward / step_backward, forward(x, state0, params, **opts) -> (h, state_T, cache)
-and backward(dh, cache, dstate_T=None, truncate=None) -> (dx, dstate0, grads).
+step_forward / step_backward, forward(x, state0, params, check=True, **opts) ->
+(h, state_T, cache) and backward(dh, cache, dstate_T=None, truncate=None, check=True) ->
+(dx, dstate0, grads).
 Every function here takes the cell by name and passes **opts (activation, the GRU's
 form) straight on to it. Backward functions here return that same 3-tuple; the
 truncated drivers, which run forward and backward together, return a Truncated tuple
@@ -11,7 +12,7 @@ whose first field is that 3-tuple.
 
 Check once at the edge, compute unchecked inside: each distinct argument is checked by
 the cell's public forward on its first use (the first window, each direction, each
-layer); later windows and every backward take the cells' unchecked _forward/_backward.
+layer); later windows and every backward call the cells with check=False.
 
 Shapes: x (N, T, D), h (N, T, H), states are dicts of (N, H) arrays; dh is an
 (N, T, H) array, a dict {t: (N, H)} (chosen steps only; negative t counts from the end)
@@ -100,7 +101,7 @@ def _windows(cell, x, state0, params, loss, truncate, dstate_T, opts):
     N, T, _ = x.shape
     dx = np.empty_like(x)
     total, grads, loss_grads, dstate0, state = 0.0, {}, {}, None, state0
-    full_opts = mod._options(opts)
+    full_opts = mod.options(opts)
     for start in range(0, T, k):
         stop = min(start + k, T)
         if start == 0:
@@ -110,12 +111,12 @@ def _windows(cell, x, state0, params, loss, truncate, dstate_T, opts):
                 check_state("dstate_T", dstate_T, {key: v.shape for key, v in state.items()},
                             x.dtype)
         else:
-            h_w, state, cache = mod._forward(x[:, start:stop], state, params, full_opts)
+            h_w, state, cache = mod.forward(x[:, start:stop], state, params, check=False, **full_opts)
         value, dh_w, lg = _loss_output(loss(h_w, start))
         dh_w = sequence.check_upstream(f"loss's dh_window (steps {start}..{stop - 1})", dh_w,
                                    N, stop - start, h_w.shape[2], x.dtype)
-        dx[:, start:stop], dstate, g = mod._backward(
-            dh_w, cache, dstate_T if stop == T else None, None)
+        dx[:, start:stop], dstate, g = mod.backward(
+            dh_w, cache, dstate_T if stop == T else None, None, check=False)
         del cache, h_w                    # this window's cache dies before the next forward
         dstate0 = dstate if start == 0 else dstate0
         _accumulate(grads, g)
@@ -179,7 +180,7 @@ def bidirectional_forward(cell, x, state0, params, **opts):
         h_b, sT_b, cache_b = mod.forward(x[:, ::-1], state0["bwd"], params["bwd"], **opts)
     h = np.concatenate([h_f, h_b[:, ::-1]], axis=2)           # (N, T, 2H), a new array
     cache = {"cell": mod, "shape": h.shape, "dtype": h.dtype, "fwd": cache_f, "bwd": cache_b,
-             "state_shapes": {d: {k: v.shape for k, v in s.items()}
+             "T": x.shape[1], "state_shapes": {d: {k: v.shape for k, v in s.items()}
                               for d, s in (("fwd", sT_f), ("bwd", sT_b))}}
     return h, {"fwd": sT_f, "bwd": sT_b}, cache
 
@@ -198,10 +199,10 @@ def bidirectional_backward(dh, cache, dstate_T=None):
     for d in DIRECTIONS:
         if dstate_T[d] is not None:
             check_state(f"dstate_T[{d!r}]", dstate_T[d], cache["state_shapes"][d], cache["dtype"])
-    dx_f, ds_f, g_f = mod._backward({t: g[:, :H] for t, g in dh.items()}, cache["fwd"],
-                                    dstate_T["fwd"], None)
-    dx_b, ds_b, g_b = mod._backward({T - 1 - t: g[:, H:] for t, g in dh.items()},  # its own time order
-                                    cache["bwd"], dstate_T["bwd"], None)
+    dx_f, ds_f, g_f = mod.backward({t: g[:, :H] for t, g in dh.items()}, cache["fwd"],
+                                   dstate_T["fwd"], check=False)
+    dx_b, ds_b, g_b = mod.backward({T - 1 - t: g[:, H:] for t, g in dh.items()},  # its own time order
+                                   cache["bwd"], dstate_T["bwd"], check=False)
     return dx_f + dx_b[:, ::-1], {"fwd": ds_f, "bwd": ds_b}, {"fwd": g_f, "bwd": g_b}
 
 
@@ -216,7 +217,7 @@ def stacked_init(cell, D, H, M, seed=0, **opts):
     layer j reads layer j-1's states (size H[j-1]). opts go to the cell's init_params.
     """
     mod = get_cell(cell)
-    sizes = _layer_sizes(D, H, M)
+    sizes = layer_sizes(D, H, M)
     seed = check_int("seed", seed, low=0)
     seeds = np.random.default_rng(seed).integers(2**31, size=M)
     return [mod.init_params(sizes[j], sizes[j + 1], seed=int(seeds[j]), **opts) for j in range(M)]
@@ -231,9 +232,9 @@ def stacked_forward(cell, x, states0, params_list, all_layers=False, **opts):
     new arrays, never the cache's), the list of final states and the cache.
     """
     mod = get_cell(cell)
-    M = _check_list("params_list", params_list)
+    M = check_list("params_list", params_list)
     states0 = [None] * M if states0 is None else states0
-    _check_list("states0", states0, M, "one state dict per layer, as many as params_list")
+    check_list("states0", states0, M, "one state dict per layer, as many as params_list")
     check_sequence("x", x)
     hs, states_T, caches, inp = [], [], [], x
     for j in range(M):
@@ -244,6 +245,7 @@ def stacked_forward(cell, x, states0, params_list, all_layers=False, **opts):
         states_T.append(s_T)
         caches.append(c)
     cache = {"cell": mod, "caches": caches, "shapes": [h.shape for h in hs], "dtype": x.dtype,
+             "T": x.shape[1],
              "state_shapes": [{k: v.shape for k, v in s.items()} for s in states_T]}
     return ([h.copy() for h in hs] if all_layers else hs[-1]), states_T, cache
 
@@ -259,9 +261,9 @@ def stacked_backward(dh, cache, dstates_T=None):
     mod, caches, shapes, dtype = cache["cell"], cache["caches"], cache["shapes"], cache["dtype"]
     M = len(caches)
     dhs = dh if isinstance(dh, list) else [None] * (M - 1) + [dh]
-    _check_list("dh", dhs, M, "one array, dict or None per layer")
+    check_list("dh", dhs, M, "one array, dict or None per layer")
     dstates_T = [None] * M if dstates_T is None else dstates_T
-    _check_list("dstates_T", dstates_T, M, "one state-gradient dict or None per layer")
+    check_list("dstates_T", dstates_T, M, "one state-gradient dict or None per layer")
     for j, ds in enumerate(dstates_T):
         if ds is not None:
             check_state(f"dstates_T[{j}]", ds, cache["state_shapes"][j], dtype)
@@ -273,7 +275,7 @@ def stacked_backward(dh, cache, dstates_T=None):
         if from_above is not None:
             from_above += sequence.dense(d, *shapes[j], dtype)
             d = sequence.steps(from_above, shapes[j][1])
-        from_above, dstates0[j], grads[j] = mod._backward(d, caches[j], dstates_T[j], None)
+        from_above, dstates0[j], grads[j] = mod.backward(d, caches[j], dstates_T[j], check=False)
     return from_above, dstates0, grads
 
 
@@ -298,8 +300,10 @@ def _check_nested(name, value, keys):
                          f"direction), received {got}")
 
 
-def _check_list(name, value, length=None, what=None):
-    """A list (one entry per layer), of `length` entries if given; returns its length."""
+def check_list(name, value, length=None, what=None):
+    """A list (one entry per layer), of `length` entries if given; returns its length.
+
+    Shared with layer_cells, whose stacks take the same lists."""
     if not isinstance(value, list):
         raise TypeError(f"{name}: expected a list with one entry per layer, received "
                         f"{type(value).__name__}")
@@ -333,8 +337,8 @@ def _check_layer(mod, j, params, state, D, opts):
                              f"(from {where}), received {got.shape}")
 
 
-def _layer_sizes(D, H, M):
-    """[D, H_0, ..., H_{M-1}] from an int H or a list of M sizes."""
+def layer_sizes(D, H, M):
+    """[D, H_0, ..., H_{M-1}] from an int H or a list of M sizes (checked)."""
     D = check_int("D", D, low=1)
     M = check_int("M", M, low=1)
     if isinstance(H, (list, tuple)):

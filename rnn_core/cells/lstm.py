@@ -15,23 +15,21 @@ near 1 the cell carries its gradient across many steps without the repeated fact
 diag(f'(a)) W_h that makes an Elman RNN's gradient vanish. Hochreiter & Schmidhuber's 1997
 cell had no forget gate (f_t = 1 always); Gers et al. added it in 2000.
 
-Inside, the four gates are stacked in the order (f, i, o, C) into one (4H, H + D) matrix:
-W_h (4H, H) acts on h_{t-1} and W_x (4H, D) on x_t, so a step costs one (4H, H) matmul
-and the input projections of all steps are one matmul before the loop.
-The equations live in private functions, which gradflow calls directly:
-    _step(xw_t, h_prev, c_prev, W_h) -> (h_t, c_t, (s, g, tc))
+Inside, the four gates are stacked in the order (f, i, o, C) into one (4H, H + D) matrix
+(stack_gates): W_h (4H, H) acts on h_{t-1} and W_x (4H, D) on x_t, so a step costs one
+(4H, H) matmul and the input projections of all steps are one matmul before the loop.
+The equations live in public functions that never check their arguments:
+    recurrence(xw_t, h_prev, c_prev, W_h) -> (h_t, c_t, (s, g, tc))
         xw_t = x_t W_x^T + b (..., N, 4H); h_prev, c_prev (..., N, H); W_h (4H, H) or
         stacked (..., 4H, H), broadcasting under np.matmul against h_prev.
         s = [f, i, o] (..., N, 3H), g = C~_t, tc = tanh(C_t) (..., N, H).
-    _local(s, g, tc, c_prev) -> (A, B): the factors of the step's backward that do not
-        depend on the incoming gradients, A (..., N, H) and B (..., N, 4H); any leading
-        axes, so a sequence computes them for all steps at once.
-    _step_back(dh_t, dc_t, A, B, f, W_h) -> (dz_t, dh_prev, dc_prev)
+    carry_factors(s, g, tc, c_prev) -> (A, B): the factors of the step's backward that do
+        not depend on the incoming gradients, A (..., N, H) and B (..., N, 4H); any leading
+        axes, so a sequence computes them for a block of steps at once.
+    carry(dh_t, dc_t, A, B, f, W_h) -> (dz_t, dh_prev, dc_prev)
         dz_t = dL/d[z_f, z_i, z_o, z_C] (..., N, 4H), the pre-activations' gradient.
-Unchecked sequence versions for internal callers: _forward(x, state0, params, opts) and
-_backward(dh, cache, dstate_T, truncate), as in elman.py. From N * H = 1024 on
-(inplace.wanted) they run cells/inplace.py's loops: these equations written in place,
-one gate at a time, tested equal to the step functions looped.
+The sequence forward and backward are loops over them. forward, backward, step_forward and
+step_backward check their arguments unless called with check=False (see elman.py).
 """
 import numpy as np
 
@@ -39,7 +37,7 @@ from ..nn import init
 from ..nn.activations import sigmoid
 from ..validate import (check_array, check_int, check_options, check_params, check_sequence,
                         check_state, check_state0)
-from . import sequence, inplace
+from . import fast, sequence
 
 STATE_KEYS = ("h", "c")
 OPTIONS = {}
@@ -47,14 +45,17 @@ CHOICES = {}
 GATES = ("f", "i", "o", "C")   # stacking order: the three sigmoid gates, then the tanh candidate
 
 
-def _options(opts):
-    """opts checked against OPTIONS -> the full options dict (what the unchecked functions take)."""
+def options(opts):
+    """opts checked against OPTIONS -> the full options dict (what check=False calls take)."""
     return check_options("lstm", opts, OPTIONS, CHOICES)
+
+
+_options = options   # transitional: callers outside cells move to the public name at merge
 
 
 def param_shapes(D, H, **opts):
     """The parameter dict's keys and shapes."""
-    _options(opts)
+    options(opts)
     HD = None if D is None or H is None else H + D
     return {f"{p}_{g}": (H, HD) if p == "W" else (H,) for g in GATES for p in "Wb"}
 
@@ -67,7 +68,7 @@ def init_params(D, H, seed=0, dtype=np.float64, forget_bias=1.0, **opts):
     start of training, so the carousel keeps the cell and its gradient from the first step
     instead of having to learn to remember.
     """
-    _options(opts)
+    options(opts)
     D = check_int("D", D, low=1)
     H = check_int("H", H, low=1)
     if not np.isfinite(forget_bias):
@@ -83,7 +84,7 @@ def init_params(D, H, seed=0, dtype=np.float64, forget_bias=1.0, **opts):
 
 def zero_state(N, H, dtype=np.float64, **opts):
     """The zero state {"h", "c": (N, H)}."""
-    _options(opts)
+    options(opts)
     return sequence.zero_state(STATE_KEYS, check_int("N", N, low=1), check_int("H", H, low=1), dtype)
 
 
@@ -91,8 +92,9 @@ def zero_state(N, H, dtype=np.float64, **opts):
 # The equations, once
 # ----------------------------------------------------------------------------------------
 
-def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
-    """One step; z = xw_t + h_{t-1} W_h^T holds the pre-activations of [f, i, o, C~]:
+def recurrence(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
+    """The LSTM step; z = W_h h_{t-1} + W_x x_t + b (xw_t = W_x x_t + b) holds the
+    pre-activations of [f, i, o, C~]:
 
         f_t, i_t, o_t = sigmoid(z_f), sigmoid(z_i), sigmoid(z_o)
         C~_t = tanh(z_C)
@@ -100,7 +102,7 @@ def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
         h_t = o_t * tanh(C_t)
 
     Any leading axes. Returns h_t, C_t and the step cache (s = [f, i, o], C~_t, tanh C_t).
-    sigmoid: activations.sigmoid, or sequence.sigmoid_raw (the same values) inside np.errstate.
+    sigmoid: activations.sigmoid, or a loop's unsilenced one (the same values). Unchecked.
     """
     H = c_prev.shape[-1]
     z = xw_t + h_prev @ W_h.swapaxes(-1, -2)             # (..., N, 4H)
@@ -113,14 +115,14 @@ def _step(xw_t, h_prev, c_prev, W_h, sigmoid=sigmoid):
     return h, c, (s, g, tc)
 
 
-def _local(s, g, tc, c_prev, out=None):
-    """The factors of _step_back that the incoming gradients do not change:
+def carry_factors(s, g, tc, c_prev, out=None):
+    """The factors of carry that the incoming gradients do not change:
 
         A = o_t (1 - tanh^2 C_t)                                  dh_t -> dC_t
         B = [C_{t-1} f'(z_f), C~_t i'(z_i), tanh C_t o'(z_o), i_t (1 - C~_t^2)]
             with sigmoid'(z) = s (1 - s): [dC_t, dC_t, dh_t, dC_t] -> dz_t
 
-    out: an optional (..., N, 4H) array to write B into.
+    out: an optional (..., N, 4H) array to write B into. Returns (A, B). Unchecked.
     """
     H = g.shape[-1]
     A = s[..., 2 * H:] * (1 - tc * tc)
@@ -133,18 +135,24 @@ def _local(s, g, tc, c_prev, out=None):
     return A, B
 
 
-def _step_back(dh_t, dc_t, A, B, f, W_h):
-    """Backward of _step: dL/dh_t and the carry dL/dC_t (through C_{t+1}) arrive.
+def carry(dh_t, dc_t, A, B, f, W_h):
+    """BPTT's carry through one step: dL/dh_t and dL/dC_t (through C_{t+1}) arrive.
 
         dC = dc_t + dh_t A                 the carry plus the path through h_t = o tanh(C_t)
         dz = B * [dC, dC, dh_t, dC]        the pre-activations of [f, i, o, C~]
         dh_{t-1} = dz W_h,   dC_{t-1} = dC * f_t      the carousel: diag(f_t)
 
-    Returns (dz (..., N, 4H), dh_prev, dc_prev).
+    A, B = carry_factors(...) of this step; f = f_t. Returns (dz (..., N, 4H), dh_prev,
+    dc_prev). Unchecked.
     """
     dc = dc_t + dh_t * A
     dz = B * np.concatenate([dc, dc, dh_t, dc], axis=-1)
     return dz, dz @ W_h, dc * f
+
+
+_step = recurrence          # transitional: callers outside cells move to the public name at merge
+_local = carry_factors      # transitional: callers outside cells move to the public name at merge
+_step_back = carry          # transitional: callers outside cells move to the public name at merge
 
 
 # ----------------------------------------------------------------------------------------
@@ -162,7 +170,7 @@ def _check(params):
     return D, H, dtype
 
 
-def _stack(params):
+def stack_gates(params):
     """The four gates as one matrix: returns W_h (4H, H), W_x (4H, D), b (4H,)."""
     H = params["b_f"].shape[0]
     W = np.concatenate([params["W_" + g] for g in GATES])   # (4H, H + D)
@@ -170,9 +178,17 @@ def _stack(params):
     return np.ascontiguousarray(W[:, :H]), np.ascontiguousarray(W[:, H:]), b
 
 
-def step_forward(x_t, state, params, **opts):
-    """One step. x_t (N, D), state {"h", "c": (N, H)} or None -> (state {"h": h_t, "c": C_t}, cache)."""
-    opts = _options(opts)
+_stack = stack_gates        # transitional: callers outside cells move to the public name at merge
+
+
+def step_forward(x_t, state, params, check=True, **opts):
+    """One step. x_t (N, D), state {"h", "c": (N, H)} or None -> (state {"h": h_t, "c": C_t}, cache).
+
+    check=False: nothing is checked, state is a state dict.
+    """
+    if not check:
+        return _step_forward(x_t, state, params, opts)
+    opts = options(opts)
     D, H, dtype = _check(params)
     check_array("x_t", x_t, (None, D), dtype)
     if state is None:
@@ -182,25 +198,26 @@ def step_forward(x_t, state, params, **opts):
 
 
 def _step_forward(x_t, state, params, opts):
-    """step_forward without checks. The cache holds copies, never the returned arrays."""
-    W_h, W_x, b = _stack(params)
+    """step_forward's body, unchecked. The cache holds copies, never the returned arrays."""
+    W_h, W_x, b = stack_gates(params)
     h_prev, c_prev = state["h"], state["c"]
-    h, c, (s, g, tc) = _step(x_t @ W_x.T + b, h_prev, c_prev, W_h)
-    return {"h": h, "c": c}, (h_prev.copy(), x_t, s, _local(s, g, tc, c_prev), W_h, W_x)
+    h, c, (s, g, tc) = recurrence(x_t @ W_x.T + b, h_prev, c_prev, W_h)
+    return {"h": h, "c": c}, (h_prev.copy(), x_t, s, carry_factors(s, g, tc, c_prev), W_h, W_x)
 
 
-def step_backward(dstate, cache):
+def step_backward(dstate, cache, check=True):
     """Backward of one step. dstate {"h", "c": (N, H)} -> (dx_t, {"h", "c": dL/d(state_prev)}, grads)."""
-    A = cache[3][0]
-    check_state("dstate", dstate, _shapes(*A.shape), A.dtype)
+    if check:
+        A = cache[3][0]
+        check_state("dstate", dstate, _shapes(*A.shape), A.dtype)
     return _step_backward(dstate, cache)
 
 
 def _step_backward(dstate, cache):
-    """step_backward without checks."""
+    """step_backward's body, unchecked."""
     h_prev, x_t, s, (A, B), W_h, W_x = cache
     H = A.shape[-1]
-    dz, dh_prev, dc_prev = _step_back(dstate["h"], dstate["c"], A, B, s[..., :H], W_h)
+    dz, dh_prev, dc_prev = carry(dstate["h"], dstate["c"], A, B, s[..., :H], W_h)
     return dz @ W_x, {"h": dh_prev, "c": dc_prev}, _grads(dz, h_prev, x_t)
 
 
@@ -208,13 +225,16 @@ def _step_backward(dstate, cache):
 # A sequence
 # ----------------------------------------------------------------------------------------
 
-def forward(x, state0, params, **opts):
+def forward(x, state0, params, check=True, **opts):
     """Run the LSTM over a sequence. x (N, T, D), state0 {"h", "c": (N, H)} or None (zeros).
 
     Returns h (N, T, H), the final state {"h", "c": (N, H)} and the cache for backward;
     h and the state are new arrays, so editing them cannot change what backward computes.
+    check=False: nothing is checked, state0 is a state dict.
     """
-    opts = _options(opts)
+    if not check:
+        return _forward(x, state0, params, opts)
+    opts = options(opts)
     D, H, dtype = _check(params)
     check_sequence("x", x, D, dtype)
     state0 = check_state0("state0", state0, STATE_KEYS, x, H, dtype)
@@ -222,39 +242,36 @@ def forward(x, state0, params, **opts):
 
 
 def _forward(x, state0, params, opts):
-    """forward without checks: the input projection is one matmul, the loop calls _step;
-    for large N * H, inplace.lstm_forward: _step's equations in place, gate by gate."""
+    """forward's body, unchecked: the input projection is one matmul, then a loop over recurrence."""
     N, T, _ = x.shape
     H = params["b_f"].shape[0]
-    if inplace.wanted(N, H):
-        W = np.stack([params["W_" + g] for g in GATES])      # (4, H, H + D)
-        W_h, W_x = np.ascontiguousarray(W[:, :, :H]), np.ascontiguousarray(W[:, :, H:])
-        b = np.stack([params["b_" + g] for g in GATES])
-        hs, cs, g, tcs, x_rows = inplace.lstm_forward(x, state0["h"], state0["c"], W_x, W_h, b)
-        cache = {"x": x, "x_rows": x_rows, "hs": hs, "cs": cs, "g": g, "tcs": tcs, "W_h": W_h, "W_x": W_x}
-        return sequence.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
-    W_h, W_x, b = _stack(params)
+    if fast.wanted("lstm", N, H):
+        return fast.lstm_forward(x, state0, params, GATES)
+    W_h, W_x, b = stack_gates(params)
     gates, tcs, hs, cs = sequence.buffers(x.dtype, (T, N, 4 * H), (T, N, H), (T + 1, N, H), (T + 1, N, H))
-    sequence.project(x, W_x, b, out=gates)                        # (T, N, 4H): xw_t until step t
+    sequence.project(x, W_x, b, out=gates)                    # (T, N, 4H): xw_t until step t
     ss, gs = gates[..., :3 * H], gates[..., 3 * H:]           # then [f, i, o] and C~_t
     hs[0], cs[0] = state0["h"], state0["c"]                   # row 0 = state0, row t+1 = step t
-    with np.errstate(over="ignore"):                          # once, for sequence.sigmoid_raw
-        for t in range(T):                                    # _step reads xw_t = gates[t] first
-            hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = _step(gates[t], hs[t], cs[t], W_h,
-                                                                 sequence.sigmoid_raw)
+    with np.errstate(over="ignore"):                          # once, for loop_sigmoid
+        for t in range(T):                                    # recurrence reads xw_t = gates[t] first
+            hs[t + 1], cs[t + 1], (ss[t], gs[t], tcs[t]) = recurrence(gates[t], hs[t], cs[t], W_h,
+                                                                      sequence.loop_sigmoid)
     cache = {"x": x, "hs": hs, "cs": cs, "ss": ss, "gs": gs, "tcs": tcs, "W_h": W_h, "W_x": W_x}
     return sequence.batch_first(hs[1:]), {"h": hs[-1].copy(), "c": cs[-1].copy()}, cache
 
 
-def backward(dh, cache, dstate_T=None, truncate=None):
+def backward(dh, cache, dstate_T=None, truncate=None, check=True):
     """BPTT. dh: dL/dh_t as an (N, T, H) array, a dict {t: (N, H)} or None (see sequence).
 
     dstate_T: optional {"h", "c": (N, H)}, gradients arriving at the final state.
     truncate=k: gradients do not cross the boundaries of windows [0,k), [k,2k), ... (both
     the h and the C carry are cut); k >= T is full BPTT.
     Returns dx (N, T, D), dstate0 {"h", "c": (N, H)} and grads keyed like params.
+    check=False: nothing is checked.
     """
     T, N, H = cache["tcs"].shape
+    if not check:
+        return _backward(sequence.steps(dh, T), cache, dstate_T, truncate)
     dtype = cache["tcs"].dtype
     dh = sequence.check_upstream("dh", dh, N, T, H, dtype)
     if dstate_T is not None:
@@ -263,36 +280,30 @@ def backward(dh, cache, dstate_T=None, truncate=None):
 
 
 def _backward(dh, cache, dstate_T, truncate):
-    """backward without checks: the loop calls _step_back, with _local computed for a block of
-    steps at once (sequence.blocks), writing B where dL/dz_t then replaces it in place; after
-    inplace.lstm_forward, inplace.lstm_backward (the same, gate by gate)."""
+    """backward's body, unchecked (dh a dict {t: (N, H)}, 0 <= t < T): a loop over carry, with
+    carry_factors computed for a block of steps at once (sequence.blocks), writing B where
+    dL/dz_t then replaces it; the weight gradients are matmuls after it."""
+    if "fast" in cache:
+        return fast.lstm_backward(dh, cache, dstate_T, truncate)
     x, hs, cs, tcs, W_h = (cache[key] for key in ("x", "hs", "cs", "tcs", "W_h"))
     T, N, H = tcs.shape
     if dstate_T is None:
-        carry_h, carry_c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
+        dh_t, dc_t = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
     else:
-        carry_h, carry_c = dstate_T["h"], dstate_T["c"]
-    if "g" in cache:
-        dx, carry_h, carry_c, (dW, db) = inplace.lstm_backward(
-            dh, cache["x_rows"], hs, cs, cache["g"], tcs, cache["W_x"], W_h, carry_h, carry_c, truncate)
-        grads = {}
-        for j, g in enumerate(GATES):
-            grads["W_" + g], grads["b_" + g] = dW[j], db[j]   # (H, H + D): [h_{t-1}; x_t]
-        return dx, {"h": carry_h, "c": carry_c}, grads
+        dh_t, dc_t = dstate_T["h"], dstate_T["c"]
     ss, gs = cache["ss"], cache["gs"]
     dzs = np.empty((T, N, 4 * H), x.dtype)                    # every step's dL/dz_t
     for t0, t1 in sequence.blocks(T, dzs[0].nbytes):
-        A, _ = _local(ss[t0:t1], gs[t0:t1], tcs[t0:t1], cs[t0:t1], out=dzs[t0:t1])
+        A, _ = carry_factors(ss[t0:t1], gs[t0:t1], tcs[t0:t1], cs[t0:t1], out=dzs[t0:t1])
         for t in range(t1 - 1, t0 - 1, -1):
             g = dh.get(t)
-            dh_t = carry_h if g is None else carry_h + g
-            dzs[t], carry_h, carry_c = _step_back(dh_t, carry_c, A[t - t0], dzs[t],
-                                                  ss[t, :, :H], W_h)
+            dzs[t], dh_t, dc_t = carry(dh_t if g is None else dh_t + g, dc_t, A[t - t0], dzs[t],
+                                       ss[t, :, :H], W_h)
             if sequence.cut(t, truncate):
-                carry_h, carry_c = np.zeros_like(carry_h), np.zeros_like(carry_c)
+                dh_t, dc_t = np.zeros_like(dh_t), np.zeros_like(dc_t)
     dz = sequence.rows(dzs)                                        # (T*N, 4H)
     grads = _grads(dz, sequence.rows(hs[:-1]), sequence.x_rows(x))    # h_{t-1}: a view
-    return sequence.backproject(dzs, cache["W_x"]), {"h": carry_h, "c": carry_c}, grads
+    return sequence.backproject(dzs, cache["W_x"]), {"h": dh_t, "c": dc_t}, grads
 
 
 def _grads(dz, h_prev, x):

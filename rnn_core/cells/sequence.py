@@ -4,20 +4,24 @@ Inside a sequence pass arrays are time-major, (T, N, .), so that step t reads on
 contiguous block; project turns x (N, T, D) into the pre-activations' input part for all
 steps in one matmul, and batch_first turns a time-major result back into (N, T, .).
 
+buffers is the one workspace mechanism; loop_sigmoid is activations.sigmoid for the loops.
+
 The upstream gradient dh = dL/dh_t comes in three forms: an (N, T, H) array; a dict
 {t: (N, H) array} with a gradient at chosen steps only (negative t counts from the end,
 so {-1: g} is many-to-one); or None (only dstate_T reaches the sequence).
 check_upstream validates any form and returns a dict {t: (N, H)} with 0 <= t < T, which
-every cell's unchecked _backward reads with .get(t); steps does the same unchecked.
+every cell's backward loop reads with .get(t); steps does the same unchecked.
 
 truncate=k: gradients do not cross the boundaries of the windows [0,k), [k,2k), ...
 (the gradient of truncated BPTT with window k; k >= T is full BPTT). cut(t, k) is the one
 place that says where: every cell's backward loop drops its carries when it is true.
 """
 import math
+import threading
 
 import numpy as np
 
+from ..nn.activations import sigmoid
 from ..validate import check_array, check_int
 
 
@@ -66,45 +70,57 @@ def dense(dh_steps, N, T, H, dtype):
 
 
 HUGE_BYTES = 2 ** 22   # numpy asks for huge pages for allocations of at least 4 MiB
+_KEPT = threading.local()
 
 
-def buffers(dtype, *shapes):
-    """Contiguous arrays of the given shapes, carved from one allocation.
+def buffers(dtype, *shapes, keep=False):
+    """Contiguous arrays of the given shapes, carved from one allocation: the one workspace
+    mechanism of the sequence passes (why: benchmarks/README.md, "The cells' fast form").
 
-    A sequence pass takes all its per-step arrays from one buffer: above 4 MiB numpy asks
-    the kernel for huge pages, so a W1 forward's cache costs a few page faults instead of
-    one per 4 KiB of each (T, N, H) array (a third of the LSTM's time at W1 went there).
+    keep=True: the same arrays from one call to the next (one set per thread, replaced when
+    the shapes change), for a backward's scratch, which nothing returned or cached may share.
     """
+    key = (np.dtype(dtype).str,) + shapes
+    if keep and getattr(_KEPT, "key", None) == key:
+        return _KEPT.arrays
     sizes = [math.prod(shape) for shape in shapes]
     flat = np.empty(sum(sizes), dtype)
     ends = np.cumsum(sizes)
-    return [flat[end - size:end].reshape(shape) for shape, size, end in zip(shapes, sizes, ends)]
+    arrays = [flat[end - size:end].reshape(shape) for shape, size, end in zip(shapes, sizes, ends)]
+    if keep:
+        _KEPT.key, _KEPT.arrays = key, arrays
+    return arrays
 
 
 def project(x, W_x, b, out=None):
-    """x (N, T, D) -> time-major (T, N, G) = x_t W_x^T + b for every step.
+    """x (N, T, D) -> time-major x_t W_x^T + b for every step, one matmul over all T*N rows.
 
-    One matmul over the time-major rows of x (x_rows, a copy of x, small beside the result)
-    writing the contiguous (T*N, G) rows of the result: at W1 about a quarter faster than
-    a matmul per batch item into strided rows. out: an optional contiguous (T, N, G) array to
-    write into (a fresh array of this size costs a page fault per 4 KiB on first touch).
+    W_x (G, D), b (G,) give (T, N, G); gates stacked apart, W_x (K, H, D) and b (K, H), give
+    gate-major (K, T, N, H), one matmul per gate. out: an optional C-contiguous array of that
+    shape to write into.
     """
     N, T, D = x.shape
-    G = W_x.shape[0]
-    xw = np.empty((T, N, G), x.dtype) if out is None else out
+    xw = np.empty(W_x.shape[:-2] + (T, N, W_x.shape[-2]), x.dtype) if out is None else out
     if not xw.flags.c_contiguous:                        # else rows(xw) would be a copy
-        raise ValueError(f"out: expected a C-contiguous (T, N, G) array, received strides {xw.strides}")
-    np.matmul(x_rows(x), W_x.T, out=rows(xw))
-    xw += b                                              # in place: no second (T, N, G) array
+        raise ValueError(f"out: expected a C-contiguous array, received strides {xw.strides}")
+    xr = x_rows(x)
+    for W_k, b_k, xw_k in (zip(W_x, b, xw) if W_x.ndim == 3 else [(W_x, b, xw)]):
+        np.matmul(xr, W_k.T, out=rows(xw_k))
+        xw_k += b_k                                      # in place: no second array
     return xw
 
 
 def backproject(da, W_x):
-    """Time-major da (T, N, G) -> dx (N, T, D) = da_t W_x, a new batch-first array.
+    """Time-major da (T, N, G), W_x (G, D) -> dx (N, T, D) = da_t W_x, a new batch-first array;
+    gate-major da (K arrays (T, N, H)) and W_x (K, H, D): the sum over the K gates.
 
-    One matmul per batch item reading its (T, G) rows of da in place: no time-major dx and
-    no copy into batch-first order.
+    One matmul per batch item reading its (T, G) rows of da in place.
     """
+    if W_x.ndim == 3:
+        dx = backproject(da[0], W_x[0])
+        for k in range(1, len(W_x)):
+            dx += backproject(da[k], W_x[k])
+        return dx
     return np.matmul(da.transpose(1, 0, 2), W_x)
 
 
@@ -120,18 +136,20 @@ def blocks(T, row_bytes):
     """The backward's blocks of steps [t0, t1), the last first, each about BLOCK_BYTES.
 
     row_bytes: the bytes one step's local factors take. Local factors computed for a block at
-    once cost few numpy calls per step when steps are small (the whole sequence at W1-small)
-    and stay in cache instead of costing fresh pages when they are large (a few steps at W1).
+    once cost few numpy calls per step when steps are small (the whole sequence in one block)
+    and stay in cache when they are large (a few steps per block).
     """
     block = max(1, BLOCK_BYTES // max(1, row_bytes))
     return [(max(t1 - block, 0), t1) for t1 in range(T, 0, -block)]
 
 
-def sigmoid_raw(a):
-    """1 / (1 + e^-a), the formula of activations.sigmoid (equal bit for bit) without its
-    np.errstate: a sequence loop enters np.errstate(over="ignore") once around all its steps
-    instead of once per call (a few microseconds each, most of a step at W1-small)."""
-    return 1.0 / (1.0 + np.exp(-a))
+def loop_sigmoid(a):
+    """activations.sigmoid without its np.errstate: a sequence loop enters
+    np.errstate(over="ignore") once around all its steps instead of once per call."""
+    return sigmoid(a, silence=False)
+
+
+sigmoid_raw = loop_sigmoid   # transitional: callers outside cells move to the public name at merge
 
 
 def rows(a):

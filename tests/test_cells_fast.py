@@ -1,6 +1,6 @@
-"""The sequence loops equal the plain equations looped over the steps, on both paths: the
-in-place, gate-by-gate loops of cells/inplace.py (large N * H) and the cells' stacked loops
-(small N * H), each forced here at a small size through inplace.MIN_SIZE.
+"""The sequence loops equal the plain equations looped over the steps, in both forms: the
+plain loops over each cell's step functions and the fast form of cells/fast.py, each forced
+here at every size through fast.ENABLED and fast.MIN_SIZE.
 
 The reference is built from the public step functions only (step_forward / step_backward,
 which call each cell's readable step equations), with the upstream gradient added where it
@@ -10,7 +10,7 @@ must give the same numbers to 1e-12.
 import numpy as np
 import pytest
 
-from rnn_core.cells import sequence, elman, gru, inplace, lstm
+from rnn_core.cells import sequence, elman, fast, gru, lstm
 
 CELLS = {"rnn-tanh": (elman, {"activation": "tanh"}), "rnn-relu": (elman, {"activation": "relu"}),
          "lstm": (lstm, {}), "gru-cudnn": (gru, {"form": "cudnn"}),
@@ -18,10 +18,16 @@ CELLS = {"rnn-tanh": (elman, {"activation": "tanh"}), "rnn-relu": (elman, {"acti
 ATOL = 1e-12
 
 
-@pytest.fixture(params=["inplace", "stacked"])
+def force(monkeypatch, form):
+    """Run every cell's sequence passes in `form` ("fast" or "plain") at every size."""
+    monkeypatch.setattr(fast, "ENABLED", form == "fast")
+    monkeypatch.setattr(fast, "MIN_SIZE", {cell: 0 for cell in fast.MIN_SIZE})
+
+
+@pytest.fixture(params=["fast", "plain"])
 def path(request, monkeypatch):
-    """Which sequence loops the gated cells run: inplace.MIN_SIZE 0 (all sizes) or never."""
-    monkeypatch.setattr(inplace, "MIN_SIZE", 0 if request.param == "inplace" else 10 ** 12)
+    """Which sequence loops the cells run: cells/fast.py's (where a cell has one) or the plain."""
+    force(monkeypatch, request.param)
     return request.param
 
 
@@ -68,8 +74,8 @@ def test_sequence_loops_equal_the_step_equations(name, truncate, one_step_blocks
     h_ref, state_ref, dx_ref, ds_ref, g_ref = looped_steps(mod, opts, x, state0, params, dh,
                                                            dstate_T, truncate)
     h, state_T, cache = mod.forward(x, state0, params, **opts)
-    if path == "inplace" and mod is not elman and opts.get("form") != "sources":
-        assert "g" in cache                        # the gate-by-gate arrays of inplace.py
+    has_fast = {elman: "rnn", lstm: "lstm", gru: "gru"}[mod] in fast.MIN_SIZE and opts.get("form") != "sources"
+    assert (path == "fast" and has_fast) == (cache.get("fast", False) or cache.get("ws") is not None)
     dx, dstate0, grads = mod.backward(dh, cache, dstate_T=dstate_T, truncate=truncate)
     np.testing.assert_allclose(h, h_ref, rtol=0, atol=ATOL)
     for k in mod.STATE_KEYS:
@@ -96,23 +102,17 @@ def test_dense_and_dict_upstream_give_the_same_numbers(name, path, rng):
             np.testing.assert_array_equal(a[i][k], b[i][k], err_msg=k)
 
 
-def test_sigmoid_into_equals_the_loop_sigmoid_bit_for_bit():
-    from rnn_core.cells import inplace
-    a = np.concatenate([np.linspace(-800, 800, 4001), np.geomspace(1e-300, 1, 301),
-                        -np.geomspace(1e-300, 1, 301), [0.0, -1e4, 1e4]])
-    with np.errstate(over="ignore"):
-        np.testing.assert_array_equal(inplace.sigmoid_into(a.copy()), sequence.sigmoid_raw(a))
-
-
-def test_the_benchmark_sizes_take_the_paths_they_were_tuned_for():
-    assert inplace.wanted(32, 128) and not inplace.wanted(1, 16)   # W1, W1-small
+def test_the_benchmark_sizes_take_the_forms_measured_faster():
+    # benchmarks/bench_cells.py --fast-vs-plain: the fast form wins at N * H = 4096, loses at 16
+    for cell in ("rnn", "lstm", "gru"):
+        assert fast.wanted(cell, 32, 128) and not fast.wanted(cell, 1, 16)
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru-cudnn"])
 def test_reused_backward_scratch_is_never_returned(name, rng, monkeypatch):
     # the in-place backward keeps its scratch from call to call: what one call returned
     # must not move when the next call (another cache, the same shapes) reuses it
-    monkeypatch.setattr(inplace, "MIN_SIZE", 0)
+    force(monkeypatch, "fast")
     N, T, D, H = 2, 5, 3, 4
     mod, opts, params, x, state0 = problem(name, N, T, D, H, rng)
     h, _, cache = mod.forward(x, state0, params, **opts)
