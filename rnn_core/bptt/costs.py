@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..cells import layers
-from ..cells import sequence, get as get_cell
+from ..cells import get as get_cell
 from ..validate import check_int
 
 
@@ -107,9 +107,9 @@ def _pass(cell, x, params, H, truncate):
     """Forward and backward from a zero state: whole (truncate None) or window by window."""
     if truncate is not None:
         return layers.truncated_bptt_loss(cell, x, None, params, _window_loss, truncate)
-    mod = get_cell(cell)          # forward/backward(..., check=False) on the cells branch
-    h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, mod._options({}))
-    return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)  # dh = h
+    mod = get_cell(cell)
+    h, _, cache = mod.forward(x, mod.zero_state(x.shape[0], H), params, check=False)
+    return mod.backward(h, cache, check=False)  # dh = h
 
 
 def peak_bytes(run):

@@ -16,7 +16,7 @@ from ..validate import as_float_array, check_array, check_int, check_options, ch
 from . import traces
 from .logspace import LOG10_FLOOR, accumulate, carry_back, frozen, log10_norms, product_norms, renorm
 
-carry = cells.elman._step_back     # elman.carry on the cells branch
+carry = cells.elman.carry
 
 @dataclass(frozen=True, eq=False)
 class GradientNorms:

@@ -13,7 +13,7 @@ from ..cells import elman
 from . import radii_fast
 from .logspace import LOG10_FLOOR, carry_back, safe_log10
 
-recurrence, carry = elman._step, elman._step_back   # elman.recurrence, elman.carry on the cells branch
+recurrence, carry = elman.recurrence, elman.carry
 
 
 def states(B, rhos, xw, act, h0=None):

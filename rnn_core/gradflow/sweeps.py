@@ -15,7 +15,7 @@ from .bounds import geometric_bound
 from .logspace import (LOG10_FLOOR, carry_back, decay_rate, default_window, frozen, mean_log,
                        product_norms, safe_log10)
 
-carry = cells.elman._step_back     # elman.carry on the cells branch
+carry = cells.elman.carry
 
 @dataclass(frozen=True, eq=False)
 class Sweep:

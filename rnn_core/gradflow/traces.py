@@ -2,7 +2,7 @@
 step back reads for every step, and the step back.
 
 Nothing here restates an equation: each function calls the cell's own step functions
-(elman.recurrence through radii.states, elman.carry; lstm.recurrence, lstm._local,
+(elman.recurrence through radii.states, elman.carry; lstm.recurrence, lstm.carry_factors,
 lstm.carry; cells.gru.STEPS[form]: its step, local factors and step back).
 They take any leading axes, so the same code serves
   - gradient_norms and the Jacobians: the network's own recurrent weights W (G*H, H)
@@ -20,8 +20,8 @@ from .. import cells
 from ..cells import sequence
 from . import radii
 
-elman_carry = cells.elman._step_back    # elman.carry on the cells branch
-lstm_recurrence, lstm_carry = cells.lstm._step, cells.lstm._step_back   # lstm.recurrence, lstm.carry there
+elman_carry = cells.elman.carry
+lstm_recurrence, lstm_carry = cells.lstm.recurrence, cells.lstm.carry
 
 GATED = ("lstm", "gru")
 
@@ -31,8 +31,8 @@ def weights(cell, params, opts):
     if cell == "rnn":
         return params["W_h"], params["W_x"], params["b"], None
     if cell == "lstm":
-        return (*cells.lstm._stack(params), None)
-    return cells.gru._stack(params, opts["form"])
+        return (*cells.lstm.stack_gates(params), None)
+    return cells.gru.stack_gates(params, opts["form"])
 
 
 def inputs(x, W_x, b):
@@ -91,7 +91,7 @@ def back(cell, trace, t, dstate, W, opts, rho=None):
         return da, (dh_prev,)
     if cell == "lstm":
         s = trace["s"][t]                          # _local per step: small arrays stay in cache
-        A, B = cells.lstm._local(s, trace["g"][t], trace["tc"][t], trace["c_prev"][t])
+        A, B = cells.lstm.carry_factors(s, trace["g"][t], trace["tc"][t], trace["c_prev"][t])
         dz, dh_prev, dc_prev = lstm_carry(dstate[0], dstate[1], A, B, s[..., :A.shape[-1]], W)
         return dz, (dh_prev if rho is None else rho * dh_prev, dc_prev)
     step_back = cells.gru.STEPS[opts["form"]][2]

@@ -44,7 +44,7 @@ from ..validate import (as_float_array, check_array, check_batch_first, check_ch
 
 MODES = ("immediate", "direct", "full")
 
-carry = elman._step_back      # elman.carry on the cells branch
+carry = elman.carry      # BPTT's carry, one home
 
 
 def _activation(opts):
