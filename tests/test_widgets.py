@@ -167,15 +167,15 @@ def test_a_cell_is_known_by_its_id_or_else_by_its_code(monkeypatch):
     import IPython
     kernel = _FakeKernel()
     monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"kernel": kernel})())
-    assert widgets.base._cell_id() == "cell-0"
+    assert widgets.base.cell_id() == "cell-0"
     kernel.cell = None
-    assert widgets.base._cell_id() == "code:rc.widgets.explorer()"
+    assert widgets.base.cell_id() == "code:rc.widgets.explorer()"
     first = widgets.explorer(T=5)
     second = widgets.explorer(T=5)               # the same code re-run: the first is closed
     assert first.closed and not second.closed
     second.close()
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
-    assert widgets.base._cell_id() is None
+    assert widgets.base.cell_id() is None
 
 
 def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):

@@ -13,7 +13,8 @@ import numpy as np
 GRADERS = {}
 
 
-def _grader(key):
+def grader(key):
+    """Decorator: register the decorated function as the grader of exercise `key`."""
     def register(fn):
         GRADERS[key] = fn
         return fn
@@ -24,20 +25,22 @@ class Unanswered(Exception):
     """The answer is still the placeholder of its answer cell."""
 
 
-def _given(value):
+def answered(value):
+    """`value`, or Unanswered when it is still None (the answer cell's placeholder)."""
     if value is None:
         raise Unanswered
     return value
 
 
-def _call(fn, *args):
+def call_answer(fn, *args):
     """fn(*args), Unanswered when fn is still a placeholder (returns None)."""
     if not callable(fn):
         raise AssertionError(f"expected a function, received {type(fn).__name__}")
-    return _given(fn(*args))
+    return answered(fn(*args))
 
 
-def _close(name, got, want, rtol=1e-7, atol=1e-10):
+def assert_close(name, got, want, rtol=1e-7, atol=1e-10):
+    """AssertionError naming `name` when `got` is not `want` to rtol/atol (shape first)."""
     got = np.asarray(got, dtype=float)
     want = np.asarray(want, dtype=float)
     if got.shape != want.shape:

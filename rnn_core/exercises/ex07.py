@@ -12,32 +12,32 @@ import numpy as np
 from ..nn import matrices
 from ..training.many import seedgrid
 from ..experiments import cliff, remedies
-from .common import _call, _close, _grader
+from .common import call_answer, assert_close, grader
 
 
-@_grader("07.1")
+@grader("07.1")
 def _cliff_grad(cliff_grad):
     for w, b in ((5.0, -2.0), (4.4, -2.6), (2.5, -1.0), (6.0, -3.3), (1.0, 0.5)):
         _, dw, db, _ = cliff.cliff_loss_and_grad(w, b)
-        got = _call(cliff_grad, w, b)
-        _close(f"cliff_grad({w}, {b})", np.ravel(np.asarray(got, dtype=float)),
-               [float(dw), float(db)], rtol=1e-6, atol=1e-12)
+        got = call_answer(cliff_grad, w, b)
+        assert_close(f"cliff_grad({w}, {b})", np.ravel(np.asarray(got, dtype=float)),
+                     [float(dw), float(db)], rtol=1e-6, atol=1e-12)
 
 
-@_grader("07.2")
+@grader("07.2")
 def _value_clip_angle(value_clip_angle):
     rng = np.random.default_rng(72)
     cases = [(np.array([3.0, 4.0]), 1.0), (np.array([0.1, -0.2, 0.3]), 1.0),
              (rng.standard_normal(50), 0.5), (np.array([10.0, 0.1]), 0.2)]
     for g, c in cases:
         want = float(remedies.angle(g, np.clip(g, -c, c)))
-        got = float(_call(value_clip_angle, g.copy(), c))
+        got = float(call_answer(value_clip_angle, g.copy(), c))
         if not abs(got - want) <= 1e-6 + 1e-6 * abs(want):
             raise AssertionError(f"value_clip_angle(g of size {g.size}, c = {c}): expected "
                                  f"an angle within 1e-6 deg of the right one, received {got:.6g}")
 
 
-@_grader("07.3")
+@grader("07.3")
 def _omega_term(omega_term):
     rng = np.random.default_rng(73)
     for H in (1, 3, 8):
@@ -45,22 +45,24 @@ def _omega_term(omega_term):
         fp = rng.uniform(0.0, 1.0, H)
         W = rng.standard_normal((H, H))
         want = (np.linalg.norm((g * fp) @ W) / np.linalg.norm(g) - 1.0) ** 2
-        _close(f"omega_term(g, fprime, W_h) with H = {H}", _call(omega_term, g, fp, W), want)
+        assert_close(f"omega_term(g, fprime, W_h) with H = {H}",
+                     call_answer(omega_term, g, fp, W), want)
 
 
-@_grader("07.4")
+@grader("07.4")
 def _rho_after_decay(rho_after_decay):
     for rho0, lr, l2, n in ((1.2, 0.1, 0.01, 500), (0.9, 0.05, 0.1, 20), (2.0, 0.01, 0.0, 7)):
         W = matrices.family("gaussian", 6, rho0, seed=3)
         for _ in range(n):
             W = W - lr * l2 * W                   # the loss gradient is zero: decay alone
-        _close(f"rho_after_decay({rho0}, {lr}, {l2}, {n})",
-               _call(rho_after_decay, rho0, lr, l2, n), matrices.spectral_radius(W), rtol=1e-9)
+        assert_close(f"rho_after_decay({rho0}, {lr}, {l2}, {n})",
+                     call_answer(rho_after_decay, rho0, lr, l2, n), matrices.spectral_radius(W),
+                     rtol=1e-9)
 
 
-@_grader("07.5")
+@grader("07.5")
 def _wilson(wilson):
     for k, n in ((0, 8), (8, 8), (3, 8), (5, 20), (1, 1)):
-        got = _call(wilson, k, n)
-        _close(f"wilson({k}, {n})", np.ravel(np.asarray(got, dtype=float)),
-               seedgrid.wilson(k, n), rtol=1e-9, atol=1e-12)
+        got = call_answer(wilson, k, n)
+        assert_close(f"wilson({k}, {n})", np.ravel(np.asarray(got, dtype=float)),
+                     seedgrid.wilson(k, n), rtol=1e-9, atol=1e-12)

@@ -51,11 +51,11 @@ HIDE_STATIC_CSS = (
     "<style>.jp-OutputArea-child:has(.rnn-explorer) + .jp-OutputArea-child:has("
     '.jp-OutputArea-output[data-mime-type="image/png"]) { display: none; }</style>')
 # The explorer each notebook cell made last, keyed by (kind, cell): re-running the cell
-# closes it. Only code run by a kernel is tracked (see _cell_id).
+# closes it. Only code run by a kernel is tracked (see cell_id).
 _BY_CELL = {}
 
 
-def _cell_id():
+def cell_id():
     """What identifies the notebook cell being executed, or None outside a kernel.
 
     JupyterLab sends the cell's id with each execute request; other clients (nbclient,
@@ -84,7 +84,7 @@ def _close_tree(widget):
     widget.close()
 
 
-def _check_range(name, value, low, high):
+def check_range(name, value, low, high):
     """A real number within a slider's range (a slider would silently clamp it)."""
     value = check_positive(name, value, allow_zero=True) if low >= 0 else float(value)
     if not low <= value <= high:
@@ -100,7 +100,7 @@ def img_html(png, alt):
             f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
 
 
-class _FigureWidget:
+class FigureWidget:
     """Shared machinery: controls, a fixed-height image, render-on-change, error capture."""
 
     def __init__(self, controls, height_px):
@@ -122,7 +122,7 @@ class _FigureWidget:
         self._viewed = False             # whether a front end has shown the widget
         for control in controls.values():
             control.observe(self._on_change, names="value")
-        key = (type(self).__name__, _cell_id())
+        key = (type(self).__name__, cell_id())
         if key[1] is not None:
             previous = _BY_CELL.get(key)
             if previous is not None:

@@ -5,13 +5,13 @@ import ipywidgets as W
 
 from .. import experiments, plots
 from ..validate import check_choice, check_int
-from .base import DPI, _check_range, _FigureWidget
+from .base import DPI, check_range, FigureWidget
 
 EXPLORER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 EXPLORER_FAMILIES = ("orthogonal", "gaussian", "nonnormal")
 
 
-class Explorer(_FigureWidget):
+class Explorer(FigureWidget):
     """The gradient-norm explorer of notebook 03 (see `explorer`)."""
 
     def __init__(self, T=None, activation=None, family=None, input_scale=None, H=None,
@@ -23,7 +23,7 @@ class Explorer(_FigureWidget):
         input_scale = d["input_scale"] if input_scale is None else input_scale
         check_choice("activation", activation, EXPLORER_ACTIVATIONS)
         check_choice("family", family, EXPLORER_FAMILIES)
-        _check_range("input_scale", input_scale, 0.01, 10.0)   # the slider would clamp it
+        check_range("input_scale", input_scale, 0.01, 10.0)   # the slider would clamp it
         self.H = check_int("H", d["H"] if H is None else H, low=1)
         self.seed = check_int("seed", d["seed"] if seed is None else seed, low=0)
         self.last_sweep = None
@@ -71,13 +71,13 @@ def explorer(T=None, activation=None, family=None, input_scale=None, H=None, see
     return Explorer(T, activation, family, input_scale, H, seed)
 
 
-class ActivationExplorer(_FigureWidget):
+class ActivationExplorer(FigureWidget):
     """The pre-activation explorer of notebook 04 (see `activation_explorer`)."""
 
     def __init__(self, activation="tanh", mean=0.0, spread=1.0, n=20000, seed=0):
         check_choice("activation", activation, EXPLORER_ACTIVATIONS)
-        _check_range("mean", mean, -6.0, 6.0)
-        _check_range("spread", spread, 0.01, 10 ** 1.3)
+        check_range("mean", mean, -6.0, 6.0)
+        check_range("spread", spread, 0.01, 10 ** 1.3)
         self.n = check_int("n", n, low=2)
         self.seed = check_int("seed", seed, low=0)
         self.last_stats = None
