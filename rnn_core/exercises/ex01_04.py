@@ -180,7 +180,7 @@ def _guaranteed(guaranteed_to_vanish):
 
 
 def _state(bias):
-    from ..experiments import state_statistics
+    from ..experiments.vanishing import state_statistics
     return state_statistics(12.0, "sigmoid", input_scale=0.01, bias=bias, T=200, seed=0)
 
 
@@ -207,7 +207,7 @@ def _transient(W):
 
 @grader("03.4")
 def _exact(answer_4):
-    from ..experiments import commutation_gap
+    from ..experiments.vanishing import commutation_gap
     name = answered(answer_4)
     if name not in ("sigmoid", "tanh", "relu", "linear"):
         raise AssertionError(f"expected an activation name, received {name!r}")

@@ -57,8 +57,9 @@ EX4 = dict(T=500, H=32, rho=1.0, input_scale=1.0, biases=tuple(range(7)), above=
 @functools.lru_cache(maxsize=1)
 def _smallest_bias():
     for b in EX4["biases"]:
-        s = gradflow.sweep([EX4["rho"]], H=EX4["H"], T=EX4["T"], input_scale=EX4["input_scale"],
-                           cell="lstm", forget_bias=float(b))
+        s = gradflow.sweeps.sweep([EX4["rho"]], H=EX4["H"], T=EX4["T"],
+                                  input_scale=EX4["input_scale"], cell="lstm",
+                                  forget_bias=float(b))
         if s.log10_norm_c[0, -1] > EX4["above"]:
             return b
     return None

@@ -30,8 +30,8 @@ def explorer_sweep(T=DEFAULTS["T"], activation=DEFAULTS["activation"],
 
     The defaults are DEFAULTS, the explorer's first picture. Returns a gradflow.Sweep.
     """
-    return gradflow.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
-                          family=family, input_scale=input_scale, seed=seed)
+    return gradflow.sweeps.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
+                                 family=family, input_scale=input_scale, seed=seed)
 
 
 # ----------------------------------------------------------------------------------------
@@ -72,8 +72,8 @@ def rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
     short_lag = check_int("short_lag", short_lag, low=1, high=T)
     rows = []
     for label, act, fam, rho, scale in cases:
-        s = gradflow.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
-                           seed=seed)
+        s = gradflow.sweeps.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
+                                  seed=seed)
         curve = s.log10_norm[0] - s.log10_norm[0, 0]
         rule = "vanishes" if rho <= 1 else "explodes"
         short, full = outcome(curve[short_lag]), outcome(curve[-1])
@@ -130,15 +130,15 @@ def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogo
     out = []
     for act, fam, rho in settings:
         W_h = matrices.family(fam, H, rho, seed)
-        s = gradflow.sweep([rho], H=H, T=T, activation=act, family=fam,
-                           input_scale=input_scale, seed=seed)
+        s = gradflow.sweeps.sweep([rho], H=H, T=T, activation=act, family=fam,
+                                  input_scale=input_scale, seed=seed)
         lags = s.lags
         out.append(dict(activation=act, family=fam, rho=float(rho), T=T, H=H, lags=lags,
                         gradient=s.log10_norm[0] - s.log10_norm[0, 0],
-                        jacobian=np.asarray(gradflow.exact_spectral_norms(
+                        jacobian=np.asarray(gradflow.sweeps.exact_spectral_norms(
                             rho, H, T, act, fam, input_scale, seed)),
-                        singular_value=np.asarray(gradflow.singular_value_bound(W_h, act, lags)),
-                        hochreiter=np.asarray(gradflow.hochreiter_bound(W_h, act, lags)),
+                        singular_value=np.asarray(gradflow.bounds.singular_value_bound(W_h, act, lags)),
+                        hochreiter=np.asarray(gradflow.bounds.hochreiter_bound(W_h, act, lags)),
                         sigma_max=matrices.sigma_max(W_h),
                         max_entry=float(np.abs(W_h).max())))
     return out
@@ -147,8 +147,8 @@ def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogo
 def rate_sweeps(activation_names=ACTIVATION_NAMES, family="orthogonal", T=200, H=64,
                 input_scale=1.0, seed=0):
     """One sweep per activation over its explorer rhos: for the decay rate against rho."""
-    return [gradflow.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
-                           input_scale=input_scale, seed=seed) for a in activation_names]
+    return [gradflow.sweeps.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
+                                  input_scale=input_scale, seed=seed) for a in activation_names]
 
 
 RATE_TOL = 1e-6   # a rate within this of 0 (per step) is rounding, not growth (linear, rho = 1)
@@ -194,8 +194,8 @@ def input_scale_sweeps(scales=(0.01, 0.1, 1.0, 10.0), activation="tanh", family=
                        rhos=None, T=200, H=64, seed=0):
     """One sweep per input scale: how saturation moves the threshold of a nonlinear RNN."""
     rhos = np.linspace(0.5, 3.0, 26) if rhos is None else np.asarray(rhos, float)
-    return [gradflow.sweep(rhos, H=H, T=T, activation=activation, family=family,
-                           input_scale=s, seed=seed) for s in scales]
+    return [gradflow.sweeps.sweep(rhos, H=H, T=T, activation=activation, family=family,
+                                  input_scale=s, seed=seed) for s in scales]
 
 
 def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussian",
@@ -217,7 +217,7 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
 
 def _log10_or_floor(x):
     """log10 of a norm, gradflow.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
-    return float(np.log10(x)) if x > 0 else gradflow.LOG10_FLOOR
+    return float(np.log10(x)) if x > 0 else gradflow.logspace.LOG10_FLOOR
 
 
 COMMUTATION_ORDERS = ("notes", "blog")
@@ -269,7 +269,7 @@ def _log10_back(h, W_h, u, activation):
     every step (so no underflow), gradflow.LOG10_FLOOR once the covector is exactly 0."""
     df = activations.get(activation).df_from_out(h)              # (T, H): f'(a_t)
     v = np.asarray(u, dtype=np.float64).ravel()
-    logs = np.full(h.shape[0] + 1, gradflow.LOG10_FLOOR)
+    logs = np.full(h.shape[0] + 1, gradflow.logspace.LOG10_FLOOR)
     logs[0] = np.log10(np.linalg.norm(v))
     v = v / np.linalg.norm(v)
     for j, d in enumerate(df[::-1]):                              # dL/dh_{t-1} = W_h^T (f' * dL/dh_t)
@@ -298,9 +298,9 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
     centred = isinstance(bias, str)
     if centred:
         check_choice("bias", bias, ("centred",))
-    x, state0, params, u = gradflow.sweep_setup(rho, H=H, T=T, family=family,
-                                                input_scale=input_scale,
-                                                bias=0.0 if centred else bias, seed=seed)
+    x, state0, params, u = gradflow.networks.sweep_setup(rho, H=H, T=T, family=family,
+                                                         input_scale=input_scale,
+                                                         bias=0.0 if centred else bias, seed=seed)
     if centred:
         params["b"] = -params["W_h"] @ np.full(H, 0.5)
     h, _, _ = elman.forward(x, state0, params, activation=activation)
@@ -312,6 +312,6 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
     return dict(rho=float(rho), activation=activation, family=family,
                 input_scale=float(input_scale), bias=bias, T=T, H=H,
                 mean_abs_h=float(np.mean(np.abs(h[0, late]))), mean_df=float(np.mean(df)),
-                rms_df=rms, rate=float(gradflow.decay_rate(_log10_back(h[0], params["W_h"], u,
+                rms_df=rms, rate=float(gradflow.logspace.decay_rate(_log10_back(h[0], params["W_h"], u,
                                                                         activation), np.arange(T + 1))),
                 rms_estimate=estimate, gamma=activations.gamma(activation))

@@ -12,7 +12,7 @@ from .common import (PREACTIVATION_SIZE, TEXT, TITLE, WIDTH, ACTIVATION_COLORS, 
 
 def activations_figure(curves, fig=None):
     """f (top) and f' (bottom) for each activation, saturated regions shaded, gamma marked.
-    `curves` is experiments.activation_curves(). Returns the figure."""
+    `curves` is experiments.derivatives.activation_curves(). Returns the figure."""
     names = list(curves)
     fig = new_figure(fig, (min(WIDTH, 2.4 * len(names)), 5.0), layout="constrained")
     axes = fig.subplots(2, len(names), sharex=True)
@@ -56,7 +56,7 @@ def mean_derivative_figure(data, fig=None):
 
 def preactivation_figure(stats, fig=None):
     """Histogram of pre-activations a with f'(a) over it and the mean |f'| they produce.
-    `stats` is experiments.preactivation_stats(...). Returns the figure."""
+    `stats` is experiments.derivatives.preactivation_stats(...). Returns the figure."""
     fig = new_figure(fig, PREACTIVATION_SIZE, layout="constrained")
     ax = fig.add_subplot()
     ax.hist(stats["samples"], bins=60, density=True, color="0.75", label="pre-activations a")
@@ -81,7 +81,7 @@ def preactivation_figure(stats, fig=None):
 
 def relu_paths_figure(data, fig=None):
     """Entries of the ReLU Jacobian product against |W_h|^L (a bound) and |W_h^L| (not one).
-    `data` is experiments.relu_paths(...). Returns the figure."""
+    `data` is experiments.derivatives.relu_paths(...). Returns the figure."""
     fig = new_figure(fig, (WIDTH, 4.4), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     P = np.abs(data["P"]).ravel()

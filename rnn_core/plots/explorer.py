@@ -24,7 +24,7 @@ def measured_threshold(sweep):
 
 
 def explorer_figure(sweep, fig=None, rho_index=None):
-    """The headline figure of notebook 03, drawn from one `gradflow.Sweep`.
+    """The headline figure of notebook 03, drawn from one `gradflow.sweeps.Sweep`.
 
     (a) log10 ||dL/dh_k|| against lag l = T - k, one curve per rho, coloured by rho;
     (b) log10 ||dL/dh_0|| (the full lag) against rho, with rho = 1/gamma and the bound

@@ -11,7 +11,7 @@ from .common import TEXT, TITLE, WIDTH, ACTIVATION_COLORS, new_figure, label_axe
 # ----------------------------------------------------------------------------------------
 
 def rule_figure(rows, fig=None):
-    """One small panel per case of experiments.rule_cases: the measured curve, and whether
+    """One small panel per case of experiments.vanishing.rule_cases: the measured curve, and whether
     the lecture notes' rule (eq. 1.33, vanishes iff lambda_max <= 1) predicted it. Returns
     the figure."""
     n = len(rows)
@@ -42,7 +42,7 @@ def rule_figure(rows, fig=None):
 
 def bounds_figure(items, fig=None):
     """Measured norms against the singular-value bound and Hochreiter's bound, one panel per
-    setting of experiments.bounds_vs_measured. Returns the figure."""
+    setting of experiments.vanishing.bounds_vs_measured. Returns the figure."""
     fig = new_figure(fig, (min(WIDTH, 4.8 * len(items)), 4.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(items)))
     for ax, it in zip(axes, items):
@@ -155,7 +155,7 @@ def transient_growth_figure(data, fig=None):
 
 def commutation_figure(data, fig=None):
     """The gap between the Jacobian product and W_h pulled out of it, in the order of
-    experiments.commutation_gap's `order` (the lecture notes' or the blog post's). Returns
+    experiments.vanishing.commutation_gap's `order` (the lecture notes' or the blog post's). Returns
     the figure."""
     fig = new_figure(fig, (WIDTH, 4.0), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)

@@ -89,6 +89,6 @@ def cell_explorer(cell=None, T=None, rho=None, forget_bias=None, input_scale=Non
     slider). Arguments left None take experiments.gates.DEFAULTS. Each change runs
     experiments.gates.explorer_data and redraws with plots.gates.update_cell_explorer.
     Returns a CellExplorer; `.last_data` is the data on screen. Displayed like
-    widgets.explorer (the live widget, and a static PNG where no kernel runs).
+    widgets.vanishing.explorer (the live widget, and a static PNG where no kernel runs).
     """
     return CellExplorer(cell, T, rho, forget_bias, input_scale, H, seed)
