@@ -44,12 +44,19 @@ from PIL import Image
 from ..plots import render
 from ..validate import check_positive
 
+# The explorers display through get_view_spec and watch _view_count: ipywidgets 7.7 (Colab's
+# 7.7.1) and 8 have both, and both are tested (tests/test_widgets.py).
+IPYWIDGETS_FLOOR = (7, 7)
+if tuple(int(p) for p in W.__version__.split(".")[:2]) < IPYWIDGETS_FLOOR:
+    raise ImportError(f"rnn_core.widgets: expected ipywidgets 7.7 or later (7.7.1 as on Colab, "
+                      f"or 8), received ipywidgets {W.__version__}")
 DPI = render.DPI
 # Carried by every live explorer (a <style> in an HTML widget applies to the whole page):
 # JupyterLab's output of the explorer's widget is followed by the static PNG; hide that.
 HIDE_STATIC_CSS = (
     "<style>.jp-OutputArea-child:has(.rnn-explorer) + .jp-OutputArea-child:has("
     '.jp-OutputArea-output[data-mime-type="image/png"]) { display: none; }</style>')
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 # The explorer each notebook cell made last, keyed by (kind, cell): re-running the cell
 # closes it. Only code run by a kernel is tracked (see cell_id).
 _BY_CELL = {}
@@ -183,11 +190,12 @@ class FigureWidget:
         return ", ".join(self.controls)
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        # what shows where the widget cannot render (no kernel, or not run yet)
-        bundle["text/plain"] = (f"[{type(self).__name__}: controls {self._controls_text()} "
-                                "for the figure below; they are live when this cell runs]")
-        return bundle
+        """The live widget's view, and the text that shows where it cannot render (no kernel,
+        or not run yet). get_view_spec is the one view spec of ipywidgets 7 and 8 (7 has no
+        _repr_mimebundle_), so both display through this one path."""
+        return {WIDGET_VIEW_MIME: self.widget.get_view_spec(),
+                "text/plain": (f"[{type(self).__name__}: controls {self._controls_text()} "
+                               "for the figure below; they are live when this cell runs]")}
 
     def _ipython_display_(self):
         """The widget, then a static PNG of its figure that its first view empties."""
