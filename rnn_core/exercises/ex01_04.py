@@ -4,7 +4,8 @@ import numpy as np
 from ..nn import activations, matrices, readout
 from ..bptt import costs, gradcheck
 from ..cells import elman
-from .common import Unanswered, call_answer, assert_close, answered, grader
+from .common import (Unanswered, answered, assert_close, assert_count, call_answer,
+                     fresh_cases, grader)
 
 
 def _rnn(N, T, D, H, seed, activation="tanh"):
@@ -29,11 +30,11 @@ def _one_hot(one_hot):
 
 @grader("01.2")
 def _n_params(n_params):
-    for D, H, O in ((27, 64, 27), (3, 5, 2), (1, 1, 1)):
+    rng = fresh_cases()
+    for D, H, O in rng.integers(1, 65, (3, 3)).tolist():
         want = sum(p.size for p in {**elman.init_params(D, H), **readout.init_affine(H, O)}.values())
-        got = call_answer(n_params, D, H, O)
-        if got != want:
-            raise AssertionError(f"n_params({D}, {H}, {O}): expected {want}, received {got}")
+        assert_count(f"n_params({D}, {H}, {O})", call_answer(n_params, D, H, O), want,
+                     "the number of parameters of the RNN and its readout")
 
 
 @grader("01.3")
@@ -109,11 +110,12 @@ def _average(grads_average):
 
 @grader("02.4")
 def _zero_steps(zero_steps):
-    for T, k in ((40, 8), (41, 8), (40, 40), (25, 7)):
-        want = k * ((T - 1) // k)
-        got = call_answer(zero_steps, T, k)
-        if got != want:
-            raise AssertionError(f"zero_steps({T}, {k}): expected {want}, received {got}")
+    rng = fresh_cases()
+    k, m = int(rng.integers(2, 21)), int(rng.integers(1, 11))
+    # T a multiple of k, one more, T = k, and any T: the windows' edges and the cases between
+    for T, k in ((m * k, k), (m * k + 1, k), (k, k), (int(rng.integers(2, 201)), k)):
+        assert_count(f"zero_steps({T}, {k})", call_answer(zero_steps, T, k), k * ((T - 1) // k),
+                     "the number of steps whose carried gradient truncation zeroes")
 
 
 @grader("02.5")

@@ -5,16 +5,15 @@ from ..cells import layers
 from ..remedies import optim
 from ..cells import elman, gated_feedback
 from ..experiments import depth
-from .common import call_answer, assert_close, grader
+from .common import assert_close, assert_count, call_answer, fresh_cases, grader
 
 
-def _count(fn, label, cases, want):
-    for args in cases:
-        got = call_answer(fn, *args)
-        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
-            raise AssertionError(f"{label}{args}: expected an int, received {type(got).__name__}")
-        if got != want(*args):
-            raise AssertionError(f"{label}{args}: expected {want(*args)}, received {got}")
+def _count(fn, label, depths, want, what):
+    """Check fn(D, H, depth) == want(D, H, depth) for each depth, at sizes D, H drawn afresh."""
+    rng = fresh_cases()
+    for depth in depths:
+        args = (int(rng.integers(1, 33)), int(rng.integers(1, 65)), depth)
+        assert_count(f"{label}{args}", call_answer(fn, *args), want(*args), what)
 
 
 @grader("06.1")
@@ -32,15 +31,16 @@ def _bi_forward(bi_forward):
 def _n_params_stacked(n_params_stacked):
     def want(D, H, M):
         return optim.n_params(layers.stacked_init("rnn", D, H, M))
-    _count(n_params_stacked, "n_params_stacked", ((3, 5, 1), (3, 5, 2), (8, 32, 4), (1, 1, 3)),
-           want)
+    _count(n_params_stacked, "n_params_stacked", (1, 2, 4, 3), want,
+           "the number of parameters of the stack")
 
 
 @grader("06.3")
 def _n_params_gf(n_params_gf):
     def want(D, H, L):
         return int(sum(np.prod(s) for s in gated_feedback.param_shapes(D, H, L=L).values()))
-    _count(n_params_gf, "n_params_gf", ((2, 8, 2), (3, 5, 1), (4, 6, 3), (1, 1, 2)), want)
+    _count(n_params_gf, "n_params_gf", (2, 1, 3, 2), want,
+           "the number of parameters of the gated-feedback RNN")
 
 
 @grader("06.4")

@@ -4,7 +4,7 @@ import numpy as np
 from ..training import seq2seq
 from ..cells import gru
 from ..experiments import language, sampling
-from .common import call_answer, assert_close, grader
+from .common import assert_close, assert_count, call_answer, fresh_cases, grader
 
 
 @grader("08.1")
@@ -42,11 +42,12 @@ def _temperature(temperature_softmax):
 @grader("08.4")
 def _n_params(n_params):
     """n_params(V, D, H): parameters of the GRU LM (embedding V x D, GRU, readout to V)."""
-    for V, D, H in ((74, 64, 128), (5, 3, 2), (30, 10, 7)):
+    rng = fresh_cases()
+    for _ in range(3):
+        V, D, H = int(rng.integers(2, 101)), int(rng.integers(1, 65)), int(rng.integers(1, 129))
         want = V * D + sum(int(np.prod(s)) for s in gru.param_shapes(D, H).values()) + V * H + V
-        got = call_answer(n_params, V, D, H)
-        if got != want:
-            raise AssertionError(f"n_params({V}, {D}, {H}): expected {want}, received {got}")
+        assert_count(f"n_params({V}, {D}, {H})", call_answer(n_params, V, D, H), want,
+                     "the number of parameters of the GRU language model")
 
 
 @grader("08.5")
@@ -57,7 +58,10 @@ def _teacher(teacher_inputs):
         target = rng.integers(0, start, shape)
         got = np.asarray(call_answer(teacher_inputs, target.copy(), start))
         want = seq2seq.teacher_inputs(target, start)
-        if got.shape != want.shape or not np.array_equal(got, want):
-            raise AssertionError(f"teacher_inputs(target of shape {shape}, {start}): expected "
-                                 f"an array of shape {want.shape}, received shape {got.shape} "
-                                 f"or other values")
+        call = f"teacher_inputs(target of shape {shape}, start={start})"
+        if got.shape != want.shape:
+            raise AssertionError(f"{call}: expected an array of the target's shape {shape}, "
+                                 f"received shape {got.shape}")
+        if not np.array_equal(got, want):      # not which entries: they could be searched
+            raise AssertionError(f"{call}: the shape is right, but the array is not the "
+                                 "decoder's inputs under teacher forcing")
