@@ -309,3 +309,15 @@ def test_activation_explorer_follows_its_controls():
 def test_explorer_rejects_settings_its_controls_cannot_show(kwargs, match):
     with pytest.raises(ValueError, match=match):
         widgets.vanishing.explorer(**kwargs)
+
+
+@pytest.mark.parametrize("version", ["7.6.5", "7.7.0", "6.0.0"])
+def test_an_ipywidgets_below_the_floor_is_named_at_import(version):
+    needed = r"expected ipywidgets 7\.7\.1 or later .*received ipywidgets " + re.escape(version)
+    with pytest.raises(ImportError, match=needed):
+        widgets.base.check_ipywidgets_version(version)
+
+
+@pytest.mark.parametrize("version", ["7.7.1", "7.8.5", "8.0.0rc1", "8.1.9"])
+def test_ipywidgets_7_and_8_are_accepted(version):
+    widgets.base.check_ipywidgets_version(version)

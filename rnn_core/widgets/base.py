@@ -35,6 +35,7 @@ widgets and memory stay flat; `close()` does the same by hand.
 import base64
 import html
 import io
+import re
 import time
 import traceback
 
@@ -44,12 +45,19 @@ from PIL import Image
 from ..plots import render
 from ..validate import check_positive
 
-# The explorers display through get_view_spec and watch _view_count: ipywidgets 7.7 (Colab's
-# 7.7.1) and 8 have both, and both are tested (tests/test_widgets.py).
-IPYWIDGETS_FLOOR = (7, 7)
-if tuple(int(p) for p in W.__version__.split(".")[:2]) < IPYWIDGETS_FLOOR:
-    raise ImportError(f"rnn_core.widgets: expected ipywidgets 7.7 or later (7.7.1 as on Colab, "
-                      f"or 8), received ipywidgets {W.__version__}")
+# The explorers display through get_view_spec and watch _view_count: ipywidgets 7.7.1
+# (Colab's) and 8 have both, and both pass tests/test_widgets.py.
+IPYWIDGETS_FLOOR = (7, 7, 1)
+
+
+def check_ipywidgets_version(version):
+    """ImportError naming the version needed when ipywidgets `version` is below the floor."""
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:3]) < IPYWIDGETS_FLOOR:
+        raise ImportError(f"rnn_core.widgets: expected ipywidgets 7.7.1 or later (7.7.1 as on "
+                          f"Colab, or 8), received ipywidgets {version}")
+
+
+check_ipywidgets_version(W.__version__)
 DPI = render.DPI
 # Carried by every live explorer (a <style> in an HTML widget applies to the whole page):
 # JupyterLab's output of the explorer's widget is followed by the static PNG; hide that.
