@@ -39,7 +39,7 @@ TARGET_LSTM_NORMS = 0.2
 
 
 def ours(**kw):
-    return lambda: gradflow.sweep(RHOS, **HEADLINE, **kw).log10_norm
+    return lambda: gradflow.sweeps.sweep(RHOS, **HEADLINE, **kw).log10_norm
 
 
 def make_jax():
@@ -51,7 +51,7 @@ def make_jax():
     from jax import lax
 
     H = HEADLINE["H"]
-    x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE)
+    x, _, params, u = gradflow.networks.sweep_setup(1.0, **HEADLINE)
     B = jnp.asarray(matrices.base(HEADLINE["family"], H, HEADLINE["seed"]))
     xw = jnp.asarray((x[0] @ params["W_x"].T + params["b"])[:, None])     # (T, 1, H)
     r = jnp.asarray(RHOS)[:, None, None]
@@ -85,7 +85,7 @@ def make_jax_lstm():
     from jax import lax
 
     H = HEADLINE["H"]
-    x, _, params, u = gradflow.sweep_setup(1.0, **HEADLINE, cell="lstm")
+    x, _, params, u = gradflow.networks.sweep_setup(1.0, **HEADLINE, cell="lstm")
     W_h, W_x, b, _ = gradflow.traces.weights("lstm", params, {})   # W_h = B (rho = 1)
     xw = jnp.asarray((x[0] @ W_x.T + b)[:, None])                   # (T, 1, 4H)
     W = jnp.asarray(RHOS)[:, None, None] * jnp.asarray(W_h)         # (R, 4H, H)
@@ -121,7 +121,7 @@ def make_jax_lstm():
 def lstm_norms():
     x = np.random.default_rng(0).standard_normal((1, 5000, 4))
     params = lstm.init_params(4, 4)
-    return lambda: gradflow.gradient_norms("lstm", x, None, params)
+    return lambda: gradflow.jacobians.gradient_norms("lstm", x, None, params)
 
 
 def take(fn):

@@ -186,7 +186,7 @@ def other_explorers_table(repeats, rounds):
 
 def call_chain():
     """Calls, functions and modules of rnn_core in one change of T, and the module order."""
-    ex = widgets.explorer()
+    ex = widgets.vanishing.explorer()
     ex.controls["T"].value = 201
     calls = []
 
@@ -224,7 +224,7 @@ def main(argv=None):
     if args.cpu:
         CLOCK["now"] = time.process_time
     chain = call_chain()
-    ex = widgets.explorer()
+    ex = widgets.vanishing.explorer()
     rounds, firsts = [], []
     for _ in range(args.rounds):
         med, first = one_round(ex, args.repeats)

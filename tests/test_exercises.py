@@ -106,8 +106,8 @@ def guaranteed_to_vanish(W_h, activation):
 
 
 def sigmoid_answer():
-    a = experiments.state_statistics(12.0, "sigmoid", input_scale=0.01, bias=0.0)
-    b = experiments.state_statistics(12.0, "sigmoid", input_scale=0.01, bias=-2.0)
+    a = experiments.vanishing.state_statistics(12.0, "sigmoid", input_scale=0.01, bias=0.0)
+    b = experiments.vanishing.state_statistics(12.0, "sigmoid", input_scale=0.01, bias=-2.0)
     return a["rate"], b["rate"], a["rms_estimate"], b["rms_estimate"]
 
 

@@ -72,7 +72,7 @@ def check_committed_figures(written):
 
 
 def test_rule_cases_find_the_known_failures():
-    rows = {r["case"]: r for r in experiments.rule_cases()}
+    rows = {r["case"]: r for r in experiments.vanishing.rule_cases()}
     assert rows["tanh, orthogonal, rho 0.9"]["rule_holds"]
     sig = rows["sigmoid, orthogonal, rho 3"]            # gamma = 1/4: the threshold is 4
     assert sig["rule"] == "explodes" and sig["measured_T"] == "vanishes"
@@ -82,14 +82,14 @@ def test_rule_cases_find_the_known_failures():
     assert nn["measured_short"] == "explodes" and nn["max_growth"] > 2
     assert not any(rows[c]["rule_holds"] for c in (
         "sigmoid, orthogonal, rho 3", "linear, orthogonal, rho 1", "linear, nonnormal, rho 0.9"))
-    table = experiments.format_rule_table(list(rows.values()))
+    table = experiments.vanishing.format_rule_table(list(rows.values()))
     assert "FAILS" in table and "-0 " not in table
 
 
 @pytest.mark.parametrize("activation", ["linear", "tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("family", ["orthogonal", "gaussian"])
 def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
-    gap = experiments.commutation_gap(n_max=12, activation=activation, family=family, H=32)
+    gap = experiments.vanishing.commutation_gap(n_max=12, activation=activation, family=family, H=32)
     assert np.isfinite(gap["log10_true"]).all() and np.isfinite(gap["log10_pulled"]).all()
     if activation == "linear":                              # diag(f') = I commutes
         np.testing.assert_allclose(gap["gap"], 0, atol=1e-12)
@@ -98,7 +98,7 @@ def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
 
 
 def test_activation_gammas_match_the_grid():
-    for name, c in experiments.activation_curves(n=101).items():
+    for name, c in experiments.derivatives.activation_curves(n=101).items():
         assert c["gamma_grid"] == pytest.approx(activations.gamma(name), rel=1e-9)
 
 
@@ -111,19 +111,19 @@ def test_mean_abs_derivative_known_values(name, mean, spread, expected):
 
 
 def test_mean_abs_derivative_matches_sampling():
-    stats = experiments.preactivation_stats("tanh", 0.5, 2.0, n=200000, seed=3)
+    stats = experiments.derivatives.preactivation_stats("tanh", 0.5, 2.0, n=200000, seed=3)
     assert stats["mean_abs_df"] == pytest.approx(stats["sample_mean_abs_df"], abs=0.005)
 
 
 def test_relu_paths_bound_and_the_seed_value():
-    d = experiments.relu_paths()
+    d = experiments.derivatives.relu_paths()
     assert d["within_abs_bound"]                        # |P| <= |W_h|^L entrywise
     assert d["n_above_power"] > 0                       # |W_h^L| is not a bound
     assert set(np.unique(d["masks"])) <= {0.0, 1.0}
 
 
 def test_transient_growth_of_the_nonnormal_family():
-    d = experiments.transient_growth_curves(rho=0.9, L=60, H=16)
+    d = experiments.vanishing.transient_growth_curves(rho=0.9, L=60, H=16)
     nn, orth = d["curves"]["nonnormal"]["curve"], d["curves"]["orthogonal"]["curve"]
     assert nn.max() > 2 and np.argmax(nn) > 10          # grows for dozens of steps
     np.testing.assert_allclose(orth, d["eigen_line"], atol=1e-9)

@@ -23,7 +23,7 @@ def test_without_forget_gate_keeps_the_cell_exactly():
     state = {"h": rng.standard_normal((2, 3)), "c": rng.standard_normal((2, 3))}
     x_t = rng.standard_normal((2, 2))
     assert np.all(ex.lstm_gates(x_t, state, p)["f"] == 1.0)
-    J = gradflow.jacobian_step("lstm", x_t, state, p)
+    J = gradflow.jacobians.jacobian_step("lstm", x_t, state, p)
     assert np.array_equal(J[:, 3:, 3:], np.broadcast_to(np.eye(3), (2, 3, 3)))
     assert np.array_equal(params["W_f"], cells.lstm.init_params(2, 3, seed=0)["W_f"])  # a copy
 
@@ -98,14 +98,14 @@ def test_connectivity_map_rows_follow_gradflow():
     rows = (("tanh RNN", "rnn", {}), ("LSTM", "lstm", {"forget_bias": 3.0}))
     m = ex.connectivity_map(rows, T=12, H=4)
     assert m["log10"].shape == (2, 12) and m["labels"] == ["tanh RNN", "LSTM"]
-    x, s0, p, _ = gradflow.sweep_setup(1.0, H=4, T=12, cell="lstm", forget_bias=3.0)
-    np.testing.assert_allclose(m["log10"][1], gradflow.connectivity("lstm", x, s0, p)[0])
+    x, s0, p, _ = gradflow.networks.sweep_setup(1.0, H=4, T=12, cell="lstm", forget_bias=3.0)
+    np.testing.assert_allclose(m["log10"][1], gradflow.jacobians.connectivity("lstm", x, s0, p)[0])
     assert m["log10"][0, 0] < m["log10"][0, -1]          # the RNN forgets its first input
 
 
 def test_explorer_data_is_the_sweep_and_checks_rho():
     d = ex.explorer_data(cell="gru (cudnn)", T=20, rho=0.4, H=4)
-    s = gradflow.sweep(ex.EXPLORER_RHOS, H=4, T=20, cell="gru", form="cudnn")
+    s = gradflow.sweeps.sweep(ex.EXPLORER_RHOS, H=4, T=20, cell="gru", form="cudnn")
     np.testing.assert_array_equal(d["sweep"].log10_norm, s.log10_norm)
     assert d["rho_index"] == 2 and d["reference"].cell == "rnn"
     assert ex.explorer_data(cell="rnn (tanh)", T=20, H=4)["reference"] is None

@@ -11,7 +11,7 @@ from rnn_core.cells import elman, gru, lstm
 pytestmark = pytest.mark.filterwarnings("error")
 
 ACTS = ("sigmoid", "tanh", "relu", "linear")
-FLOOR = gradflow.LOG10_FLOOR
+FLOOR = gradflow.logspace.LOG10_FLOOR
 # (cell name, cell options): every cell, both GRU forms
 CELLS = [("rnn", {"activation": a}) for a in ACTS] + [("lstm", {}), ("gru", {"form": "sources"}),
                                                       ("gru", {"form": "cudnn"})]
@@ -95,7 +95,7 @@ def test_step_jacobian_matches_finite_differences(cell, opts):
     x, state0, params = network(cell, opts, rho=1.2, N=2, T=1, D=3, H=4)
     if opts.get("activation") == "relu":          # keep pre-activations away from the kink
         state0["h"] = np.abs(state0["h"])
-    J = gradflow.jacobian_step(cell, x[:, 0], state0, params, **opts)
+    J = gradflow.jacobians.jacobian_step(cell, x[:, 0], state0, params, **opts)
     S = 4 * len(module.STATE_KEYS)
     assert J.shape == (2, S, S)
     J_num, Jx_num = numerical_step_jacobian(module, x[:, 0], state0, params, opts)
@@ -138,16 +138,16 @@ def test_lstm_with_the_forget_gate_saturated_open_keeps_its_cell():
     x, state0, params = network("lstm", {}, rho=1.0, N=1, T=30, H=3)
     params["b_f"][:] = 40.0                    # f = 1: the carousel dC_t/dC_{t-1} = I
     params["b_i"][:] = -40.0                   # i = 0: nothing is written
-    P = gradflow.jacobian_products("lstm", x, state0, params)
+    P = gradflow.jacobians.jacobian_products("lstm", x, state0, params)
     np.testing.assert_allclose(P[0, 0, 3:, 3:], np.eye(3), atol=1e-12)   # dC_T/dC_0 = I
-    g = gradflow.gradient_norms("lstm", x, state0, params)
-    assert abs(gradflow.decay_rate(g.log10_norm[0], g.lags)) < 1e-10   # no vanishing at all
+    g = gradflow.jacobians.gradient_norms("lstm", x, state0, params)
+    assert abs(gradflow.logspace.decay_rate(g.log10_norm[0], g.lags)) < 1e-10   # no vanishing at all
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 1.3])
 def test_linear_rnn_products_are_matrix_powers(rho):
     x, state0, params = network("rnn", {}, rho=rho, N=2, T=7, H=4)
-    P = gradflow.jacobian_products("rnn", x, state0, params, activation="linear")
+    P = gradflow.jacobians.jacobian_products("rnn", x, state0, params, activation="linear")
     assert P.shape == (2, 8, 4, 4)
     for k in range(8):
         power = np.linalg.matrix_power(params["W_h"], 7 - k)
@@ -158,15 +158,15 @@ def test_linear_rnn_products_are_matrix_powers(rho):
 def test_products_are_the_chained_one_step_jacobians(cell, opts):
     module = cells.get(cell)
     x, state0, params = network(cell, opts, rho=1.1, N=2, T=6)
-    P = gradflow.jacobian_products(cell, x, state0, params, **opts)
+    P = gradflow.jacobians.jacobian_products(cell, x, state0, params, **opts)
     states = [state0]
     for t in range(6):
         states.append(module.step_forward(x[:, t], states[-1], params, **opts)[0])
     prod = np.broadcast_to(np.eye(P.shape[-1]), P[:, 0].shape)
     for k in range(6, 0, -1):
-        prod = prod @ gradflow.jacobian_step(cell, x[:, k - 1], states[k - 1], params, **opts)
+        prod = prod @ gradflow.jacobians.jacobian_step(cell, x[:, k - 1], states[k - 1], params, **opts)
         np.testing.assert_allclose(P[:, k - 1], prod, rtol=1e-12, atol=1e-14)
-    Pn, scale = gradflow.jacobian_products(cell, x, state0, params, renormalize=True, **opts)
+    Pn, scale = gradflow.jacobians.jacobian_products(cell, x, state0, params, renormalize=True, **opts)
     np.testing.assert_allclose(Pn * 10.0 ** scale[:, :, None, None], P, rtol=1e-12, atol=1e-14)
     norms = np.linalg.norm(Pn.reshape(2, 7, -1), axis=2)
     zero = scale == FLOOR                                   # e.g. every ReLU unit off
@@ -182,8 +182,8 @@ def test_products_are_the_chained_one_step_jacobians(cell, opts):
 def test_gradient_norms_match_direct_products(cell, opts, rng):
     x, state0, params = network(cell, opts, rho=1.1, N=2, T=8)
     u = rng.standard_normal((2, 3))
-    g = gradflow.gradient_norms(cell, x, state0, params, u=u, **opts)
-    P = gradflow.jacobian_products(cell, x, state0, params, **opts)      # (N, T+1, S, S)
+    g = gradflow.jacobians.gradient_norms(cell, x, state0, params, u=u, **opts)
+    P = gradflow.jacobians.jacobian_products(cell, x, state0, params, **opts)      # (N, T+1, S, S)
     S = P.shape[-1]
     u_full = np.zeros((2, S))
     u_full[:, :3] = u
@@ -203,8 +203,8 @@ def test_gradient_norms_of_a_large_state_step_covectors_and_still_match_the_prod
     H = gradflow.jacobians.JACOBIAN_MAX_S // len(cells.get(cell).STATE_KEYS) + 1
     x, state0, params = network(cell, opts, rho=1.1, N=2, T=7, H=H)
     u = rng.standard_normal((2, H))
-    g = gradflow.gradient_norms(cell, x, state0, params, u=u, **opts)
-    P = gradflow.jacobian_products(cell, x, state0, params, **opts)
+    g = gradflow.jacobians.gradient_norms(cell, x, state0, params, u=u, **opts)
+    P = gradflow.jacobians.jacobian_products(cell, x, state0, params, **opts)
     S = P.shape[-1]
     assert S > gradflow.jacobians.JACOBIAN_MAX_S
     direct = np.einsum("nksr,ns->nkr", P[..., :H, :], u)
@@ -218,8 +218,8 @@ def test_gradient_norms_of_a_large_state_step_covectors_and_still_match_the_prod
 
 def test_log_space_agrees_with_plain_float_where_that_is_representable():
     """A plain float64 backward pass underflows near lag 700; before that they agree."""
-    x, state0, params, u = gradflow.sweep_setup(0.5, H=8, T=1200, N=1)
-    g = gradflow.gradient_norms("rnn", x, state0, params, u, activation="tanh")
+    x, state0, params, u = gradflow.networks.sweep_setup(0.5, H=8, T=1200, N=1)
+    g = gradflow.jacobians.gradient_norms("rnn", x, state0, params, u, activation="tanh")
     hs = elman.forward(x, state0, params, activation="tanh")[2]["hs"][:, 0]
     def norm(v):                                   # scaled, so that the squares cannot underflow
         m = np.abs(v).max()
@@ -244,12 +244,12 @@ def test_log_space_grid_is_finite_and_quiet(cell, opts):
         rhos = (0.0, 4.0) if cell != "rnn" and T == 5000 else (0.0, 0.5, 1.0, 2.0, 4.0)
         for rho in rhos:
             x, state0, params = network(cell, opts, rho, N=1, T=T, H=3, seed=T)
-            g = gradflow.gradient_norms(cell, x, state0, params, **opts)
+            g = gradflow.jacobians.gradient_norms(cell, x, state0, params, **opts)
             assert g.log10_norm.shape == (1, T + 1)
             for arr in (g.log10_norm, g.log10_norm_h):
                 assert np.isfinite(arr).all() and arr.min() >= FLOOR
             if cell == "rnn":
-                bound = gradflow.singular_value_bound(params["W_h"], opts["activation"], g.lags)
+                bound = gradflow.bounds.singular_value_bound(params["W_h"], opts["activation"], g.lags)
                 assert np.all(g.log10_norm[0] <= bound + 1e-9)
                 if rho == 0.0:
                     assert np.all(g.log10_norm[0, 1:] == FLOOR)
@@ -258,12 +258,12 @@ def test_log_space_grid_is_finite_and_quiet(cell, opts):
 def test_relu_units_all_off_give_the_floor():
     x, state0, params = network("rnn", {}, rho=1.0, N=1, T=20, H=3)
     params["b"][:] = -100.0                         # every unit off from step 1
-    g = gradflow.gradient_norms("rnn", x, state0, params, activation="relu")
+    g = gradflow.jacobians.gradient_norms("rnn", x, state0, params, activation="relu")
     assert g.log10_norm[0, 0] == pytest.approx(0, abs=1e-12)
     assert np.all(g.log10_norm[0, 1:] == FLOOR)
-    c = gradflow.connectivity("rnn", x, state0, params, activation="relu")
+    c = gradflow.jacobians.connectivity("rnn", x, state0, params, activation="relu")
     assert np.all(c == FLOOR)
-    assert gradflow.decay_rate(g.log10_norm[0], g.lags) == gradflow.RATE_FLOOR
+    assert gradflow.logspace.decay_rate(g.log10_norm[0], g.lags) == gradflow.logspace.RATE_FLOOR
 
 
 # ----------------------------------------------------------------------------------------
@@ -329,66 +329,66 @@ def test_the_carrier_keeps_exact_zeros():
 def test_decay_rate():
     lags = np.arange(101)
     y = np.vstack([lags * np.log10(0.9), lags * np.log10(1.1) + 3.0])
-    np.testing.assert_allclose(gradflow.decay_rate(y, lags), [np.log(0.9), np.log(1.1)], rtol=1e-12)
-    assert gradflow.decay_rate(y[0], lags, window=(0, 10)) == pytest.approx(np.log(0.9))
+    np.testing.assert_allclose(gradflow.logspace.decay_rate(y, lags), [np.log(0.9), np.log(1.1)], rtol=1e-12)
+    assert gradflow.logspace.decay_rate(y[0], lags, window=(0, 10)) == pytest.approx(np.log(0.9))
     y[1, 80:] = FLOOR
-    assert gradflow.decay_rate(y, lags)[1] == gradflow.RATE_FLOOR
+    assert gradflow.logspace.decay_rate(y, lags)[1] == gradflow.logspace.RATE_FLOOR
     with pytest.raises(ValueError, match="window"):
-        gradflow.decay_rate(y, lags, window=(200, 300))
+        gradflow.logspace.decay_rate(y, lags, window=(200, 300))
     with pytest.raises(ValueError, match="log10_norm"):
-        gradflow.decay_rate(y[:, :50], lags)
+        gradflow.logspace.decay_rate(y[:, :50], lags)
     with pytest.raises(ValueError, match="log10_norm"):
-        gradflow.decay_rate(np.full(101, -np.inf), lags)
+        gradflow.logspace.decay_rate(np.full(101, -np.inf), lags)
 
 
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("family", matrices.KINDS)
 def test_measured_norms_never_exceed_the_singular_value_bound(act, family):
     rhos = np.linspace(0.0, 3.0, 13)
-    s = gradflow.sweep(rhos, H=16, T=100, activation=act, family=family, input_scale=0.3)
+    s = gradflow.sweeps.sweep(rhos, H=16, T=100, activation=act, family=family, input_scale=0.3)
     assert np.all(s.log10_norm <= s.log10_sv_bound + 1e-9)
     for r in (3, 6, 12):
         W = matrices.family(family, 16, rhos[r])
-        sv = gradflow.singular_value_bound(W, act, s.lags)
+        sv = gradflow.bounds.singular_value_bound(W, act, s.lags)
         np.testing.assert_allclose(sv, s.log10_sv_bound[r], atol=1e-9)
-        assert np.all(gradflow.hochreiter_bound(W, act, s.lags) >= sv - 1e-9)
-        exact = gradflow.exact_spectral_norms(rhos[r], H=16, T=100, activation=act, family=family,
-                                              input_scale=0.3)
+        assert np.all(gradflow.bounds.hochreiter_bound(W, act, s.lags) >= sv - 1e-9)
+        exact = gradflow.sweeps.exact_spectral_norms(rhos[r], H=16, T=100, activation=act, family=family,
+                                                     input_scale=0.3)
         assert np.all(exact <= sv + 1e-9)
 
 
 def test_bounds_values():
     W = np.array([[0.0, 2.0], [0.5, 0.0]])                     # sigma_max 2, rho 1, max|w| 2
     lags = np.arange(4)
-    np.testing.assert_allclose(gradflow.singular_value_bound(W, "sigmoid", lags), lags * np.log10(0.5))
-    np.testing.assert_allclose(gradflow.hochreiter_bound(W, "sigmoid", lags), lags * np.log10(1.0))
-    np.testing.assert_allclose(gradflow.hochreiter_bound(W, "tanh", lags), lags * np.log10(4.0))
-    zero = gradflow.singular_value_bound(np.zeros((2, 2)), "tanh", lags)
+    np.testing.assert_allclose(gradflow.bounds.singular_value_bound(W, "sigmoid", lags), lags * np.log10(0.5))
+    np.testing.assert_allclose(gradflow.bounds.hochreiter_bound(W, "sigmoid", lags), lags * np.log10(1.0))
+    np.testing.assert_allclose(gradflow.bounds.hochreiter_bound(W, "tanh", lags), lags * np.log10(4.0))
+    zero = gradflow.bounds.singular_value_bound(np.zeros((2, 2)), "tanh", lags)
     np.testing.assert_array_equal(zero, [0.0, FLOOR, FLOOR, FLOOR])
 
 
 def test_pascanu_regime():
     W = matrices.family("orthogonal", 8, 3.0)
-    r = gradflow.pascanu_regime(W, "sigmoid")                     # threshold 1/gamma = 4
+    r = gradflow.bounds.pascanu_regime(W, "sigmoid")                     # threshold 1/gamma = 4
     assert r["regime"] == "vanishing" and r["threshold"] == 4.0
     assert r["sigma_max"] == pytest.approx(3.0) and r["rho"] == pytest.approx(3.0)
-    assert gradflow.pascanu_regime(W, "tanh")["regime"] == "explosion possible"
-    nn = gradflow.pascanu_regime(matrices.family("nonnormal", 8, 0.9), "tanh")
+    assert gradflow.bounds.pascanu_regime(W, "tanh")["regime"] == "explosion possible"
+    nn = gradflow.bounds.pascanu_regime(matrices.family("nonnormal", 8, 0.9), "tanh")
     assert nn["regime"] == "explosion possible" and nn["rho"] < 1  # rho alone says "vanishing"
     assert "sufficient" in r["statement"]
 
 
 def test_transient_growth():
     W = matrices.family("nonnormal", 12, 0.9, seed=1)
-    tg = gradflow.transient_growth(W, 60)
+    tg = gradflow.jacobians.transient_growth(W, 60)
     direct = [np.linalg.norm(np.linalg.matrix_power(W, l), 2) for l in range(61)]
     np.testing.assert_allclose(tg, np.log10(direct), atol=1e-10)
     assert tg[0] == 0 and tg[15:].max() > 2                       # grows while rho < 1
-    big = gradflow.transient_growth(matrices.family("orthogonal", 5, 4.0), 2000)
+    big = gradflow.jacobians.transient_growth(matrices.family("orthogonal", 5, 4.0), 2000)
     np.testing.assert_allclose(big, np.arange(2001) * np.log10(4.0), atol=1e-8)
-    tiny = gradflow.transient_growth(matrices.family("symmetric", 5, 0.01), 2000)
+    tiny = gradflow.jacobians.transient_growth(matrices.family("symmetric", 5, 0.01), 2000)
     np.testing.assert_allclose(tiny, np.arange(2001) * -2.0, atol=1e-8)
-    zero = gradflow.transient_growth(np.zeros((3, 3)), 4)
+    zero = gradflow.jacobians.transient_growth(np.zeros((3, 3)), 4)
     np.testing.assert_array_equal(zero, [0.0, FLOOR, FLOOR, FLOOR, FLOOR])
 
 
@@ -397,7 +397,7 @@ def test_transient_growth():
 def test_connectivity_matches_finite_differences(cell, opts):
     module = cells.get(cell)
     x, state0, params = network(cell, opts, rho=1.0, N=2, T=5, D=2, H=3)
-    c = gradflow.connectivity(cell, x, state0, params, **opts)
+    c = gradflow.jacobians.connectivity(cell, x, state0, params, **opts)
     assert c.shape == (2, 5)
     eps = 1e-6
     for t in range(5):
@@ -414,8 +414,8 @@ def test_connectivity_matches_finite_differences(cell, opts):
 
 
 def test_connectivity_long_sequence_stays_finite():
-    x, state0, params, _ = gradflow.sweep_setup(0.5, H=4, T=2000)
-    c = gradflow.connectivity("rnn", x, state0, params, activation="sigmoid")
+    x, state0, params, _ = gradflow.networks.sweep_setup(0.5, H=4, T=2000)
+    c = gradflow.jacobians.connectivity("rnn", x, state0, params, activation="sigmoid")
     assert np.isfinite(c).all() and c[0, 0] < -300 and c[0, -1] > -3
 
 
@@ -426,22 +426,22 @@ def test_connectivity_long_sequence_stays_finite():
 def test_bad_input():
     for rhos in ([-0.5, 1.0], [np.nan], [np.inf], []):
         with pytest.raises(ValueError, match="rho"):
-            gradflow.sweep(rhos, H=4, T=5)
+            gradflow.sweeps.sweep(rhos, H=4, T=5)
     with pytest.raises(ValueError, match="rho"):
-        gradflow.exact_spectral_norms(-1.0, H=4, T=5)
+        gradflow.sweeps.exact_spectral_norms(-1.0, H=4, T=5)
     with pytest.raises(ValueError, match="rho"):
-        gradflow.sweep_setup(np.inf, H=4, T=5)
+        gradflow.networks.sweep_setup(np.inf, H=4, T=5)
     with pytest.raises(ValueError, match="T"):
-        gradflow.sweep([1.0], H=4, T=0)
+        gradflow.sweeps.sweep([1.0], H=4, T=0)
     with pytest.raises(ValueError, match="family"):
-        gradflow.sweep([1.0], H=4, T=5, family="unitary")
+        gradflow.sweeps.sweep([1.0], H=4, T=5, family="unitary")
     with pytest.raises(ValueError, match="activation"):
-        gradflow.sweep([1.0], H=4, T=5, activation="softplus")
+        gradflow.sweeps.sweep([1.0], H=4, T=5, activation="softplus")
     with pytest.raises(ValueError, match="input_scale"):
-        gradflow.sweep([1.0], H=4, T=5, input_scale=-1.0)
+        gradflow.sweeps.sweep([1.0], H=4, T=5, input_scale=-1.0)
     with pytest.raises(TypeError, match="dtype"):
-        gradflow.sweep([1.0], H=4, T=5, dtype=np.int64)
-    for fn in (gradflow.singular_value_bound, gradflow.hochreiter_bound):
+        gradflow.sweeps.sweep([1.0], H=4, T=5, dtype=np.int64)
+    for fn in (gradflow.bounds.singular_value_bound, gradflow.bounds.hochreiter_bound):
         with pytest.raises(ValueError, match=r"W_h.*\(3, 4\)"):
             fn(np.zeros((3, 4)), "tanh", np.arange(3))
         with pytest.raises(ValueError, match="activation"):
@@ -449,25 +449,25 @@ def test_bad_input():
         with pytest.raises(ValueError, match="lags"):
             fn(np.eye(3), "tanh", [-1, 2])
     with pytest.raises(ValueError, match="W_h"):
-        gradflow.pascanu_regime(np.zeros((2, 3)), "tanh")
+        gradflow.bounds.pascanu_regime(np.zeros((2, 3)), "tanh")
     with pytest.raises(ValueError, match="W_h"):
-        gradflow.transient_growth(np.zeros((2, 3)), 5)
+        gradflow.jacobians.transient_growth(np.zeros((2, 3)), 5)
     with pytest.raises(ValueError, match="L"):
-        gradflow.transient_growth(np.eye(2), -1)
+        gradflow.jacobians.transient_growth(np.eye(2), -1)
     x, state0, params = network("rnn", {}, rho=1.0, N=1, T=3)
     with pytest.raises(ValueError, match="cell"):
-        gradflow.gradient_norms("elman", x, state0, params)
+        gradflow.jacobians.gradient_norms("elman", x, state0, params)
     with pytest.raises(ValueError, match="activation"):
-        gradflow.gradient_norms("rnn", x, state0, params, activation="softplus")
+        gradflow.jacobians.gradient_norms("rnn", x, state0, params, activation="softplus")
     with pytest.raises(ValueError, match="T = 0"):
-        gradflow.gradient_norms("rnn", x[:, :0], state0, params)
+        gradflow.jacobians.gradient_norms("rnn", x[:, :0], state0, params)
     with pytest.raises(ValueError, match="T = 0"):
-        gradflow.jacobian_products("rnn", x[:, :0], state0, params)
+        gradflow.jacobians.jacobian_products("rnn", x[:, :0], state0, params)
     with pytest.raises(ValueError, match="T = 0"):
-        gradflow.connectivity("lstm", x[:, :0], state0, params)
+        gradflow.jacobians.connectivity("lstm", x[:, :0], state0, params)
     with pytest.raises(ValueError, match="u"):
-        gradflow.gradient_norms("rnn", x, state0, params, u=np.ones(5))
+        gradflow.jacobians.gradient_norms("rnn", x, state0, params, u=np.ones(5))
     with pytest.raises(ValueError, match="u"):
-        gradflow.gradient_norms("rnn", x, state0, params, u=np.zeros(3))
+        gradflow.jacobians.gradient_norms("rnn", x, state0, params, u=np.zeros(3))
     with pytest.raises(ValueError, match="params"):
-        gradflow.jacobian_step("rnn", x[:, 0], state0, {"W_h": np.eye(3)})
+        gradflow.jacobians.jacobian_step("rnn", x[:, 0], state0, {"W_h": np.eye(3)})

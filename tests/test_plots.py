@@ -91,12 +91,12 @@ def check_legible(fig, where="", drawn=False):
 
 @pytest.fixture(scope="module")
 def small_sweep():
-    return gradflow.sweep(np.linspace(0.5, 1.5, 5), H=8, T=30)
+    return gradflow.sweeps.sweep(np.linspace(0.5, 1.5, 5), H=8, T=30)
 
 
 def test_explorer_figure_panels(small_sweep):
-    art = plots.explorer_artists()
-    plots.update_explorer(art, small_sweep)
+    art = plots.explorer.explorer_artists()
+    plots.explorer.update_explorer(art, small_sweep)
     fig = art["fig"]
     _check_labelled(fig)
     ax_a, ax_b, ax_c = art["ax_a"], art["ax_b"], art["ax_c"]
@@ -113,27 +113,27 @@ def test_explorer_figure_panels(small_sweep):
 
 
 def test_explorer_figure_redraws_in_place(small_sweep):
-    art = plots.explorer_artists()
-    plots.update_explorer(art, small_sweep)
+    art = plots.explorer.explorer_artists()
+    plots.explorer.update_explorer(art, small_sweep)
     fig, n_axes = art["fig"], len(art["fig"].axes)
-    other = gradflow.sweep(np.linspace(0.5, 6.0, 7), H=8, T=40, activation="sigmoid")
-    key, static = plots.update_explorer(art, other)
+    other = gradflow.sweeps.sweep(np.linspace(0.5, 6.0, 7), H=8, T=40, activation="sigmoid")
+    key, static = plots.explorer.update_explorer(art, other)
     assert art["fig"] is fig and len(fig.axes) == n_axes
     assert len(art["lc"].get_segments()) == 7
     assert art["ax_a"].get_xlim() == (0.0, 40.0)
     assert "1/gamma = 4" in [t.get_text() for t in art["key_b"]["ax"].texts if t.get_visible()]
     assert art["ax_c"] in static and art["ax_a"] not in static and art["ax_b"] not in static
     # the key is what the static parts show: same rhos and spectrum, same key
-    other_T = gradflow.sweep(np.linspace(0.5, 6.0, 7), H=8, T=41, activation="sigmoid")
-    assert plots.update_explorer(art, other_T)[0] == key
+    other_T = gradflow.sweeps.sweep(np.linspace(0.5, 6.0, 7), H=8, T=41, activation="sigmoid")
+    assert plots.explorer.update_explorer(art, other_T)[0] == key
 
 
 def test_explorer_figure_marks_exact_zeros():
     # rho = 0 makes dL/dh_k exactly 0 beyond lag 0: drawn as a marker, not as -1e6
-    s = gradflow.sweep([0.0, 0.5, 1.0], H=8, T=20, activation="linear")
-    assert (s.log10_norm[0, 1:] == gradflow.LOG10_FLOOR).all()
-    art = plots.explorer_artists()
-    plots.update_explorer(art, s)
+    s = gradflow.sweeps.sweep([0.0, 0.5, 1.0], H=8, T=20, activation="linear")
+    assert (s.log10_norm[0, 1:] == gradflow.logspace.LOG10_FLOOR).all()
+    art = plots.explorer.explorer_artists()
+    plots.explorer.update_explorer(art, s)
     assert art["ax_a"].get_ylim()[0] > -100
     assert len(art["floor"].get_offsets()) == 1
     assert "exactly 0 from here on" in [t.get_text() for t in art["key_a"]["ax"].texts
@@ -143,15 +143,15 @@ def test_explorer_figure_marks_exact_zeros():
 
 # The corners of the explorer's control grid: every activation and family at the shortest
 # and longest T and the smallest and largest input scale.
-GRID = list(itertools.product((1, 1000), widgets.EXPLORER_ACTIVATIONS, widgets.EXPLORER_FAMILIES,
+GRID = list(itertools.product((1, 1000), widgets.vanishing.EXPLORER_ACTIVATIONS, widgets.vanishing.EXPLORER_FAMILIES,
                               (0.01, 10.0)))
 
 
 def test_explorer_is_legible_on_the_control_grid():
-    art = plots.explorer_artists()             # one figure redrawn, as the widget does
+    art = plots.explorer.explorer_artists()             # one figure redrawn, as the widget does
     for T, act, fam, scale in GRID:
-        sweep = experiments.explorer_sweep(T=T, activation=act, family=fam, input_scale=scale)
-        plots.update_explorer(art, sweep)
+        sweep = experiments.vanishing.explorer_sweep(T=T, activation=act, family=fam, input_scale=scale)
+        plots.explorer.update_explorer(art, sweep)
         where = f"explorer T={T} {act} {fam} input scale {scale:g}"
         check_legible(art["fig"], where)
         if T == 1:                             # lags are whole steps: no fractional ticks
@@ -160,28 +160,28 @@ def test_explorer_is_legible_on_the_control_grid():
 
 
 def test_measured_threshold(small_sweep):
-    lin = gradflow.sweep([0.5, 0.9, 1.1, 1.5], H=8, T=30, activation="linear")
-    assert plots.measured_threshold(lin) == pytest.approx(1.1)
-    assert plots.measured_threshold(gradflow.sweep([0.5], H=8, T=30)) is None
+    lin = gradflow.sweeps.sweep([0.5, 0.9, 1.1, 1.5], H=8, T=30, activation="linear")
+    assert plots.explorer.measured_threshold(lin) == pytest.approx(1.1)
+    assert plots.explorer.measured_threshold(gradflow.sweeps.sweep([0.5], H=8, T=30)) is None
 
 
 @pytest.mark.parametrize("name, make", [
-    ("rule_table", lambda: plots.rule_figure(experiments.rule_cases(
-        cases=experiments.RULE_CASES[:3], T=40, H=16, short_lag=10))),
-    ("bounds", lambda: plots.bounds_figure(experiments.bounds_vs_measured(T=20, H=8))),
-    ("decay_rate", lambda: plots.decay_rate_figure(experiments.rate_sweeps(T=40, H=8))),
-    ("input_scale", lambda: plots.input_scale_figure(experiments.input_scale_sweeps(
+    ("rule_table", lambda: plots.gradients.rule_figure(experiments.vanishing.rule_cases(
+        cases=experiments.vanishing.RULE_CASES[:3], T=40, H=16, short_lag=10))),
+    ("bounds", lambda: plots.gradients.bounds_figure(experiments.vanishing.bounds_vs_measured(T=20, H=8))),
+    ("decay_rate", lambda: plots.gradients.decay_rate_figure(experiments.vanishing.rate_sweeps(T=40, H=8))),
+    ("input_scale", lambda: plots.gradients.input_scale_figure(experiments.vanishing.input_scale_sweeps(
         scales=(0.1, 10.0), rhos=[0.5, 1.0, 2.0], T=40, H=8))),
-    ("transient", lambda: plots.transient_growth_figure(experiments.transient_growth_curves(
+    ("transient", lambda: plots.gradients.transient_growth_figure(experiments.vanishing.transient_growth_curves(
         L=40, H=16))),
-    ("commutation", lambda: plots.commutation_figure(experiments.commutation_gap(n_max=4, H=8))),
-    ("activations", lambda: plots.activations_figure(experiments.activation_curves(n=101))),
-    ("mean_derivative", lambda: plots.mean_derivative_figure(experiments.mean_derivative_curves(
+    ("commutation", lambda: plots.gradients.commutation_figure(experiments.vanishing.commutation_gap(n_max=4, H=8))),
+    ("activations", lambda: plots.derivatives.activations_figure(experiments.derivatives.activation_curves(n=101))),
+    ("mean_derivative", lambda: plots.derivatives.mean_derivative_figure(experiments.derivatives.mean_derivative_curves(
         spreads=[0.1, 1.0, 10.0]))),
-    ("preactivation", lambda: plots.preactivation_figure(experiments.preactivation_stats(
+    ("preactivation", lambda: plots.derivatives.preactivation_figure(experiments.derivatives.preactivation_stats(
         "sigmoid", 1.0, 2.0, n=500))),
-    ("relu_paths", lambda: plots.relu_paths_figure(experiments.relu_paths())),
-    ("unrolled", lambda: plots.unrolled_figure(T=3)),
+    ("relu_paths", lambda: plots.derivatives.relu_paths_figure(experiments.derivatives.relu_paths())),
+    ("unrolled", lambda: plots.diagrams.unrolled_figure(T=3)),
 ])
 def test_figure_functions_return_labelled_legible_figures(name, make):
     fig = make()

@@ -37,18 +37,20 @@ def _pixels(png):
 
 
 def _n_live_widgets():
-    return len(widget_module._instances)      # every open widget model (Widget.widgets)
+    """Every open widget model: ipywidgets 8's registry, or 7's Widget.widgets."""
+    registry = getattr(widget_module, "_instances", None)
+    return len(widget_module.Widget.widgets if registry is None else registry)
 
 
 @pytest.fixture(scope="module")
 def ex():
-    e = widgets.explorer()
+    e = widgets.vanishing.explorer()
     yield e
     e.close()
 
 
 def test_explorer_controls_start_at_the_defaults(ex):
-    c, d = ex.controls, experiments.DEFAULTS
+    c, d = ex.controls, experiments.vanishing.DEFAULTS
     assert list(c) == ["T", "activation", "W_h family", "input scale"]
     assert (c["T"].description, c["T"].min, c["T"].max, c["T"].value) == ("T", 1, 1000, d["T"])
     assert c["activation"].value == d["activation"] and c["W_h family"].value == d["family"]
@@ -71,7 +73,7 @@ def test_changing_T_redraws_from_a_matching_sweep(ex):
     assert ex.n_renders == before + 1
     assert ex.last_png != png and _shown(ex)[0] == ex.last_png
     assert ex.last_sweep.T == 500 and ex.last_sweep.lags[-1] == 500
-    direct = experiments.explorer_sweep(**ex.settings())
+    direct = experiments.vanishing.explorer_sweep(**ex.settings())
     np.testing.assert_array_equal(ex.last_sweep.log10_norm, direct.log10_norm)
     assert "T = 500" in _shown(ex)[1]
 
@@ -83,7 +85,7 @@ def test_changing_activation_redraws_from_a_matching_sweep(ex):
     s = ex.last_sweep
     assert s.activation == "sigmoid" and s.gamma == 0.25
     assert s.rhos.max() == pytest.approx(6.0)              # the sweep reaches 1.5 / gamma
-    direct = experiments.explorer_sweep(**ex.settings())
+    direct = experiments.vanishing.explorer_sweep(**ex.settings())
     np.testing.assert_array_equal(s.log10_norm, direct.log10_norm)
 
 
@@ -95,7 +97,7 @@ def test_changing_activation_redraws_from_a_matching_sweep(ex):
     {"T": 1000, "activation": "tanh", "input scale": 0.01},
 ])
 def test_extreme_settings_draw_finite_plots(settings):
-    ex = widgets.explorer()
+    ex = widgets.vanishing.explorer()
     for name, value in settings.items():
         ex.controls[name].value = value
     assert ex.last_error is None and ex.n_errors == 0, ex.last_error
@@ -107,13 +109,13 @@ def test_extreme_settings_draw_finite_plots(settings):
 
 
 def test_exception_in_callback_is_shown(monkeypatch):
-    ex = widgets.explorer(T=20)
+    ex = widgets.vanishing.explorer(T=20)
     png, renders = ex.last_png, ex.n_renders
 
     def broken(*args, **kwargs):
         raise RuntimeError("sweep exploded on purpose")
 
-    monkeypatch.setattr(experiments, "explorer_sweep", broken)
+    monkeypatch.setattr(experiments.vanishing, "explorer_sweep", broken)
     ex.controls["T"].value = 21
     assert ex.n_errors == 1 and ex.n_renders == renders and ex.last_png == png
     assert ex.image.value.startswith("<pre")
@@ -129,7 +131,7 @@ def test_reused_pixels_give_the_same_image_as_a_full_draw():
     # A change of T or of the input scale redraws only panels (a), (b) and the title and
     # reuses the colour bar, panel (c) and their keys: the image must equal a full redraw,
     # pixel for pixel. Switching back to an activation seen before reuses its pixels too.
-    ex = widgets.explorer(T=50)
+    ex = widgets.vanishing.explorer(T=50)
     for name, value in (("T", 51), ("input scale", 0.1), ("activation", "relu"), ("T", 52),
                         ("activation", "tanh"), ("W_h family", "gaussian"), ("T", 53)):
         reused = ex.pixels.n_reused
@@ -141,7 +143,7 @@ def test_reused_pixels_give_the_same_image_as_a_full_draw():
 
 
 def test_png_encoder_holds_the_canvas_pixels_exactly():
-    ex = widgets.explorer(T=30)
+    ex = widgets.vanishing.explorer(T=30)
     agg = render.canvas(ex.art["fig"])
     agg.draw()
     png = render.encode(agg)
@@ -156,7 +158,7 @@ class _FakeKernel:
 
     def __init__(self):
         self.cell = "cell-0"
-        self.code = "rc.widgets.explorer()"
+        self.code = "rc.widgets.vanishing.explorer()"
 
     def get_parent(self):
         return {"header": {}, "metadata": {"cellId": self.cell} if self.cell else {},
@@ -167,15 +169,15 @@ def test_a_cell_is_known_by_its_id_or_else_by_its_code(monkeypatch):
     import IPython
     kernel = _FakeKernel()
     monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"kernel": kernel})())
-    assert widgets.base._cell_id() == "cell-0"
+    assert widgets.base.cell_id() == "cell-0"
     kernel.cell = None
-    assert widgets.base._cell_id() == "code:rc.widgets.explorer()"
-    first = widgets.explorer(T=5)
-    second = widgets.explorer(T=5)               # the same code re-run: the first is closed
+    assert widgets.base.cell_id() == "code:rc.widgets.vanishing.explorer()"
+    first = widgets.vanishing.explorer(T=5)
+    second = widgets.vanishing.explorer(T=5)               # the same code re-run: the first is closed
     assert first.closed and not second.closed
     second.close()
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
-    assert widgets.base._cell_id() is None
+    assert widgets.base.cell_id() is None
 
 
 def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
@@ -185,13 +187,13 @@ def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
     shell = type("Shell", (), {"kernel": kernel})()
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
     kernel.cell = "explorer-cell"
-    first = widgets.explorer(T=10)
+    first = widgets.vanishing.explorer(T=10)
     n_one = _n_live_widgets()
-    second = widgets.explorer(T=10)                  # the same cell again
+    second = widgets.vanishing.explorer(T=10)                  # the same cell again
     assert first.closed and not second.closed and _n_live_widgets() == n_one
     assert all(w.comm is None for w in first.controls.values())
     kernel.cell = "another-cell"                    # another cell keeps its own explorer
-    other = widgets.explorer(T=10)
+    other = widgets.vanishing.explorer(T=10)
     assert not second.closed and _n_live_widgets() > n_one
     other.close()
     kernel.cell = "explorer-cell"
@@ -201,12 +203,12 @@ def test_rerunning_a_cell_closes_the_explorer_it_replaces(monkeypatch):
     # after the last: a leak of one explorer per run would add about 6 MiB.
     counts = []
     for _ in range(27):
-        last = widgets.explorer(T=10)
+        last = widgets.vanishing.explorer(T=10)
         counts.append(_n_live_widgets())
     tracemalloc.start()
     try:
         for i in range(3):
-            last = widgets.explorer(T=10)
+            last = widgets.vanishing.explorer(T=10)
             counts.append(_n_live_widgets())
             gc.collect()
             if i == 0:
@@ -239,7 +241,7 @@ def test_display_shows_the_widget_then_one_static_figure_that_a_view_empties(mon
         return None
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
-    ex = widgets.explorer(T=40)
+    ex = widgets.vanishing.explorer(T=40)
     ex._ipython_display_()
     (bundle, raw_w, _), (static, raw, meta, handle) = shown
     assert raw_w and bundle == ex._repr_mimebundle_()
@@ -268,7 +270,7 @@ def test_a_view_reported_before_the_static_figure_exists_still_empties_it(monkey
         def update(self, obj, **kw):
             self.updates.append((obj, kw))
 
-    ex = widgets.explorer(T=40)
+    ex = widgets.vanishing.explorer(T=40)
 
     def fake_display(obj, raw=False, metadata=None, display_id=None):
         if not display_id:                  # the widget: the front end views it at once
@@ -284,7 +286,7 @@ def test_a_view_reported_before_the_static_figure_exists_still_empties_it(monkey
     ex.close()
 
 def test_activation_explorer_follows_its_controls():
-    ae = widgets.activation_explorer()
+    ae = widgets.vanishing.activation_explorer()
     assert list(ae.controls) == ["activation", "mean", "spread"]
     assert ae.last_error is None and _shown(ae)[0] == ae.last_png
     narrow = ae.last_stats["mean_abs_df"]
@@ -306,4 +308,16 @@ def test_activation_explorer_follows_its_controls():
 ])
 def test_explorer_rejects_settings_its_controls_cannot_show(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        widgets.explorer(**kwargs)
+        widgets.vanishing.explorer(**kwargs)
+
+
+@pytest.mark.parametrize("version", ["7.6.5", "7.7.0", "6.0.0"])
+def test_an_ipywidgets_below_the_floor_is_named_at_import(version):
+    needed = r"expected ipywidgets 7\.7\.1 or later .*received ipywidgets " + re.escape(version)
+    with pytest.raises(ImportError, match=needed):
+        widgets.base.check_ipywidgets_version(version)
+
+
+@pytest.mark.parametrize("version", ["7.7.1", "7.8.5", "8.0.0rc1", "8.1.9"])
+def test_ipywidgets_7_and_8_are_accepted(version):
+    widgets.base.check_ipywidgets_version(version)

@@ -5,7 +5,8 @@ from ..nn import activations, matrices, readout
 from ..bptt import costs, gradcheck
 from .. import gradflow
 from ..cells import elman
-from .common import Unanswered, _call, _close, _given, _grader
+from .common import (Unanswered, answered, assert_close, assert_count, call_answer,
+                     fresh_cases, grader)
 
 
 def _rnn(N, T, D, H, seed, activation="tanh"):
@@ -18,60 +19,60 @@ def _rnn(N, T, D, H, seed, activation="tanh"):
 
 # ---- notebook 01 ------------------------------------------------------------------------
 
-@_grader("01.1")
+@grader("01.1")
 def _one_hot(one_hot):
     from ..training import corpus
     for text in ("hello world", "abcab"):
         chars, index = corpus.build_vocab(text)
-        out = np.asarray(_call(one_hot, text))
+        out = np.asarray(call_answer(one_hot, text))
         want = np.eye(len(chars))[corpus.encode(text, index)][None]
-        _close(f"one_hot({text!r})", out, want)
+        assert_close(f"one_hot({text!r})", out, want)
 
 
-@_grader("01.2")
+@grader("01.2")
 def _n_params(n_params):
-    for D, H, O in ((27, 64, 27), (3, 5, 2), (1, 1, 1)):
+    rng = fresh_cases()
+    for D, H, O in rng.integers(1, 65, (3, 3)).tolist():
         want = sum(p.size for p in {**elman.init_params(D, H), **readout.init_affine(H, O)}.values())
-        got = _call(n_params, D, H, O)
-        if got != want:
-            raise AssertionError(f"n_params({D}, {H}, {O}): expected {want}, received {got}")
+        assert_count(f"n_params({D}, {H}, {O})", call_answer(n_params, D, H, O), want,
+                     "the number of parameters of the RNN and its readout")
 
 
-@_grader("01.3")
+@grader("01.3")
 def _no_memory(forward_without_memory):
     x, _, params = _rnn(3, 6, 4, 5, seed=11)
     want = elman.forward(x, {"h": np.zeros((3, 5))}, dict(params, W_h=np.zeros((5, 5))))[0]
-    _close("forward_without_memory(x, W_x, b)", _call(forward_without_memory, x, params["W_x"],
-                                                       params["b"]), want)
+    got = call_answer(forward_without_memory, x, params["W_x"], params["b"])
+    assert_close("forward_without_memory(x, W_x, b)", got, want)
 
 
-@_grader("01.4")
+@grader("01.4")
 def _fading(h_T):
-    _close("h_T", np.ravel(_given(h_T))[-1:], [2 * (1 - 0.5 ** 30)], rtol=1e-9)
+    assert_close("h_T", np.ravel(answered(h_T))[-1:], [2 * (1 - 0.5 ** 30)], rtol=1e-9)
 
 
-@_grader("01.5")
+@grader("01.5")
 def _classify(classify):
     x, h0, params = _rnn(2, 5, 3, 4, seed=12)
     ro = readout.init_affine(4, 2, seed=13)
     h = elman.forward(x, {"h": np.zeros((2, 4))}, params)[0]
-    _close("classify(x, params, readout)", _call(classify, x, params, ro),
-           readout.affine_forward(h[:, -1], ro)[0])
+    assert_close("classify(x, params, readout)", call_answer(classify, x, params, ro),
+                 readout.affine_forward(h[:, -1], ro)[0])
 
 
 # ---- notebook 02 ------------------------------------------------------------------------
 
-@_grader("02.1")
+@grader("02.1")
 def _jacobian_product(jacobian_product):
     W = np.array([[0.5, 1.0], [0.0, 0.5]])
-    _close("jacobian_product(W, ones)", _call(jacobian_product, W, np.ones((10, 2))),
-           np.linalg.matrix_power(W, 10))
+    assert_close("jacobian_product(W, ones)", call_answer(jacobian_product, W, np.ones((10, 2))),
+                 np.linalg.matrix_power(W, 10))
     rng = np.random.default_rng(21)
     W, fp = rng.standard_normal((3, 3)), rng.uniform(0, 1, (4, 3))
     want = np.eye(3)
     for row in fp:
         want = np.diag(row) @ W @ want
-    _close("jacobian_product(W, fprimes)", _call(jacobian_product, W, fp), want)
+    assert_close("jacobian_product(W, fprimes)", call_answer(jacobian_product, W, fp), want)
 
 
 def _deltas(dh, h, W_h):
@@ -83,17 +84,17 @@ def _deltas(dh, h, W_h):
     return deltas
 
 
-@_grader("02.2")
+@grader("02.2")
 def _dL_dh(dL_dh):
     x, h0, params = _rnn(3, 6, 4, 5, seed=22)
     h = elman.forward(x, {"h": h0}, params)[0]
     dh = np.random.default_rng(23).standard_normal(h.shape)
     deltas = _deltas(dh, h, params["W_h"])
     for k in range(h.shape[1]):
-        _close(f"dL_dh({k}, ...)", _call(dL_dh, k, dh, h, params["W_h"]), deltas[:, k])
+        assert_close(f"dL_dh({k}, ...)", call_answer(dL_dh, k, dh, h, params["W_h"]), deltas[:, k])
 
 
-@_grader("02.3")
+@grader("02.3")
 def _average(grads_average):
     from ..nn import losses
     x, h0, params = _rnn(3, 6, 4, 5, seed=24)
@@ -103,32 +104,33 @@ def _average(grads_average):
     y, yc = readout.affine_forward(h, ro)
     _, dy = losses.softmax_cross_entropy(y, targets)
     grads = elman.backward(readout.affine_backward(dy, yc)[0], cache)[2]
-    got = _call(grads_average, x, h0, targets, params, ro)
+    got = call_answer(grads_average, x, h0, targets, params, ro)
     for name in ("W_h", "W_x", "b"):
-        _close(f"T * grads_average(...)[{name!r}]", 6 * np.asarray(got[name]), grads[name])
+        assert_close(f"T * grads_average(...)[{name!r}]", 6 * np.asarray(got[name]), grads[name])
 
 
-@_grader("02.4")
+@grader("02.4")
 def _zero_steps(zero_steps):
-    for T, k in ((40, 8), (41, 8), (40, 40), (25, 7)):
-        want = k * ((T - 1) // k)
-        got = _call(zero_steps, T, k)
-        if got != want:
-            raise AssertionError(f"zero_steps({T}, {k}): expected {want}, received {got}")
+    rng = fresh_cases()
+    k, m = int(rng.integers(2, 21)), int(rng.integers(1, 11))
+    # T a multiple of k, one more, T = k, and any T: the windows' edges and the cases between
+    for T, k in ((m * k, k), (m * k + 1, k), (k, k), (int(rng.integers(2, 201)), k)):
+        assert_count(f"zero_steps({T}, {k})", call_answer(zero_steps, T, k), k * ((T - 1) // k),
+                     "the number of steps whose carried gradient truncation zeroes")
 
 
-@_grader("02.5")
+@grader("02.5")
 def _memory(predicted_peak_1600):
-    got = float(_given(predicted_peak_1600))
+    got = float(answered(predicted_peak_1600))
     measured = float(costs.bptt_peak_memory([1600], 16, 8, 32)[0])
     if abs(got - measured) > 0.05 * measured:
         raise AssertionError(f"predicted {got:.4g} bytes, more than 5% from the measured peak")
 
 
-@_grader("02.6")
+@grader("02.6")
 def _step_backward_and_bptt(functions):
     """functions = (step_forward, step_backward, bptt): a sigmoid RNN without bias."""
-    step_forward, step_backward, bptt = _given(functions)
+    step_forward, step_backward, bptt = answered(functions)
     rng = np.random.default_rng(27)
     N, T, D, H = 3, 5, 4, 6
     x, h0 = rng.standard_normal((N, T, D)), 0.5 * rng.standard_normal((N, H))
@@ -149,8 +151,8 @@ def _step_backward_and_bptt(functions):
     for t in range(T):
         prev = sig(prev @ W_h.T + x[:, t] @ W_x.T)
         want_h[:, t] = prev
-    _close("step_forward's states", h, want_h)
-    grads = _given(bptt(w, caches))
+    assert_close("step_forward's states", h, want_h)
+    grads = answered(bptt(w, caches))
     dx, dh0, dW_h, dW_x = grads
     errors = gradcheck.check_gradients(lambda: float(np.sum(w * forward()[0])),
                                        {"x": x, "h0": h0, "W_h": W_h, "W_x": W_x},
@@ -169,47 +171,47 @@ def _matrices():
             yield fam, rho, matrices.family(fam, 16, rho, seed=31)
 
 
-@_grader("03.1")
+@grader("03.1")
 def _guaranteed(guaranteed_to_vanish):
     for fam, rho, W in _matrices():
         for act in ("sigmoid", "tanh", "relu", "linear"):
             want = matrices.sigma_max(W) < 1.0 / activations.gamma(act)
-            got = _call(guaranteed_to_vanish, W, act)
+            got = call_answer(guaranteed_to_vanish, W, act)
             if bool(got) != want:
                 raise AssertionError(f"{act}, {fam} W_h at rho = {rho}: expected {want}, "
                                      f"received {got}")
 
 
 def _state(bias):
-    from ..experiments import state_statistics
+    from ..experiments.vanishing import state_statistics
     return state_statistics(12.0, "sigmoid", input_scale=0.01, bias=bias, T=200, seed=0)
 
 
-@_grader("03.2")
+@grader("03.2")
 def _sigmoid_bias(answer):
     """answer = (rate_no_bias, rate_bias, estimate_no_bias, estimate_bias)."""
-    got = np.asarray(_given(answer), dtype=float)
+    got = np.asarray(answered(answer), dtype=float)
     a, b = _state(0.0), _state(-2.0)
-    _close("(rate_no_bias, rate_bias, estimate_no_bias, estimate_bias)", got,
-           [a["rate"], b["rate"], a["rms_estimate"], b["rms_estimate"]], rtol=0, atol=5e-3)
+    assert_close("(rate_no_bias, rate_bias, estimate_no_bias, estimate_bias)", got,
+                 [a["rate"], b["rate"], a["rms_estimate"], b["rms_estimate"]], rtol=0, atol=5e-3)
 
 
-@_grader("03.3")
+@grader("03.3")
 def _transient(W):
-    W = np.asarray(_given(W), dtype=float)
+    W = np.asarray(answered(W), dtype=float)
     if W.shape != (2, 2):
         raise AssertionError(f"W: expected shape (2, 2), received {W.shape}")
     rho = matrices.spectral_radius(W)
     if abs(rho - 0.5) > 1e-6:
         raise AssertionError(f"spectral radius: expected 0.5, received {rho:.6g}")
-    if not gradflow.transient_growth(W, 5)[5] > 1.0:
+    if not gradflow.jacobians.transient_growth(W, 5)[5] > 1.0:
         raise AssertionError("||W^5||_2 is not above 10")
 
 
-@_grader("03.4")
+@grader("03.4")
 def _exact(answer_4):
-    from ..experiments import commutation_gap
-    name = _given(answer_4)
+    from ..experiments.vanishing import commutation_gap
+    name = answered(answer_4)
     if name not in ("sigmoid", "tanh", "relu", "linear"):
         raise AssertionError(f"expected an activation name, received {name!r}")
     for order in ("notes", "blog"):
@@ -219,16 +221,16 @@ def _exact(answer_4):
 
 # ---- notebook 04 ------------------------------------------------------------------------
 
-@_grader("04.1")
+@grader("04.1")
 def _peak(answer):
-    gamma, a_peak = (float(v) for v in _given(answer))
+    gamma, a_peak = (float(v) for v in answered(answer))
     if abs(gamma - 0.25) > 5e-7 or abs(a_peak) > 1e-3:
         raise AssertionError("gamma_sigmoid or a_peak is not where sigma' is largest")
 
 
-@_grader("04.2")
+@grader("04.2")
 def _s_half(s_half):
-    s = float(_given(s_half))
+    s = float(answered(s_half))
     lo, hi = 0.01, 10.0                       # E|tanh'| falls with s: bisect for 0.5
     for _ in range(60):
         mid = 0.5 * (lo + hi)
@@ -237,19 +239,19 @@ def _s_half(s_half):
         raise AssertionError(f"s_half = {s:.2g} is not the largest spread with E|f'| >= 0.5")
 
 
-@_grader("04.3")
+@grader("04.3")
 def _relu_vs_tanh(answer):
     """answer = (relu_factors, tanh_factors) at spreads 0.1, 1, 10 (mean 0)."""
-    relu, tanh = _given(answer)
+    relu, tanh = answered(answer)
     spreads = (0.1, 1.0, 10.0)
     for name, got in (("relu", relu), ("tanh", tanh)):
-        _close(f"{name}_factors", got, [activations.mean_abs_derivative(name, 0.0, s)
-                                        for s in spreads], rtol=1e-3, atol=1e-4)
+        assert_close(f"{name}_factors", got, [activations.mean_abs_derivative(name, 0.0, s)
+                                              for s in spreads], rtol=1e-3, atol=1e-4)
 
 
-@_grader("04.4")
+@grader("04.4")
 def _cancellation(answer):
-    W, D1, D2 = (np.asarray(a, dtype=float) for a in _given(answer))
+    W, D1, D2 = (np.asarray(a, dtype=float) for a in answered(answer))
     for name, D in (("D1", D1), ("D2", D2)):
         if D.shape != (2, 2) or not np.array_equal(D, np.diag(np.diag(D))) or \
                 not np.isin(np.diag(D), (0.0, 1.0)).all():

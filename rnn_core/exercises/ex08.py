@@ -4,19 +4,19 @@ import numpy as np
 from ..training import seq2seq
 from ..cells import gru
 from ..experiments import language, sampling
-from .common import _call, _close, _grader
+from .common import assert_close, assert_count, call_answer, fresh_cases, grader
 
 
-@_grader("08.1")
+@grader("08.1")
 def _bits_per_char(bits_per_char):
     """bits_per_char(p): mean of -log2 p over the probabilities given to the true characters."""
     rng = np.random.default_rng(81)
     for p in (np.full(10, 1 / 74), rng.uniform(0.01, 1.0, 50), np.array([1.0, 0.5, 0.25])):
-        _close(f"bits_per_char(p of {len(p)} characters)", _call(bits_per_char, p.copy()),
-               -np.log2(p).mean())
+        assert_close(f"bits_per_char(p of {len(p)} characters)",
+                     call_answer(bits_per_char, p.copy()), -np.log2(p).mean())
 
 
-@_grader("08.2")
+@grader("08.2")
 def _constant_bpc(constant_bpc):
     """constant_bpc(train, val, V): validation bpc of the training part's frequencies."""
     rng = np.random.default_rng(82)
@@ -24,39 +24,44 @@ def _constant_bpc(constant_bpc):
         train = np.concatenate([np.arange(V), rng.integers(0, V, L)])
         val = rng.integers(0, V, L // 3)
         want = language.count_table_bpc(train, val, V, 0, 0.0)[0]
-        _close(f"constant_bpc(train, val, {V})", _call(constant_bpc, train.copy(), val.copy(), V),
-               want)
+        assert_close(f"constant_bpc(train, val, {V})",
+                     call_answer(constant_bpc, train.copy(), val.copy(), V), want)
 
 
-@_grader("08.3")
+@grader("08.3")
 def _temperature(temperature_softmax):
     """temperature_softmax(logits, T): softmax(logits / T); T = 0 gives the argmax one-hot."""
     rng = np.random.default_rng(83)
     logits = rng.standard_normal(9) * 3
     for T in (1.0, 0.5, 2.0, 0.0):
-        _close(f"temperature_softmax(logits, {T})", _call(temperature_softmax, logits.copy(), T),
-               sampling.temperature_softmax(logits, T))
+        assert_close(f"temperature_softmax(logits, {T})",
+                     call_answer(temperature_softmax, logits.copy(), T),
+                     sampling.temperature_softmax(logits, T))
 
 
-@_grader("08.4")
+@grader("08.4")
 def _n_params(n_params):
     """n_params(V, D, H): parameters of the GRU LM (embedding V x D, GRU, readout to V)."""
-    for V, D, H in ((74, 64, 128), (5, 3, 2), (30, 10, 7)):
+    rng = fresh_cases()
+    for _ in range(3):
+        V, D, H = int(rng.integers(2, 101)), int(rng.integers(1, 65)), int(rng.integers(1, 129))
         want = V * D + sum(int(np.prod(s)) for s in gru.param_shapes(D, H).values()) + V * H + V
-        got = _call(n_params, V, D, H)
-        if got != want:
-            raise AssertionError(f"n_params({V}, {D}, {H}): expected {want}, received {got}")
+        assert_count(f"n_params({V}, {D}, {H})", call_answer(n_params, V, D, H), want,
+                     "the number of parameters of the GRU language model")
 
 
-@_grader("08.5")
+@grader("08.5")
 def _teacher(teacher_inputs):
     """teacher_inputs(target, start): the decoder's inputs under teacher forcing."""
     rng = np.random.default_rng(85)
     for shape, start in (((2, 5), 8), ((3, 1), 4), ((1, 6), 10)):
         target = rng.integers(0, start, shape)
-        got = np.asarray(_call(teacher_inputs, target.copy(), start))
+        got = np.asarray(call_answer(teacher_inputs, target.copy(), start))
         want = seq2seq.teacher_inputs(target, start)
-        if got.shape != want.shape or not np.array_equal(got, want):
-            raise AssertionError(f"teacher_inputs(target of shape {shape}, {start}): expected "
-                                 f"an array of shape {want.shape}, received shape {got.shape} "
-                                 f"or other values")
+        call = f"teacher_inputs(target of shape {shape}, start={start})"
+        if got.shape != want.shape:
+            raise AssertionError(f"{call}: expected an array of the target's shape {shape}, "
+                                 f"received shape {got.shape}")
+        if not np.array_equal(got, want):      # not which entries: they could be searched
+            raise AssertionError(f"{call}: the shape is right, but the array is not the "
+                                 "decoder's inputs under teacher forcing")

@@ -19,17 +19,13 @@ One module per topic, named by what it computes:
   sampling       text from the language model at a temperature
   reversal       the encoder-decoder on string reversal, and exposure bias
 
-The functions of `vanishing` and `derivatives` are also reachable here
-(rc.experiments.explorer_sweep).
+Each function is reached by one path, its module's: rc.experiments.vanishing.explorer_sweep().
 Conventions as in `gradflow`: gradient norms are log10 values, lags l = T - k count steps
 back from the loss at the last step T, rates are natural logs per step. Every function
 takes `seed` and gives the same numbers for the same arguments.
 """
 from . import (cliff, depth, derivatives, gates, language, remedies, reversal, sampling,
                success_rates, vanishing)
-from .derivatives import (ACTIVATION_NAMES, activation_curves, mean_derivative_curves,
-                          preactivation_stats, relu_paths)
-from .vanishing import (COMMUTATION_ORDERS, DECADES, DEFAULTS, N_RHOS, RATE_TOL, RULE_CASES,
-                        bounds_vs_measured, commutation_gap, explorer_rhos, explorer_sweep,
-                        format_rule_table, input_scale_sweeps, outcome, rate_signs, rate_sweeps,
-                        rate_table, rule_cases, state_statistics, transient_growth_curves)
+
+__all__ = ["cliff", "depth", "derivatives", "gates", "language", "remedies", "reversal",
+           "sampling", "success_rates", "vanishing"]

@@ -20,7 +20,7 @@ from ..validate import check_choice, check_int, check_positive, check_sequence
 # The cell explorer
 # ----------------------------------------------------------------------------------------
 
-# The explorer's cells: name -> (cell, options of gradflow.sweep).
+# The explorer's cells: name -> (cell, options of gradflow.sweeps.sweep).
 EXPLORER_CELLS = {"rnn (tanh)": ("rnn", {}), "lstm": ("lstm", {}),
                   "gru (sources)": ("gru", {"form": "sources"}),
                   "gru (cudnn)": ("gru", {"form": "cudnn"})}
@@ -33,12 +33,12 @@ EXPLORER_RHOS = np.round(np.linspace(0.0, 2.0, 11), 12)          # the explorer'
 
 @functools.lru_cache(maxsize=32)
 def _cell_sweep(cell, form, forget_bias, T, input_scale, H, seed):
-    """gradflow.sweep over EXPLORER_RHOS for one cell, cached (a Sweep is read-only)."""
+    """gradflow.sweeps.sweep over EXPLORER_RHOS for one cell, cached (a Sweep is read-only)."""
     kw = {"form": form} if cell == "gru" else {}
     if cell == "lstm":
         kw["forget_bias"] = forget_bias
-    return gradflow.sweep(EXPLORER_RHOS, H=H, T=T, input_scale=input_scale, seed=seed,
-                          cell=cell, **kw)
+    return gradflow.sweeps.sweep(EXPLORER_RHOS, H=H, T=T, input_scale=input_scale, seed=seed,
+                                 cell=cell, **kw)
 
 
 def explorer_data(cell=DEFAULTS["cell"], T=DEFAULTS["T"], rho=DEFAULTS["rho"],
@@ -47,7 +47,7 @@ def explorer_data(cell=DEFAULTS["cell"], T=DEFAULTS["T"], rho=DEFAULTS["rho"],
     """What the cell explorer shows for these settings.
 
     cell: a key of EXPLORER_CELLS; rho must lie on EXPLORER_RHOS (the slider's grid);
-    forget_bias is used by the LSTM only. Returns a dict: "sweep", the cell's gradflow.Sweep
+    forget_bias is used by the LSTM only. Returns a dict: "sweep", the cell's gradflow.sweeps.Sweep
     over EXPLORER_RHOS; "reference", the tanh RNN's Sweep with the same T, input scale, H
     and seed (None when the cell is the tanh RNN); "rho_index", the row of rho; and the
     settings themselves.
@@ -100,15 +100,15 @@ def carousel_jacobian(H=4, D=3, N=2, forget_bias=1.0, seed=0):
     """One LSTM step's measured Jacobian d[h_t; C_t]/d[h_{t-1}; C_{t-1}] and its C-to-C block.
 
     A seeded LSTM (cells.lstm.init_params), a random state and input. Returns a dict: "J"
-    (N, 2H, 2H) from gradflow.jacobian_step; "CC" = J[:, H:, H:], dC_t/dC_{t-1}; "f" (N, H)
-    the forget gate; "gap" = max |CC - diag(f)|; the norms of the other blocks "hh", "hC"
-    (dh_t/dC_{t-1}) and "Ch" (dC_t/dh_{t-1}), (N,) each.
+    (N, 2H, 2H) from gradflow.jacobians.jacobian_step; "CC" = J[:, H:, H:], dC_t/dC_{t-1};
+    "f" (N, H) the forget gate; "gap" = max |CC - diag(f)|; the norms of the other blocks
+    "hh", "hC" (dh_t/dC_{t-1}) and "Ch" (dC_t/dh_{t-1}), (N,) each.
     """
     params = cells.lstm.init_params(D, H, seed=seed, forget_bias=forget_bias)
     rng = np.random.default_rng([seed, 5])
     state = {"h": np.tanh(rng.standard_normal((N, H))), "c": rng.standard_normal((N, H))}
     x_t = rng.standard_normal((N, D))
-    J = gradflow.jacobian_step("lstm", x_t, state, params)                 # (N, 2H, 2H)
+    J = gradflow.jacobians.jacobian_step("lstm", x_t, state, params)                 # (N, 2H, 2H)
     f = lstm_gates(x_t, state, params)["f"]
     CC = J[:, H:, H:]
     diag = np.zeros_like(CC)
@@ -126,7 +126,7 @@ def forget_bias_curves(biases=FORGET_BIASES, rho=1.0, T=200, H=32, N=4, input_sc
     """The LSTM's gradient through C against lag, and its cell state, for each forget bias.
 
     For each bias (and, with_1997, the cell without a forget gate, f = 1): the network of
-    gradflow.sweep_setup(rho, cell="lstm", forget_bias=b) over N sequences. Returns a list
+    gradflow.networks.sweep_setup(rho, cell="lstm", forget_bias=b) over N sequences. Returns a list
     of dicts, one per variant: "label", "forget_bias" (None for 1997), "lags",
     "log10_c" and "log10_h" (T+1,): log10 ||dL/dC_{T-l}|| and ||dL/dh_{T-l}|| averaged (as
     logs) over the sequences; "mean_f" the mean forget gate; "log10_f" the mean of log10
@@ -139,12 +139,12 @@ def forget_bias_curves(biases=FORGET_BIASES, rho=1.0, T=200, H=32, N=4, input_sc
     if with_1997:
         variants.append((None, "no forget gate (1997)"))
     for b, label in variants:
-        x, state0, params, u = gradflow.sweep_setup(rho, H=H, T=T, N=N, input_scale=input_scale,
-                                                    seed=seed, cell="lstm",
-                                                    forget_bias=1.0 if b is None else b)
+        x, state0, params, u = gradflow.networks.sweep_setup(
+            rho, H=H, T=T, N=N, input_scale=input_scale, seed=seed, cell="lstm",
+            forget_bias=1.0 if b is None else b)
         if b is None:
             params = without_forget_gate(params)
-        g = gradflow.gradient_norms("lstm", x, state0, params, u)
+        g = gradflow.jacobians.gradient_norms("lstm", x, state0, params, u)
         fs, cs = _lstm_trajectory(x, state0, params)
         lags = np.asarray(g.lags)
         fit = lags >= T // 4
@@ -334,16 +334,17 @@ CONNECTIVITY_ROWS = (("tanh RNN", "rnn", {}), ("LSTM, forget bias 1", "lstm", {"
 def connectivity_map(rows=CONNECTIVITY_ROWS, T=100, H=32, rho=1.0, input_scale=1.0, seed=0):
     """log10 ||dh_T / dx_t||_F for every input step t, one row per cell (untrained).
 
-    Every row is the seeded network of gradflow.sweep_setup(rho, H, T, input_scale, seed,
+    Every row is the seeded network of gradflow.networks.sweep_setup(rho, H, T, input_scale, seed,
     cell=...): the same construction (recurrent blocks rho * B_j, N(0, 1/D) input
     weights, the same input sequence x with D = H), one sequence. Returns a dict: "labels",
-    "log10" (rows, T) from gradflow.connectivity, "t" (T,) the input steps, and the settings.
+    "log10" (rows, T) from gradflow.jacobians.connectivity, "t" (T,) the input steps, and the
+    settings.
     """
     out = []
     for label, cell, kw in rows:
-        x, state0, params, _ = gradflow.sweep_setup(rho, H=H, T=T, input_scale=input_scale,
-                                                    seed=seed, cell=cell, **kw)
+        x, state0, params, _ = gradflow.networks.sweep_setup(rho, H=H, T=T, input_scale=input_scale,
+                                                             seed=seed, cell=cell, **kw)
         opts = {"form": kw["form"]} if cell == "gru" else {}
-        out.append(gradflow.connectivity(cell, x, state0, params, **opts)[0])
+        out.append(gradflow.jacobians.connectivity(cell, x, state0, params, **opts)[0])
     return dict(labels=[r[0] for r in rows], log10=np.array(out), t=np.arange(T), T=T, H=H,
                 rho=float(rho), input_scale=float(input_scale), seed=seed)

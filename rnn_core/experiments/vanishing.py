@@ -28,10 +28,10 @@ def explorer_sweep(T=DEFAULTS["T"], activation=DEFAULTS["activation"],
                    H=DEFAULTS["H"], seed=DEFAULTS["seed"]):
     """The sweep the explorer draws for these settings (also the headline figure's data).
 
-    The defaults are DEFAULTS, the explorer's first picture. Returns a gradflow.Sweep.
+    The defaults are DEFAULTS, the explorer's first picture. Returns a gradflow.sweeps.Sweep.
     """
-    return gradflow.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
-                          family=family, input_scale=input_scale, seed=seed)
+    return gradflow.sweeps.sweep(explorer_rhos(activation), H=H, T=T, activation=activation,
+                                 family=family, input_scale=input_scale, seed=seed)
 
 
 # ----------------------------------------------------------------------------------------
@@ -72,8 +72,8 @@ def rule_cases(cases=RULE_CASES, T=200, H=64, short_lag=30, seed=0):
     short_lag = check_int("short_lag", short_lag, low=1, high=T)
     rows = []
     for label, act, fam, rho, scale in cases:
-        s = gradflow.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
-                           seed=seed)
+        s = gradflow.sweeps.sweep([rho], H=H, T=T, activation=act, family=fam, input_scale=scale,
+                                  seed=seed)
         curve = s.log10_norm[0] - s.log10_norm[0, 0]
         rule = "vanishes" if rho <= 1 else "explodes"
         short, full = outcome(curve[short_lag]), outcome(curve[-1])
@@ -130,15 +130,15 @@ def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogo
     out = []
     for act, fam, rho in settings:
         W_h = matrices.family(fam, H, rho, seed)
-        s = gradflow.sweep([rho], H=H, T=T, activation=act, family=fam,
-                           input_scale=input_scale, seed=seed)
+        s = gradflow.sweeps.sweep([rho], H=H, T=T, activation=act, family=fam,
+                                  input_scale=input_scale, seed=seed)
         lags = s.lags
         out.append(dict(activation=act, family=fam, rho=float(rho), T=T, H=H, lags=lags,
                         gradient=s.log10_norm[0] - s.log10_norm[0, 0],
-                        jacobian=np.asarray(gradflow.exact_spectral_norms(
+                        jacobian=np.asarray(gradflow.sweeps.exact_spectral_norms(
                             rho, H, T, act, fam, input_scale, seed)),
-                        singular_value=np.asarray(gradflow.singular_value_bound(W_h, act, lags)),
-                        hochreiter=np.asarray(gradflow.hochreiter_bound(W_h, act, lags)),
+                        singular_value=np.asarray(gradflow.bounds.singular_value_bound(W_h, act, lags)),
+                        hochreiter=np.asarray(gradflow.bounds.hochreiter_bound(W_h, act, lags)),
                         sigma_max=matrices.sigma_max(W_h),
                         max_entry=float(np.abs(W_h).max())))
     return out
@@ -147,8 +147,8 @@ def bounds_vs_measured(settings=(("tanh", "gaussian", 0.9), ("sigmoid", "orthogo
 def rate_sweeps(activation_names=ACTIVATION_NAMES, family="orthogonal", T=200, H=64,
                 input_scale=1.0, seed=0):
     """One sweep per activation over its explorer rhos: for the decay rate against rho."""
-    return [gradflow.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
-                           input_scale=input_scale, seed=seed) for a in activation_names]
+    return [gradflow.sweeps.sweep(explorer_rhos(a), H=H, T=T, activation=a, family=family,
+                                  input_scale=input_scale, seed=seed) for a in activation_names]
 
 
 RATE_TOL = 1e-6   # a rate within this of 0 (per step) is rounding, not growth (linear, rho = 1)
@@ -194,8 +194,8 @@ def input_scale_sweeps(scales=(0.01, 0.1, 1.0, 10.0), activation="tanh", family=
                        rhos=None, T=200, H=64, seed=0):
     """One sweep per input scale: how saturation moves the threshold of a nonlinear RNN."""
     rhos = np.linspace(0.5, 3.0, 26) if rhos is None else np.asarray(rhos, float)
-    return [gradflow.sweep(rhos, H=H, T=T, activation=activation, family=family,
-                           input_scale=s, seed=seed) for s in scales]
+    return [gradflow.sweeps.sweep(rhos, H=H, T=T, activation=activation, family=family,
+                                  input_scale=s, seed=seed) for s in scales]
 
 
 def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussian",
@@ -208,7 +208,7 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
     curves = {}
     for fam in families:
         W_h = matrices.family(fam, H, rho, seed)
-        curves[fam] = dict(curve=np.asarray(gradflow.transient_growth(W_h, L)),
+        curves[fam] = dict(curve=np.asarray(gradflow.jacobians.transient_growth(W_h, L)),
                            sigma_max=matrices.sigma_max(W_h))
     return dict(lags=lags, rho=float(rho), H=H, curves=curves,
                 eigen_line=lags * np.log10(rho))
@@ -216,8 +216,8 @@ def transient_growth_curves(rho=0.9, L=200, H=64, families=("nonnormal", "gaussi
 
 
 def _log10_or_floor(x):
-    """log10 of a norm, gradflow.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
-    return float(np.log10(x)) if x > 0 else gradflow.LOG10_FLOOR
+    """log10 of a norm, gradflow.logspace.LOG10_FLOOR for an exact zero (ReLU with every unit off)."""
+    return float(np.log10(x)) if x > 0 else gradflow.logspace.LOG10_FLOOR
 
 
 COMMUTATION_ORDERS = ("notes", "blog")
@@ -268,11 +268,11 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
                      T=200, H=64, seed=0):
     """What the states of one sweep row do: how saturated the units are, and the rate.
 
-    The network of gradflow.sweep_setup(rho, ...) (the sweep's row for rho), except that
+    The network of gradflow.networks.sweep_setup(rho, ...) (the sweep's row for rho), except that
     bias="centred" sets b = -W_h (1/2) 1, which centres a sigmoid unit's pre-activation
     when the states sit at 1/2. Over the second half of the steps (t > T/2): mean |h_t|,
     the mean f'(a_t) and its root mean square over units and steps. The rate is
-    gradflow.decay_rate of log10 ||dL/dh_k|| (dL/dh_T = the sweep's u, carried back in log
+    gradflow.logspace.decay_rate of log10 ||dL/dh_k|| (dL/dh_T = the sweep's u, carried back in log
     space), the sweep's rate for that row when bias is a number; rms_estimate =
     log(rho * rms f'), the rate a random orthogonal W_h (all singular values rho) would
     give if each step scaled a spread-out gradient by the rms of f'. Returns a dict.
@@ -280,20 +280,20 @@ def state_statistics(rho, activation="tanh", family="orthogonal", input_scale=1.
     centred = isinstance(bias, str)
     if centred:
         check_choice("bias", bias, ("centred",))
-    x, state0, params, u = gradflow.sweep_setup(rho, H=H, T=T, family=family,
-                                                input_scale=input_scale,
-                                                bias=0.0 if centred else bias, seed=seed)
+    x, state0, params, u = gradflow.networks.sweep_setup(rho, H=H, T=T, family=family,
+                                                         input_scale=input_scale,
+                                                         bias=0.0 if centred else bias, seed=seed)
     if centred:
         params["b"] = -params["W_h"] @ np.full(H, 0.5)
     h, _, _ = elman.forward(x, state0, params, activation=activation)
     late = slice(T // 2 + 1, T)
     df = activations.get(activation).df_from_out(h[0, late])     # (steps, H)
     rms = float(np.sqrt(np.mean(df ** 2)))
-    back = gradflow.gradient_norms("rnn", x, state0, params, u, activation=activation)
+    back = gradflow.jacobians.gradient_norms("rnn", x, state0, params, u, activation=activation)
     with np.errstate(divide="ignore"):
         estimate = float(np.log(rho * rms))
     return dict(rho=float(rho), activation=activation, family=family,
                 input_scale=float(input_scale), bias=bias, T=T, H=H,
                 mean_abs_h=float(np.mean(np.abs(h[0, late]))), mean_df=float(np.mean(df)),
-                rms_df=rms, rate=float(gradflow.decay_rate(back.log10_norm[0], back.lags)),
+                rms_df=rms, rate=float(gradflow.logspace.decay_rate(back.log10_norm[0], back.lags)),
                 rms_estimate=estimate, gamma=activations.gamma(activation))

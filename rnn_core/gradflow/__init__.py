@@ -11,17 +11,8 @@
     sweeps      gradient norm against lag for many spectral radii at once, any cell
     bounds      the singular-value and Hochreiter bounds, and Pascanu et al.'s regimes
 
-The public functions are gathered here, so rc.gradflow.sweep(...) works; each is defined
-once, in the module named above.
+Each function is reached by one path, its module's: rc.gradflow.sweeps.sweep(...).
 """
-from .bounds import hochreiter_bound, pascanu_regime, singular_value_bound
-from .jacobians import (GradientNorms, connectivity, gradient_norms, jacobian_products, jacobian_step,
-                        transient_growth)
-from .logspace import LOG10_FLOOR, RATE_FLOOR, decay_rate
-from .networks import sweep_setup
-from .sweeps import Sweep, exact_spectral_norms, sweep
+from . import bounds, jacobians, logspace, networks, radii, radii_fast, sweeps, traces
 
-__all__ = ["GradientNorms", "LOG10_FLOOR", "RATE_FLOOR", "Sweep", "connectivity", "decay_rate",
-           "exact_spectral_norms", "gradient_norms", "hochreiter_bound", "jacobian_products",
-           "jacobian_step", "pascanu_regime", "singular_value_bound", "sweep", "sweep_setup",
-           "transient_growth"]
+__all__ = ["bounds", "jacobians", "logspace", "networks", "radii", "radii_fast", "sweeps", "traces"]

@@ -12,7 +12,7 @@ PREACTIVATION_SIZE = (8.0, 3.6)
 TEXT = 10
 TITLE = 11
 WIDTH = 9.6        # inches: the widest figure, 960 px, fits JupyterLab's output area
-_CMAP = "coolwarm"   # blue below rho = 1/gamma, red above: the two sides of the bound
+RHO_CMAP = "coolwarm"   # blue below rho = 1/gamma, red above: the two sides of the bound
 ACTIVATION_COLORS = {"sigmoid": "tab:green", "tanh": "tab:blue", "relu": "tab:orange",
                      "linear": "tab:gray"}
 
@@ -25,7 +25,7 @@ class DescribedFigure(Figure):
         return render.describe(self)
 
 
-def _new(fig, figsize, layout=None):
+def new_figure(fig, figsize, layout=None):
     """An empty figure: `fig` cleared for reuse, or a new one of the given size.
 
     New figures are drawn at render.DPI (the notebook's rcParams do not matter), on an
@@ -39,19 +39,21 @@ def _new(fig, figsize, layout=None):
     return fig
 
 
-def _is_floor(values):
+def at_floor(values):
+    """Where log10 values sit at gradflow's floor (the norm underflowed to zero)."""
     return values <= LOG10_FLOOR + 1e-9
 
 
-def _fmt_rho(x):
+def format_rho(x):
+    """rho as a title shows it: three significant digits."""
     return f"{x:.3g}"
 
 
+# Points of the unit circle in the complex plane, for a spectrum's panel.
+UNIT_CIRCLE = np.exp(1j * np.linspace(0, 2 * np.pi, 129))
 
-_CIRCLE = np.exp(1j * np.linspace(0, 2 * np.pi, 129))
 
-
-def _ylim(values):
+def finite_ylim(values):
     """Finite y-limits with a 5% margin around the finite values (NaN ignored)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -62,7 +64,8 @@ def _ylim(values):
     return lo - pad, hi + pad
 
 
-def _label(ax, xlabel, ylabel):
+def label_axes(ax, xlabel, ylabel):
+    """Label both axes of `ax` and size their ticks at the house's TEXT size."""
     ax.set_xlabel(xlabel, fontsize=TEXT)
     ax.set_ylabel(ylabel, fontsize=TEXT)
     ax.tick_params(labelsize=TEXT)

@@ -4,14 +4,14 @@ Each function draws the result of one function of experiments.depth and returns 
 """
 import numpy as np
 
-from .common import TEXT, TITLE, WIDTH, _label, _new
+from .common import TEXT, TITLE, WIDTH, label_axes, new_figure
 
 
 def depth_gradients_figure(grads, rates, fig=None):
     """Left: log10 ||dL/dh_t^(j)|| over step t and layer j (experiments.depth_time_gradients).
     Right: the decay rate along time against depth, mean and spread over seeds, for each
     input scale of `rates` ({input scale: experiments.depth_rates(...)}). Returns the figure."""
-    fig = _new(fig, (WIDTH, 3.9), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.9), layout="constrained")
     ax, ax2 = fig.subplots(1, 2, width_ratios=[1.5, 1])
     M, T = grads["log10"].shape
     im = ax.imshow(grads["log10"], aspect="auto", origin="lower", cmap="viridis",
@@ -20,7 +20,7 @@ def depth_gradients_figure(grads, rates, fig=None):
     cb.set_label("log10 ||dL/dh_t^(j)||", fontsize=TEXT)
     cb.ax.tick_params(labelsize=TEXT)
     ax.set_yticks(range(M))
-    _label(ax, "step t (the loss reads the top layer at the last step)", "layer j")
+    label_axes(ax, "step t (the loss reads the top layer at the last step)", "layer j")
     ax.set_title(f"{M} stacked tanh layers, H = {grads['H']}: the gradient fades\n"
                  f"along time in every layer", fontsize=TEXT)
     for (scale, r), color in zip(rates.items(), ("tab:blue", "tab:orange", "tab:green")):
@@ -30,7 +30,7 @@ def depth_gradients_figure(grads, rates, fig=None):
                          ms=4, capsize=3, label=f"input scale {scale:g}, {key} layer")
     ax2.axhline(0.0, color="k", lw=0.8)
     ax2.set_xticks(list(next(iter(rates.values()))["depths"]))
-    _label(ax2, "depth M (layers)", "decay rate (ln per step of lag)")
+    label_axes(ax2, "depth M (layers)", "decay rate (ln per step of lag)")
     ax2.set_title("Rates stay below 0 at every depth:\nlayers do not stop the vanishing",
                   fontsize=TEXT)
     ax2.legend(fontsize=TEXT, loc="lower left", frameon=False)
@@ -42,7 +42,7 @@ def depth_gradients_figure(grads, rates, fig=None):
 def leak_figure(leak, fig=None):
     """Bits per character at each step: the unidirectional model, the bidirectional one, and
     the bidirectional one without its future inputs (experiments.leak_experiment)."""
-    fig = _new(fig, (WIDTH, 3.6), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.6), layout="constrained")
     ax = fig.subplots()
     T = leak["T"]
     t = np.arange(T)
@@ -51,7 +51,7 @@ def leak_figure(leak, fig=None):
     ax.plot(t, bi["bpc_by_step"], "s-", color="tab:red", label="bidirectional")
     ax.plot(t, leak["bpc_future_hidden_by_step"], "^:", color="tab:red",
             label="bidirectional, inputs after t set to 0 (as when generating)")
-    _label(ax, "step t of the window", "bits per character (validation)")
+    label_axes(ax, "step t of the window", "bits per character (validation)")
     top = max(uni["bpc_by_step"].max(), leak["bpc_future_hidden_by_step"].max())
     ax.set_ylim(0, 1.3 * top)
     ax.set_title("A bidirectional 'language model' reads the next character from its input: "
@@ -64,7 +64,7 @@ def leak_figure(leak, fig=None):
 def gates_figure(gf, fig=None):
     """The reset gates g^{i->j}_t of one validation sequence of two_timescales, with the
     steps where the slow mode is announced marked (experiments.gated_feedback_experiment)."""
-    fig = _new(fig, (WIDTH, 3.6), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.6), layout="constrained")
     ax = fig.subplots()
     g, marker = gf["example"], gf["marker"]
     t = np.arange(len(marker))
@@ -74,7 +74,7 @@ def gates_figure(gf, fig=None):
     for s in np.flatnonzero(marker):
         ax.axvline(s, color="0.6", lw=1, ls=":")
     ax.set_ylim(0, 1)
-    _label(ax, "step t (dotted: the slow mode is set)", "global reset gate value")
+    label_axes(ax, "step t (dotted: the slow mode is set)", "global reset gate value")
     diff = float(np.abs(gf["gates_switch"] - gf["gates_steady"]).max())
     ax.set_title(f"The trained reset gates move step by step (from {g.min():.2f} to {g.max():.2f} "
                  f"here), but on average they differ\nby at most {diff:.2f} between the steps "
@@ -89,7 +89,7 @@ def gates_figure(gf, fig=None):
 def costs_figure(cost, fig=None):
     """Time and peak memory of forward + BPTT for each configuration of
     experiments.depth_costs, relative to one unidirectional layer."""
-    fig = _new(fig, (WIDTH, 3.4), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.4), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     rows = cost["rows"]
     labels = [f"{'bi' if r['model'] == 'bidirectional' else 'uni'}, M={r['M']}" for r in rows]
@@ -99,7 +99,7 @@ def costs_figure(cost, fig=None):
     ax2.bar(x, [r["bytes"] / base["bytes"] for r in rows], color="tab:orange")
     for a, what in ((ax, "time"), (ax2, "peak memory")):
         a.set_xticks(x, labels)
-        _label(a, "model", f"{what} / one unidirectional layer")
+        label_axes(a, "model", f"{what} / one unidirectional layer")
     ax.set_title(f"Forward + BPTT CPU time, T = {cost['T']} (varies per run)", fontsize=TEXT)
     mem = [r["bytes"] for r in rows if r["model"] == "unidirectional"]
     grows = all(b > a for a, b in zip(mem, mem[1:]))

@@ -2,7 +2,8 @@
 pre-activation histogram and ReLU's paths."""
 import numpy as np
 
-from .common import PREACTIVATION_SIZE, TEXT, TITLE, WIDTH, ACTIVATION_COLORS, _new, _label
+from .common import (PREACTIVATION_SIZE, TEXT, TITLE, WIDTH, ACTIVATION_COLORS, new_figure,
+                     label_axes)
 
 
 # ----------------------------------------------------------------------------------------
@@ -11,9 +12,9 @@ from .common import PREACTIVATION_SIZE, TEXT, TITLE, WIDTH, ACTIVATION_COLORS, _
 
 def activations_figure(curves, fig=None):
     """f (top) and f' (bottom) for each activation, saturated regions shaded, gamma marked.
-    `curves` is experiments.activation_curves(). Returns the figure."""
+    `curves` is experiments.derivatives.activation_curves(). Returns the figure."""
     names = list(curves)
-    fig = _new(fig, (min(WIDTH, 2.4 * len(names)), 5.0), layout="constrained")
+    fig = new_figure(fig, (min(WIDTH, 2.4 * len(names)), 5.0), layout="constrained")
     axes = fig.subplots(2, len(names), sharex=True)
     for j, name in enumerate(names):
         c = curves[name]
@@ -22,7 +23,7 @@ def activations_figure(curves, fig=None):
             ax.plot(a, y, color=ACTIVATION_COLORS.get(name, "k"), lw=1.6)
             ax.fill_between(a, 0, 1, where=sat, transform=ax.get_xaxis_transform(),
                             color="0.88", zorder=0, lw=0)
-            _label(ax, "pre-activation a" if ax is axes[1, j] else "", lab)
+            label_axes(ax, "pre-activation a" if ax is axes[1, j] else "", lab)
         axes[1, j].axhline(c["gamma"], color="k", lw=0.8, ls="--")
         axes[0, j].set_title(f"{name}: gamma = {c['gamma_grid']:.4g}", fontsize=TEXT)
     fig.suptitle(f"Activations and derivatives; shaded: f' < {curves[names[0]]['saturation']:g}"
@@ -34,14 +35,14 @@ def mean_derivative_figure(data, fig=None):
     """E|f'(a)| against the spread of a ~ N(mean, spread^2), one panel per mean.
     Returns the figure."""
     means = data["means"]
-    fig = _new(fig, (min(WIDTH, 4.6 * len(means)), 3.8), layout="constrained")
+    fig = new_figure(fig, (min(WIDTH, 4.6 * len(means)), 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(means), sharey=True))
     for k, (ax, m) in enumerate(zip(axes, means)):
         for name, vals in data["values"].items():
             ax.plot(data["spreads"], vals[k], color=ACTIVATION_COLORS.get(name), lw=1.6,
                     label=name)
         ax.set_xscale("log")
-        _label(ax, "spread (std) of the pre-activation a", "mean |f'(a)|")
+        label_axes(ax, "spread (std) of the pre-activation a", "mean |f'(a)|")
         ax.set_title(f"mean of a = {m:g}", fontsize=TEXT)
     axes[0].legend(fontsize=TEXT, frameon=False)
     tanh = data["values"].get("tanh")
@@ -55,11 +56,11 @@ def mean_derivative_figure(data, fig=None):
 
 def preactivation_figure(stats, fig=None):
     """Histogram of pre-activations a with f'(a) over it and the mean |f'| they produce.
-    `stats` is experiments.preactivation_stats(...). Returns the figure."""
-    fig = _new(fig, PREACTIVATION_SIZE, layout="constrained")
+    `stats` is experiments.derivatives.preactivation_stats(...). Returns the figure."""
+    fig = new_figure(fig, PREACTIVATION_SIZE, layout="constrained")
     ax = fig.add_subplot()
     ax.hist(stats["samples"], bins=60, density=True, color="0.75", label="pre-activations a")
-    _label(ax, "pre-activation a", "density of a")
+    label_axes(ax, "pre-activation a", "density of a")
     ax2 = ax.twinx()
     ax2.plot(stats["grid"], stats["df_grid"], color=ACTIVATION_COLORS.get(stats["activation"]),
              lw=1.8, label="f'(a)")
@@ -80,8 +81,8 @@ def preactivation_figure(stats, fig=None):
 
 def relu_paths_figure(data, fig=None):
     """Entries of the ReLU Jacobian product against |W_h|^L (a bound) and |W_h^L| (not one).
-    `data` is experiments.relu_paths(...). Returns the figure."""
-    fig = _new(fig, (WIDTH, 4.4), layout="constrained")
+    `data` is experiments.derivatives.relu_paths(...). Returns the figure."""
+    fig = new_figure(fig, (WIDTH, 4.4), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     P = np.abs(data["P"]).ravel()
     nz = P > 0
@@ -98,7 +99,7 @@ def relu_paths_figure(data, fig=None):
         ax.set_yscale("log")
         ax.set_xlim(lim)
         ax.set_ylim(lim)
-        _label(ax, name, "|(prod D_i W_h)_ij|")
+        label_axes(ax, name, "|(prod D_i W_h)_ij|")
         ax.legend(fontsize=TEXT, frameon=False, loc="upper left")
         ax.set_title(f"{int(above.sum())} of {int(ok.sum())} entries above the diagonal",
                      fontsize=TEXT)

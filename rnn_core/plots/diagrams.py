@@ -1,12 +1,12 @@
 """Diagrams drawn with matplotlib (notebook 01's unrolled network)."""
 
 
-from .common import TEXT, TITLE, _new
+from .common import TEXT, TITLE, new_figure
 
 
 def unrolled_figure(T=4, fig=None):
     """The Elman RNN unrolled over T steps: x_t -> h_t -> y_t, with h_{t-1} -> h_t (W_h)."""
-    fig = _new(fig, (7.0, 3.0), layout="constrained")
+    fig = new_figure(fig, (7.0, 3.0), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     box = dict(boxstyle="round,pad=0.3", fc="white")
     arrow = dict(arrowstyle="->", lw=1.2)

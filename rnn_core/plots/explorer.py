@@ -5,8 +5,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.ticker import MaxNLocator
 
-from .common import (_CIRCLE, _CMAP, LOG10_FLOAT64_TINY, TEXT, TITLE, _fmt_rho, _is_floor, _new,
-                     _ylim)
+from .common import (UNIT_CIRCLE, RHO_CMAP, LOG10_FLOAT64_TINY, TEXT, TITLE, format_rho, at_floor,
+                     new_figure, finite_ylim)
 
 
 # ----------------------------------------------------------------------------------------
@@ -24,7 +24,7 @@ def measured_threshold(sweep):
 
 
 def explorer_figure(sweep, fig=None, rho_index=None):
-    """The headline figure of notebook 03, drawn from one `gradflow.Sweep`.
+    """The headline figure of notebook 03, drawn from one `gradflow.sweeps.Sweep`.
 
     (a) log10 ||dL/dh_k|| against lag l = T - k, one curve per rho, coloured by rho;
     (b) log10 ||dL/dh_0|| (the full lag) against rho, with rho = 1/gamma and the bound
@@ -83,7 +83,7 @@ def _colorbar(fig):
     W, H = EXPLORER_SIZE
     l, b, w, h = _PANELS["cb"]
     ax = fig.add_axes([l / W, b / H, w / W, h / H], label="<colorbar>")
-    ax.imshow(np.linspace(0, 1, 256)[:, None], cmap=_CMAP, aspect="auto", origin="lower",
+    ax.imshow(np.linspace(0, 1, 256)[:, None], cmap=RHO_CMAP, aspect="auto", origin="lower",
               extent=(0, 1, 0, 1), interpolation="nearest")
     ax.set_xticks([])
     ax.yaxis.tick_right()
@@ -100,24 +100,24 @@ def explorer_artists(fig=None):
     Text is most of the drawing time (about 1 ms per label), so the explorer keeps few
     labels: four ticks per axis, none on the eigenvalue plane (the key gives the radii).
     """
-    fig = _new(fig, EXPLORER_SIZE)
+    fig = new_figure(fig, EXPLORER_SIZE)
     W, H = EXPLORER_SIZE
     ax_a, ax_b, ax_c = (fig.add_axes([l / W, b / H, w / W, h / H])
                         for l, b, w, h in (_PANELS[k] for k in "abc"))
     ax_cb = _colorbar(fig)
-    lc = LineCollection([], cmap=_CMAP, linewidths=1.0)
+    lc = LineCollection([], cmap=RHO_CMAP, linewidths=1.0)
     ax_a.add_collection(lc)
     art = dict(fig=fig, ax_a=ax_a, ax_b=ax_b, ax_cb=ax_cb, ax_c=ax_c, lc=lc, key_for=None)
-    art["floor"] = ax_a.scatter([], [], c=np.zeros(0), marker="v", s=30, cmap=_CMAP,
+    art["floor"] = ax_a.scatter([], [], c=np.zeros(0), marker="v", s=30, cmap=RHO_CMAP,
                                 clip_on=False, zorder=5)
     art["tiny"] = ax_a.axhline(LOG10_FLOAT64_TINY, color="k", lw=0.8, ls=":")
     art["b_line"], = ax_b.plot([], [], color="0.3", lw=1, zorder=2)
-    art["b_dots"] = ax_b.scatter([], [], c=np.zeros(0), s=12, cmap=_CMAP, zorder=3)
+    art["b_dots"] = ax_b.scatter([], [], c=np.zeros(0), s=12, cmap=RHO_CMAP, zorder=3)
     art["b_bound"], = ax_b.plot([], [], "k--", lw=1)
     art["b_thresh"] = ax_b.axvline(1.0, color="tab:red", lw=1)
     art["b_one"] = ax_b.axvline(1.0, color="tab:purple", lw=1, ls=":")
     art["b_zero"] = ax_b.axhline(0.0, color="0.6", lw=0.8)
-    art["c_unit"], = ax_c.plot(_CIRCLE.real, _CIRCLE.imag, color="0.5", lw=0.8, ls="--")
+    art["c_unit"], = ax_c.plot(UNIT_CIRCLE.real, UNIT_CIRCLE.imag, color="0.5", lw=0.8, ls="--")
     art["c_thresh"], = ax_c.plot([], [], color="tab:red", lw=0.8)
     art["c_smax"], = ax_c.plot([], [], color="k", lw=0.8, ls=":")
     art["c_eig"] = ax_c.scatter([], [], s=8, color="k", zorder=3)
@@ -176,7 +176,7 @@ def update_explorer(art, sweep, rho_index=None):
     rhos, lags, T = np.asarray(sweep.rhos, float), np.asarray(sweep.lags), int(sweep.T)
     logn = np.array(sweep.log10_norm, dtype=float)                     # (R, T+1)
     thresh = 1.0 / sweep.gamma
-    floor = _is_floor(logn)
+    floor = at_floor(logn)
     shown = np.where(floor, np.nan, logn)      # exact zeros get a marker, not the floor value
     lo_r, hi_r = float(rhos.min()), float(rhos.max())
     norm = (TwoSlopeNorm(thresh, lo_r, hi_r) if lo_r < thresh < hi_r
@@ -186,7 +186,7 @@ def update_explorer(art, sweep, rho_index=None):
     lc.set_segments([np.column_stack([lags, row]) for row in shown])
     lc.set_norm(norm)
     lc.set_array(rhos)
-    lo, hi = _ylim(shown)
+    lo, hi = finite_ylim(shown)
     ax_a.set_xlim(0, max(T, 1))
     ax_a.set_ylim(lo, hi)
     hits = np.array([(i, int(np.argmax(row))) for i, row in enumerate(floor) if row.any()],
@@ -202,7 +202,7 @@ def update_explorer(art, sweep, rho_index=None):
 
     # (b) the full lag against rho, with the singular-value bound
     bound = logn[:, 0] + np.asarray(sweep.log10_sv_bound)[:, -1]
-    bound = np.where(_is_floor(bound), np.nan, bound)     # sigma_max = 0: no finite bound
+    bound = np.where(at_floor(bound), np.nan, bound)     # sigma_max = 0: no finite bound
     art["b_line"].set_data(rhos, shown[:, -1])
     art["b_dots"].set_offsets(np.column_stack([rhos, shown[:, -1]]))
     art["b_dots"].set_norm(norm)
@@ -213,22 +213,23 @@ def update_explorer(art, sweep, rho_index=None):
     art["b_one"].set_visible(thresh != 1.0)
     art["b_zero"].set_ydata([logn[0, 0], logn[0, 0]])
     ax_b.set_xlim(lo_r - 0.02 * (hi_r - lo_r), hi_r + 0.02 * (hi_r - lo_r))
-    ax_b.set_ylim(*_ylim(np.concatenate([shown[:, -1], bound])))
+    ax_b.set_ylim(*finite_ylim(np.concatenate([shown[:, -1], bound])))
     ax_b.set_ylabel(f"log10 ||dL/dh_0|| (lag {T})")
     rc = measured_threshold(sweep)
     n_grow = int((change > 1e-6).sum())
     ax_b.set_title(f"(b) Grows at {n_grow} of {len(rhos)} rho, the\nfirst at rho = "
-                   f"{_fmt_rho(rc)} (1/gamma = {_fmt_rho(thresh)})"
+                   f"{format_rho(rc)} (1/gamma = {format_rho(thresh)})"
                    if rc is not None else
-                   f"(b) Vanishes at every rho\nup to {_fmt_rho(hi_r)}", fontsize=TITLE, y=_TITLE_Y)
+                   f"(b) Vanishes at every rho\nup to {format_rho(hi_r)}", fontsize=TITLE,
+                   y=_TITLE_Y)
 
     # (c) the spectrum at one rho
     k = int(np.argmin(np.abs(rhos - thresh))) if rho_index is None else int(rho_index)
     ev = np.asarray(sweep.eigenvalues[k])
     smax = float(sweep.sigma_max[k])
-    art["c_thresh"].set_data(thresh * _CIRCLE.real, thresh * _CIRCLE.imag)
+    art["c_thresh"].set_data(thresh * UNIT_CIRCLE.real, thresh * UNIT_CIRCLE.imag)
     art["c_thresh"].set_visible(thresh != 1.0)
-    art["c_smax"].set_data(smax * _CIRCLE.real, smax * _CIRCLE.imag)
+    art["c_smax"].set_data(smax * UNIT_CIRCLE.real, smax * UNIT_CIRCLE.imag)
     art["c_eig"].set_offsets(np.column_stack([ev.real, ev.imag]))
     r = 1.08 * max(1.0, thresh, smax, float(np.abs(ev).max()))
     ax_c.set_xlim(-r, r)
@@ -246,7 +247,7 @@ def update_explorer(art, sweep, rho_index=None):
         ticks.sort()
         art["ax_cb"].set_yticks([float(norm(v)) for v in ticks], [f"{v:g}" for v in ticks])
         _set_rows(art["key_b"], [True, lo_r <= thresh <= hi_r, True, thresh != 1.0],
-                  [None, f"1/gamma = {_fmt_rho(thresh)}", None, None])
+                  [None, f"1/gamma = {format_rho(thresh)}", None, None])
         _set_rows(art["key_c"], [True, True, True, thresh != 1.0],
                   [None, f"|z| = sigma_max = {smax:.3g}", None, None])
         art["key_for"] = key

@@ -7,10 +7,8 @@ and compares the committed files pixel by pixel.
 import pathlib
 import sys
 
-from ..experiments import gates as gx
-from .. import experiments as ex   # vanishing's and derivatives' functions
-from .. import plots
-
+from ..experiments import derivatives as dx, gates as gx, vanishing as vx
+from . import derivatives as pd, explorer as pe, gates as pg, gradients as pgr
 
 
 def build_all(seed=0):
@@ -23,25 +21,24 @@ def build_all(seed=0):
 
 def vanishing_figures(seed=0):
     """The figures of notebooks 03 and 04."""
-    figs = {"explorer_default": plots.explorer_figure(ex.explorer_sweep(seed=seed))}
-    figs["explorer_sigmoid"] = plots.explorer_figure(ex.explorer_sweep(activation="sigmoid",
+    figs = {"explorer_default": pe.explorer_figure(vx.explorer_sweep(seed=seed))}
+    figs["explorer_sigmoid"] = pe.explorer_figure(vx.explorer_sweep(activation="sigmoid",
                                                                     seed=seed))
-    figs["rule_table"] = plots.rule_figure(ex.rule_cases(seed=seed))
-    figs["bounds"] = plots.bounds_figure(ex.bounds_vs_measured(seed=seed))
-    figs["decay_rate"] = plots.decay_rate_figure(ex.rate_sweeps(seed=seed))
-    figs["input_scale"] = plots.input_scale_figure(ex.input_scale_sweeps(seed=seed))
-    figs["transient_growth"] = plots.transient_growth_figure(ex.transient_growth_curves(seed=seed))
-    figs["commutation"] = plots.commutation_figure(ex.commutation_gap(seed=seed))
-    figs["activations"] = plots.activations_figure(ex.activation_curves())
-    figs["mean_derivative"] = plots.mean_derivative_figure(ex.mean_derivative_curves())
-    figs["preactivation_default"] = plots.preactivation_figure(ex.preactivation_stats("tanh"))
-    figs["relu_paths"] = plots.relu_paths_figure(ex.relu_paths(seed=seed))
+    figs["rule_table"] = pgr.rule_figure(vx.rule_cases(seed=seed))
+    figs["bounds"] = pgr.bounds_figure(vx.bounds_vs_measured(seed=seed))
+    figs["decay_rate"] = pgr.decay_rate_figure(vx.rate_sweeps(seed=seed))
+    figs["input_scale"] = pgr.input_scale_figure(vx.input_scale_sweeps(seed=seed))
+    figs["transient_growth"] = pgr.transient_growth_figure(vx.transient_growth_curves(seed=seed))
+    figs["commutation"] = pgr.commutation_figure(vx.commutation_gap(seed=seed))
+    figs["activations"] = pd.activations_figure(dx.activation_curves())
+    figs["mean_derivative"] = pd.mean_derivative_figure(dx.mean_derivative_curves())
+    figs["preactivation_default"] = pd.preactivation_figure(dx.preactivation_stats("tanh"))
+    figs["relu_paths"] = pd.relu_paths_figure(dx.relu_paths(seed=seed))
     return figs
 
 
 def gates_figures(seed=0):
     """The figures of notebook 05: the cell explorer at its defaults, the connectivity map."""
-    from . import gates as pg
     return {"cell_explorer_default": pg.cell_explorer_figure(gx.explorer_data(seed=seed)),
             "connectivity": pg.connectivity_figure(gx.connectivity_map(seed=seed))}
 

@@ -7,7 +7,7 @@ the pixels of the key while the cell stays the same.
 import numpy as np
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
-from .common import TEXT, TITLE, WIDTH, _is_floor, _label, _new, _ylim
+from .common import TEXT, TITLE, WIDTH, at_floor, label_axes, new_figure, finite_ylim
 
 CELL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 COLORS = {"h": "tab:blue", "c": "tab:orange", "ref": "0.45"}
@@ -39,7 +39,7 @@ def _cell_label(sweep):
 
 def cell_explorer_artists(fig=None):
     """The cell explorer's axes and artists, empty: a dict of handles for update_cell_explorer."""
-    fig = _new(fig, CELL_EXPLORER_SIZE)
+    fig = new_figure(fig, CELL_EXPLORER_SIZE)
     ax_a, ax_b = _axes(fig, _PANELS["a"]), _axes(fig, _PANELS["b"])
     art = dict(fig=fig, ax_a=ax_a, ax_b=ax_b, key_for=None)
     for name, ax in (("a", ax_a), ("b", ax_b)):
@@ -85,7 +85,7 @@ def cell_explorer_artists(fig=None):
 
 def _masked(values):
     v = np.array(values, dtype=float)
-    return np.where(_is_floor(v), np.nan, v)
+    return np.where(at_floor(v), np.nan, v)
 
 
 def _decades(v):
@@ -126,15 +126,15 @@ def update_cell_explorer(art, data):
             continue
         art["a_" + name].set_data(lags, series[name][k])
         shown_a.append(series[name][k])
-    lo, hi = _ylim(np.concatenate(shown_a))
+    lo, hi = finite_ylim(np.concatenate(shown_a))
     ax_a.set_xlim(0, max(T, 1))
     ax_a.set_ylim(lo, hi)
     ends = {name: v[:, -1] for name, v in series.items()}
-    blo, bhi = _ylim(np.concatenate(list(ends.values())))
+    blo, bhi = finite_ylim(np.concatenate(list(ends.values())))
     for name, end in ends.items():
         art["b_" + name].set_data(rhos, end)
         art["b_dots_" + name].set_data(rhos, end)
-        zero = _is_floor(raw[name][:, -1])
+        zero = at_floor(raw[name][:, -1])
         art["b_zero_" + name].set_data(rhos[zero], np.full(zero.sum(), blo + 0.03 * (bhi - blo)))
     art["b_rho"].set_xdata([rhos[k], rhos[k]])
     ax_b.set_xlim(rhos.min() - 0.05, rhos.max() + 0.05)
@@ -179,7 +179,7 @@ def cell_explorer_figure(data, fig=None):
 def forget_bias_figure(rows):
     """experiments.gates.forget_bias_curves: (a) log10 ||dL/dC_k|| against lag per variant;
     (b) the mean |C_t| against t (log scale): the 1997 cell's state integrates."""
-    fig = _new(None, (WIDTH, 4.0), layout="constrained")
+    fig = new_figure(None, (WIDTH, 4.0), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     colors = ["tab:red", "tab:orange", "tab:green", "tab:blue", "k"]
     for r, col in zip(rows, colors):
@@ -187,8 +187,8 @@ def forget_bias_figure(rows):
         ax_a.plot(r["lags"], r["log10_c"], color=col, ls=ls, lw=1.5, label=r["label"])
         ax_b.plot(np.arange(1, r["T"] + 1), r["abs_c"], color=col, ls=ls, lw=1.5)
     T = rows[0]["T"]
-    _label(ax_a, "lag l = T - k (steps)", "log10 ||dL/dC_k||")
-    _label(ax_b, "step t", "mean |C_t| (log scale)")
+    label_axes(ax_a, "lag l = T - k (steps)", "log10 ||dL/dC_k||")
+    label_axes(ax_b, "step t", "mean |C_t| (log scale)")
     ax_b.set_yscale("log")
     ax_b.yaxis.set_minor_locator(NullLocator())      # minor ticks: hundreds of artists, no labels
     ax_a.set_title(f"(a) The forget bias sets the carousel's decay\n(rho = {rows[0]['rho']:g}, "
@@ -206,7 +206,7 @@ def forget_bias_figure(rows):
 def candidate_figure(data):
     """experiments.gates.sigmoid_candidate: the mean state and its 5-95 % band per step,
     with the tanh candidate and with eq 2.9's sigmoid."""
-    fig = _new(None, (WIDTH, 3.6), layout="constrained")
+    fig = new_figure(None, (WIDTH, 3.6), layout="constrained")
     ax = fig.subplots()
     for g, col in (("tanh", "tab:blue"), ("sigmoid", "tab:red")):
         d = data[g]
@@ -214,7 +214,7 @@ def candidate_figure(data):
         ax.fill_between(t, d["lo_t"], d["hi_t"], color=col, alpha=0.2, lw=0)
         ax.plot(t, d["mean_t"], color=col, lw=1.5, label=f"candidate {g}: mean and 5-95 % band")
     ax.axhline(0.0, color="k", lw=0.8)
-    _label(ax, "step t", "GRU state h_t (all units)")
+    label_axes(ax, "step t", "GRU state h_t (all units)")
     ax.set_title("With eq 2.9's sigmoid candidate the state can never go negative",
                  fontsize=TITLE)
     ax.legend(fontsize=TEXT, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
@@ -228,14 +228,14 @@ def candidate_figure(data):
 
 def connectivity_figure(data):
     """experiments.gates.connectivity_map as a heat map: one row per cell, log10 ||dh_T/dx_t||."""
-    fig = _new(None, (WIDTH, 3.4), layout="constrained")
+    fig = new_figure(None, (WIDTH, 3.4), layout="constrained")
     ax = fig.subplots()
     v = _masked(data["log10"])
     T = data["T"]
     im = ax.imshow(v, aspect="auto", cmap="viridis", interpolation="nearest",
                    extent=(-0.5, T - 0.5, len(v) - 0.5, -0.5))
     ax.set_yticks(range(len(v)), data["labels"])
-    _label(ax, "input step t (the loss reads h_T at the last step)", "")
+    label_axes(ax, "input step t (the loss reads h_T at the last step)", "")
     cb = fig.colorbar(im, ax=ax, pad=0.01)
     cb.set_label("log10 ||dh_T / dx_t||", fontsize=TEXT)
     cb.ax.tick_params(labelsize=TEXT)
@@ -256,7 +256,7 @@ LAG_COLORS = {"rnn": "tab:gray", "lstm": "tab:orange", "gru": "tab:blue"}
 def lag_figure(results):
     """experiments.success_rates.lag_experiment results, one panel per task: the success rate against
     the sequence length per cell, error bars = the binomial standard error over seeds."""
-    fig = _new(None, (WIDTH, 3.8), layout="constrained")
+    fig = new_figure(None, (WIDTH, 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(results)))
     for ax, res in zip(axes, results):
         for j, cell in enumerate(res["cells"]):
@@ -266,7 +266,7 @@ def lag_figure(results):
                         label=f"{CELL_NAMES[cell]} (H = {res['H'][cell]}, "
                               f"{res['n_params'][cell]} params)")
         ax.set_ylim(-0.05, 1.05)
-        _label(ax, "sequence length T", "success rate over seeds")
+        label_axes(ax, "sequence length T", "success rate over seeds")
         ax.set_title(f"{res['title']}\n({res['n_seeds']} seeds per point)", fontsize=TITLE)
         ax.legend(fontsize=TEXT, loc="lower left")
     return fig

@@ -3,7 +3,7 @@ growth and the commutation step."""
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from .common import TEXT, TITLE, WIDTH, ACTIVATION_COLORS, _new, _label
+from .common import TEXT, TITLE, WIDTH, ACTIVATION_COLORS, new_figure, label_axes
 
 
 # ----------------------------------------------------------------------------------------
@@ -11,13 +11,13 @@ from .common import TEXT, TITLE, WIDTH, ACTIVATION_COLORS, _new, _label
 # ----------------------------------------------------------------------------------------
 
 def rule_figure(rows, fig=None):
-    """One small panel per case of experiments.rule_cases: the measured curve, and whether
+    """One small panel per case of experiments.vanishing.rule_cases: the measured curve, and whether
     the lecture notes' rule (eq. 1.33, vanishes iff lambda_max <= 1) predicted it. Returns
     the figure."""
     n = len(rows)
     ncols = min(3, n)
     nrows = -(-n // ncols)
-    fig = _new(fig, (WIDTH, 2.9 * nrows + 0.6), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 2.9 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for i, (ax, r) in enumerate(zip(axes.flat, rows)):
         ax.plot(r["lags"], r["curve"], color="k", lw=1.2)
@@ -29,8 +29,8 @@ def rule_figure(rows, fig=None):
                  else f" (first {r['measured_short']})")
         ax.set_title(f"{r['case']}\nrule: {r['rule']}\nmeasured: {r['measured_T']}{first}",
                      fontsize=TEXT, color="k" if ok else "tab:red")
-        _label(ax, "lag l (steps)", "log10 ||dL/dh_k|| / ||dL/dh_T||"
-               if i % ncols == 0 else "")     # one y label per row: they are long
+        label_axes(ax, "lag l (steps)", "log10 ||dL/dh_k|| / ||dL/dh_T||"
+                   if i % ncols == 0 else "")     # one y label per row: they are long
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
     n_fail = sum(not r["rule_holds"] for r in rows)
@@ -42,8 +42,8 @@ def rule_figure(rows, fig=None):
 
 def bounds_figure(items, fig=None):
     """Measured norms against the singular-value bound and Hochreiter's bound, one panel per
-    setting of experiments.bounds_vs_measured. Returns the figure."""
-    fig = _new(fig, (min(WIDTH, 4.8 * len(items)), 4.2), layout="constrained")
+    setting of experiments.vanishing.bounds_vs_measured. Returns the figure."""
+    fig = new_figure(fig, (min(WIDTH, 4.8 * len(items)), 4.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(items)))
     for ax, it in zip(axes, items):
         lags, T = it["lags"], it["T"]
@@ -59,7 +59,7 @@ def bounds_figure(items, fig=None):
         ax.set_title(f"{it['activation']}, {it['family']} W_h, rho = {it['rho']:g}: at lag {T}\n"
                      f"Hochreiter is 10^{gap_h:.0f} too high, sigma_max bound 10^{gap_s:.0f}",
                      fontsize=TEXT)
-        _label(ax, "lag l = T - k (steps)", "log10 norm")
+        label_axes(ax, "lag l = T - k (steps)", "log10 norm")
         ax.legend(fontsize=TEXT, frameon=False, loc="best")
     fig.suptitle("Both bounds hold; Hochreiter's max-norm bound is far looser", fontsize=TITLE)
     return fig
@@ -74,7 +74,7 @@ def _crossing(rhos, rates):
 def decay_rate_figure(sweeps, fig=None):
     """The top Lyapunov exponent (rate per step) against rho, one curve per activation, with
     the bound log(gamma sigma_max) dashed and rho = 1/gamma dotted. Returns the figure."""
-    fig = _new(fig, (6.4, 4.0), layout="constrained")
+    fig = new_figure(fig, (6.4, 4.0), layout="constrained")
     ax = fig.add_subplot()
     notes = []
     for s in sweeps:
@@ -93,8 +93,8 @@ def decay_rate_figure(sweeps, fig=None):
     ax.set_xticks([0.5, 1, 2, 4, 6])
     ax.set_xticklabels(["0.5", "1", "2", "4", "6"])
     ax.xaxis.set_minor_formatter(NullFormatter())
-    _label(ax, "rho = max |eigenvalue of W_h| (log scale)",
-           "rate: d log ||dL/dh_k|| / dl (per step)")
+    label_axes(ax, "rho = max |eigenvalue of W_h| (log scale)",
+               "rate: d log ||dL/dh_k|| / dl (per step)")
     ax.legend(fontsize=TEXT, frameon=False, loc="lower right")
     s0 = sweeps[0]
     ax.set_title(f"Rate turns positive at: {', '.join(notes)}\n({s0.family} W_h, T = {s0.T}, "
@@ -105,7 +105,7 @@ def decay_rate_figure(sweeps, fig=None):
 def input_scale_figure(sweeps, fig=None):
     """Rate against rho at several input scales (one activation): saturation moves the
     threshold. Returns the figure."""
-    fig = _new(fig, (6.4, 4.0), layout="constrained")
+    fig = new_figure(fig, (6.4, 4.0), layout="constrained")
     ax = fig.add_subplot()
     colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
     notes = []
@@ -119,7 +119,7 @@ def input_scale_figure(sweeps, fig=None):
             label="bound log(gamma sigma_max)")
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.axvline(1.0 / s0.gamma, color="0.5", lw=0.8, ls=":")
-    _label(ax, "rho = max |eigenvalue of W_h|", "rate per step (natural log)")
+    label_axes(ax, "rho = max |eigenvalue of W_h|", "rate per step (natural log)")
     ax.legend(fontsize=TEXT, frameon=False, loc="lower right")
     ax.set_title(f"{s0.activation}, {s0.family} W_h: rate turns positive at rho =\n"
                  + "; ".join(notes) + " (by input scale)", fontsize=TEXT)
@@ -129,7 +129,7 @@ def input_scale_figure(sweeps, fig=None):
 def transient_growth_figure(data, fig=None):
     """log10 ||W_h^l||_2 against l for several families at the same rho, with rho^l.
     Returns the figure."""
-    fig = _new(fig, (6.4, 4.0), layout="constrained")
+    fig = new_figure(fig, (6.4, 4.0), layout="constrained")
     ax = fig.add_subplot()
     lags = data["lags"]
     colors = {"nonnormal": "tab:red", "gaussian": "tab:blue", "orthogonal": "tab:green",
@@ -139,7 +139,7 @@ def transient_growth_figure(data, fig=None):
                 label=f"{fam} (sigma_max = {c['sigma_max']:.2f})")
     ax.plot(lags, data["eigen_line"], "k--", lw=1, label=f"rho^l, rho = {data['rho']:g}")
     ax.axhline(0.0, color="0.5", lw=0.8)
-    _label(ax, "power l (steps)", "log10 ||W_h^l||_2")
+    label_axes(ax, "power l (steps)", "log10 ||W_h^l||_2")
     ax.legend(fontsize=TEXT, frameon=False, loc="lower left")
     nn = data["curves"].get("nonnormal")
     if nn is not None:
@@ -155,21 +155,21 @@ def transient_growth_figure(data, fig=None):
 
 def commutation_figure(data, fig=None):
     """The gap between the Jacobian product and W_h pulled out of it, in the order of
-    experiments.commutation_gap's `order` (the lecture notes' or the blog post's). Returns
+    experiments.vanishing.commutation_gap's `order` (the lecture notes' or the blog post's). Returns
     the figure."""
-    fig = _new(fig, (WIDTH, 4.0), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 4.0), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     n = data["n"]
     ax1.plot(n, data["gap"], "o-", color="tab:red", ms=3)
     ax1.set_ylim(0, max(1.05 * float(np.max(data["gap"])), 0.1))
-    _label(ax1, "number of factors n", "relative gap ||true - pulled||_F / max ||.||_F")
+    label_axes(ax1, "number of factors n", "relative gap ||true - pulled||_F / max ||.||_F")
     ax1.set_title(f"Relative gap is {data['gap'][0]:.2f} at n = 1 and "
                   f"{data['gap'][-1]:.2f} at n = {n[-1]}", fontsize=TEXT)
     ax2.plot(n, data["log10_true"], "o-", color="k", ms=3,
              label=f"true: {data['true_label']}")
     ax2.plot(n, data["log10_pulled"], "s--", color="tab:red", ms=3,
              label=f"W_h pulled out: {data['pulled_label']}")
-    _label(ax2, "number of factors n", "log10 spectral norm")
+    label_axes(ax2, "number of factors n", "log10 spectral norm")
     ax2.legend(fontsize=TEXT, frameon=False)
     ax2.set_title("The norms differ too", fontsize=TEXT)
     source = {"notes": "the lecture notes' order (eq. 1.32)",

@@ -4,7 +4,7 @@ import textwrap
 
 import numpy as np
 
-from .common import TEXT, TITLE, WIDTH, _label, _new
+from .common import TEXT, TITLE, WIDTH, label_axes, new_figure
 
 BASELINE_STYLES = ("dotted", "dashdot", "dashed")
 SAMPLER_SIZE = (WIDTH, 3.4)
@@ -16,7 +16,7 @@ def bpc_curves_figure(curves, baselines, title, fig=None):
 
     curves: {label: (updates (K,), bpc (K,))}; baselines: {name: bpc}.
     """
-    fig = _new(fig, (WIDTH, 3.8), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.8), layout="constrained")
     ax = fig.add_subplot()
     for label, (steps, bpc) in curves.items():
         ax.plot(steps, bpc, marker="o", ms=3, label=label)
@@ -25,7 +25,7 @@ def bpc_curves_figure(curves, baselines, title, fig=None):
     for (name, value), ls in zip(baselines.items(), BASELINE_STYLES):
         ax.axhline(value, color="0.4", ls=ls, lw=1, label=f"table: {name} ({value:.2f})")
     ax.set_ylim(lo - 0.1, min(top, 5.0) + 0.1)
-    _label(ax, "updates", "validation bits per character")
+    label_axes(ax, "updates", "validation bits per character")
     ax.set_title(title, fontsize=TITLE)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=TEXT, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -37,12 +37,12 @@ def exposure_bias_figure(errors, title, fig=None):
 
     errors: {"teacher forced": (S,), "free running": (S,)} fractions of wrong tokens.
     """
-    fig = _new(fig, (WIDTH * 0.65, 3.8), layout="constrained")
+    fig = new_figure(fig, (WIDTH * 0.65, 3.8), layout="constrained")
     ax = fig.add_subplot()
     for mode, marker in (("teacher forced", "o"), ("free running", "s")):
         e = np.asarray(errors[mode])
         ax.plot(np.arange(1, len(e) + 1), 100 * e, marker=marker, label=mode)
-    _label(ax, "output position t (1 = first token written)", "tokens wrong (%)")
+    label_axes(ax, "output position t (1 = first token written)", "tokens wrong (%)")
     ax.set_xticks(np.arange(1, len(e) + 1))
     ax.set_ylim(bottom=0)
     ax.set_title(title, fontsize=TITLE)
@@ -57,7 +57,7 @@ def sampler_figure(view, fig=None):
 
     view: experiments.sampling.sampling_view's dict.
     """
-    fig = _new(fig, SAMPLER_SIZE, layout="constrained")
+    fig = new_figure(fig, SAMPLER_SIZE, layout="constrained")
     ax, tx = fig.subplots(1, 2, width_ratios=(1, 2.6))
     chars, probs = view["top_chars"], view["top_probs"]
     y = np.arange(len(chars))[::-1]
@@ -65,7 +65,7 @@ def sampler_figure(view, fig=None):
     ax.set_yticks(y, [repr(c)[1:-1] if c != " " else "space" for c in chars], fontsize=TEXT,
                   family="monospace")
     ax.set_xlim(0, 1)
-    _label(ax, "probability after the prime", "next character")
+    label_axes(ax, "probability after the prime", "next character")
     t = view["temperature"]
     ax.set_title(f"next character, temperature {t:g}", fontsize=TITLE)
     tx.axis("off")

@@ -9,7 +9,7 @@ update_cliff (per change: the trajectories and the loss curves), with a fixed la
 import numpy as np
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from .common import TEXT, TITLE, WIDTH, _label, _new
+from .common import TEXT, TITLE, WIDTH, label_axes, new_figure
 
 _RUN = {"noclip": dict(color="tab:red", lw=1.0, ls="--", zorder=3),   # on top: visible where
         "clip": dict(color="tab:blue", lw=2.4, ls="-", zorder=2)}     # the two runs coincide
@@ -23,14 +23,14 @@ def _surface(ax, surface, levels=14):
                linewidths=0.3, alpha=0.5)
     ax.set_xlim(surface["w"][0], surface["w"][-1])
     ax.set_ylim(surface["b"][0], surface["b"][-1])
-    _label(ax, "w (recurrent weight)", "b (bias)")
+    label_axes(ax, "w (recurrent weight)", "b (bias)")
     return cs
 
 
 def cliff_surface_figure(surface, cut, fig=None):
     """The cliff: (a) the loss over (w, b) as filled contours, the slice marked; (b) the
     loss along b at the slice's w; (c) log10 |dL/db| along that slice. Returns the figure."""
-    fig = _new(fig, (WIDTH, 3.9), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.9), layout="constrained")
     ax_a, ax_b, ax_c = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1, 1]})
     cs = _surface(ax_a, surface)
     cb = fig.colorbar(cs, ax=ax_a, shrink=0.9)
@@ -44,12 +44,12 @@ def cliff_surface_figure(surface, cut, fig=None):
     ax_b.axvline(cut["cliff_b"], color="tab:red", lw=0.8, ls=":")
     ax_b.set_title(f"loss at w = {cut['w']:g}: {cut['loss_left']:.2f} falls to\n"
                    f"{cut['loss_right']:.3f} at b = {cut['cliff_b']:.2f}", fontsize=TEXT)
-    _label(ax_b, "b (bias)", "loss")
+    label_axes(ax_b, "b (bias)", "loss")
     ax_c.plot(cut["b"], np.log10(np.abs(cut["dldb"]) + 1e-300), color="tab:red", lw=1.2)
     ax_c.set_ylim(-4, None)
     ax_c.set_title(f"|dL/db| peaks at {cut['max_abs_dldb']:.3g}\n(the grid shows "
                    f"{cut['grid_max_abs_dldb']:.3g})", fontsize=TEXT)
-    _label(ax_c, "b (bias)", "log10 |dL/db|")
+    label_axes(ax_c, "b (bias)", "log10 |dL/db|")
     fig.suptitle("The one-neuron RNN's loss has a cliff: a step in b where the gradient "
                  "is huge", fontsize=TITLE)
     return fig
@@ -77,7 +77,7 @@ def cliff_artists(surface, n_starts, fig=None):
     """The cliff explorer's figure, built once: the surface, and empty trajectory and loss
     lines for n_starts starting points with and without clipping. Fixed layout, ticks and
     limits, so that a redraw measures nothing. Returns a dict of artists for update_cliff."""
-    fig = _new(fig, CLIFF_SIZE)
+    fig = new_figure(fig, CLIFF_SIZE)
     W, H = CLIFF_SIZE
     axes = {}
     for name, (x, y, w, h) in _CLIFF_PANELS.items():
@@ -98,7 +98,7 @@ def cliff_artists(surface, n_starts, fig=None):
     art["starts"] = ax_a.plot([], [], "o", color="w", mec="k", ms=6, zorder=5)[0]
     ax_b.set_ylim(LOSS_FLOOR, 0.0)
     ax_b.yaxis.set_major_locator(FixedLocator(np.arange(LOSS_FLOOR, 0.5)))
-    _label(ax_b, "gradient step", "log10 loss")
+    label_axes(ax_b, "gradient step", "log10 loss")
     ax_b.plot([], [], label="without clipping", **_RUN["noclip"])
     ax_b.plot([], [], label="with clipping", **_RUN["clip"])
     ax_b.legend(fontsize=TEXT, frameon=False, loc="lower left")
@@ -151,25 +151,25 @@ def clipping_figure(cmp, van, fig=None):
     """(a) the angle each clipping turns the gradient, per training step; (b) the raw
     gradient norm per step against the global threshold; (c) the contribution of each lag
     to dL/dW_h before and after clipping by global norm."""
-    fig = _new(fig, (WIDTH, 3.9), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.9), layout="constrained")
     ax_a, ax_b, ax_c = fig.subplots(1, 3)
     steps = np.arange(cmp["angles_value"].size)
     ax_a.plot(steps, cmp["angles_value"], ".", ms=3, color="tab:orange", label="by value")
     ax_a.plot(steps, cmp["angles_norm"], ".", ms=3, color="tab:blue", label="by global norm")
     ax_a.set_title(f"turned by up to {cmp['angles_value'].max():.0f} deg (value), "
                    f"{cmp['angles_norm'].max():.0g} (norm)", fontsize=TEXT)
-    _label(ax_a, "training step", "angle to the raw gradient (deg)")
+    label_axes(ax_a, "training step", "angle to the raw gradient (deg)")
     ax_a.legend(fontsize=TEXT, frameon=True, framealpha=1.0, loc="upper right")
     ax_b.semilogy(steps, cmp["grad_norm"], color="k", lw=0.8)
     ax_b.axhline(cmp["c_norm"], color="tab:blue", lw=1, ls="--")
     ax_b.set_title(f"norm >= c = {cmp['c_norm']:g} at {100 * cmp['fired_norm'].mean():.0f}% "
                    "of steps", fontsize=TEXT)
-    _label(ax_b, "training step", "raw gradient norm")
+    label_axes(ax_b, "training step", "raw gradient norm")
     ax_c.semilogy(van["lags"], van["contrib"], color="k", lw=1.5, label="raw")
     ax_c.semilogy(van["lags"], van["contrib_clipped"], color="tab:blue", lw=1.5, ls="--",
                   label=f"clipped (x {van['scale']:.2g})")
     ax_c.set_title("clipping shifts every lag alike", fontsize=TEXT)
-    _label(ax_c, "lag l = T - 1 - k (steps)", "||dL/dW_h from step k||")
+    label_axes(ax_c, "lag l = T - 1 - k (steps)", "||dL/dW_h from step k||")
     ax_c.legend(fontsize=TEXT, frameon=False, loc="upper right")
     fig.suptitle("Clipping by value turns the gradient, by norm it does not; neither "
                  "reaches the long lags", fontsize=TITLE)
@@ -181,7 +181,7 @@ def clipping_figure(cmp, van, fig=None):
 def omega_figure(res, fig=None):
     """(a) log10 ||dL/dh_k|| against lag at initialisation, after SGD + clipping, after
     SGD + clipping + Omega; (b) Omega's per-step ratios r_t for the same three."""
-    fig = _new(fig, (WIDTH, 3.8), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.8), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     styles = {"init": dict(color="0.5", ls=":", label="initialisation"),
               "plain": dict(color="tab:blue", label="SGD + clipping"),
@@ -192,11 +192,11 @@ def omega_figure(res, fig=None):
     drop = {k: res[f"profile_{k}"][0] - res[f"profile_{k}"][-1] for k in styles}
     ax_a.set_title(f"decades lost over {res['T'] - 1} lags: {drop['plain']:.2f} plain, "
                    f"{drop['omega']:.2f} with Omega", fontsize=TEXT)
-    _label(ax_a, "lag l = T - 1 - k (steps)", "log10 mean ||dL/dh_k||")
+    label_axes(ax_a, "lag l = T - 1 - k (steps)", "log10 mean ||dL/dh_k||")
     ax_a.legend(fontsize=TEXT, frameon=False, loc="lower left")
     ax_b.axhline(1.0, color="k", lw=0.6)
     ax_b.set_title("Omega pushes each ratio r_t towards 1", fontsize=TEXT)
-    _label(ax_b, "step t", "r_t = ||g_t J_t|| / ||g_t||")
+    label_axes(ax_b, "step t", "r_t = ||g_t J_t|| / ||g_t||")
     fig.suptitle("Trained with Omega, the gradient keeps its size across the lags",
                  fontsize=TITLE)
     return fig
@@ -207,7 +207,7 @@ def omega_figure(res, fig=None):
 def optimiser_figure(curves, fig=None):
     """One panel per optimiser (momentum, annealing, early stopping), each against plain
     SGD: validation MSE per step, log scale; early stopping marks where it stopped."""
-    fig = _new(fig, (WIDTH, 3.6), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.6), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
     base = curves["sgd"]
     for ax, name, color in zip(axes, ("momentum", "annealing", "early stopping"),
@@ -219,7 +219,7 @@ def optimiser_figure(curves, fig=None):
             ax.axvline(c["steps_run"], color=color, lw=0.8, ls=":")
         ax.set_title(f"{name}: best {c['best_error']:.3f} vs {base['best_error']:.3f}",
                      fontsize=TEXT)
-        _label(ax, "update", "validation MSE" if ax is axes[0] else "")
+        label_axes(ax, "update", "validation MSE" if ax is axes[0] else "")
         ax.legend(fontsize=TEXT, frameon=False, loc="lower left")
     fig.suptitle("The thesis's optimisers on the adding problem, each against plain SGD",
                  fontsize=TITLE)
@@ -231,7 +231,7 @@ def optimiser_figure(curves, fig=None):
 def decay_figure(res, fig=None):
     """(a) log10 ||dL/dh_k|| against lag after training with each decay; (b) the spectral
     radius of W_h after each."""
-    fig = _new(fig, (WIDTH, 3.8), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 3.8), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
     labels = list(res)
     colors = ["0.5", "k", "tab:orange", "tab:red", "tab:purple", "tab:brown"]
@@ -239,14 +239,14 @@ def decay_figure(res, fig=None):
         prof = res[label]["profile"]
         ax_a.plot(np.arange(prof.size), prof, color=color, lw=1.5,
                   ls=":" if label == "init" else "-", label=label)
-    _label(ax_a, "lag l = T - 1 - k (steps)", "log10 mean ||dL/dh_k||")
+    label_axes(ax_a, "lag l = T - 1 - k (steps)", "log10 mean ||dL/dh_k||")
     ax_a.legend(fontsize=TEXT, frameon=False, loc="lower left")
     ax_a.set_title("stronger decay, faster vanishing", fontsize=TEXT)
     rhos = [res[k]["rho"] for k in labels]
     ax_b.bar(np.arange(len(labels)), rhos, color=colors[:len(labels)])
     ax_b.axhline(1.0, color="k", lw=0.6)
     ax_b.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
-    _label(ax_b, "training", "spectral radius of W_h")
+    label_axes(ax_b, "training", "spectral radius of W_h")
     ax_b.tick_params(axis="x", labelsize=TEXT)
     ax_b.set_title("decay shrinks rho(W_h)", fontsize=TEXT)
     fig.suptitle("Weight decay shrinks W_h, and the gradient vanishes faster", fontsize=TITLE)
@@ -259,7 +259,7 @@ def reproduction_figure(table, fig=None):
     """Success rate against sequence length per method, one panel per task, with the
     Wilson intervals of experiments.success_rates.reproduction as error bars."""
     tasks_ = list(table["tasks"])
-    fig = _new(fig, (WIDTH, 4.3), layout="constrained")
+    fig = new_figure(fig, (WIDTH, 4.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(tasks_), sharey=True))
     methods = list(table["methods"])
     Ts = np.asarray(table["lengths"])
@@ -273,7 +273,7 @@ def reproduction_figure(table, fig=None):
         ax.set_xticks(Ts)
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(f"{task.replace('_', ' ')}, {table['n_seeds']} seeds", fontsize=TEXT)
-        _label(ax, "sequence length T", "success rate" if ax is axes[0] else "")
+        label_axes(ax, "sequence length T", "success rate" if ax is axes[0] else "")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=TEXT, frameon=False, loc="outside lower center",
                ncol=len(methods))

@@ -35,6 +35,7 @@ widgets and memory stay flat; `close()` does the same by hand.
 import base64
 import html
 import io
+import re
 import time
 import traceback
 
@@ -44,18 +45,32 @@ from PIL import Image
 from ..plots import render
 from ..validate import check_positive
 
+# The explorers display through get_view_spec and watch _view_count: ipywidgets 7.7.1
+# (Colab's) and 8 have both, and both pass tests/test_widgets.py.
+IPYWIDGETS_FLOOR = (7, 7, 1)
+
+
+def check_ipywidgets_version(version):
+    """ImportError naming the version needed when ipywidgets `version` is below the floor."""
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:3]) < IPYWIDGETS_FLOOR:
+        raise ImportError(f"rnn_core.widgets: expected ipywidgets 7.7.1 or later (7.7.1 as on "
+                          f"Colab, or 8), received ipywidgets {version}")
+
+
+check_ipywidgets_version(W.__version__)
 DPI = render.DPI
 # Carried by every live explorer (a <style> in an HTML widget applies to the whole page):
 # JupyterLab's output of the explorer's widget is followed by the static PNG; hide that.
 HIDE_STATIC_CSS = (
     "<style>.jp-OutputArea-child:has(.rnn-explorer) + .jp-OutputArea-child:has("
     '.jp-OutputArea-output[data-mime-type="image/png"]) { display: none; }</style>')
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 # The explorer each notebook cell made last, keyed by (kind, cell): re-running the cell
-# closes it. Only code run by a kernel is tracked (see _cell_id).
+# closes it. Only code run by a kernel is tracked (see cell_id).
 _BY_CELL = {}
 
 
-def _cell_id():
+def cell_id():
     """What identifies the notebook cell being executed, or None outside a kernel.
 
     JupyterLab sends the cell's id with each execute request; other clients (nbclient,
@@ -84,7 +99,7 @@ def _close_tree(widget):
     widget.close()
 
 
-def _check_range(name, value, low, high):
+def check_range(name, value, low, high):
     """A real number within a slider's range (a slider would silently clamp it)."""
     value = check_positive(name, value, allow_zero=True) if low >= 0 else float(value)
     if not low <= value <= high:
@@ -100,7 +115,7 @@ def img_html(png, alt):
             f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
 
 
-class _FigureWidget:
+class FigureWidget:
     """Shared machinery: controls, a fixed-height image, render-on-change, error capture."""
 
     def __init__(self, controls, height_px):
@@ -122,7 +137,7 @@ class _FigureWidget:
         self._viewed = False             # whether a front end has shown the widget
         for control in controls.values():
             control.observe(self._on_change, names="value")
-        key = (type(self).__name__, _cell_id())
+        key = (type(self).__name__, cell_id())
         if key[1] is not None:
             previous = _BY_CELL.get(key)
             if previous is not None:
@@ -183,11 +198,12 @@ class _FigureWidget:
         return ", ".join(self.controls)
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        # what shows where the widget cannot render (no kernel, or not run yet)
-        bundle["text/plain"] = (f"[{type(self).__name__}: controls {self._controls_text()} "
-                                "for the figure below; they are live when this cell runs]")
-        return bundle
+        """The live widget's view, and the text that shows where it cannot render (no kernel,
+        or not run yet). get_view_spec is the one view spec of ipywidgets 7 and 8 (7 has no
+        _repr_mimebundle_), so both display through this one path."""
+        return {WIDGET_VIEW_MIME: self.widget.get_view_spec(),
+                "text/plain": (f"[{type(self).__name__}: controls {self._controls_text()} "
+                               "for the figure below; they are live when this cell runs]")}
 
     def _ipython_display_(self):
         """The widget, then a static PNG of its figure that its first view empties."""

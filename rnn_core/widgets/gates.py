@@ -6,12 +6,12 @@ import ipywidgets as W
 from ..experiments import gates as ex
 from ..plots import gates as pg
 from ..validate import check_choice, check_int
-from .base import DPI, _check_range, _FigureWidget
+from .base import DPI, check_range, FigureWidget
 
 FORGET_BIAS_RANGE = (-2.0, 8.0)
 
 
-class CellExplorer(_FigureWidget):
+class CellExplorer(FigureWidget):
     """The cell explorer of notebook 05 (see `cell_explorer`)."""
 
     def __init__(self, cell=None, T=None, rho=None, forget_bias=None, input_scale=None, H=None,
@@ -19,11 +19,11 @@ class CellExplorer(_FigureWidget):
         d = ex.DEFAULTS
         cell = d["cell"] if cell is None else cell
         check_choice("cell", cell, tuple(ex.EXPLORER_CELLS))
-        rho = _check_range("rho", d["rho"] if rho is None else rho, 0.0, 2.0)
-        forget_bias = _check_range("forget_bias", d["forget_bias"] if forget_bias is None
-                                   else forget_bias, *FORGET_BIAS_RANGE)
-        input_scale = _check_range("input_scale", d["input_scale"] if input_scale is None
-                                   else input_scale, 0.01, 10.0)
+        rho = check_range("rho", d["rho"] if rho is None else rho, 0.0, 2.0)
+        forget_bias = check_range("forget_bias", d["forget_bias"] if forget_bias is None
+                                  else forget_bias, *FORGET_BIAS_RANGE)
+        input_scale = check_range("input_scale", d["input_scale"] if input_scale is None
+                                  else input_scale, 0.01, 10.0)
         self.H = check_int("H", d["H"] if H is None else H, low=1)
         self.seed = check_int("seed", d["seed"] if seed is None else seed, low=0)
         step = float(ex.EXPLORER_RHOS[1] - ex.EXPLORER_RHOS[0])
@@ -89,6 +89,6 @@ def cell_explorer(cell=None, T=None, rho=None, forget_bias=None, input_scale=Non
     slider). Arguments left None take experiments.gates.DEFAULTS. Each change runs
     experiments.gates.explorer_data and redraws with plots.gates.update_cell_explorer.
     Returns a CellExplorer; `.last_data` is the data on screen. Displayed like
-    widgets.explorer (the live widget, and a static PNG where no kernel runs).
+    widgets.vanishing.explorer (the live widget, and a static PNG where no kernel runs).
     """
     return CellExplorer(cell, T, rho, forget_bias, input_scale, H, seed)

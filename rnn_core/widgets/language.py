@@ -5,17 +5,17 @@ import ipywidgets as W
 from .. import plots
 from ..experiments import sampling
 from ..validate import check_int
-from .base import DPI, _check_range, _FigureWidget
+from .base import DPI, check_range, FigureWidget
 
 MAX_TEMPERATURE = 2.0
 
 
-class Sampler(_FigureWidget):
+class Sampler(FigureWidget):
     """The sampler of notebook 08 (see `sampler`)."""
 
     def __init__(self, cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0):
         self.cell, self.params, self.chars = cell, params, list(chars)
-        _check_range("temperature", temperature, 0.0, MAX_TEMPERATURE)
+        check_range("temperature", temperature, 0.0, MAX_TEMPERATURE)
         sampling.check_prime(prime, {c: i for i, c in enumerate(self.chars)})
         self.length = check_int("length", length, low=1, high=2000)
         self.seed = check_int("seed", seed, low=0)

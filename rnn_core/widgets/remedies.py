@@ -9,18 +9,18 @@ import ipywidgets as W
 from .. import plots
 from ..experiments import cliff as ex
 from ..validate import check_int
-from .base import DPI, _check_range, _FigureWidget
+from .base import DPI, check_range, FigureWidget
 
 LR_RANGE = (0.01, 10.0)          # the log sliders' ranges
 CLIP_RANGE = (0.01, 10.0)
 
 
-class CliffExplorer(_FigureWidget):
+class CliffExplorer(FigureWidget):
     """The cliff explorer of notebook 07 (see `cliff_explorer`)."""
 
     def __init__(self, lr=0.3, clip=1.0, steps=30):
-        _check_range("lr", lr, *LR_RANGE)                # the sliders would clamp them
-        _check_range("clip", clip, *CLIP_RANGE)
+        check_range("lr", lr, *LR_RANGE)                # the sliders would clamp them
+        check_range("clip", clip, *CLIP_RANGE)
         self.steps = check_int("steps", steps, low=1, high=500)
         self.last_runs = None
         style = {"description_width": "initial"}

@@ -5,25 +5,25 @@ import ipywidgets as W
 
 from .. import experiments, plots
 from ..validate import check_choice, check_int
-from .base import DPI, _check_range, _FigureWidget
+from .base import DPI, check_range, FigureWidget
 
 EXPLORER_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 EXPLORER_FAMILIES = ("orthogonal", "gaussian", "nonnormal")
 
 
-class Explorer(_FigureWidget):
+class Explorer(FigureWidget):
     """The gradient-norm explorer of notebook 03 (see `explorer`)."""
 
     def __init__(self, T=None, activation=None, family=None, input_scale=None, H=None,
                  seed=None):
-        d = experiments.DEFAULTS
+        d = experiments.vanishing.DEFAULTS
         T = d["T"] if T is None else T
         activation = d["activation"] if activation is None else activation
         family = d["family"] if family is None else family
         input_scale = d["input_scale"] if input_scale is None else input_scale
         check_choice("activation", activation, EXPLORER_ACTIVATIONS)
         check_choice("family", family, EXPLORER_FAMILIES)
-        _check_range("input_scale", input_scale, 0.01, 10.0)   # the slider would clamp it
+        check_range("input_scale", input_scale, 0.01, 10.0)   # the slider would clamp it
         self.H = check_int("H", d["H"] if H is None else H, low=1)
         self.seed = check_int("seed", d["seed"] if seed is None else seed, low=0)
         self.last_sweep = None
@@ -40,21 +40,21 @@ class Explorer(_FigureWidget):
                                             continuous_update=False, readout_format=".2g",
                                             style=style),
         }
-        self.art = plots.explorer_artists()
-        super().__init__(controls, int(plots.EXPLORER_SIZE[1] * DPI) + 4)
+        self.art = plots.explorer.explorer_artists()
+        super().__init__(controls, int(plots.explorer.EXPLORER_SIZE[1] * DPI) + 4)
         self.render()
 
     def settings(self):
-        """The keyword arguments of experiments.explorer_sweep for the current controls."""
+        """The keyword arguments of experiments.vanishing.explorer_sweep for the controls."""
         c = self.controls
         return dict(T=int(c["T"].value), activation=c["activation"].value,
                     family=c["W_h family"].value, input_scale=float(c["input scale"].value),
                     H=self.H, seed=self.seed)
 
     def _draw(self):
-        sweep = experiments.explorer_sweep(**self.settings())
+        sweep = experiments.vanishing.explorer_sweep(**self.settings())
         self.last_sweep = sweep
-        return self.art["fig"], plots.update_explorer(self.art, sweep)
+        return self.art["fig"], plots.explorer.update_explorer(self.art, sweep)
 
 
 def explorer(T=None, activation=None, family=None, input_scale=None, H=None, seed=None):
@@ -62,8 +62,9 @@ def explorer(T=None, activation=None, family=None, input_scale=None, H=None, see
 
     Controls: "T" (1..1000), "activation" (sigmoid, tanh, relu, linear), "W_h family"
     (orthogonal, gaussian, nonnormal), "input scale" (0.01..10, log slider). Arguments left
-    None take experiments.DEFAULTS. Each change runs experiments.explorer_sweep and redraws
-    with plots.update_explorer. Returns an Explorer; `.last_sweep` is the Sweep on screen.
+    None take experiments.vanishing.DEFAULTS. Each change runs
+    experiments.vanishing.explorer_sweep and redraws with plots.explorer.update_explorer.
+    Returns an Explorer; `.last_sweep` is the Sweep on screen.
 
     In a notebook, make it the last line of its cell: the cell then shows the live widget
     where a kernel runs and one static figure where none does (see the module docstring).
@@ -71,13 +72,13 @@ def explorer(T=None, activation=None, family=None, input_scale=None, H=None, see
     return Explorer(T, activation, family, input_scale, H, seed)
 
 
-class ActivationExplorer(_FigureWidget):
+class ActivationExplorer(FigureWidget):
     """The pre-activation explorer of notebook 04 (see `activation_explorer`)."""
 
     def __init__(self, activation="tanh", mean=0.0, spread=1.0, n=20000, seed=0):
         check_choice("activation", activation, EXPLORER_ACTIVATIONS)
-        _check_range("mean", mean, -6.0, 6.0)
-        _check_range("spread", spread, 0.01, 10 ** 1.3)
+        check_range("mean", mean, -6.0, 6.0)
+        check_range("spread", spread, 0.01, 10 ** 1.3)
         self.n = check_int("n", n, low=2)
         self.seed = check_int("seed", seed, low=0)
         self.last_stats = None
@@ -94,14 +95,14 @@ class ActivationExplorer(_FigureWidget):
                                        style=style),
         }
         self.fig = None
-        super().__init__(controls, int(plots.PREACTIVATION_SIZE[1] * DPI) + 4)
+        super().__init__(controls, int(plots.common.PREACTIVATION_SIZE[1] * DPI) + 4)
         self.render()
 
     def _draw(self):
         c = self.controls
-        stats = experiments.preactivation_stats(c["activation"].value, c["mean"].value,
-                                                c["spread"].value, n=self.n, seed=self.seed)
-        self.fig = plots.preactivation_figure(stats, fig=self.fig)
+        stats = experiments.derivatives.preactivation_stats(
+            c["activation"].value, c["mean"].value, c["spread"].value, n=self.n, seed=self.seed)
+        self.fig = plots.derivatives.preactivation_figure(stats, fig=self.fig)
         self.last_stats = stats
         return self.fig, None
 
@@ -110,7 +111,7 @@ def activation_explorer(activation="tanh", mean=0.0, spread=1.0, n=20000, seed=0
     """The notebook-04 explorer: pre-activations a ~ N(mean, spread^2), f'(a), mean |f'|.
 
     Controls: "activation", "mean" and "spread". Each change recomputes
-    experiments.preactivation_stats and redraws plots.preactivation_figure.
+    experiments.derivatives.preactivation_stats and redraws plots.derivatives.preactivation_figure.
     Returns an ActivationExplorer; `.last_stats` is the dict on screen. Displayed like
     `explorer` (one figure per place).
     """
