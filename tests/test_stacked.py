@@ -1,11 +1,11 @@
 """The stacked passes and their pieces against the plain forms they stand for: the Elman
 step written out in place against elman._step/_step_back, tanh through exp against np.tanh,
-the stacked losses against losses.py, the per-run norms against optim.global_norm."""
+the stacked losses against losses.py, the per-run norms against clipping.global_norm."""
 import numpy as np
 import pytest
 
 from rnn_core.nn import activations, losses
-from rnn_core.remedies import optim
+from rnn_core.remedies import clipping
 from rnn_core.training.many import parallel, parallel_loss
 from rnn_core.training import tasks, train
 from rnn_core.cells import elman
@@ -77,7 +77,7 @@ def test_stacked_losses_equal_losses_py_run_by_run():
         assert xl[k] == pytest.approx(b, rel=1e-14) and np.allclose(dl[k], db, rtol=1e-14)
 
 
-def test_global_norms_equal_optim_per_run():
+def test_global_norms_equal_clipping_global_norm_per_run():
     rng = np.random.default_rng(1)
     g = {"W": rng.standard_normal((4, 6, 3)), "b": rng.standard_normal((4, 3))}
     g["W"][1] *= 1e200                            # huge: the scaled formula keeps it finite
@@ -86,7 +86,7 @@ def test_global_norms_equal_optim_per_run():
     norm, ok = parallel_loss._global_norms({k: v.reshape(4, -1) for k, v in g.items()})
     assert list(ok) == [True, True, False, False]
     for k in (0, 1):
-        ref = optim.global_norm({key: v[k] for key, v in g.items()})
+        ref = clipping.global_norm({key: v[k] for key, v in g.items()})
         assert np.isfinite(norm[k]) and norm[k] == pytest.approx(ref, rel=1e-14)
 
 

@@ -27,6 +27,7 @@ from ..training import corpus, tasks
 from ..bptt import gradcheck
 from ..nn import losses
 from ..cells import sequence, get as get_cell
+from ..remedies import clipping, optim
 from ..remedies.optim import n_params
 from ..nn.readout import affine_backward, init_affine, init_embedding
 from ..validate import check_choice, check_int, check_positive
@@ -154,44 +155,6 @@ def loss_and_grads(mod, params, inputs, targets, state0, opts):
     return loss, {"embed": {"E": dE}, "cell": gcell, "out": gout}, stateT
 
 
-def _leaves(tree):
-    for v in tree.values():
-        yield from (_leaves(v) if isinstance(v, dict) else (v,))
-
-
-def _map(fn, *trees):
-    first = trees[0]
-    return {k: (_map(fn, *(t[k] for t in trees)) if isinstance(first[k], dict)
-                else fn(*(t[k] for t in trees))) for k in first}
-
-
-def adam(params, grads, m, v, k, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One Adam update (Kingma & Ba 2015), k = 1, 2, ... the update number.
-
-    m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2;
-    theta <- theta - lr * (m / (1 - beta1^k)) / (sqrt(v / (1 - beta2^k)) + eps).
-    m, v None at the first update. Returns new (params, m, v); nothing is modified.
-    """
-    if m is None:
-        m = _map(np.zeros_like, params)
-        v = _map(np.zeros_like, params)
-    m = _map(lambda a, g: beta1 * a + (1 - beta1) * g, m, grads)
-    v = _map(lambda a, g: beta2 * a + (1 - beta2) * (g * g), v, grads)
-    c1, c2 = 1 - beta1 ** k, 1 - beta2 ** k
-    new = _map(lambda p, a, b: (p - lr * (a / c1) / (np.sqrt(b / c2) + eps)).astype(p.dtype),
-               params, m, v)
-    return new, m, v
-
-
-def clip_global(grads, c):
-    """Global-norm clipping (Algorithm 2): (grads scaled to norm <= c, the norm before)."""
-    norm = float(np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in _leaves(grads))))
-    if c is None or norm <= c:
-        return grads, norm
-    s = c / norm
-    return _map(lambda g: g * g.dtype.type(s), grads), norm
-
-
 def bpc(cell, params, ids, N=16, T=128, **opts):
     """Bits per character of the model on ids, read as N consecutive streams from the zero
     state, the state carried from window to window (the remainder of len(ids) // N dropped).
@@ -251,6 +214,7 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     check_choice("order", order, ORDERS)
     N, T, steps = (check_int(a, v, low=1) for a, v in (("N", N), ("T", T), ("steps", steps)))
     lr = check_positive("lr", lr)
+    clip = None if clip is None else clipping.check_threshold("clip", clip)
     if lr_end is not None:
         lr_end = check_positive("lr_end", lr_end, allow_zero=True)
     val_every = check_int("val_every", val_every, low=1)
@@ -269,9 +233,10 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
         if reset:
             state = sequence.zero_state(mod.STATE_KEYS, N, H, dtype)
         loss, grads, state = loss_and_grads(mod, params, inputs, targets, state, opts)
-        grads, _ = clip_global(grads, clip)
+        if clip is not None:
+            grads, _, _ = clipping.clip_global_norm(grads, clip, check=False)
         rate = lr if lr_end is None else lr + (lr_end - lr) * k / max(steps - 1, 1)
-        params, m, v = adam(params, grads, m, v, k + 1, rate)
+        params, m, v = optim.adam(params, grads, m, v, k + 1, rate, check=False)
         run.train_bpc.append(loss / T / LN2)
         if (k + 1) % val_every == 0 or k + 1 == steps:
             run.val_step.append(k + 1)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..nn import activations, matrices
-from ..remedies import optim, regularizer
+from ..remedies import clipping, optim, regularizer
 from ..training import tasks, train
 from ..cells import elman
 from ..nn.readout import affine_backward, affine_forward
@@ -78,14 +78,10 @@ def train_run(val, H, steps, lr, seed=0, batch_size=20, clip=None, clip_value=No
         if l2 or l1:
             grads = _add(grads, decay_gradient(params, l2, l1))
         log["loss"].append(loss)
-        log["grad_norm"].append(optim.global_norm(grads))
+        log["grad_norm"].append(clipping.global_norm(grads))
         if record:
             log["grads"].append(np.concatenate([a.ravel() for a in optim.leaves(grads)]))
-        fired, n_val = False, 0
-        if clip is not None:
-            grads, _, fired = optim.clip_global_norm(grads, clip)
-        if clip_value is not None:
-            grads, n_val = optim.clip_value(grads, clip_value)
+        grads, fired, n_val = clipping.clip(grads, log["grad_norm"][-1], clip, clip_value)
         log["clipped"].append(fired)
         log["n_value_clipped"].append(n_val)
         params = optim.sgd(params, grads, lr)
@@ -189,8 +185,8 @@ def clipping_and_vanishing(c=0.1, seed=0, T=40):
     val = small_task(T=T, n_val=100)
     params = train.init_model("rnn", val.D, SMALL["H"], val.n_out, seed=seed)
     _, _, grads, _ = train.loss_and_grads("rnn", params, val)
-    clipped, norm, fired = optim.clip_global_norm(grads, c)
-    scale = optim.global_norm(clipped) / norm
+    clipped, norm, fired = clipping.clip_global_norm(grads, c)
+    scale = clipping.global_norm(clipped) / norm
     contrib = lag_contributions(params, val)
     contrib_c = contrib * scale
     far = np.arange(T - 1) > T // 2

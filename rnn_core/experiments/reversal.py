@@ -16,7 +16,8 @@ from ..training import seq2seq
 from ..cells import get as get_cell
 from ..validate import check_int
 from ..remedies.optim import n_params
-from .language import adam, clip_global, flatten
+from ..remedies import clipping, optim
+from .language import flatten
 
 
 def reverse_strings(N, S, K, seed):
@@ -45,6 +46,7 @@ def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed
     mod = get_cell(cell)
     opts = mod._options(opts)
     steps = check_int("steps", steps, low=1)
+    clip = None if clip is None else clipping.check_threshold("clip", clip)
     params = seq2seq.init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
     run = Seq2SeqRun(params, n_params(params))
     seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
@@ -52,8 +54,9 @@ def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed
     for k in range(steps):
         source, target = reverse_strings(N, S, K, int(seeds[k]))
         loss, grads = seq2seq._loss_and_grads(mod, params, source, target, opts)
-        grads, _ = clip_global(grads, clip)
-        params, m, v = adam(params, grads, m, v, k + 1, lr)
+        if clip is not None:
+            grads, _, _ = clipping.clip_global_norm(grads, clip, check=False)
+        params, m, v = optim.adam(params, grads, m, v, k + 1, lr, check=False)
         run.loss.append(loss / S)
     run.params, run.seconds = params, time.perf_counter() - t0
     return run

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn import activations, losses
-from ..remedies import optim, regularizer
+from ..remedies import clipping, optim, regularizer
 from ..nn.readout import affine_backward, affine_forward, init_affine
 from ..cells import sequence, elman, get as get_cell
 from .tasks import LOWER_IS_BETTER, Task
@@ -280,7 +280,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     cell_opts are its options (activation, form, L). task: the validation set (fresh training batches are drawn from its generator).
     optimizer 'sgd' or 'momentum' (v <- momentum v + lr g; theta <- theta - v).
     schedule: a callable k -> learning rate (optim.exponential, linear, step); replaces lr.
-    clip: global-norm threshold c (Algorithm 2); clip_value: per-entry threshold.
+    clip: global-norm threshold c (clipping.norm_scale); clip_value: per-entry threshold.
     omega_weight: lambda of Pascanu's regulariser (Elman only), omega_mode its derivative.
     Validation every val_every steps and after the last; patience: stop after that many
     validations without a lower error; until_success: stop at the first validation that
@@ -321,9 +321,9 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     elif not callable(schedule):
         raise TypeError(f"schedule: expected a callable k -> lr, received {type(schedule).__name__}")
     if clip is not None:
-        clip = _threshold("clip", clip)
+        clip = clipping.check_threshold("clip", clip)
     if clip_value is not None:
-        clip_value = _threshold("clip_value", clip_value)
+        clip_value = clipping.check_threshold("clip_value", clip_value)
     omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
     val_every = check_int("val_every", val_every, low=1)
     if patience is not None:
@@ -348,7 +348,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
             loss, om, grads, _ = _loss_and_grads(mod, params, batch, state0, opts, truncate,
                                                  omega_weight, omega_mode)
             ok = grads is not None and np.isfinite(loss) and _finite(grads)
-            norm = optim.global_norm(grads) if ok else float("inf")
+            norm = clipping.global_norm(grads, check=False) if ok else float("inf")
         hist.loss.append(loss)
         hist.omega.append(om)
         hist.grad_norm.append(norm)
@@ -359,11 +359,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
             hist.n_value_clipped.append(0)
             hist.stop_reason, hist.stopped_early = "diverged", True
             break
-        clipped, n_val = False, 0
-        if clip is not None:
-            grads, _, clipped = optim.clip_global_norm(grads, clip)
-        if clip_value is not None:
-            grads, n_val = optim.clip_value(grads, clip_value)
+        grads, clipped, n_val = clipping.clip(grads, norm, clip, clip_value)
         hist.clipped.append(clipped)
         hist.n_value_clipped.append(n_val)
         with np.errstate(all="ignore"):
@@ -399,13 +395,6 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         hist.succeeded = hist.val_success[-1]
     hist.wall_time = time.perf_counter() - t0
     return best_params, hist
-
-
-def _threshold(name, c):
-    try:
-        return optim._check_threshold(c)
-    except (TypeError, ValueError) as e:
-        raise type(e)(str(e).replace("c:", f"{name}:", 1)) from None
 
 
 def _validate(mod, params, task, state0, opts, hist, step):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import batches, parallel, parallel_loss
-from ...remedies import optim, regularizer
+from ...remedies import clipping, optim, regularizer
 from .. import train
 from .parallel import CELLS
 from ...validate import check_choice, check_int, check_positive
@@ -169,8 +169,8 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     lrs = _per_run("lr", lr, K, check_positive)
     scheds = [optim.constant(a) if s is None else s for s, a in zip(scheds, lrs)]
     gammas = np.array(_per_run("momentum", momentum, K, _check_momentum))
-    clips = _per_run("clip", clip, K, train._threshold, allow_none=True)
-    cvals = _per_run("clip_value", clip_value, K, train._threshold, allow_none=True)
+    clips = _per_run("clip", clip, K, clipping.check_threshold, allow_none=True)
+    cvals = _per_run("clip_value", clip_value, K, clipping.check_threshold, allow_none=True)
     weights = np.array(_per_run("omega_weight", omega_weight, K,
                                 lambda n, w: _named_omega(mod, n, w, omega_mode)))
     check_choice("omega_mode", omega_mode, regularizer.MODES)
@@ -340,17 +340,18 @@ def _clip(grads, keys, norm, ok, c, cv, dtype):
     """Global-norm clipping at c (A,) and clipping by value at cv (A,), per run, in place
     in grads (inf: off). Returns (clipped (A,) bool, entries changed by value (A,) int)."""
     A = len(norm)
-    clipped = ok & (norm >= c) & (norm > 0)
+    scale, clipped = clipping.norm_scale(norm, c)
+    clipped &= ok
     if clipped.any():
-        scale = np.where(clipped, c / np.where(clipped, norm, 1.0), 1.0).astype(dtype)
+        scale = np.where(clipped, scale, 1.0).astype(dtype)
         for k in keys:
             grads[k] *= scale.reshape((A,) + (1,) * (grads[k].ndim - 1))
     n_val = np.zeros(A, int)
     if np.isfinite(cv).any():
         for k in keys:
             b = cv.astype(dtype).reshape((A,) + (1,) * (grads[k].ndim - 1))
-            n_val += (np.abs(grads[k]) > b).reshape(A, -1).sum(axis=1)
-            grads[k] = np.clip(grads[k], -b, b)
+            grads[k], changed = clipping.value_clip(grads[k], b)
+            n_val += changed.reshape(A, -1).sum(axis=1)
     return clipped, n_val
 
 
