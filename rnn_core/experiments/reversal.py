@@ -3,7 +3,7 @@ forcing, exposure bias when it runs free, and the gradient checks of its exact B
 (notebook 08).
 
 Shapes: source (N, S) and target (N, S) int64 token ids from K symbols; the target is the
-source reversed. Training is language.train_lm's: Adam with global-norm clipping, on a
+source reversed. Training is training.language.train_lm's: Adam with global-norm clipping, on a
 fresh seeded batch every update.
 """
 import time
@@ -17,7 +17,7 @@ from ..cells import get as get_cell
 from ..validate import check_int
 from ..remedies.optim import n_params
 from ..remedies import clipping, optim
-from .language import flatten
+from ..training.language import flatten
 
 
 def reverse_strings(N, S, K, seed):

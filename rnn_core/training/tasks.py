@@ -1,5 +1,6 @@
 """Seeded tasks: five synthetic ones that need long memory (adding, temporal order, memory,
-copy, latch) and next-character prediction on a shipped text (text, the character LM).
+copy, latch), two of notebook 06 (lookahead, which needs the future, and two_timescales)
+and next-character prediction on a shipped text (text, the character LM).
 
 Every generator returns a `Task` with inputs x (N, T, D) float64 and targets y:
   - regression, many-to-one (adding):       y (N, O) float64, loss "mse"
@@ -309,9 +310,63 @@ def latch(N, T, seed=0, L=3, noise=0.2, threshold=0.99):
                 {"T": T, "L": L, "noise": noise, "threshold": threshold})
 
 
+# ----------------------------------------------------------------------------------------
+
+
+def lookahead(N, T, seed=0, k=2, n_symbols=4, threshold=0.95):
+    """Name the symbol k steps AHEAD: y_t = x_{t+k}, for every step t < T - k.
+
+    x (N, T, n_symbols) one-hot random symbols; y (N, T) int64; mask (N, T) is 1 on the
+    steps t < T - k (the last k steps have no answer). A model that reads x_1 .. x_t only
+    can do no better than chance, 1 / n_symbols. Success: accuracy >= threshold.
+    """
+    k = check_int("k", k, low=1)
+    N, T, rng = _check_common(N, T, seed, k + 1, f"k + 1 with k = {k}")
+    n_symbols = check_int("n_symbols", n_symbols, low=2)
+    threshold = _threshold(threshold, "accuracy")
+    ids = rng.integers(0, n_symbols, size=(N, T))
+    y = np.zeros((N, T), np.int64)
+    y[:, :T - k] = ids[:, k:]
+    mask = np.zeros((N, T))
+    mask[:, :T - k] = 1.0
+    return Task("lookahead", np.eye(n_symbols)[ids], y, mask, "xent", n_symbols, True,
+                         "accuracy", threshold, {"T": T, "k": k, "n_symbols": n_symbols,
+                                                 "threshold": threshold})
+
+
+def two_timescales(N, T, seed=0, p_switch=0.1, threshold=0.95):
+    """A fast signal read through a slow mode: y_t = [b_{t-1} > 0] XOR m_t, for t >= 1.
+
+    x (N, T, 2): channel 0 a fresh random bit b_t = +-1 at every step (the fast signal);
+    channel 1 a marker, +1 or -1 at the steps where the mode m_t (0 or 1, the slow signal)
+    is set to 1 or 0: at t = 0, and wherever it flips, with probability p_switch per step.
+    y (N, T) int64, mask 0 at t = 0. Success: accuracy >= threshold. Returns a Task with
+    options["modes"]-free settings; the modes are recomputed from the markers.
+    """
+    N, T, rng = _check_common(N, T, seed, 2, "a previous bit to read")
+    p_switch = check_positive("p_switch", p_switch)
+    if p_switch > 1:
+        raise ValueError(f"p_switch: expected a probability in (0, 1], received {p_switch}")
+    threshold = _threshold(threshold, "accuracy")
+    bits = rng.integers(0, 2, size=(N, T))
+    flips = rng.random((N, T)) < p_switch
+    flips[:, 0] = True                                   # the first mode is always announced
+    m0 = rng.integers(0, 2, size=N)
+    modes = (m0[:, None] + np.cumsum(flips, axis=1) - 1) % 2   # flips toggle the mode
+    x = np.zeros((N, T, 2))
+    x[:, :, 0] = 2.0 * bits - 1.0
+    x[:, :, 1] = np.where(flips, 2.0 * modes - 1.0, 0.0)
+    y = np.zeros((N, T), np.int64)
+    y[:, 1:] = bits[:, :-1] ^ modes[:, 1:]
+    mask = np.ones((N, T))
+    mask[:, 0] = 0.0
+    return Task("two_timescales", x, y, mask, "xent", 2, True, "accuracy", threshold,
+                         {"T": T, "p_switch": p_switch, "threshold": threshold})
+
+
 @functools.lru_cache(maxsize=4)
-def _text_ids(name, val_fraction):
-    """(chars, train ids, validation ids) of a shipped text, read-only: encoded once."""
+def _encoded(name, val_fraction):
+    """text_ids, cached: the text is encoded once per process."""
     text = corpus.load(name)
     chars, index = corpus.build_vocab(text)
     train, val = corpus.split(corpus.encode(text, index), val_fraction)
@@ -320,9 +375,16 @@ def _text_ids(name, val_fraction):
     return tuple(chars), train, val
 
 
+def text_ids(name=None, val_fraction=0.1):
+    """(chars, train ids, validation ids) of a shipped text (None: corpus.DEFAULT), split
+    contiguously, its last val_fraction the validation part; the id arrays are read-only."""
+    name = corpus.DEFAULT if name is None else name
+    return _encoded(name, corpus.check_fraction("val_fraction", val_fraction))
+
+
 def text_vocab(name=None):
     """The characters of a shipped text, in id order, as `text` encodes them (a list)."""
-    return list(_text_ids(corpus.DEFAULT if name is None else name, 0.1)[0])
+    return list(text_ids(name)[0])
 
 
 def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
@@ -353,7 +415,7 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     else:
         N, T = check_int("N", N, low=1), check_int("T", T, low=1)
     threshold = check_positive("threshold", threshold)
-    chars, train, val = _text_ids(name, val_fraction)
+    chars, train, val = _encoded(name, val_fraction)
     ids = train if part == "train" else val
     need = N * T + 1 if seed is None else T + 1
     if len(ids) < need:
@@ -367,7 +429,8 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
 
 
 GENERATORS = {"adding": adding, "temporal_order": temporal_order, "memory": memory,
-              "copy": copy, "latch": latch, "text": text}
+              "copy": copy, "latch": latch, "lookahead": lookahead,
+              "two_timescales": two_timescales, "text": text}
 
 
 def make(name, N, T, seed=0, **options):

@@ -26,6 +26,7 @@ from ..nn import activations, losses
 from ..remedies import clipping, optim, regularizer
 from ..nn.readout import affine_backward, affine_forward, init_affine
 from ..cells import sequence, elman, get as get_cell
+from . import sampling
 from .tasks import LOWER_IS_BETTER, Task
 from ..validate import check_choice, check_int, check_positive
 
@@ -124,9 +125,8 @@ def predict(cell, params, x, readout="last", **cell_opts):
 
 
 def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **cell_opts):
-    """Text from a one-hot character model that train.fit trained on tasks.text (the
-    embedding language models of experiments.language sample with experiments.sampling):
-    a str of `length`.
+    """Text from a one-hot character model that train.fit trained on tasks.text (through
+    sampling.generate, the sampler of the embedding language models too): a str of `length`.
 
     chars: the vocabulary in id order (tasks.text_vocab()), one character per output of the
     readout. The model reads `prime` first (from a zero state), then draws each next
@@ -145,32 +145,14 @@ def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0
                          f"received {len(chars)} ({len(set(chars))} distinct)")
     length = check_int("length", length, low=1)
     temperature = check_positive("temperature", temperature, allow_zero=True)
-    if not isinstance(prime, str) or not prime:
-        raise ValueError(f"prime: expected a non-empty str, received {prime!r}")
     index = {c: i for i, c in enumerate(chars)}
-    unknown = sorted(set(prime) - set(index))
-    if unknown:
-        raise ValueError(f"prime: expected characters of the vocabulary, received "
-                         f"{len(unknown)} unknown: {unknown[:10]!r}")
-    rng = np.random.default_rng(seed)
+    sampling.check_prime(prime, index)
+    opts, widths, _ = _check_model(mod, params, V, cell_opts)
     dtype = params["out"]["W_y"].dtype
-    eye = np.eye(V, dtype=dtype)
-    opts, _, _ = _check_model(mod, params, V, cell_opts)
-    h, state, _ = mod.forward(eye[[[index[c] for c in prime]]], None, params["cell"], **cell_opts)
-    W_yT, b_y = params["out"]["W_y"].T, params["out"]["b_y"]
-    last, out = h[:, -1], []
-    for _ in range(length):                    # one unchecked step per character
-        logits = (last @ W_yT + b_y)[0]        # the readout, as affine_forward computes it
-        if temperature == 0:
-            i = int(np.argmax(logits))
-        else:
-            z = logits / temperature
-            p = np.exp(z - z.max())
-            i = int(rng.choice(V, p=p / p.sum()))
-        out.append(chars[i])
-        h, state, _ = mod._forward(eye[[[i]]], state, params["cell"], opts)
-        last = h[:, -1]
-    return "".join(out)
+    ids = sampling.generate(mod, params["cell"], np.eye(V, dtype=dtype), params["out"],
+                            [index[c] for c in prime], length, temperature,
+                            np.random.default_rng(seed), opts, _zeros(widths, 1, dtype))
+    return "".join(chars[i] for i in ids)
 
 
 def _data_loss(task, y):
