@@ -65,11 +65,10 @@ def train_run(val, H, steps, lr, seed=0, batch_size=20, clip=None, clip_value=No
     l1 = check_positive("l1", l1, allow_zero=True)
     params = train.init_model("rnn", val.D, H, val.n_out, seed=seed, init=init,
                               activation=activation)
-    data_seed = int(np.random.SeedSequence(seed).generate_state(3)[2])
-    batch_rng = np.random.default_rng(data_seed)
+    rng = np.random.default_rng(seed)                 # fit's stream of batches
     log = {"loss": [], "grad_norm": [], "clipped": [], "n_value_clipped": [], "grads": []}
     for k in range(steps):
-        batch = val.resample(batch_size, seed=int(batch_rng.integers(2 ** 62)))
+        batch = val.resample(batch_size, rng)
         loss, _, grads, _ = train.loss_and_grads("rnn", params, batch,
                                                  omega_weight=omega_weight,
                                                  activation=activation)

@@ -15,7 +15,8 @@ shape of y are accepted too, except for "bpc", which needs logits). `task.score(
 the task's metric (MSE or bits per character, lower is better, or accuracy, higher is
 better), `task.error(pred)` is always lower-is-better (MSE, bpc or 1 - accuracy) and
 `task.success(pred)` compares the metric with the task's threshold.
-Same seed, same data: each generator uses only np.random.default_rng(seed).
+Same seed, same data: each generator uses only np.random.default_rng(seed). A seed may
+also be a numpy Generator, which the batch is drawn from (train.fit's one stream per run).
 """
 import functools
 from dataclasses import dataclass, field
@@ -63,7 +64,8 @@ class Task:
         return self.x.shape[2]
 
     def resample(self, N, seed):
-        """A fresh batch of N sequences from the same generator and settings."""
+        """A fresh batch of N sequences from the same generator and settings; seed: an int,
+        or a numpy Generator to draw from."""
         return GENERATORS[self.name](N=N, seed=seed, **self.options)
 
     def score(self, pred):
@@ -134,8 +136,11 @@ def _check_common(N, T, seed, T_min, why):
     T = check_int("T", T)
     if T < T_min:
         raise ValueError(f"T: expected T >= {T_min} ({why}), received {T}")
+    if isinstance(seed, np.random.Generator):            # a trainer's stream: drawn from
+        return N, T, seed
     if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer, received {type(seed).__name__} {seed!r}")
+        raise TypeError(f"seed: expected an integer or a numpy Generator, received "
+                        f"{type(seed).__name__} {seed!r}")
     return N, T, np.random.default_rng(seed)
 
 
@@ -159,7 +164,9 @@ def adding(N, T, seed=0, threshold=0.04):
     """
     N, T, rng = _check_common(N, T, seed, 2, "one marker in each half of the sequence")
     threshold = _threshold(threshold, "mse")
-    values, first, second = _adding_draw(rng, N, T)
+    values = rng.uniform(0.0, 1.0, size=(N, T))
+    first = rng.integers(0, T // 2, size=N)
+    second = rng.integers(T // 2, T, size=N)
     marks = np.zeros((N, T))
     marks[np.arange(N), first] = 1.0
     marks[np.arange(N), second] = 1.0
@@ -167,14 +174,6 @@ def adding(N, T, seed=0, threshold=0.04):
     y = (values * marks).sum(axis=1, keepdims=True)              # (N, 1)
     return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
                 {"T": T, "threshold": threshold})
-
-
-def _adding_draw(rng, N, T):
-    """adding's random numbers in its order: values (N, T), first and second marks (N,)."""
-    values = rng.uniform(0.0, 1.0, size=(N, T))
-    first = rng.integers(0, T // 2, size=N)
-    second = rng.integers(T // 2, T, size=N)
-    return values, first, second
 
 
 TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")     # one-hot order of the inputs
@@ -192,13 +191,6 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     """
     N, T, rng = _check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
     threshold = _threshold(threshold, "accuracy")
-    ids, y = _temporal_order_draw(rng, N, T)
-    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
-                threshold, {"T": T, "threshold": threshold})
-
-
-def _temporal_order_draw(rng, N, T):
-    """temporal_order's symbol ids (N, T) and classes (N,), unchecked."""
     lo1 = max(1, round(0.1 * T))
     hi1 = max(lo1, round(0.2 * T))
     lo2 = max(hi1 + 1, round(0.5 * T))
@@ -211,7 +203,9 @@ def _temporal_order_draw(rng, N, T):
     s2 = rng.integers(0, 2, size=N)
     ids[np.arange(N), t1] = 4 + s1
     ids[np.arange(N), t2] = 4 + s2
-    return ids, (2 * s1 + s2).astype(np.int64)
+    y = (2 * s1 + s2).astype(np.int64)
+    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
+                threshold, {"T": T, "threshold": threshold})
 
 
 def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
@@ -229,21 +223,15 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
     threshold = _threshold(threshold, "accuracy")
     lo, hi = _window(position, T)
-    ids, y = _memory_draw(rng, N, T, symbol, n_symbols, lo, hi)
-    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
-                threshold, {"T": T, "symbol": symbol, "position": position,
-                            "n_symbols": n_symbols, "threshold": threshold})
-
-
-def _memory_draw(rng, N, T, symbol, n_symbols, lo, hi):
-    """memory's symbol ids (N, T) and classes (N,), unchecked; [lo, hi) the window."""
     others = np.delete(np.arange(n_symbols), symbol)
     ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
     y = rng.permutation(np.arange(N) % 2).astype(np.int64)       # balanced classes
     where = rng.integers(lo, hi, size=N)
     pos = np.flatnonzero(y)
     ids[pos, where[pos]] = symbol
-    return ids, y
+    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
+                threshold, {"T": T, "symbol": symbol, "position": position,
+                            "n_symbols": n_symbols, "threshold": threshold})
 
 
 def _window(position, T):
@@ -411,7 +399,7 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     check_choice("part", part, ("train", "val"))
     val_fraction = corpus.check_fraction("val_fraction", val_fraction)
     if seed is not None:
-        N, T, _ = _check_common(N, T, seed, 1, "at least one character to predict")
+        N, T, seed = _check_common(N, T, seed, 1, "at least one character to predict")
     else:
         N, T = check_int("N", N, low=1), check_int("T", T, low=1)
     threshold = check_positive("threshold", threshold)
@@ -421,7 +409,7 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     if len(ids) < need:
         raise ValueError(f"T: expected {'N * T' if seed is None else 'T'} + 1 <= {len(ids)}, the "
                          f"characters of the {part!r} part of {name!r}, received N = {N}, T = {T}")
-    inputs, targets = corpus.windows(ids, N, T, seed=None if seed is None else int(seed))
+    inputs, targets = corpus.windows(ids, N, T, seed=seed)
     V = len(chars)
     return Task("text", _one_hot(inputs, V), targets, np.ones((N, T)), "xent", V, True, "bpc",
                 threshold, {"T": T, "name": name, "part": "train",

@@ -6,10 +6,10 @@ y (N, O)) or at every step (many-to-many, y (N, T, O)); loss "mse" or "xent" fro
 {"cell": {...keys of the cell...}, "out": {"W_y", "b_y"}}.
 
 Data: the Task given to fit is the fixed VALIDATION set; every training step draws a fresh
-batch from the same generator (task.resample) with its own seed, derived from `seed`.
-Synthetic tasks have unlimited data, so the training curve measures optimisation, not
-memorisation of a finite training set, and the validation set is never trained on (its
-seed is the task's own; training seeds are 62-bit draws from `seed`).
+batch from the same task generator (task.resample), all of a run's batches from one numpy
+Generator, np.random.default_rng(seed). Synthetic tasks have unlimited data, so the
+training curve measures optimisation, not memorisation of a finite training set, and the
+validation set is never trained on (its seed is the task's own).
 
 Any cell of cells.CELLS trains (the gated-feedback RNN's readout reads its top layer).
 Each public function checks the cell's options and parameters once, through the cell's own
@@ -187,16 +187,13 @@ def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, ome
         return float("nan"), 0.0, None, None
     if not np.isfinite(h).all():
         return float("nan"), 0.0, None, h
-    if task.many_to_many:
-        y, ocache = affine_forward(h, params["out"])
-        loss, dy = _data_loss(task, y)
-        dh_all, gout = affine_backward(dy, ocache)
-        dh = sequence.steps(dh_all, T)
-    else:                                       # the loss reads h_T only: dh at one step
-        y, ocache = affine_forward(h[:, -1], params["out"])
-        loss, dy = _data_loss(task, y)
-        dlast, gout = affine_backward(dy, ocache)
-        dh = {T - 1: dlast}
+    y, ocache = affine_forward(h if task.many_to_many else h[:, -1], params["out"])
+    if not np.isfinite(y).all():                # finite states, overflowing outputs
+        return float("nan"), 0.0, None, h
+    loss, dy = _data_loss(task, y)
+    dread, gout = affine_backward(dy, ocache)
+    # many-to-one: the loss reads h_T only, dh at one step
+    dh = sequence.steps(dread, T) if task.many_to_many else {T - 1: dread}
     _, _, gcell = mod._backward(dh, cache, None, truncate)
     omega = 0.0
     if omega_weight > 0:
@@ -319,13 +316,12 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     state0 = _zeros(widths, batch_size, task.x.dtype)       # every training batch's
     val_state0 = _zeros(widths, task.N, task.x.dtype)       # the validation set's
     velocity = None
-    data_seed = int(np.random.SeedSequence(seed).generate_state(3)[2])
-    batch_rng = np.random.default_rng(data_seed)
+    rng = np.random.default_rng(seed)          # the run's one stream of training batches
     hist = History()
     best_params, since_best = params, 0
 
     for k in range(steps):
-        batch = task.resample(batch_size, seed=int(batch_rng.integers(2 ** 62)))
+        batch = task.resample(batch_size, rng)
         with np.errstate(all="ignore"):      # divergence is a result here: detected, not warned
             loss, om, grads, _ = _loss_and_grads(mod, params, batch, state0, opts, truncate,
                                                  omega_weight, omega_mode)

@@ -15,12 +15,10 @@ Run k's results equal those of `train.fit(cell, task, H, seed=seeds[k], lr=lr[k]
 the same parameters, loss history, validations and stopping step, to rounding (1e-12 in
 tests/test_multirun.py). Only the order of a few sums differs.
 
-Per update the trainer adds to the stacked passes only vectorised bookkeeping: the batches
-written straight into one (K, T, N, D) array by the tasks' unchecked writers (batches.INTO,
-from generator states computed for a block of updates at once; tasks without a writer are
-drawn by task.resample), the global norms as one np.vecdot per parameter, clipping and the
-SGD or momentum update in place into a second set of parameter arrays, and one list append
-per run and history field.
+Per update the trainer adds to the stacked passes: each run's batch drawn from its own
+generator as fit draws it and stacked (batches.draw), and vectorised bookkeeping: the
+global norms as one np.vecdot per parameter, clipping and the SGD or momentum update in
+place into a second set of parameter arrays, and one list append per run and history field.
 
 seedgrid.grid runs tables of experiments (lengths x methods x seeds) on top of fit_many.
 """
@@ -199,9 +197,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     cval_arr = np.array([np.inf if c is None else c for c in cvals])
     any_omega = bool((weights > 0).any())
     x_val = task.x.astype(dtype).transpose(1, 0, 2)[None]     # (1, T, N, D)
-    data_rngs = [np.random.default_rng(int(np.random.SeedSequence(s).generate_state(3)[2]))
-                 for s in seeds]
-    seed_block = batches.SeedBlock(data_rngs, task)
+    rngs = [np.random.default_rng(s) for s in seeds]     # one stream per run, as fit keeps
     hists = [train.History() for _ in range(K)]
     best = [{k: F[k][r].copy() for k in keys} for r in range(K)]   # fit: the start params
     final = [None] * K
@@ -215,7 +211,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
     for step in range(steps):
         A = len(active)
-        xs, data = batches.draw(task, seed_block.take(active, step, steps), batch_size, dtype, ws)
+        xs, data = batches.draw(task, [rngs[r] for r in active], batch_size, dtype, ws)
         om_arg = (weights[active], omega_mode) if any_omega else None
         with np.errstate(all="ignore"):
             loss, om, grads, h_ok = parallel_loss._loss_and_grads(

@@ -88,7 +88,7 @@ def _rows(a):
     return a.reshape(a.shape[0], -1, a.shape[-1])
 
 
-def _buffer(ws, name, shape, dtype):
+def buffer(ws, name, shape, dtype):
     """An uninitialised array from the workspace ws (a dict kept by the caller across
     steps; None: a fresh array). Reusing the arrays of the passes saves the page faults
     that fresh arrays above glibc's mmap threshold cost on first touch."""
@@ -103,14 +103,14 @@ def _buffer(ws, name, shape, dtype):
 def _matmul(ws, name, a, b):
     """a @ b into a workspace buffer (np.matmul's own result shape and dtype)."""
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return np.matmul(a, b, out=_buffer(ws, name, shape, np.result_type(a, b)))
+    return np.matmul(a, b, out=buffer(ws, name, shape, np.result_type(a, b)))
 
 
 def _project(x, W_x, b, ws=None):
     """x (K or 1, T, N, D) -> x_t W_x^T + b for every run and step, (K, T, N, G): one matmul."""
     K1, T, N, D = x.shape
     K, G = W_x.shape[0], W_x.shape[1]
-    xw = _buffer(ws, "xw", (K, T, N, G), np.result_type(x, W_x))
+    xw = buffer(ws, "xw", (K, T, N, G), np.result_type(x, W_x))
     np.matmul(x.reshape(K1, T * N, D), np.ascontiguousarray(_T(W_x)), out=xw.reshape(K, T * N, G))
     xw += b[:, None, None, :]
     return xw
@@ -141,13 +141,13 @@ def _elman_forward(x, F, act, ws):
     K, H = F["W_h"].shape[0], F["W_h"].shape[-1]
     shape, dtype = (K, T + 1, N, H + D + 1), np.result_type(x, F["W_h"])
     fresh = ws is None or ("Z", shape, np.dtype(dtype).char) not in ws
-    Z = _buffer(ws, "Z", shape, dtype)
+    Z = buffer(ws, "Z", shape, dtype)
     if fresh:                                         # its constant parts, once per buffer
         Z[:, 0, :, :H] = 0
         Z[:, :T, :, -1] = 1
     Z[:, :T, :, H:H + D] = x
     Wc = np.concatenate([_T(F["W_h"]), _T(F["W_x"]), F["b"][:, None, :]], axis=1)  # (K, C, H)
-    m = _buffer(ws, "a", (K, N, H), Z.dtype)
+    m = buffer(ws, "a", (K, N, H), Z.dtype)
     for t in range(T):
         np.matmul(Z[:, t], Wc, out=m)                 # a_t, in a contiguous buffer
         _apply(act, m, Z[:, t + 1, :, :H])            # h_t, straight into the next row
@@ -159,9 +159,9 @@ def _elman_backward(dh, hs, W_h, act, truncate, keep_g, ws):
     g_all (K, T, N, H) = the total dL/dh_t of every step, or None unless keep_g)."""
     K, T1, N, H = hs.shape
     T = T1 - 1
-    das = elman._df_from_out(act, hs[:, 1:], _buffer(ws, "da", (K, T, N, H), hs.dtype))
-    g_all = _buffer(ws, "g", (K, T, N, H), hs.dtype) if keep_g else None
-    carry = _buffer(ws, "carry", (K, N, H), hs.dtype)
+    das = elman._df_from_out(act, hs[:, 1:], buffer(ws, "da", (K, T, N, H), hs.dtype))
+    g_all = buffer(ws, "g", (K, T, N, H), hs.dtype) if keep_g else None
+    carry = buffer(ws, "carry", (K, N, H), hs.dtype)
     carry[...] = 0
     for t in range(T - 1, -1, -1):
         g = dh.get(t)
@@ -196,9 +196,9 @@ def _lstm_forward(x, F, ws):
     H = W_h.shape[-1]
     gates = _project(x, F["W_x"], F["b"], ws)
     K, T, N, _ = gates.shape
-    hs, cs = (_buffer(ws, n, (K, T + 1, N, H), gates.dtype) for n in ("hs", "cs"))
-    tcs = _buffer(ws, "tcs", (K, T, N, H), gates.dtype)
-    m, ig = _buffer(ws, "hW", (K, N, 4 * H), gates.dtype), _buffer(ws, "ig", (K, N, H), gates.dtype)
+    hs, cs = (buffer(ws, n, (K, T + 1, N, H), gates.dtype) for n in ("hs", "cs"))
+    tcs = buffer(ws, "tcs", (K, T, N, H), gates.dtype)
+    m, ig = buffer(ws, "hW", (K, N, 4 * H), gates.dtype), buffer(ws, "ig", (K, N, H), gates.dtype)
     hs[:, 0], cs[:, 0] = 0, 0
     W_hT = _T(W_h)
     for t in range(T):
@@ -224,8 +224,8 @@ def _lstm_backward(dh, cache, W_h, truncate, ws):
     Returns dzs (K, T, N, 4H) = dL/d[z_f, z_i, z_o, z_C] of every step."""
     ss, gs, tcs, cs = cache["ss"], cache["gs"], cache["tcs"], cache["cs"]
     K, T, N, H = gs.shape
-    dzs = _buffer(ws, "da", (K, T, N, 4 * H), gs.dtype)
-    ch, cc, dc = (_buffer(ws, n, (K, N, H), gs.dtype) for n in ("ch", "cc", "dc"))
+    dzs = buffer(ws, "da", (K, T, N, 4 * H), gs.dtype)
+    ch, cc, dc = (buffer(ws, n, (K, N, H), gs.dtype) for n in ("ch", "cc", "dc"))
     ch[...], cc[...] = 0, 0
     for t0, t1 in sequence.blocks(T, K * N * 4 * H * gs.itemsize):       # the last block first
         A, _ = lstm._local(ss[:, t0:t1], gs[:, t0:t1], tcs[:, t0:t1], cs[:, t0:t1],
@@ -249,7 +249,7 @@ def _lstm_backward(dh, cache, W_h, truncate, ws):
 
 def _forward(mod, opts, x, F, ws=None):
     """All runs' forward pass. x (K or 1, T, N, D) -> (h (K, T, N, H), cache).
-    ws: a workspace dict (see _buffer); h and the cache are then valid until the next call."""
+    ws: a workspace dict (see buffer); h and the cache are then valid until the next call."""
     W_h = F["W_h"]
     H = W_h.shape[-1]
     with np.errstate(over="ignore", invalid="ignore"):        # divergence is found per run later
@@ -264,13 +264,13 @@ def _forward(mod, opts, x, F, ws=None):
                                "gs": gates[..., 3 * H:], "tcs": tcs}
         gates = _project(x, F["W_x"], F["b"], ws)             # xw_t until step t reads it
         K, T, N, _ = gates.shape
-        hs = _buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)  # hs[:, 0] = h_0 = 0, hs[:, t+1] = h_t
+        hs = buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)  # hs[:, 0] = h_0 = 0, hs[:, t+1] = h_t
         hs[:, 0] = 0
         sig = sequence.sigmoid_raw                                 # inside np.errstate already
         step = gru.STEPS[opts["form"]][0]
         b_h = F["b_h"][:, None, :] if "b_h" in F else None
         ss, ns = gates[..., :2 * H], gates[..., 2 * H:]
-        ms = _buffer(ws, "ms", (K, T, N, H), gates.dtype)
+        ms = buffer(ws, "ms", (K, T, N, H), gates.dtype)
         for t in range(T):
             hs[:, t + 1], (ss[:, t], ns[:, t], ms[:, t]) = step(gates[:, t], hs[:, t], W_h, b_h, sig)
         return hs[:, 1:], {"x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms}
@@ -279,7 +279,7 @@ def _forward(mod, opts, x, F, ws=None):
 def _weight_grads(ws, da, h_prev, x):
     """{"W_h": da^T h_prev, "W_x": da^T x, "b": sum da} per run, from (K, T*N, .) rows."""
     return {"W_h": _matmul(ws, "gW_h", _T(da), h_prev), "W_x": _matmul(ws, "gW_x", _T(da), x),
-            "b": np.sum(da, axis=1, out=_buffer(ws, "gb", (da.shape[0], da.shape[2]), da.dtype))}
+            "b": np.sum(da, axis=1, out=buffer(ws, "gb", (da.shape[0], da.shape[2]), da.dtype))}
 
 
 def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
@@ -306,8 +306,8 @@ def _backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
         form = opts["form"]
         _, local, back = gru.STEPS[form]
         ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
-        das_x = _buffer(ws, "da", (K, T, N, 3 * H), hs.dtype)
-        das_h = das_x if form == "sources" else _buffer(ws, "da_h", (K, T, N, 3 * H), hs.dtype)
+        das_x = buffer(ws, "da", (K, T, N, 3 * H), hs.dtype)
+        das_h = das_x if form == "sources" else buffer(ws, "da_h", (K, T, N, 3 * H), hs.dtype)
         carry = zero
         for t0, t1 in sequence.blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
             K_x, K_h, P = local(hs[:, t0:t1], (ss[:, t0:t1], ns[:, t0:t1], ms[:, t0:t1]))
