@@ -10,7 +10,7 @@ Nothing here is random: the same arguments give the same numbers.
 import numpy as np
 
 from ..nn import activations
-from ..remedies import clipping
+from ..remedies import clipping, optim
 from ..validate import as_float_array, check_finite, check_int, check_positive
 
 CLIFF_T = 50
@@ -140,7 +140,7 @@ def _descend(p, lr, c, steps):
             g = np.stack([dw, db], axis=-1)
             norm[:, k] = np.linalg.norm(g, axis=-1)
             scale, fired[:, k] = clipping.norm_scale(norm[:, k], c)    # Algorithm 1, per row
-            p = p - lr * (g * scale[:, None])
+            p, _ = optim.update(p, g * scale[:, None], None, k, lr, "sgd", check=False)
             paths[:, k + 1] = p
     return paths, loss, norm, fired
 

@@ -50,13 +50,12 @@ def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed
     params = seq2seq.init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
     run = Seq2SeqRun(params, n_params(params))
     seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
-    m = v = None
+    moments = None
     for k in range(steps):
         source, target = reverse_strings(N, S, K, int(seeds[k]))
         loss, grads = seq2seq._loss_and_grads(mod, params, source, target, opts)
-        if clip is not None:
-            grads, _, _ = clipping.clip_global_norm(grads, clip, check=False)
-        params, m, v = optim.adam(params, grads, m, v, k + 1, lr, check=False)
+        grads, _, _ = clipping.clip(grads, clipping.global_norm(grads, check=False), clip)
+        params, moments = optim.update(params, grads, moments, k, lr, "adam", check=False)
         run.loss.append(loss / S)
     run.params, run.seconds = params, time.perf_counter() - t0
     return run

@@ -143,6 +143,34 @@ def adam(params, grads, m, v, k, lr, beta1=0.9, beta2=0.999, eps=1e-8, check=Tru
                    params, m, v)
     return new, m, v
 
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def update(params, grads, state, k, lr, optimizer="sgd", gamma=0.9, check=True):
+    """One update by `optimizer` (OPTIMIZERS), the one step every trainer takes.
+
+    state: None at the first update, then what the previous call returned (momentum's
+    velocity, Adam's (m, v)); k = 0, 1, ... the update number; gamma: momentum's
+    coefficient. Returns (new params, new state).
+    """
+    if optimizer == "sgd":
+        return sgd(params, grads, lr, check), None
+    if optimizer == "momentum":
+        return momentum(params, grads, state, lr, gamma, check)
+    m, v = (None, None) if state is None else state
+    new, m, v = adam(params, grads, m, v, k + 1, lr, check=check)
+    return new, (m, v)
+
+
+def weight_decay(params, l2=0.0, l1=0.0):
+    """The gradient of l2/2 ||W||^2 + l1 |W|_1 over the weight matrices (the keys starting
+    with "W"; no biases, no embeddings), as a tree like params (zeros elsewhere). Unchecked."""
+    def grad(a, path):
+        key = path.rsplit("[", 1)[-1].strip("]'")
+        return l2 * a + l1 * np.sign(a) if key.startswith("W") else np.zeros_like(a)
+    return tree_map(grad, params)
+
 # ----------------------------------------------------------------------------- schedules
 
 

@@ -185,16 +185,15 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     if stream_ids.shape[1] < T + 1:
         raise ValueError(f"T: expected at most {stream_ids.shape[1] - 1} (the length of each of "
                          f"the N = {N} training streams, minus one), received {T}")
-    state, m, v = None, None, None
+    state, moments = None, None
     for k in range(steps):
         inputs, targets, reset = batch(train, stream_ids, k, N, T, order, rng)
         if reset:
             state = sequence.zero_state(mod.STATE_KEYS, N, H, dtype)
         loss, grads, state = loss_and_grads(mod, params, inputs, targets, state, opts)
-        if clip is not None:
-            grads, _, _ = clipping.clip_global_norm(grads, clip, check=False)
+        grads, _, _ = clipping.clip(grads, clipping.global_norm(grads, check=False), clip)
         rate = lr if lr_end is None else lr + (lr_end - lr) * k / max(steps - 1, 1)
-        params, m, v = optim.adam(params, grads, m, v, k + 1, rate, check=False)
+        params, moments = optim.update(params, grads, moments, k, rate, "adam", check=False)
         run.train_bpc.append(loss / T / LN2)
         if (k + 1) % val_every == 0 or k + 1 == steps:
             run.val_step.append(k + 1)

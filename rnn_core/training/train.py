@@ -40,6 +40,7 @@ class History:
     grad_norm: list = field(default_factory=list)   # ||grad of loss + lambda Omega||, BEFORE clipping
     clipped: list = field(default_factory=list)     # global-norm clipping fired
     n_value_clipped: list = field(default_factory=list)  # entries changed by clip_value
+    grads: list = field(default_factory=list)       # the gradients before clipping (record_grads)
     lr: list = field(default_factory=list)          # learning rate used
     # per validation (every val_every steps and after the last step):
     val_step: list = field(default_factory=list)    # steps done when validated
@@ -252,19 +253,23 @@ def _evaluate(mod, params, task, state0, opts):
 def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd",
         momentum=0.9, schedule=None, clip=None, clip_value=None, omega_weight=0.0,
         omega_mode="immediate", val_every=50, patience=None, until_success=False,
-        truncate=None, init=None, params=None, **cell_opts):
+        truncate=None, init=None, params=None, l2=0.0, l1=0.0, record_grads=False,
+        **cell_opts):
     """Train cell + readout on `task` by minibatch SGD. Returns (params, History).
 
     cell: a name in cells.CELLS ('rnn', 'lstm', 'gru', 'gated_feedback') or a cell module;
     cell_opts are its options (activation, form, L). task: the validation set (fresh training batches are drawn from its generator).
-    optimizer 'sgd' or 'momentum' (v <- momentum v + lr g; theta <- theta - v).
+    optimizer 'sgd', 'momentum' (v <- momentum v + lr g; theta <- theta - v) or 'adam'
+    (optim.update, the one update step of the package's trainers).
     schedule: a callable k -> learning rate (optim.exponential, linear, step); replaces lr.
     clip: global-norm threshold c (clipping.norm_scale); clip_value: per-entry threshold.
     omega_weight: lambda of Pascanu's regulariser (Elman only), omega_mode its derivative.
     Validation every val_every steps and after the last; patience: stop after that many
     validations without a lower error; until_success: stop at the first validation that
     succeeds. truncate: truncated BPTT window. init: kwargs for cell.init_params; params:
-    start from these instead. Returns the params of the best validation (lowest error,
+    start from these instead. l2, l1: weight decay of the weight matrices (optim.weight_decay,
+    added to the gradient before it is measured and clipped); record_grads: keep every
+    gradient before clipping, flattened, in History.grads. Returns the params of the best validation (lowest error,
     earliest on ties), as early stopping prescribes. multirun.fit_many trains many seeds
     (and settings) of one cell at once, each run equal to the fit it stands for.
 
@@ -293,7 +298,10 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     H = check_int("H", H, low=1)
     steps = check_int("steps", steps, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
-    check_choice("optimizer", optimizer, ("sgd", "momentum"))
+    check_choice("optimizer", optimizer, optim.OPTIMIZERS)
+    momentum = optim.check_momentum("momentum", momentum)
+    l2 = check_positive("l2", l2, allow_zero=True)
+    l1 = check_positive("l1", l1, allow_zero=True)
     if schedule is None:
         lr = check_positive("lr", lr)
         schedule = optim.constant(lr)
@@ -315,7 +323,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
     state0 = _zeros(widths, batch_size, task.x.dtype)       # every training batch's
     val_state0 = _zeros(widths, task.N, task.x.dtype)       # the validation set's
-    velocity = None
+    opt_state = None                           # momentum's velocity, Adam's moments
     rng = np.random.default_rng(seed)          # the run's one stream of training batches
     hist = History()
     best_params, since_best = params, 0
@@ -326,6 +334,9 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
             loss, om, grads, _ = _loss_and_grads(mod, params, batch, state0, opts, truncate,
                                                  omega_weight, omega_mode)
             ok = grads is not None and np.isfinite(loss) and _finite(grads)
+            if ok and (l2 or l1):
+                grads = optim.tree_map(lambda g, d, path: g + d, grads,
+                                       optim.weight_decay(params, l2, l1))
             norm = clipping.global_norm(grads, check=False) if ok else float("inf")
         hist.loss.append(loss)
         hist.omega.append(om)
@@ -337,14 +348,14 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
             hist.n_value_clipped.append(0)
             hist.stop_reason, hist.stopped_early = "diverged", True
             break
+        if record_grads:
+            hist.grads.append(np.concatenate([g.ravel() for g in optim.leaves(grads)]))
         grads, clipped, n_val = clipping.clip(grads, norm, clip, clip_value)
         hist.clipped.append(clipped)
         hist.n_value_clipped.append(n_val)
         with np.errstate(all="ignore"):
-            if optimizer == "sgd":
-                new = optim.sgd(params, grads, rate)
-            else:
-                new, velocity = optim.momentum(params, grads, velocity, rate, momentum)
+            new, opt_state = optim.update(params, grads, opt_state, k, rate, optimizer, momentum,
+                                          check=False)
         if not _finite(new):
             hist.stop_reason, hist.stopped_early = "diverged", True
             break

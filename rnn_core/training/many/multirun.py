@@ -63,13 +63,6 @@ def _check_seeds(seeds):
     return [check_int(f"seeds[{i}]", s, low=0) for i, s in enumerate(seeds)]
 
 
-def _check_momentum(name, v):
-    v = check_positive(name, v, allow_zero=True)
-    if v >= 1:
-        raise ValueError(f"{name}: expected a momentum coefficient in [0, 1), received {v}")
-    return v
-
-
 def _check_schedule(name, s):
     if not callable(s):
         raise TypeError(f"{name}: expected a callable k -> lr (optim.exponential, ...), "
@@ -166,7 +159,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     scheds = _per_run("schedule", schedule, K, _check_schedule, allow_none=True)
     lrs = _per_run("lr", lr, K, check_positive)
     scheds = [optim.constant(a) if s is None else s for s, a in zip(scheds, lrs)]
-    gammas = np.array(_per_run("momentum", momentum, K, _check_momentum))
+    gammas = np.array(_per_run("momentum", momentum, K, optim.check_momentum))
     clips = _per_run("clip", clip, K, clipping.check_threshold, allow_none=True)
     cvals = _per_run("clip_value", clip_value, K, clipping.check_threshold, allow_none=True)
     weights = np.array(_per_run("omega_weight", omega_weight, K,
