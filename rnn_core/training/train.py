@@ -333,11 +333,13 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         with np.errstate(all="ignore"):      # divergence is a result here: detected, not warned
             loss, om, grads, _ = _loss_and_grads(mod, params, batch, state0, opts, truncate,
                                                  omega_weight, omega_mode)
-            ok = grads is not None and np.isfinite(loss) and _finite(grads)
-            if ok and (l2 or l1):
+            if grads is not None and (l2 or l1):
                 grads = optim.tree_map(lambda g, d, path: g + d, grads,
                                        optim.weight_decay(params, l2, l1))
-            norm = clipping.global_norm(grads, check=False) if ok else float("inf")
+            # the norm is finite exactly when every entry is
+            norm = clipping.global_norm(grads, check=False) if grads is not None else np.inf
+            ok = bool(np.isfinite(loss) and np.isfinite(norm))
+            norm = norm if ok else float("inf")
         hist.loss.append(loss)
         hist.omega.append(om)
         hist.grad_norm.append(norm)
