@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..training import unchecked
 from ..bptt import costs
 from ..cells import layer_cells, layers
 from ..training import tasks, train
@@ -23,6 +24,8 @@ from ..cells import get as get_cell
 from ..remedies.optim import n_params
 from ..nn.readout import init_affine
 from ..validate import check_choice, check_int, check_positive
+
+peak_bytes = costs._peak_bytes     # bptt.costs' peak-memory probe; its public name at the merge
 
 # ----------------------------------------------------------------------------------------
 # Stacked RNNs: dL/dh_t^(j) over layer and step
@@ -43,7 +46,7 @@ def depth_time_gradients(M=4, T=40, D=8, H=32, seed=0, cell="rnn", input_scale=1
     M, T = check_int("M", M, low=1), check_int("T", T, low=1)
     D, H = check_int("D", D, low=1), check_int("H", H, low=1)
     input_scale = check_positive("input_scale", input_scale)
-    full = mod._options(opts)
+    full = unchecked.options(mod, opts)
     rng = np.random.default_rng(seed)
     x = input_scale * rng.standard_normal((1, T, D))
     w = rng.standard_normal((1, H))
@@ -54,7 +57,7 @@ def depth_time_gradients(M=4, T=40, D=8, H=32, seed=0, cell="rnn", input_scale=1
     for j in range(M):
         state, cj, out = mod.zero_state(1, H, **opts), [], np.empty((1, T, H))
         for t in range(T):
-            state, c = mod._step_forward(inp[:, t], state, params[j], full)
+            state, c = unchecked.step_forward(mod, inp[:, t], state, params[j], full)
             out[:, t] = state["h"]
             cj.append(c)
         caches.append(cj)
@@ -68,7 +71,7 @@ def depth_time_gradients(M=4, T=40, D=8, H=32, seed=0, cell="rnn", input_scale=1
         for t in range(T - 1, -1, -1):
             carry["h"] = carry["h"] + from_above[:, t]          # the total dL/dh_t^(j)
             log10[j, t] = np.log10(np.linalg.norm(carry["h"]))
-            below[:, t], carry, _ = mod._step_backward(carry, caches[j][t])
+            below[:, t], carry, _ = unchecked.step_backward(mod, carry, caches[j][t])
         from_above = below
     return {"log10": log10, "log10_x": np.log10(np.linalg.norm(from_above[0], axis=1)),
             "lags": T - 1 - np.arange(T), "M": M, "T": T, "H": H, "cell": cell,
@@ -288,8 +291,8 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
 
 def _pass(mod, x, params, H):
     """One forward and a full BPTT from a zero state, with dL/dh_t = h_t (as costs does)."""
-    h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, {})
-    return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)
+    h, _, cache = unchecked.forward(mod, x, mod.zero_state(x.shape[0], H), params, {})
+    return unchecked.backward(mod, sequence.steps(h, x.shape[1]), cache, None, None)
 
 
 def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0):
@@ -311,7 +314,7 @@ def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0)
         params = mod.init_params(D, H, seed=seed)
         _pass(mod, x, params, H)                                  # warm-up
         rows.append({"model": model, "M": M, "n_params": n_params(params),
-                     "bytes": int(costs._peak_bytes(lambda: _pass(mod, x, params, H)))})
+                     "bytes": int(peak_bytes(lambda: _pass(mod, x, params, H)))})
     times = np.empty((repeats, len(configs)))
     for r in range(repeats):                                       # interleaved rounds
         for c, (_, _, mod) in enumerate(configs):

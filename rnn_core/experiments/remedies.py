@@ -57,7 +57,7 @@ def _last_step_gradients(params, task, activation="tanh"):
     """dL/dh_k at every step for the many-to-one loss of params on task: (N, T, H)."""
     h, _, _ = elman.forward(task.x, None, params["cell"], activation=activation)
     y, cache = affine_forward(h[:, -1], params["out"])
-    _, dy = train._data_loss(task, y)
+    _, dy = train.data_loss(task, y)
     dlast, _ = affine_backward(dy, cache)
     return regularizer.state_gradients({-1: dlast}, h, params["cell"], activation=activation), h
 

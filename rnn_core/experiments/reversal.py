@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..training import unchecked
 from ..bptt import gradcheck
 from ..training import seq2seq
 from ..cells import get as get_cell
@@ -44,7 +45,7 @@ def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed
     """
     t0 = time.perf_counter()
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     steps = check_int("steps", steps, low=1)
     clip = None if clip is None else clipping.check_threshold("clip", clip)
     params = seq2seq.init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
@@ -53,7 +54,7 @@ def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed
     moments = None
     for k in range(steps):
         source, target = reverse_strings(N, S, K, int(seeds[k]))
-        loss, grads = seq2seq._loss_and_grads(mod, params, source, target, opts)
+        loss, grads = seq2seq.loss_and_grads(params, source, target, cell, check=False, **opts)
         grads, _, _ = clipping.clip(grads, clipping.global_norm(grads, check=False), clip)
         params, moments = optim.update(params, grads, moments, k, lr, "adam", check=False)
         run.loss.append(loss / S)

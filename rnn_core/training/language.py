@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import unchecked
 from . import tasks
 from ..bptt import gradcheck
 from ..nn import losses
@@ -102,12 +103,12 @@ def loss_and_grads(mod, params, inputs, targets, state0, opts):
     """
     E = params["embed"]["E"]
     x = E[inputs]                                               # (N, T, D)
-    h, stateT, cache = mod._forward(x, state0, params["cell"], opts)
+    h, stateT, cache = unchecked.forward(mod, x, state0, params["cell"], opts)
     W_y, b_y = params["out"]["W_y"], params["out"]["b_y"]
     y = h @ W_y.T + b_y                                         # (N, T, V)
     loss, dy = losses.softmax_cross_entropy(y, targets)
     dh, gout = affine_backward(dy, (h, params["out"]))
-    dx, _, gcell = mod._backward(sequence.steps(dh, inputs.shape[1]), cache, None, None)
+    dx, _, gcell = unchecked.backward(mod, sequence.steps(dh, inputs.shape[1]), cache, None, None)
     dE = np.zeros_like(E)
     np.add.at(dE, inputs.reshape(-1), dx.reshape(-1, E.shape[1]))
     return loss, {"embed": {"E": dE}, "cell": gcell, "out": gout}, stateT
@@ -120,7 +121,7 @@ def bpc(cell, params, ids, N=16, T=128, **opts):
     Every character after the first of each stream is predicted and scored once.
     """
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     s = streams(ids, N)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     H = W_y.shape[1]
@@ -128,7 +129,7 @@ def bpc(cell, params, ids, N=16, T=128, **opts):
     total, count = 0.0, 0
     for t0 in range(0, s.shape[1] - 1, T):
         w = s[:, t0:t0 + T + 1]
-        h, state, _ = mod._forward(E[w[:, :-1]], state, params["cell"], opts)
+        h, state, _ = unchecked.forward(mod, E[w[:, :-1]], state, params["cell"], opts)
         y = h @ W_y.T + b_y
         z = y - y.max(axis=-1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
@@ -168,7 +169,7 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     """
     t_start = time.perf_counter()
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     check_choice("order", order, ORDERS)
     N, T, steps = (check_int(a, v, low=1) for a, v in (("N", N), ("T", T), ("steps", steps)))
     lr = check_positive("lr", lr)
@@ -227,7 +228,7 @@ def gradient_check(cell="gru", V=6, D=3, H=4, N=2, T=5, seed=0):
     """Finite differences (float64, centered) against the LM's gradient for every parameter
     and the initial state, on a random window. Returns {name: worst relative error}."""
     mod = get_cell(cell)
-    opts = mod._options({})
+    opts = unchecked.options(mod, {})
     rng = np.random.default_rng(seed)
     params = init_lm(cell, V, H, D, seed=seed, dtype=np.float64)
     inputs, targets = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
@@ -244,8 +245,8 @@ def gradient_check(cell="gru", V=6, D=3, H=4, N=2, T=5, seed=0):
 def _state0_grad(mod, params, inputs, targets, state0, opts):
     """dL/dstate0 of one window (what loss_and_grads drops: truncated BPTT stops there)."""
     E = params["embed"]["E"]
-    h, _, cache = mod._forward(E[inputs], state0, params["cell"], opts)
+    h, _, cache = unchecked.forward(mod, E[inputs], state0, params["cell"], opts)
     y = h @ params["out"]["W_y"].T + params["out"]["b_y"]
     _, dy = losses.softmax_cross_entropy(y, targets)
     dh, _ = affine_backward(dy, (h, params["out"]))
-    return mod._backward(sequence.steps(dh, inputs.shape[1]), cache, None, None)[1]
+    return unchecked.backward(mod, sequence.steps(dh, inputs.shape[1]), cache, None, None)[1]

@@ -9,6 +9,7 @@ vocabulary in id order. The same seed gives the same text.
 """
 import numpy as np
 
+from . import unchecked
 from ..cells import sequence, get as get_cell
 from ..validate import check_int, check_positive
 
@@ -32,7 +33,7 @@ def generate(mod, cell_params, E, out, prime_ids, length, temperature, rng, opts
     Generator.
     """
     W_y, b_y = out["W_y"], out["b_y"]
-    h, state, _ = mod._forward(E[[list(prime_ids)]], state0, cell_params, opts)
+    h, state, _ = unchecked.forward(mod, E[[list(prime_ids)]], state0, cell_params, opts)
     ids = []
     for _ in range(length):                          # one step of the cell per character
         logits = (W_y @ h[0, -1] + b_y).astype(np.float64)
@@ -41,7 +42,7 @@ def generate(mod, cell_params, E, out, prime_ids, length, temperature, rng, opts
         else:
             i = int(rng.choice(len(logits), p=temperature_softmax(logits, temperature)))
         ids.append(i)
-        h, state, _ = mod._forward(E[[[i]]], state, cell_params, opts)
+        h, state, _ = unchecked.forward(mod, E[[[i]]], state, cell_params, opts)
     return ids
 
 
@@ -50,7 +51,7 @@ def sample(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **o
     from the zero state, then draws each next character from softmax(logits / temperature)
     and feeds it back. temperature 0 is argmax: deterministic. A str of `length`."""
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     length = check_int("length", length, low=1)
     temperature = check_positive("temperature", temperature, allow_zero=True)
     index = {c: i for i, c in enumerate(chars)}
@@ -66,14 +67,14 @@ def next_char_probs(cell, params, chars, prime, temperature, **opts):
     """p(next character | prime) = softmax(logits / temperature) (V,), float64; at
     temperature 0 the one-hot of the argmax, the limit of the softmax as T -> 0."""
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     temperature = check_positive("temperature", temperature, allow_zero=True)
     index = {c: i for i, c in enumerate(chars)}
     check_prime(prime, index)
     E, W_y, b_y = params["embed"]["E"], params["out"]["W_y"], params["out"]["b_y"]
     ids = np.array([[index[c] for c in prime]])
     state0 = sequence.zero_state(mod.STATE_KEYS, 1, W_y.shape[1], E.dtype)
-    h, _, _ = mod._forward(E[ids], state0, params["cell"], opts)
+    h, _, _ = unchecked.forward(mod, E[ids], state0, params["cell"], opts)
     return temperature_softmax((W_y @ h[0, -1] + b_y).astype(np.float64), temperature)
 
 

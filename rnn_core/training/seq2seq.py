@@ -21,6 +21,7 @@ Public functions check their arguments; _forward and _backward compute unchecked
 """
 import numpy as np
 
+from . import unchecked
 from ..nn import losses
 from ..cells import sequence, get as get_cell
 from ..nn.readout import affine_backward, init_affine, init_embedding
@@ -63,7 +64,7 @@ def forward(x_src, x_dec, params, state0=None, cell="gru", **opts):
     """The continuous model. x_src (N, S, D), x_dec (N, T, D), state0 the encoder's initial
     state (None: zeros). Returns (logits (N, T, V), cache for backward)."""
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     check_sequence("x_src", x_src)
     D = x_src.shape[2]
     try:
@@ -88,8 +89,8 @@ def forward(x_src, x_dec, params, state0=None, cell="gru", **opts):
 
 def _forward(mod, x_src, x_dec, params, state0, opts):
     """forward without checks: encoder, then decoder from its final state, then readout."""
-    _, s_S, enc_cache = mod._forward(x_src, state0, params["encoder"], opts)
-    h, _, dec_cache = mod._forward(x_dec, s_S, params["decoder"], opts)
+    _, s_S, enc_cache = unchecked.forward(mod, x_src, state0, params["encoder"], opts)
+    h, _, dec_cache = unchecked.forward(mod, x_dec, s_S, params["decoder"], opts)
     y = h @ params["out"]["W_y"].T + params["out"]["b_y"]               # (N, T, V)
     return y, (mod, enc_cache, dec_cache, h, params["out"])
 
@@ -106,8 +107,8 @@ def _backward(dlogits, cache):
     """backward without checks: the decoder's dstate0 is the gradient at the encoder's s_S."""
     mod, enc_cache, dec_cache, h, out = cache
     dh, gout = affine_backward(dlogits, (h, out))
-    dx_dec, ds_S, gdec = mod._backward(sequence.steps(dh, h.shape[1]), dec_cache, None, None)
-    dx_src, dstate0, genc = mod._backward({}, enc_cache, ds_S, None)
+    dx_dec, ds_S, gdec = unchecked.backward(mod, sequence.steps(dh, h.shape[1]), dec_cache, None, None)
+    dx_src, dstate0, genc = unchecked.backward(mod, {}, enc_cache, ds_S, None)
     return dx_src, dx_dec, dstate0, {"encoder": genc, "decoder": gdec, "out": gout}
 
 
@@ -139,15 +140,16 @@ def _check_tokens(mod, params, opts, source, target):
     return V1 - 1
 
 
-def loss_and_grads(params, source, target, cell="gru", **opts):
+def loss_and_grads(params, source, target, cell="gru", check=True, **opts):
     """The token model under teacher forcing: (loss, grads keyed like params).
 
     source (N, S), target (N, T) int ids in [0, V). loss = cross-entropy summed over the T
-    steps, averaged over N.
+    steps, averaged over N. check=False: a trainer's loop, its arguments checked before.
     """
     mod = get_cell(cell)
-    opts = mod._options(opts)
-    V = _check_tokens(mod, params, opts, source, target)
+    opts = unchecked.options(mod, opts)
+    if check:
+        _check_tokens(mod, params, opts, source, target)
     return _loss_and_grads(mod, params, source, target, opts)
 
 
@@ -171,7 +173,7 @@ def _loss_and_grads(mod, params, source, target, opts):
 def predict_teacher_forced(params, source, target, cell="gru", **opts):
     """argmax predictions (N, T) when every decoder input is the true previous token."""
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     V = _check_tokens(mod, params, opts, source, target)
     E_s, E_t = params["E_src"]["E"], params["E_tgt"]["E"]
     N, H = source.shape[0], params["out"]["W_y"].shape[1]
@@ -186,18 +188,18 @@ def decode(params, source, T, cell="gru", **opts):
     source (N, S) ids; T output steps. Returns predictions (N, T) int64.
     """
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = unchecked.options(mod, opts)
     T = check_int("T", T, low=1)
     V = _check_tokens(mod, params, opts, source, None)
     E_s, E_t = params["E_src"]["E"], params["E_tgt"]["E"]
     W_y, b_y = params["out"]["W_y"], params["out"]["b_y"]
     N, H = source.shape[0], W_y.shape[1]
     state0 = {k: np.zeros((N, H), E_s.dtype) for k in mod.STATE_KEYS}
-    _, state, _ = mod._forward(E_s[source], state0, params["encoder"], opts)
+    _, state, _ = unchecked.forward(mod, E_s[source], state0, params["encoder"], opts)
     prev = np.full(N, V)
     out = np.empty((N, T), np.int64)
     for t in range(T):
-        h, state, _ = mod._forward(E_t[prev][:, None], state, params["decoder"], opts)
+        h, state, _ = unchecked.forward(mod, E_t[prev][:, None], state, params["decoder"], opts)
         prev = (h[:, 0] @ W_y.T + b_y).argmax(axis=-1)
         out[:, t] = prev
     return out

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import unchecked
 from ..nn import activations, losses
 from ..remedies import clipping, optim, regularizer
 from ..nn.readout import affine_backward, affine_forward, init_affine
@@ -30,6 +31,9 @@ from . import sampling
 from .tasks import LOWER_IS_BETTER, Task
 from ..validate import check_choice, check_int, check_positive
 
+
+# regularizer's unchecked forms: its public check=False names once the remedies branch has them
+omega_of, state_gradients_of = regularizer._omega, regularizer._state_gradients
 
 @dataclass
 class History:
@@ -67,7 +71,7 @@ def _cell_module(cell):
     raise TypeError(f"cell: expected a name in cells.CELLS or a cell module, received {cell!r}")
 
 
-def _check_model(mod, params, D, cell_opts):
+def check_model(mod, params, D, cell_opts):
     """Check params {"cell", "out"} and the cell's options once, at the edge.
 
     The cell's own public forward over one zero step checks the options, the cell's
@@ -86,7 +90,7 @@ def _check_model(mod, params, D, cell_opts):
     if h.shape[2] != W_y.shape[1]:
         raise ValueError(f"params['out']['W_y']: expected shape (O, {h.shape[2]}) to read the "
                          f"cell's outputs of size {h.shape[2]}, received {W_y.shape}")
-    return mod._options(cell_opts), {k: v.shape[1] for k, v in state.items()}, h.shape[2]
+    return unchecked.options(mod, cell_opts), {k: v.shape[1] for k, v in state.items()}, h.shape[2]
 
 
 def _zeros(widths, N, dtype):
@@ -94,7 +98,7 @@ def _zeros(widths, N, dtype):
     return {k: np.zeros((N, w), dtype) for k, w in widths.items()}
 
 
-def _check_task(task):
+def check_task(task):
     if not isinstance(task, Task):
         raise TypeError(f"task: expected a tasks.Task, received {type(task).__name__}")
     return task
@@ -148,7 +152,7 @@ def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0
     temperature = check_positive("temperature", temperature, allow_zero=True)
     index = {c: i for i, c in enumerate(chars)}
     sampling.check_prime(prime, index)
-    opts, widths, _ = _check_model(mod, params, V, cell_opts)
+    opts, widths, _ = check_model(mod, params, V, cell_opts)
     dtype = params["out"]["W_y"].dtype
     ids = sampling.generate(mod, params["cell"], np.eye(V, dtype=dtype), params["out"],
                             [index[c] for c in prime], length, temperature,
@@ -156,7 +160,7 @@ def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0
     return "".join(chars[i] for i in ids)
 
 
-def _data_loss(task, y):
+def data_loss(task, y):
     if task.loss == "mse":
         return losses.mse(y, task.y.astype(y.dtype), task.mask)
     return losses.softmax_cross_entropy(y, task.y, task.mask)
@@ -170,10 +174,10 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
     0.0 unless omega_weight > 0 (Elman only; dL/dh_t held constant, see regularizer.py).
     """
     mod = _cell_module(cell)
-    task = _check_task(task)
+    task = check_task(task)
     truncate = None if truncate is None else check_int("truncate", truncate, low=1)
-    omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
-    opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
+    omega_weight, omega_mode = check_omega(mod, omega_weight, omega_mode)
+    opts, widths, _ = check_model(mod, params, task.D, cell_opts)
     state0 = _zeros(widths, task.N, task.x.dtype)
     return _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, omega_mode)
 
@@ -183,7 +187,7 @@ def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, ome
     x = task.x
     T = x.shape[1]
     try:
-        h, _, cache = mod._forward(x, state0, params["cell"], opts)
+        h, _, cache = unchecked.forward(mod, x, state0, params["cell"], opts)
     except FloatingPointError:                  # the Elman states left float range: diverged
         return float("nan"), 0.0, None, None
     if not np.isfinite(h).all():
@@ -191,23 +195,23 @@ def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, ome
     y, ocache = affine_forward(h if task.many_to_many else h[:, -1], params["out"])
     if not np.isfinite(y).all():                # finite states, overflowing outputs
         return float("nan"), 0.0, None, h
-    loss, dy = _data_loss(task, y)
+    loss, dy = data_loss(task, y)
     dread, gout = affine_backward(dy, ocache)
     # many-to-one: the loss reads h_T only, dh at one step
     dh = sequence.steps(dread, T) if task.many_to_many else {T - 1: dread}
-    _, _, gcell = mod._backward(dh, cache, None, truncate)
+    _, _, gcell = unchecked.backward(mod, dh, cache, None, truncate)
     omega = 0.0
     if omega_weight > 0:
         act = activations.ACTIVATIONS[opts["activation"]]
         h_tm = h.transpose(1, 0, 2)
-        g = regularizer._state_gradients(dh, h_tm, params["cell"]["W_h"], act, truncate)
-        omega, gomega = regularizer._omega(g, x.transpose(1, 0, 2), state0["h"], h_tm,
+        g = state_gradients_of(dh, h_tm, params["cell"]["W_h"], act, truncate)
+        omega, gomega = omega_of(g, x.transpose(1, 0, 2), state0["h"], h_tm,
                                            params["cell"], act, omega_mode)
         gcell = {k: gcell[k] + omega_weight * gomega[k] for k in gcell}
     return loss, omega, {"cell": gcell, "out": gout}, h
 
 
-def _check_omega(mod, omega_weight, omega_mode):
+def check_omega(mod, omega_weight, omega_mode):
     """The regulariser's weight and mode; a weight > 0 needs the Elman RNN."""
     omega_weight = check_positive("omega_weight", omega_weight, allow_zero=True)
     check_choice("omega_mode", omega_mode, regularizer.MODES)
@@ -228,8 +232,8 @@ def evaluate(cell, params, task, **cell_opts):
     A model whose states overflow scores (inf, inf or 0.0, inf, False) instead of raising.
     """
     mod = _cell_module(cell)
-    task = _check_task(task)
-    opts, widths, H = _check_model(mod, params, task.D, cell_opts)
+    task = check_task(task)
+    opts, widths, H = check_model(mod, params, task.D, cell_opts)
     return _evaluate(mod, params, task, _zeros(widths, task.N, task.x.dtype), opts)
 
 
@@ -238,7 +242,7 @@ def _evaluate(mod, params, task, state0, opts):
     H = params["out"]["W_y"].shape[1]
     with np.errstate(all="ignore"):
         try:
-            h, _, _ = mod._forward(task.x, state0, params["cell"], opts)
+            h, _, _ = unchecked.forward(mod, task.x, state0, params["cell"], opts)
         except FloatingPointError:              # the Elman states left float range
             h = np.full((task.N, task.T, H), np.inf)
         y = h if task.many_to_many else h[:, -1]
@@ -246,7 +250,7 @@ def _evaluate(mod, params, task, state0, opts):
     if not np.isfinite(y).all():
         worst = float("inf") if task.metric in LOWER_IS_BETTER else 0.0
         return float("inf"), worst, float("inf"), False
-    loss, _ = _data_loss(task, y)
+    loss, _ = data_loss(task, y)
     return loss, task.score(y), task.error(y), task.success(y)
 
 
@@ -294,7 +298,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     """
     t0 = time.perf_counter()
     mod = _cell_module(cell)
-    task = _check_task(task)
+    task = check_task(task)
     H = check_int("H", H, low=1)
     steps = check_int("steps", steps, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
@@ -311,7 +315,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         clip = clipping.check_threshold("clip", clip)
     if clip_value is not None:
         clip_value = clipping.check_threshold("clip_value", clip_value)
-    omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
+    omega_weight, omega_mode = check_omega(mod, omega_weight, omega_mode)
     val_every = check_int("val_every", val_every, low=1)
     if patience is not None:
         patience = check_int("patience", patience, low=1)
@@ -320,7 +324,7 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
 
     if params is None:
         params = init_model(mod, task.D, H, task.n_out, seed=seed, init=init, **cell_opts)
-    opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
+    opts, widths, _ = check_model(mod, params, task.D, cell_opts)
     state0 = _zeros(widths, batch_size, task.x.dtype)       # every training batch's
     val_state0 = _zeros(widths, task.N, task.x.dtype)       # the validation set's
     opt_state = None                           # momentum's velocity, Adam's moments

@@ -53,7 +53,7 @@ def _per_run(name, value, K, check, allow_none=False):
     return [None if (v is None and allow_none) else check(n, v) for n, v in zip(names, items)]
 
 
-def _check_seeds(seeds):
+def check_seeds(seeds):
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         raise TypeError(f"seeds: expected a sequence of integer seeds (one per run), received "
                         f"the int {seeds}; pass range({seeds}) for that many runs")
@@ -148,9 +148,9 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
         mod = cell
     else:
         raise TypeError(f"cell: expected one of {sorted(CELLS)} or its module, received {cell!r}")
-    task = train._check_task(task)
+    task = train.check_task(task)
     H = check_int("H", H, low=1)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     K = len(seeds)
     steps = check_int("steps", steps, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
@@ -177,8 +177,8 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
     # initial parameters, run by run as fit makes them, then stacked
     opts, starts = _starts(mod, task, H, seeds, params, init, cell_opts, dtype)
-    F = {**parallel._fuse(mod, opts, parallel._stack([p["cell"] for p in starts])),
-         **parallel._stack([p["out"] for p in starts])}
+    F = {**parallel.fuse(mod, opts, parallel.stack([p["cell"] for p in starts])),
+         **parallel.stack([p["out"] for p in starts])}
     keys = list(F)
     F2 = {k: np.empty_like(v) for k, v in F.items()}    # the next params: updates go here
     V = {k: np.zeros_like(v) for k, v in F.items()} if optimizer == "momentum" else None
@@ -207,9 +207,9 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
         xs, data = batches.draw(task, [rngs[r] for r in active], batch_size, dtype, ws)
         om_arg = (weights[active], omega_mode) if any_omega else None
         with np.errstate(all="ignore"):
-            loss, om, grads, h_ok = parallel_loss._loss_and_grads(
-                mod, opts, xs, data, F, truncate, om_arg, many, train._data_loss, ws)
-            norm, g_ok = parallel_loss._global_norms({k: grads[k].reshape(A, -1) for k in keys})
+            loss, om, grads, h_ok = parallel_loss.loss_and_grads(
+                mod, opts, xs, data, F, truncate, om_arg, many, train.data_loss, ws)
+            norm, g_ok = parallel_loss.global_norms({k: grads[k].reshape(A, -1) for k in keys})
         ok = h_ok & np.isfinite(loss) & g_ok
         norm = np.where(ok, norm, np.inf)
         om = np.where(h_ok, om, 0.0)
@@ -247,8 +247,8 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
         if (step + 1) % val_every == 0 or step + 1 == steps:
             live = np.flatnonzero(~done)
-            results = parallel_loss._evaluate(mod, opts, task, x_val, {k: v[live] for k, v in F.items()},
-                                        train._data_loss, ws) if len(live) else []
+            results = parallel_loss.evaluate(mod, opts, task, x_val, {k: v[live] for k, v in F.items()},
+                                        train.data_loss, ws) if len(live) else []
             for j, res in zip(live, results):
                 r = active[j]
                 h = hists[r]
@@ -289,14 +289,14 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     late = [r for r in range(K) if not hists[r].val_step]
     if late:
         Fl = {k: np.stack([final[r][k] for r in late]) for k in keys}
-        for r, res in zip(late, parallel_loss._evaluate(mod, opts, task, x_val, Fl, train._data_loss)):
+        for r, res in zip(late, parallel_loss.evaluate(mod, opts, task, x_val, Fl, train.data_loss)):
             h = hists[r]
             train.record(h, res, h.steps_run)
             h.best_error, h.best_step, best[r] = h.val_error[-1], h.steps_run, final[r]
             h.succeeded = h.val_success[-1]
     out = []
     for r in range(K):
-        cp = parallel._unfuse(mod, opts, {k: v[None] for k, v in best[r].items()}, 0)
+        cp = parallel.unfuse(mod, opts, {k: v[None] for k, v in best[r].items()}, 0)
         out.append({"cell": {a: cp[a] for a in starts[0]["cell"]},        # init's key order
                     "out": {"W_y": best[r]["W_y"].copy(), "b_y": best[r]["b_y"].copy()}})
     settings = [{"seed": seeds[r], "lr": lrs[r] if schedule is None else scheds[r],
@@ -314,7 +314,7 @@ def _starts(mod, task, H, seeds, params, init, cell_opts, dtype):
         p = (train.init_model(mod, task.D, H, task.n_out, seed=s, init=init, **cell_opts)
              if params is None else params[k])
         try:
-            opts, _, _ = train._check_model(mod, p, task.D, cell_opts)
+            opts, _, _ = train.check_model(mod, p, task.D, cell_opts)
         except (TypeError, ValueError) as e:
             raise type(e)(f"params[{k}]: {e}") from None
         starts.append({"cell": {a: v.astype(dtype) for a, v in p["cell"].items()},
@@ -360,7 +360,7 @@ def _update(F, F2, V, grads, keys, rate, gamma, ok):
                 V[k] += g
                 g = V[k]
             np.subtract(F[k], g, out=F2[k])
-            new_ok &= parallel_loss._finite_rows(F2[k])
+            new_ok &= parallel_loss.finite_rows(F2[k])
     if not new_ok.all():
         for k in keys:
             F2[k][~new_ok] = F[k][~new_ok]
@@ -369,6 +369,6 @@ def _update(F, F2, V, grads, keys, rate, gamma, ok):
 
 def _named_omega(mod, name, w, mode):
     try:
-        return train._check_omega(mod, w, mode)[0]
+        return train.check_omega(mod, w, mode)[0]
     except (TypeError, ValueError) as e:
         raise type(e)(str(e).replace("omega_weight", name, 1)) from None
