@@ -167,11 +167,12 @@ def adding(N, T, seed=0, threshold=0.04):
     values = rng.uniform(0.0, 1.0, size=(N, T))
     first = rng.integers(0, T // 2, size=N)
     second = rng.integers(T // 2, T, size=N)
-    marks = np.zeros((N, T))
-    marks[np.arange(N), first] = 1.0
-    marks[np.arange(N), second] = 1.0
-    x = np.stack([values, marks], axis=-1)                       # (N, T, 2)
-    y = (values * marks).sum(axis=1, keepdims=True)              # (N, 1)
+    n = np.arange(N)
+    x = np.zeros((N, T, 2))
+    x[:, :, 0] = values
+    x[n, first, 1] = 1.0                                         # the two marks
+    x[n, second, 1] = 1.0
+    y = (values[n, first] + values[n, second])[:, None]          # (N, 1)
     return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
                 {"T": T, "threshold": threshold})
 
