@@ -164,17 +164,28 @@ def adding(N, T, seed=0, threshold=0.04):
     """
     N, T, rng = _check_common(N, T, seed, 2, "one marker in each half of the sequence")
     threshold = _threshold(threshold, "mse")
-    values = rng.uniform(0.0, 1.0, size=(N, T))
-    first = rng.integers(0, T // 2, size=N)
-    second = rng.integers(T // 2, T, size=N)
-    n = np.arange(N)
-    x = np.zeros((N, T, 2))
-    x[:, :, 0] = values
-    x[n, first, 1] = 1.0                                         # the two marks
-    x[n, second, 1] = 1.0
-    y = (values[n, first] + values[n, second])[:, None]          # (N, 1)
+    x, y = adding_batch(*adding_numbers(rng, N, T))
     return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
                 {"T": T, "threshold": threshold})
+
+
+def adding_numbers(rng, N, T):
+    """adding's random numbers from the Generator rng, in its order: values (N, T) ~ U(0, 1),
+    then the first mark (N,) in [0, T//2) and the second (N,) in [T//2, T). Unchecked."""
+    values = rng.uniform(0.0, 1.0, size=(N, T))
+    return values, rng.integers(0, T // 2, size=N), rng.integers(T // 2, T, size=N)
+
+
+def adding_batch(values, first, second):
+    """adding's x (..., N, T, 2) and y (..., N, 1) from its numbers, any leading axes (one
+    batch, or a stack of batches of many runs). Unchecked."""
+    first, second = first[..., None], second[..., None]
+    x = np.zeros(values.shape + (2,))
+    x[..., 0] = values
+    np.put_along_axis(x[..., 1], first, 1.0, axis=-1)           # the two marks
+    np.put_along_axis(x[..., 1], second, 1.0, axis=-1)
+    y = np.take_along_axis(values, first, -1) + np.take_along_axis(values, second, -1)
+    return x, y
 
 
 TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")     # one-hot order of the inputs
