@@ -99,7 +99,7 @@ def hidden_for_budget(cell, V, budget, D):
 def loss_and_grads(mod, params, inputs, targets, state0, opts):
     """One window, teacher-forced: (loss in nats summed over steps / N, grads, final state).
 
-    Unchecked: the cell's _forward and _backward; the gradient stops at the window's start.
+    Unchecked: the cell's unchecked passes; the gradient stops at the window's start.
     """
     E = params["embed"]["E"]
     x = E[inputs]                                               # (N, T, D)

@@ -172,7 +172,7 @@ def adding(N, T, seed=0, threshold=0.04):
 def adding_numbers(rng, N, T):
     """adding's random numbers from the Generator rng, in its order: values (N, T) ~ U(0, 1),
     then the first mark (N,) in [0, T//2) and the second (N,) in [T//2, T). Unchecked."""
-    values = rng.uniform(0.0, 1.0, size=(N, T))
+    values = rng.random((N, T))              # U(0, 1): uniform(0, 1)'s values, bit for bit
     return values, rng.integers(0, T // 2, size=N), rng.integers(T // 2, T, size=N)
 
 

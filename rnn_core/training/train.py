@@ -13,8 +13,8 @@ validation set is never trained on (its seed is the task's own).
 
 Any cell of cells.CELLS trains (the gated-feedback RNN's readout reads its top layer).
 Each public function checks the cell's options and parameters once, through the cell's own
-public forward; fit's loop and sample_text's steps then run the cell's unchecked _forward and
-_backward, with the upstream gradient only where a loss reads the states ({T-1: dL/dh_T}
+public forward; fit's loop and sample_text's steps then run the cell's unchecked passes
+(unchecked.forward and backward), with the upstream gradient only where a loss reads the states ({T-1: dL/dh_T}
 for a many-to-one task).
 """
 import time
@@ -75,7 +75,7 @@ def check_model(mod, params, D, cell_opts):
     """Check params {"cell", "out"} and the cell's options once, at the edge.
 
     The cell's own public forward over one zero step checks the options, the cell's
-    parameters and their input size D. Returns (opts for the unchecked _forward, the
+    parameters and their input size D. Returns (opts for the unchecked forward, the
     state's width per key, the readout's input size H).
     """
     if not isinstance(params, dict) or set(params) != {"cell", "out"}:
@@ -183,7 +183,7 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
 
 
 def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, omega_mode):
-    """loss_and_grads without checks: the cell's _forward and _backward."""
+    """loss_and_grads without checks: the cell's unchecked forward and backward."""
     x = task.x
     T = x.shape[1]
     try:

@@ -1,9 +1,9 @@
-"""The stacked models' readout, losses and gradients: stacked.py's passes made a training step.
+"""The K runs' readout, losses and gradients: parallel.py's passes made a training step.
 
-loss_and_grads is train._loss_and_grads for K runs at once (each run on its own batch,
-with its own regulariser weight), evaluate is train._evaluate for K runs, and
-global_norms is optim.global_norm per run. Shapes as in stacked.py: (K, T, N, .) inside,
-outputs y (K, N, O) many-to-one or (K, T, N, O) many-to-many.
+loss_and_grads is fit's loss and gradients (train.loss_and_grads) for K runs at once (each
+run on its own batch, with its own regulariser weight), evaluate is train.evaluate for K
+runs, and global_norms is clipping.global_norm per run. Shapes as in parallel.py:
+(K, T, N, .) inside, outputs y (K, N, O) many-to-one or (K, T, N, O) many-to-many.
 
 Losses: the MSE and the many-to-one cross-entropy of losses.py are computed for all runs
 at once (losses.mse's and losses.softmax_cross_entropy's operations, per run); other
