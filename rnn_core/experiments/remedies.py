@@ -16,7 +16,7 @@ from ..remedies import clipping, optim, regularizer
 from ..training import tasks, train
 from ..cells import elman
 from ..nn.readout import affine_backward, affine_forward
-from ..validate import check_int, check_positive
+from ..validate import check_positive
 
 # The small setting of sections 2-6: an Elman tanh RNN on the adding problem.
 SMALL = {"task": "adding", "T": 20, "H": 16, "batch_size": 20, "lr": 0.05, "n_val": 200,

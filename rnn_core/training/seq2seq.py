@@ -1,5 +1,6 @@
 """Sequence to sequence: an encoder RNN reads the source, a decoder RNN writes the target.
 
+Trained on string reversal here too (reverse_strings, train_seq2seq: Adam, one clipping).
 The model (the lecture notes' translation example, with one cell type for both RNNs):
     encoder:  s_j = enc(x_j, s_{j-1}),  s_0 = state0,            j = 1..S
     decoder:  h_t = dec(z_t, h_{t-1}),  h_0 = s_S (the encoder's final state), t = 1..T
@@ -19,10 +20,14 @@ forward/backward are the continuous model (every input and the initial state get
 gradient); loss_and_grads is the token model under teacher forcing; decode runs free.
 Public functions check their arguments; _forward and _backward compute unchecked.
 """
+import time
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from . import unchecked
 from ..nn import losses
+from ..remedies import clipping, optim
 from ..cells import sequence, get as get_cell
 from ..nn.readout import affine_backward, init_affine, init_embedding
 from ..validate import (check_array, check_indices, check_int, check_params, check_sequence,
@@ -203,3 +208,46 @@ def decode(params, source, T, cell="gru", **opts):
         prev = (h[:, 0] @ W_y.T + b_y).argmax(axis=-1)
         out[:, t] = prev
     return out
+
+
+# ----------------------------------------------------------------------------- string reversal
+
+def reverse_strings(N, S, K, seed):
+    """The reversal task: source (N, S) ids drawn uniformly from K symbols, target its reverse."""
+    N, S, K = (check_int(n, v, low=1) for n, v in (("N", N), ("S", S), ("K", K)))
+    source = np.random.default_rng(seed).integers(0, K, size=(N, S))
+    return source, source[:, ::-1].copy()
+
+
+@dataclass
+class Seq2SeqRun:
+    """What train_seq2seq measured, and the trained params."""
+    params: dict
+    n_params: int
+    loss: list = field(default_factory=list)         # per update: teacher-forced loss / T
+    seconds: float = 0.0
+
+
+def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed=0,
+                  cell="gru", dtype=np.float32, **opts):
+    """Train the encoder-decoder on string reversal with teacher forcing (Adam, clipping).
+
+    Every update draws a fresh batch of N strings (seeded from `seed`). Returns a Seq2SeqRun.
+    """
+    t0 = time.perf_counter()
+    mod = get_cell(cell)
+    opts = unchecked.options(mod, opts)
+    steps = check_int("steps", steps, low=1)
+    clip = None if clip is None else clipping.check_threshold("clip", clip)
+    params = init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
+    run = Seq2SeqRun(params, optim.n_params(params))
+    seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
+    moments = None
+    for k in range(steps):
+        source, target = reverse_strings(N, S, K, int(seeds[k]))
+        loss, grads = loss_and_grads(params, source, target, cell, check=False, **opts)
+        grads, _, _ = clipping.clip(grads, clipping.global_norm(grads, check=False), clip)
+        params, moments = optim.update(params, grads, moments, k, lr, "adam", check=False)
+        run.loss.append(loss / S)
+    run.params, run.seconds = params, time.perf_counter() - t0
+    return run
