@@ -86,10 +86,13 @@ def test_build_counts_parameters():
         depth.build("sideways", 2, 8, 2)
 
 
-def test_leak_bits_equal_the_task_metric():
+def test_bits_per_character_have_one_home():
+    # the leak experiment's bits, the task's metric and a known value: uniform logits, log2 V
     val = tasks.text(N=4, T=5, seed=None)
     logits = np.random.default_rng(0).standard_normal((4, 5, val.n_out))
-    assert depth._bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
+    assert tasks.bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
+    flat = np.zeros((4, 5, val.n_out))
+    np.testing.assert_allclose(tasks.bits(flat, val.y), np.log2(val.n_out), rtol=1e-15)
 
 
 def test_gated_feedback_experiment_small():

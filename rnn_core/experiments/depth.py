@@ -193,13 +193,6 @@ def direction_experiment(seeds=(0, 1, 2), T=12, k=2, n_symbols=4, H_uni=16, H_bi
 # The leak: a bidirectional "language model"
 # ----------------------------------------------------------------------------------------
 
-def _bits(logits, y):
-    """-log2 p(y) per position: logits (N, T, V), y (N, T) -> (N, T)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    logp = np.take_along_axis(z, y[..., None], axis=-1)[..., 0] - np.log(np.exp(z).sum(axis=-1))
-    return -logp / np.log(2.0)
-
-
 def _logits(mod, params, x):
     h, _, _ = mod.forward(x, None, params["cell"])
     return h @ params["out"]["W_y"].T + params["out"]["b_y"]
@@ -218,7 +211,7 @@ def leak_experiment(seed=0, T=16, H_uni=32, H_bi=16, steps=100, N_val=64):
     out = {}
     for model, H in (("unidirectional", H_uni), ("bidirectional", H_bi)):
         r = train_model(model, val, H, seed=seed, steps=steps, val_every=100)
-        bits = _bits(_logits(r["cell"], r["params"], val.x), val.y)
+        bits = tasks.bits(_logits(r["cell"], r["params"], val.x), val.y)
         out[model] = {"bpc": float(bits.mean()), "bpc_by_step": bits.mean(axis=0),
                       "n_params": r["n_params"], "history": r["history"], "run": r}
     bi = out["bidirectional"]["run"]
@@ -226,7 +219,7 @@ def leak_experiment(seed=0, T=16, H_uni=32, H_bi=16, steps=100, N_val=64):
     for t in range(T):                           # at step t the future x_{t+1..} is unknown
         x = val.x.copy()
         x[:, t + 1:] = 0.0
-        hidden[:, t] = _bits(_logits(bi["cell"], bi["params"], x), val.y)[:, t]
+        hidden[:, t] = tasks.bits(_logits(bi["cell"], bi["params"], x), val.y)[:, t]
     return {"models": out, "bpc_future_hidden": float(hidden.mean()),
             "bpc_future_hidden_by_step": hidden.mean(axis=0), "T": T}
 

@@ -130,12 +130,9 @@ def bpc(cell, params, ids, N=16, T=128, **opts):
     for t0 in range(0, s.shape[1] - 1, T):
         w = s[:, t0:t0 + T + 1]
         h, state, _ = unchecked.forward(mod, E[w[:, :-1]], state, params["cell"], opts)
-        y = h @ W_y.T + b_y
-        z = y - y.max(axis=-1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-        total -= float(np.take_along_axis(logp, w[:, 1:, None], -1).sum(dtype=np.float64))
+        total += float(tasks.bits(h @ W_y.T + b_y, w[:, 1:]).sum(dtype=np.float64))
         count += w[:, 1:].size
-    return total / count / LN2
+    return total / count
 
 
 @dataclass

@@ -77,10 +77,7 @@ class Task:
                 return float(np.mean((pred - self.y) ** 2))
         if self.metric == "bpc":
             pred = _check_pred(pred, self.y.shape + (self.n_out,), float_only=True)
-            z = pred - pred.max(axis=-1, keepdims=True)              # log-softmax, stably
-            logp = np.take_along_axis(z, self.y[..., None], axis=-1)[..., 0] \
-                - np.log(np.exp(z).sum(axis=-1))
-            return float(0.0 - (logp * self.mask).sum() / self.mask.sum() / np.log(2.0))
+            return float((bits(pred, self.y) * self.mask).sum() / self.mask.sum())
         labels = _labels(pred, self.y.shape, self.n_out)
         hit = (labels == self.y).astype(np.float64)
         if self.mask is None:
@@ -106,6 +103,14 @@ class Task:
         if self.metric == "bpc":
             return 60.0 * np.eye(self.n_out)[self.y]
         return np.eye(self.n_out)[self.y]
+
+
+def bits(logits, y):
+    """-log2 p(y) under softmax(logits), per position: the bits of bits per character.
+    logits (..., V), y (...) int ids -> (...). Unchecked."""
+    z = logits - logits.max(axis=-1, keepdims=True)              # log-softmax, stably
+    logp = np.take_along_axis(z, y[..., None], axis=-1)[..., 0] - np.log(np.exp(z).sum(axis=-1))
+    return -logp / np.log(2.0)
 
 
 def _check_pred(pred, shape, float_only=False):
