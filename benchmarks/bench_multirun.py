@@ -17,7 +17,7 @@ plain SGD, the Elman RNN (tanh) unless the table says otherwise. All on one thre
   3. Time per update of all K runs at K = 1, 8, 32, 128, float64 and float32:
        fit_many     the whole trainer (batches drawn per run, losses, norms, histories);
        core         the same batched work the peers do: forward, BPTT and the SGD update of
-                    K stacked models on fixed batches (parallel_loss._loss_and_grads + update);
+                    K stacked models on fixed batches (parallel_loss.loss_and_grads + update);
        torch        batched matmuls (torch.bmm) over the K runs, autograd, torch 2.13 CPU;
        jax          jax.vmap over runs of a lax.scan cell, grad and update under jax.jit;
        tanh floor   np.tanh alone on the T (K, N, H) pre-activations of one update: the
@@ -78,8 +78,8 @@ def setup(cell, K, dtype):
     mod = parallel.CELLS[cell]
     opts = mod._options({})
     ps = [train.init_model(cell, val.D, H, 1, seed=s) for s in range(K)]
-    F = {**parallel._fuse(mod, opts, parallel._stack([p["cell"] for p in ps])),
-         **parallel._stack([p["out"] for p in ps])}
+    F = {**parallel.fuse(mod, opts, parallel.stack([p["cell"] for p in ps])),
+         **parallel.stack([p["out"] for p in ps])}
     F = {k: v.astype(dtype) for k, v in F.items()}
     batches = [val.resample(N, seed=1000 + s) for s in range(K)]
     batches = [tasks.Task(b.name, b.x.astype(dtype), b.y.astype(dtype), b.mask, b.loss, b.n_out,
@@ -93,8 +93,8 @@ def core_step(mod, opts, F, batches, xs, ws=None):
     """One SGD update of all K runs in place: the work the peers do. ws: the workspace
     fit_many keeps across its steps (None: fresh arrays every call)."""
     data = ("mse", np.stack([b.y for b in batches]))
-    _, _, grads, _ = parallel_loss._loss_and_grads(mod, opts, xs, data, F, None, None, False,
-                                                  train._data_loss, ws)
+    _, _, grads, _ = parallel_loss.loss_and_grads(mod, opts, xs, data, F, None, None, False,
+                                                  train.data_loss, ws)
     for k in F:
         F[k] -= F[k].dtype.type(LR) * grads[k]
 

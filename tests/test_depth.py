@@ -13,7 +13,7 @@ pytestmark = pytest.mark.filterwarnings("error")
 
 
 def test_lookahead_targets_are_the_inputs_k_steps_later():
-    task = depth.lookahead(5, 8, seed=1, k=3, n_symbols=4)
+    task = tasks.lookahead(5, 8, seed=1, k=3, n_symbols=4)
     ids = task.x.argmax(axis=2)
     np.testing.assert_array_equal(task.y[:, :5], ids[:, 3:])
     np.testing.assert_array_equal(task.mask, np.repeat([[1.0] * 5 + [0.0] * 3], 5, axis=0))
@@ -21,11 +21,11 @@ def test_lookahead_targets_are_the_inputs_k_steps_later():
     again = task.resample(5, seed=1)
     np.testing.assert_array_equal(again.x, task.x)
     with pytest.raises(ValueError, match="T: expected T >= 4"):
-        depth.lookahead(2, 3, k=3)
+        tasks.lookahead(2, 3, k=3)
 
 
 def test_two_timescales_labels_follow_the_announced_mode():
-    task = depth.two_timescales(50, 30, seed=2, p_switch=0.2)
+    task = tasks.two_timescales(50, 30, seed=2, p_switch=0.2)
     bits = (task.x[:, :, 0] > 0).astype(int)
     marker = task.x[:, :, 1]
     assert np.all(marker[:, 0] != 0)
@@ -36,7 +36,7 @@ def test_two_timescales_labels_follow_the_announced_mode():
     assert task.mask[:, 0].sum() == 0 and task.mask[:, 1:].all()
     assert 0.1 < (marker[:, 1:] != 0).mean() < 0.3
     with pytest.raises(ValueError, match="p_switch"):
-        depth.two_timescales(2, 5, p_switch=1.5)
+        tasks.two_timescales(2, 5, p_switch=1.5)
 
 
 def test_a_linear_orthogonal_layer_keeps_the_gradient_norm():
@@ -86,10 +86,13 @@ def test_build_counts_parameters():
         depth.build("sideways", 2, 8, 2)
 
 
-def test_leak_bits_equal_the_task_metric():
+def test_bits_per_character_have_one_home():
+    # the leak experiment's bits, the task's metric and a known value: uniform logits, log2 V
     val = tasks.text(N=4, T=5, seed=None)
     logits = np.random.default_rng(0).standard_normal((4, 5, val.n_out))
-    assert depth._bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
+    assert tasks.bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
+    flat = np.zeros((4, 5, val.n_out))
+    np.testing.assert_allclose(tasks.bits(flat, val.y), np.log2(val.n_out), rtol=1e-15)
 
 
 def test_gated_feedback_experiment_small():
@@ -130,7 +133,7 @@ def test_figures_draw():
 
 
 def test_trained_models_through_fit():
-    val = depth.lookahead(20, 5, seed=0, k=1, n_symbols=2)
+    val = tasks.lookahead(20, 5, seed=0, k=1, n_symbols=2)
     r = depth.train_model("stacked", val, 3, seed=0, steps=3, val_every=3)
     assert r["history"].steps_run == 3 and 0 <= r["score"] <= 1
     assert isinstance(train.evaluate(r["cell"], r["params"], val)[1], float)

@@ -1,5 +1,5 @@
 """The character language model of notebook 08: count tables with known values, the
-carried window order, Adam and clipping, the LM's gradient, training and bpc, its figures
+carried window order, the LM's gradient, training and bpc, its figures
 and the sampler driven without a browser (sampling itself: tests/test_sampling.py)."""
 import numpy as np
 import pytest
@@ -9,23 +9,24 @@ from rnn_core.remedies import optim
 from rnn_core import plots, widgets
 from rnn_core.plots import render
 from rnn_core.cells import get as get_cell
-from rnn_core.experiments import language as lm
-from rnn_core.experiments import sampling
+from rnn_core.experiments import language as ex
+from rnn_core.training import language as lm
+from rnn_core.training import sampling, tasks
 
 
 def test_count_tables_by_hand():
     train, val = np.array([0, 0, 1, 0]), np.array([0, 1])
     # order 0: p(0) = 3/4, p(1) = 1/4 -> bits (log2(4/3) + 2) / 2
-    assert lm.count_table_bpc(train, val, 2, 0, 0.0) == (pytest.approx((np.log2(4 / 3) + 2) / 2), 2)
+    assert ex.count_table_bpc(train, val, 2, 0, 0.0) == (pytest.approx((np.log2(4 / 3) + 2) / 2), 2)
     # order 1, add-1: pairs (0,0), (0,1), (1,0); p(1 | 0) = (1 + 1) / (2 + 2) = 1/2
-    assert lm.count_table_bpc(train, val, 2, 1, 1.0) == (pytest.approx(1.0), 1)
+    assert ex.count_table_bpc(train, val, 2, 1, 1.0) == (pytest.approx(1.0), 1)
     with pytest.raises(ValueError, match="order"):
-        lm.count_table_bpc(train, val, 2, 3, 1.0)
+        ex.count_table_bpc(train, val, 2, 3, 1.0)
 
 
 def test_baselines_are_the_values_the_text_task_documents():
-    chars, train, val = lm.text_ids()
-    got = lm.baselines(train, val, len(chars))
+    chars, train, val = tasks.text_ids()
+    got = ex.baselines(train, val, len(chars))
     assert [round(b, 2) for b in got.values()] == [4.44, 3.50, 2.72]     # tasks.text's docstring
 
 
@@ -44,22 +45,6 @@ def test_carried_windows_continue_each_other():
     assert reset and np.array_equal(y - x, np.ones_like(x))
 
 
-def test_adam_first_step_is_lr_times_the_sign():
-    p = {"a": np.array([1.0, -2.0, 3.0])}
-    g = {"a": np.array([0.5, -1e-3, 10.0])}
-    new, m, v = lm.adam(p, g, None, None, 1, 0.1)
-    np.testing.assert_allclose(new["a"], p["a"] - 0.1 * np.sign(g["a"]), rtol=1e-6)
-    assert np.array_equal(p["a"], [1.0, -2.0, 3.0])                      # nothing modified
-
-
-def test_clipping_scales_to_the_threshold():
-    g = {"a": np.array([3.0, 4.0]), "b": {"c": np.array([12.0])}}
-    clipped, norm = lm.clip_global(g, 1.0)
-    assert norm == 13.0
-    np.testing.assert_allclose(clipped["b"]["c"], [12 / 13])
-    assert lm.clip_global(g, 20.0)[0] is g
-
-
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_lm_gradients_match_finite_differences(cell):
     errors = lm.gradient_check(cell=cell, V=4, D=2, H=3, N=2, T=3, seed=2)
@@ -68,7 +53,7 @@ def test_lm_gradients_match_finite_differences(cell):
 
 
 def test_a_zero_readout_scores_log2_V():
-    chars, _, val = lm.text_ids()
+    chars, _, val = tasks.text_ids()
     p = lm.init_lm("rnn", len(chars), 8, seed=0)
     p["out"]["W_y"][:] = 0
     assert lm.bpc("rnn", p, val[:500], N=4, T=50) == pytest.approx(np.log2(len(chars)), rel=1e-6)
@@ -102,7 +87,7 @@ def test_figures_state_their_finding():
 
 
 def test_sampler_redraws_on_a_control_and_shows_bad_primes():
-    chars = lm.text_ids()[0]
+    chars = tasks.text_ids()[0]
     p = lm.init_lm("gru", len(chars), 8, seed=1)
     s = widgets.language.sampler("gru", p, chars, prime="The ", temperature=1.0, length=20)
     try:
@@ -117,3 +102,9 @@ def test_sampler_redraws_on_a_control_and_shows_bad_primes():
         s.close()
     with pytest.raises(ValueError, match="temperature"):
         widgets.language.sampler("gru", p, chars, temperature=3.0)
+
+
+def test_notebook_08_names_are_the_training_functions():
+    for name in ("init_lm", "bpc", "train_lm", "hidden_for_budget", "gradient_check"):
+        assert getattr(ex, name) is getattr(lm, name)
+    assert ex.text_ids is tasks.text_ids

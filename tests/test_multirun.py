@@ -106,16 +106,16 @@ def test_stacked_gradients_match_finite_differences():
         data = ("batches", batches)
         ps = [train.init_model(cell, 2, 2, 1, seed=s, **opts) for s in (0, 1)]
         o = mod._options(opts)
-        F = {**parallel._fuse(mod, o, parallel._stack([p["cell"] for p in ps])),
-             **parallel._stack([p["out"] for p in ps])}
+        F = {**parallel.fuse(mod, o, parallel.stack([p["cell"] for p in ps])),
+             **parallel.stack([p["out"] for p in ps])}
         for k in F:
             F[k] = F[k] + 0.1 * np.random.default_rng(3).standard_normal(F[k].shape)
 
         def loss():
-            return float(parallel_loss._loss_and_grads(mod, o, xs, data, F, None, None,
-                                                 False, train._data_loss)[0].sum())
-        _, _, grads, _ = parallel_loss._loss_and_grads(mod, o, xs, data, F, None, None, False,
-                                                    train._data_loss)
+            return float(parallel_loss.loss_and_grads(mod, o, xs, data, F, None, None,
+                                                 False, train.data_loss)[0].sum())
+        _, _, grads, _ = parallel_loss.loss_and_grads(mod, o, xs, data, F, None, None, False,
+                                                    train.data_loss)
         errors = check_gradients(loss, F, grads)
         assert max(errors.values()) < 1e-7, (cell, errors)
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_core.remedies import optim
+from rnn_core.remedies import clipping, optim
 
 
 def tree(a, b, c):
@@ -63,30 +63,71 @@ def test_schedules():
 
 def test_global_norm_of_nested_tree_and_huge_entries():
     g = tree(1.0, 2.0, 3.0)                                     # entries 1, 1, 2, 2, 3 (and zeros)
-    assert optim.global_norm(g) == pytest.approx(np.sqrt(1 + 1 + 4 + 4 + 9))
-    assert optim.global_norm({"a": np.array([3e200, 4e200])}) == pytest.approx(5e200)
-    assert optim.global_norm({"a": np.zeros(3)}) == 0.0
+    assert clipping.global_norm(g) == pytest.approx(np.sqrt(1 + 1 + 4 + 4 + 9))
+    assert clipping.global_norm({"a": np.array([3e200, 4e200])}) == pytest.approx(5e200)
+    assert clipping.global_norm({"a": np.zeros(3)}) == 0.0
 
 
 def test_clip_global_norm_keeps_direction_and_caps_norm():
     g = tree(3.0, -4.0, 12.0)
-    norm = optim.global_norm(g)
-    clipped, before, fired = optim.clip_global_norm(g, 2.0)
+    norm = clipping.global_norm(g)
+    clipped, before, fired = clipping.clip_global_norm(g, 2.0)
     assert fired and before == pytest.approx(norm)
-    assert optim.global_norm(clipped) == pytest.approx(2.0)
+    assert clipping.global_norm(clipped) == pytest.approx(2.0)
     np.testing.assert_allclose(flat(clipped), flat(g) * 2.0 / norm)   # same direction
-    same, _, fired = optim.clip_global_norm(g, 2 * norm)
+    same, _, fired = clipping.clip_global_norm(g, 2 * norm)
     assert not fired
     np.testing.assert_array_equal(flat(same), flat(g))
-    _, _, fired = optim.clip_global_norm({"a": np.array([3.0, 4.0])}, 5.0)
-    assert fired                                                 # Algorithm 2: ||g|| >= c
-    small = optim.clip_global_norm({"a": np.array([0.3], np.float32)}, 1.0)[0]
+    _, _, fired = clipping.clip_global_norm({"a": np.array([3.0, 4.0])}, 5.0)
+    assert fired                                                 # Algorithm 1: ||g|| >= c
+    small = clipping.clip_global_norm({"a": np.array([0.3], np.float32)}, 1.0)[0]
     assert small["a"].dtype == np.float32
+
+
+def test_one_rule_fires_at_norm_c_and_not_just_below():
+    # Pascanu et al.'s Algorithm 1: ||g|| >= c clips; every clipping of the package is it
+    c = 5.0
+    below = np.nextafter(c, 0.0)
+    g = {"a": np.array([3.0, 4.0])}                              # ||g|| = 5 exactly
+    _, norm, fired = clipping.clip_global_norm(g, c)
+    assert norm == c and fired
+    _, _, fired = clipping.clip_global_norm({"a": np.array([below])}, c)
+    assert not fired
+    scale, fired = clipping.norm_scale(np.array([c, below, 2 * c, 0.0]), c)
+    assert fired.tolist() == [True, False, True, False]
+    assert scale.tolist() == [1.0, 1.0, 0.5, 1.0]
+    per_row, fired = clipping.norm_scale(np.array([c, c]), np.array([c, np.inf]))
+    assert fired.tolist() == [True, False]                      # inf: never
+    out, fired, n = clipping.clip(g, 5.0, c=c, c_value=4.0)
+    assert fired and n == 0                                     # (3, 4) stays inside [-4, 4]
+    assert clipping.clip(g, 5.0, c=np.nextafter(c, 10.0))[1] is False
+
+
+def test_clipping_by_value_rule():
+    out, changed = clipping.value_clip(np.array([-2.0, 1.0, 1.5]), 1.0)
+    assert out.tolist() == [-1.0, 1.0, 1.0] and changed.tolist() == [True, False, True]
+
+
+def test_bad_threshold_is_named_by_its_argument():
+    with pytest.raises(ValueError, match="clip: expected a finite threshold > 0, received 0"):
+        clipping.check_threshold("clip", 0)
+    with pytest.raises(TypeError, match="clip_value: expected a real threshold"):
+        clipping.check_threshold("clip_value", "1")
+
+
+def test_adam_first_step_is_lr_times_the_sign():
+    p = {"a": np.array([1.0, -2.0, 3.0])}
+    g = {"a": np.array([0.5, -1e-3, 10.0])}
+    new, m, v = optim.adam(p, g, None, None, 1, 0.1)
+    np.testing.assert_allclose(new["a"], p["a"] - 0.1 * np.sign(g["a"]), rtol=1e-6)
+    assert np.array_equal(p["a"], [1.0, -2.0, 3.0])                      # nothing modified
+    with pytest.raises(ValueError, match="k"):
+        optim.adam(p, g, None, None, 0, 0.1)
 
 
 def test_clip_value_never_changes_in_bound_entries():
     g = {"a": np.array([-3.0, -0.5, 0.0, 0.9, 1.0, 2.5]), "b": [np.array([[1.5, -1.0]])]}
-    out, n = optim.clip_value(g, 1.0)
+    out, n = clipping.clip_value(g, 1.0)
     np.testing.assert_array_equal(out["a"], [-1.0, -0.5, 0.0, 0.9, 1.0, 1.0])
     np.testing.assert_array_equal(out["b"][0], [[1.0, -1.0]])
     assert n == 3
@@ -96,9 +137,9 @@ def test_clip_value_never_changes_in_bound_entries():
 @pytest.mark.parametrize("c", [0, -1.0, np.inf, np.nan])
 def test_bad_threshold_raises_naming_c(c):
     with pytest.raises(ValueError, match="c: expected a finite threshold > 0"):
-        optim.clip_global_norm({"a": np.ones(2)}, c)
+        clipping.clip_global_norm({"a": np.ones(2)}, c)
     with pytest.raises(ValueError, match="c: expected"):
-        optim.clip_value({"a": np.ones(2)}, c)
+        clipping.clip_value({"a": np.ones(2)}, c)
 
 
 def test_tree_errors_name_the_path():
@@ -113,8 +154,8 @@ def test_tree_errors_name_the_path():
         optim.sgd(params, bad, 0.1)
     bad["out"][0]["w"] = np.array([np.nan])
     with pytest.raises(ValueError, match="finite"):
-        optim.global_norm(bad)
+        clipping.global_norm(bad)
     with pytest.raises(TypeError, match="grads"):
-        optim.global_norm({"a": np.array([1, 2])})
+        clipping.global_norm({"a": np.array([1, 2])})
     with pytest.raises(ValueError, match="lr"):
         optim.sgd(params, params, 0.0)

@@ -25,27 +25,40 @@ def small():
     return val, train.init_model("rnn", val.D, 4, val.n_out, seed=2)
 
 
-def test_train_run_is_fit_without_decay(small):
+def test_train_run_returns_the_last_params_and_records_the_raw_gradients(small):
     val, _ = small
     kw = dict(H=4, steps=6, lr=0.1, seed=3, batch_size=5, clip=0.2, clip_value=0.05)
-    p_run, log = ex.train_run(val, **kw)
-    p_fit, hist = train.fit("rnn", val, val_every=100, **kw)
+    p_run, log = ex.train_run(val, record=True, **kw)
+    p_fit, hist = train.fit("rnn", val, val_every=100, **kw)        # one validation, the last
     for a, b in zip(optim.leaves(p_run), optim.leaves(p_fit)):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(log["loss"], hist.loss, rtol=1e-13)
-    assert log["clipped"] == hist.clipped and log["n_value_clipped"] == hist.n_value_clipped
+        np.testing.assert_array_equal(a, b)
+    assert log["loss"] == hist.loss and log["clipped"] == hist.clipped
+    np.testing.assert_allclose(np.linalg.norm(log["grads"], axis=1), log["grad_norm"], rtol=1e-12)
+    assert any(log["clipped"]) and sum(log["n_value_clipped"]) > 0
+
+
+def test_fit_adds_the_decay_gradient_before_measuring(small):
+    val, params = small
+    kw = dict(H=4, steps=1, lr=0.1, seed=3, batch_size=5, record_grads=True)
+    _, plain = train.fit("rnn", val, params=params, **kw)
+    _, decayed = train.fit("rnn", val, params=params, l2=0.1, l1=0.01, **kw)
+    d = optim.weight_decay(params, l2=0.1, l1=0.01)
+    flat = np.concatenate([a.ravel() for a in optim.leaves(d)])
+    np.testing.assert_allclose(decayed.grads[0] - plain.grads[0], flat, rtol=1e-12, atol=1e-15)
 
 
 def test_decay_gradient_and_decay_alone_shrinks_rho(small):
     val, params = small
-    d = ex.decay_gradient(params, l2=0.1, l1=0.01)
+    d = optim.weight_decay(params, l2=0.1, l1=0.01)
     for key in ("W_h", "W_x"):
         W = params["cell"][key]
         np.testing.assert_array_equal(d["cell"][key], 0.1 * W + 0.01 * np.sign(W))
+    W = params["out"]["W_y"]
+    np.testing.assert_array_equal(d["out"]["W_y"], 0.1 * W + 0.01 * np.sign(W))
     assert not d["cell"]["b"].any() and not d["out"]["b_y"].any()
     # one SGD step on the L2 term alone multiplies W_h by (1 - lr l2): rho too
     W = params["cell"]["W_h"]
-    W1 = W - 0.5 * ex.decay_gradient(params, l2=0.1)["cell"]["W_h"]
+    W1 = W - 0.5 * optim.weight_decay(params, l2=0.1)["cell"]["W_h"]
     assert matrices.spectral_radius(W1) == pytest.approx(0.95 * matrices.spectral_radius(W),
                                                          rel=1e-12)
 

@@ -1,13 +1,15 @@
-"""Tests for experiments.sampling (notebook 08): text from the character language model."""
+"""Tests for training.sampling and experiments.sampling (notebook 08): text from the
+character language model."""
 import numpy as np
 import pytest
 
-from rnn_core.experiments import language as lm
-from rnn_core.experiments import sampling
+from rnn_core.experiments import sampling as ex
+from rnn_core.training import language as lm
+from rnn_core.training import sampling, tasks
 
 
 def test_temperature_zero_is_the_argmax_and_ignores_the_seed():
-    chars = lm.text_ids()[0]
+    chars = tasks.text_ids()[0]
     p = lm.init_lm("gru", len(chars), 8, seed=1)
     a = sampling.sample("gru", p, chars, 40, "The ", 0.0, seed=1)
     assert a == sampling.sample("gru", p, chars, 40, "The ", 0.0, seed=2)
@@ -22,5 +24,5 @@ def test_temperature_zero_is_the_argmax_and_ignores_the_seed():
 
 
 def test_first_repeat_finds_the_period():
-    assert sampling.first_repeat("xyz" + "abc" * 20) == 3
-    assert sampling.first_repeat("abcdefghijklmnopqrstuvwxyz") is None
+    assert ex.first_repeat("xyz" + "abc" * 20) == 3
+    assert ex.first_repeat("abcdefghijklmnopqrstuvwxyz") is None

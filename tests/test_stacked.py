@@ -1,12 +1,12 @@
 """The stacked passes and their pieces against the plain forms they stand for: the Elman
 step written out in place against elman._step/_step_back, tanh through exp against np.tanh,
-the stacked losses against losses.py, the per-run norms against optim.global_norm."""
+the stacked losses against losses.py, the per-run norms against clipping.global_norm."""
 import numpy as np
 import pytest
 
 from rnn_core.nn import activations, losses
-from rnn_core.remedies import optim
-from rnn_core.training.many import parallel, parallel_loss
+from rnn_core.remedies import clipping
+from rnn_core.training.many import parallel, parallel_fast, parallel_loss
 from rnn_core.training import tasks, train
 from rnn_core.cells import elman
 
@@ -19,38 +19,47 @@ def stacked_elman(K=3, N=4, D=2, H=5, T=6, seed=0):
 
 
 @pytest.mark.parametrize("activation", list(activations.ACTIVATIONS))
-def test_elman_forward_equals_elman_step(activation):
+def test_elman_plain_forward_is_the_cells_step_and_the_fast_form_equals_it(activation):
     F, x = stacked_elman()
     act = activations.ACTIVATIONS[activation]
     ws = {}
-    parallel._elman_forward(2 * x[::-1], F, act, ws)     # a reused workspace keeps only the
-    hs = parallel._elman_forward(x, F, act, ws)[..., :F["W_h"].shape[-1]]     # constants
+    parallel_fast.elman_forward(2 * x[::-1], F, act, ws)   # a reused workspace keeps only the
+    fast = parallel_fast.elman_forward(x, F, act, ws)[..., :F["W_h"].shape[-1]]   # constants
+    hs = parallel.elman_forward(x, F, act, {})
     h = np.zeros_like(hs[:, 0])
-    assert np.all(hs[:, 0] == 0)
-    for t in range(x.shape[1]):                   # the plain form: the cell's own step
+    assert np.all(hs[:, 0] == 0) and np.all(fast[:, 0] == 0)
+    for t in range(x.shape[1]):                   # the cell's own step, run by run
         xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
         h = elman._step(xw, h, F["W_h"], act.f)
-        assert np.max(np.abs(hs[:, t + 1] - h)) <= 1e-14 * max(1, np.abs(h).max())
+        assert np.array_equal(hs[:, t + 1], h)
+        assert np.max(np.abs(fast[:, t + 1] - h)) <= 1e-14 * max(1, np.abs(h).max())
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
 @pytest.mark.parametrize("truncate", [None, 2])
-def test_elman_backward_equals_elman_step_back(truncate):
-    F, x = stacked_elman()
-    act = activations.ACTIVATIONS["tanh"]
-    Z = parallel._elman_forward(x, F, act, {})
-    hs = Z[..., :F["W_h"].shape[-1]]
-    T = x.shape[1]
+def test_fast_passes_equal_the_plain_loops(cell, truncate):
+    # the fast form's branch against the plain loops over the cells' steps: states, the total
+    # dL/dh_t (Elman: what Omega holds fixed) and every gradient
+    mod = parallel.CELLS[cell]
+    opts = mod._options({})
+    K, N, D, H, T = 3, 4, 2, 5, 6
+    ps = [mod.init_params(D, H, seed=s) for s in range(K)]
+    F = parallel.fuse(mod, opts, parallel.stack(ps))
     rng = np.random.default_rng(4)
-    dh = {t: rng.standard_normal(hs[:, 0].shape) for t in (1, T - 1)}
-    das, g_all = parallel._elman_backward(dh, hs, F["W_h"], act, truncate, True, {})
-    carry = np.zeros_like(hs[:, 0])
-    for t in range(T - 1, -1, -1):                # the plain form: the same operations
-        d = carry + dh[t] if t in dh else carry
-        assert np.array_equal(g_all[:, t], d)
-        da, carry = elman._step_back(d, act.df_from_out(hs[:, t + 1]), F["W_h"])
-        assert np.array_equal(das[:, t], da)
-        if truncate and t % truncate == 0:
-            carry = np.zeros_like(carry)
+    x = rng.standard_normal((K, T, N, D))
+    dh = {t: rng.standard_normal((K, N, H)) for t in (1, T - 1)}
+    out = {}
+    for fast in (False, True):
+        h, cache = parallel.forward(mod, opts, x, F, {}, fast=fast)
+        grads, g = parallel.backward(mod, opts, dh, cache, F, truncate, keep_g=cell == "rnn", ws={})
+        out[fast] = h.copy(), {k: v.copy() for k, v in grads.items()}, None if g is None else g.copy()
+    (h0, g0, a0), (h1, g1, a1) = out[False], out[True]
+    tol = 0 if cell == "lstm" else 1e-14               # the LSTM's fast form: the same operations
+    np.testing.assert_allclose(h1, h0, rtol=tol, atol=tol)
+    for k in F:
+        np.testing.assert_allclose(g1[k], g0[k], rtol=1e-13 if tol else 0, atol=1e-14 if tol else 0)
+    if cell == "rnn":
+        np.testing.assert_allclose(a1, a0, rtol=1e-13, atol=1e-14)
 
 
 def test_bounded_states_carry_a_nan_to_the_last_step():
@@ -59,9 +68,9 @@ def test_bounded_states_carry_a_nan_to_the_last_step():
     x[1, 0, 2, 0] = np.nan
     F["W_h"][1, :, 0] = 0.0                       # even through a zero column: NaN * 0 = NaN
     with np.errstate(invalid="ignore"):
-        hs = parallel._elman_forward(x, F, activations.ACTIVATIONS["tanh"], {})[..., :5]
+        hs = parallel.elman_forward(x, F, activations.ACTIVATIONS["tanh"], {})
     assert np.isnan(hs[1, -1, 2]).all() and np.isfinite(hs[[0, 2]]).all()  # item 2 of run 1
-    assert list(parallel_loss._finite_rows(hs[:, -1])) == [True, False, True]
+    assert list(parallel_loss.finite_rows(hs[:, -1])) == [True, False, True]
 
 
 def test_stacked_losses_equal_losses_py_run_by_run():
@@ -77,16 +86,16 @@ def test_stacked_losses_equal_losses_py_run_by_run():
         assert xl[k] == pytest.approx(b, rel=1e-14) and np.allclose(dl[k], db, rtol=1e-14)
 
 
-def test_global_norms_equal_optim_per_run():
+def test_global_norms_equal_clipping_global_norm_per_run():
     rng = np.random.default_rng(1)
     g = {"W": rng.standard_normal((4, 6, 3)), "b": rng.standard_normal((4, 3))}
     g["W"][1] *= 1e200                            # huge: the scaled formula keeps it finite
     g["b"][2, 0] = np.nan
     g["W"][3, 0, 0] = np.inf
-    norm, ok = parallel_loss._global_norms({k: v.reshape(4, -1) for k, v in g.items()})
+    norm, ok = parallel_loss.global_norms({k: v.reshape(4, -1) for k, v in g.items()})
     assert list(ok) == [True, True, False, False]
     for k in (0, 1):
-        ref = optim.global_norm({key: v[k] for key, v in g.items()})
+        ref = clipping.global_norm({key: v[k] for key, v in g.items()})
         assert np.isfinite(norm[k]) and norm[k] == pytest.approx(ref, rel=1e-14)
 
 
@@ -94,7 +103,7 @@ def test_finite_rows_sees_overflowing_sums_and_non_finite_entries():
     a = np.ones((4, 3, 2))
     a[1] = 1e308                                  # finite entries whose sum overflows
     a[2, 0, 1], a[3, 2, 0] = np.inf, np.nan
-    assert list(parallel_loss._finite_rows(a)) == [True, True, False, False]
+    assert list(parallel_loss.finite_rows(a)) == [True, True, False, False]
 
 
 def test_loss_and_grads_vectorised_loss_equals_run_by_run():
@@ -103,44 +112,12 @@ def test_loss_and_grads_vectorised_loss_equals_run_by_run():
     xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
     ps = [train.init_model("rnn", 2, 3, 1, seed=s) for s in (0, 1)]
     o = elman._options({})
-    F = {**parallel._fuse(elman, o, parallel._stack([p["cell"] for p in ps])),
-         **parallel._stack([p["out"] for p in ps])}
-    one = parallel_loss._loss_and_grads(elman, o, xs, ("batches", batches), F, None, None, False,
-                                       train._data_loss)
-    vec = parallel_loss._loss_and_grads(elman, o, xs, ("mse", np.stack([b.y for b in batches])),
-                                       F, None, None, False, train._data_loss)
+    F = {**parallel.fuse(elman, o, parallel.stack([p["cell"] for p in ps])),
+         **parallel.stack([p["out"] for p in ps])}
+    one = parallel_loss.loss_and_grads(elman, o, xs, ("batches", batches), F, None, None, False,
+                                       train.data_loss)
+    vec = parallel_loss.loss_and_grads(elman, o, xs, ("mse", np.stack([b.y for b in batches])),
+                                       F, None, None, False, train.data_loss)
     assert np.array_equal(one[0], vec[0])
     for k in F:
         assert np.array_equal(one[2][k], vec[2][k])
-
-
-@pytest.mark.parametrize("truncate", [None, 2])
-def test_lstm_in_place_passes_equal_the_cells_steps(truncate):
-    # bit for bit: the same operations in the same order
-    from rnn_core.cells import sequence, lstm
-    same = np.array_equal
-    K, N, D, H, T = 3, 4, 2, 5, 6
-    rng = np.random.default_rng(2)
-    F = {"W_h": 0.5 * rng.standard_normal((K, 4 * H, H)), "W_x": rng.standard_normal((K, 4 * H, D)),
-         "b": 0.1 * rng.standard_normal((K, 4 * H))}
-    x = rng.standard_normal((K, T, N, D))
-    hs, cs, gates, tcs = parallel._lstm_forward(x, F, {})
-    h = c = np.zeros((K, N, H))
-    for t in range(T):                             # the plain form: the cell's own step
-        xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
-        hn, cn, (s, g, tc) = lstm._step(xw, h, c, F["W_h"], sequence.sigmoid_raw)
-        for a, b in ((hs[:, t + 1], hn), (cs[:, t + 1], cn), (gates[:, t, :, :3 * H], s),
-                     (gates[:, t, :, 3 * H:], g), (tcs[:, t], tc)):
-            assert same(a, b)
-        h, c = hs[:, t + 1], cs[:, t + 1]          # the next step from the same inputs
-    cache = {"ss": gates[..., :3 * H], "gs": gates[..., 3 * H:], "tcs": tcs, "cs": cs}
-    dh = {t: rng.standard_normal((K, N, H)) for t in (2, T - 1)}
-    dzs = parallel._lstm_backward(dh, cache, F["W_h"], truncate, {}).copy()
-    ch = cc = np.zeros((K, N, H))
-    for t in range(T - 1, -1, -1):
-        s, g, tc = gates[:, t, :, :3 * H], gates[:, t, :, 3 * H:], tcs[:, t]   # the same inputs
-        A, B = lstm._local(s, g, tc, cs[:, t])
-        dz, ch, cc = lstm._step_back(ch + dh[t] if t in dh else ch, cc, A, B, s[..., :H], F["W_h"])
-        assert np.array_equal(dzs[:, t], dz)
-        if truncate and t % truncate == 0:
-            ch = cc = np.zeros_like(ch)

@@ -148,7 +148,7 @@ def test_make_by_name_and_errors():
 # ------------------------------------------------------------------ text (character LM)
 
 def test_text_windows_are_next_character_pairs_from_the_right_part():
-    chars, train, val = tasks._text_ids("pride_and_prejudice_vol1", 0.1)
+    chars, train, val = tasks.text_ids("pride_and_prejudice_vol1", 0.1)
     assert list(chars) == tasks.text_vocab() and len(chars) == 74
     v = tasks.text(4, 16, seed=None)                           # consecutive, from val's start
     ids = v.x.argmax(axis=-1)
@@ -174,7 +174,7 @@ def test_text_bpc_accepts_exact_answer_and_rejects_constants():
     V = task.n_out
     zeros = np.zeros(task.y.shape + (V,))
     assert task.score(zeros) == pytest.approx(np.log2(V), rel=1e-12)    # uniform: log2 V bits
-    _, train, _ = tasks._text_ids("pride_and_prejudice_vol1", 0.1)
+    _, train, _ = tasks.text_ids("pride_and_prejudice_vol1", 0.1)
     freq = np.bincount(train, minlength=V) / train.size
     unigram = np.broadcast_to(np.log(np.maximum(freq, 1e-300)), zeros.shape).copy()
     assert 4.2 < task.score(unigram) < 4.7 and not task.success(unigram)

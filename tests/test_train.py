@@ -143,7 +143,11 @@ def test_fit_errors_name_the_argument():
     with pytest.raises(ValueError, match="omega_weight.*Elman"):
         train.fit("lstm", task, H=2, steps=1, omega_weight=0.1)
     with pytest.raises(ValueError, match="optimizer"):
-        train.fit("rnn", task, H=2, steps=1, optimizer="adam")
+        train.fit("rnn", task, H=2, steps=1, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="momentum: expected a momentum coefficient"):
+        train.fit("rnn", task, H=2, steps=1, optimizer="momentum", momentum=1.0)
+    with pytest.raises(ValueError, match="l2"):
+        train.fit("rnn", task, H=2, steps=1, l2=-0.1)
     with pytest.raises(TypeError, match="task"):
         train.fit("rnn", task.x, H=2, steps=1)
     with pytest.raises(ValueError, match="cell"):

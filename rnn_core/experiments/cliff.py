@@ -10,6 +10,7 @@ Nothing here is random: the same arguments give the same numbers.
 import numpy as np
 
 from ..nn import activations
+from ..remedies import clipping, optim
 from ..validate import as_float_array, check_finite, check_int, check_positive
 
 CLIFF_T = 50
@@ -120,18 +121,6 @@ def cliff_slice(w=CLIFF_SLICE_W, b_range=CLIFF_B, n=2001, zooms=4):
             "loss_left": float(side[0]), "loss_right": float(side[1])}
 
 
-def clip_vector(g, c):
-    """Algorithm 2 on stacked 2-vectors g (..., 2): rows with ||g|| >= c scaled to norm c.
-    c: a threshold, an array of one per row (inf: never), or None (unchanged).
-    Returns (clipped g, clipped mask (...))."""
-    norm = np.linalg.norm(g, axis=-1)
-    if c is None:
-        return g.copy(), np.zeros(norm.shape, bool)
-    fire = norm >= c
-    scale = np.where(fire, c / np.where(fire, norm, 1.0), 1.0)
-    return g * scale[..., None], fire
-
-
 def _descend(p, lr, c, steps):
     """Gradient descent on the cliff from p (S, 2), thresholds c (S,) (inf: no clipping).
     Returns paths (S, steps + 1, 2), loss (S, steps + 1), norm (S, steps), fired (S, steps)."""
@@ -150,8 +139,8 @@ def _descend(p, lr, c, steps):
                 break
             g = np.stack([dw, db], axis=-1)
             norm[:, k] = np.linalg.norm(g, axis=-1)
-            g, fired[:, k] = clip_vector(g, c)
-            p = p - lr * g
+            scale, fired[:, k] = clipping.norm_scale(norm[:, k], c)    # Algorithm 1, per row
+            p, _ = optim.update(p, g * scale[:, None], None, k, lr, "sgd", check=False)
             paths[:, k + 1] = p
     return paths, loss, norm, fired
 
@@ -173,7 +162,7 @@ def _run_dict(lr, clip, paths, loss, norm, fired):
 def cliff_trajectories(lr=0.3, clip=None, steps=30, starts=CLIFF_STARTS):
     """Gradient descent on the cliff model from each start, with or without clipping.
 
-    lr > 0; clip: global-norm threshold of Algorithm 2 (on the 2-vector (dL/dw, dL/db)),
+    lr > 0; clip: global-norm threshold of clipping.norm_scale (on the 2-vector (dL/dw, dL/db)),
     or None. Returns dict lr, clip, paths (S, steps + 1, 2) of (w, b), loss (S, steps + 1),
     norm (S, steps) of the raw gradient, clipped (S, steps) bool, and max_step (S,): the
     longest single step of each run."""

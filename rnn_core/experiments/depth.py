@@ -5,8 +5,8 @@ Shapes: x (N, T, D), h (N, T, H). Stacks have M layers, layer 0 reads x; lags l 
 count steps back from the loss at the last step; gradient norms are log10 values and
 rates natural logs per step of lag (negative: the gradient shrinks going back in time).
 The trained models are cells of cells.CELLS or the compositions layer_cells.stacked_cell
-and layer_cells.bidirectional_cell, trained by train.fit; the two tasks defined here
-(lookahead, two_timescales) are Tasks whose resample draws from this module's generators.
+and layer_cells.bidirectional_cell, trained by train.fit on two tasks of training.tasks
+(lookahead, two_timescales).
 Every function takes `seed` and gives the same numbers for the same arguments
 (wall-clock times excepted).
 """
@@ -17,76 +17,12 @@ import numpy as np
 from ..bptt import costs
 from ..cells import layer_cells, layers
 from ..training import tasks, train
+from ..training.tasks import lookahead, two_timescales
 from ..cells import sequence, gated_feedback
 from ..cells import get as get_cell
 from ..remedies.optim import n_params
 from ..nn.readout import init_affine
 from ..validate import check_choice, check_int, check_positive
-
-# ----------------------------------------------------------------------------------------
-# Two tasks of this notebook
-# ----------------------------------------------------------------------------------------
-
-
-class GeneratedTask(tasks.Task):
-    """A tasks.Task whose generator lives in this module (GENERATORS below)."""
-
-    def resample(self, N, seed):
-        return GENERATORS[self.name](N=N, seed=seed, **self.options)
-
-
-def lookahead(N, T, seed=0, k=2, n_symbols=4, threshold=0.95):
-    """Name the symbol k steps AHEAD: y_t = x_{t+k}, for every step t < T - k.
-
-    x (N, T, n_symbols) one-hot random symbols; y (N, T) int64; mask (N, T) is 1 on the
-    steps t < T - k (the last k steps have no answer). A model that reads x_1 .. x_t only
-    can do no better than chance, 1 / n_symbols. Success: accuracy >= threshold.
-    """
-    k = check_int("k", k, low=1)
-    N, T, rng = tasks._check_common(N, T, seed, k + 1, f"k + 1 with k = {k}")
-    n_symbols = check_int("n_symbols", n_symbols, low=2)
-    threshold = tasks._threshold(threshold, "accuracy")
-    ids = rng.integers(0, n_symbols, size=(N, T))
-    y = np.zeros((N, T), np.int64)
-    y[:, :T - k] = ids[:, k:]
-    mask = np.zeros((N, T))
-    mask[:, :T - k] = 1.0
-    return GeneratedTask("lookahead", np.eye(n_symbols)[ids], y, mask, "xent", n_symbols, True,
-                         "accuracy", threshold, {"T": T, "k": k, "n_symbols": n_symbols,
-                                                 "threshold": threshold})
-
-
-def two_timescales(N, T, seed=0, p_switch=0.1, threshold=0.95):
-    """A fast signal read through a slow mode: y_t = [b_{t-1} > 0] XOR m_t, for t >= 1.
-
-    x (N, T, 2): channel 0 a fresh random bit b_t = +-1 at every step (the fast signal);
-    channel 1 a marker, +1 or -1 at the steps where the mode m_t (0 or 1, the slow signal)
-    is set to 1 or 0: at t = 0, and wherever it flips, with probability p_switch per step.
-    y (N, T) int64, mask 0 at t = 0. Success: accuracy >= threshold. Returns a Task with
-    options["modes"]-free settings; the modes are recomputed from the markers.
-    """
-    N, T, rng = tasks._check_common(N, T, seed, 2, "a previous bit to read")
-    p_switch = check_positive("p_switch", p_switch)
-    if p_switch > 1:
-        raise ValueError(f"p_switch: expected a probability in (0, 1], received {p_switch}")
-    threshold = tasks._threshold(threshold, "accuracy")
-    bits = rng.integers(0, 2, size=(N, T))
-    flips = rng.random((N, T)) < p_switch
-    flips[:, 0] = True                                   # the first mode is always announced
-    m0 = rng.integers(0, 2, size=N)
-    modes = (m0[:, None] + np.cumsum(flips, axis=1) - 1) % 2   # flips toggle the mode
-    x = np.zeros((N, T, 2))
-    x[:, :, 0] = 2.0 * bits - 1.0
-    x[:, :, 1] = np.where(flips, 2.0 * modes - 1.0, 0.0)
-    y = np.zeros((N, T), np.int64)
-    y[:, 1:] = bits[:, :-1] ^ modes[:, 1:]
-    mask = np.ones((N, T))
-    mask[:, 0] = 0.0
-    return GeneratedTask("two_timescales", x, y, mask, "xent", 2, True, "accuracy", threshold,
-                         {"T": T, "p_switch": p_switch, "threshold": threshold})
-
-
-GENERATORS = {"lookahead": lookahead, "two_timescales": two_timescales}
 
 
 # ----------------------------------------------------------------------------------------
@@ -108,7 +44,7 @@ def depth_time_gradients(M=4, T=40, D=8, H=32, seed=0, cell="rnn", input_scale=1
     M, T = check_int("M", M, low=1), check_int("T", T, low=1)
     D, H = check_int("D", D, low=1), check_int("H", H, low=1)
     input_scale = check_positive("input_scale", input_scale)
-    full = mod._options(opts)
+    full = mod.options(opts)
     rng = np.random.default_rng(seed)
     x = input_scale * rng.standard_normal((1, T, D))
     w = rng.standard_normal((1, H))
@@ -119,7 +55,7 @@ def depth_time_gradients(M=4, T=40, D=8, H=32, seed=0, cell="rnn", input_scale=1
     for j in range(M):
         state, cj, out = mod.zero_state(1, H, **opts), [], np.empty((1, T, H))
         for t in range(T):
-            state, c = mod._step_forward(inp[:, t], state, params[j], full)
+            state, c = mod.step_forward(inp[:, t], state, params[j], check=False, **full)
             out[:, t] = state["h"]
             cj.append(c)
         caches.append(cj)
@@ -133,7 +69,7 @@ def depth_time_gradients(M=4, T=40, D=8, H=32, seed=0, cell="rnn", input_scale=1
         for t in range(T - 1, -1, -1):
             carry["h"] = carry["h"] + from_above[:, t]          # the total dL/dh_t^(j)
             log10[j, t] = np.log10(np.linalg.norm(carry["h"]))
-            below[:, t], carry, _ = mod._step_backward(carry, caches[j][t])
+            below[:, t], carry, _ = mod.step_backward(carry, caches[j][t], check=False)
         from_above = below
     return {"log10": log10, "log10_x": np.log10(np.linalg.norm(from_above[0], axis=1)),
             "lags": T - 1 - np.arange(T), "M": M, "T": T, "H": H, "cell": cell,
@@ -255,13 +191,6 @@ def direction_experiment(seeds=(0, 1, 2), T=12, k=2, n_symbols=4, H_uni=16, H_bi
 # The leak: a bidirectional "language model"
 # ----------------------------------------------------------------------------------------
 
-def _bits(logits, y):
-    """-log2 p(y) per position: logits (N, T, V), y (N, T) -> (N, T)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    logp = np.take_along_axis(z, y[..., None], axis=-1)[..., 0] - np.log(np.exp(z).sum(axis=-1))
-    return -logp / np.log(2.0)
-
-
 def _logits(mod, params, x):
     h, _, _ = mod.forward(x, None, params["cell"])
     return h @ params["out"]["W_y"].T + params["out"]["b_y"]
@@ -280,7 +209,7 @@ def leak_experiment(seed=0, T=16, H_uni=32, H_bi=16, steps=100, N_val=64):
     out = {}
     for model, H in (("unidirectional", H_uni), ("bidirectional", H_bi)):
         r = train_model(model, val, H, seed=seed, steps=steps, val_every=100)
-        bits = _bits(_logits(r["cell"], r["params"], val.x), val.y)
+        bits = tasks.bits(_logits(r["cell"], r["params"], val.x), val.y)
         out[model] = {"bpc": float(bits.mean()), "bpc_by_step": bits.mean(axis=0),
                       "n_params": r["n_params"], "history": r["history"], "run": r}
     bi = out["bidirectional"]["run"]
@@ -288,7 +217,7 @@ def leak_experiment(seed=0, T=16, H_uni=32, H_bi=16, steps=100, N_val=64):
     for t in range(T):                           # at step t the future x_{t+1..} is unknown
         x = val.x.copy()
         x[:, t + 1:] = 0.0
-        hidden[:, t] = _bits(_logits(bi["cell"], bi["params"], x), val.y)[:, t]
+        hidden[:, t] = tasks.bits(_logits(bi["cell"], bi["params"], x), val.y)[:, t]
     return {"models": out, "bpc_future_hidden": float(hidden.mean()),
             "bpc_future_hidden_by_step": hidden.mean(axis=0), "T": T}
 
@@ -353,19 +282,18 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
 
 def _pass(mod, x, params, H):
     """One forward and a full BPTT from a zero state, with dL/dh_t = h_t (as costs does)."""
-    h, _, cache = mod._forward(x, mod.zero_state(x.shape[0], H), params, {})
-    return mod._backward(sequence.steps(h, x.shape[1]), cache, None, None)
+    h, _, cache = mod.forward(x, mod.zero_state(x.shape[0], H), params, check=False)
+    return mod.backward(sequence.steps(h, x.shape[1]), cache, None, None, check=False)
 
 
 def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0):
-    """Median CPU seconds and peak bytes of forward + BPTT, against depth and direction.
+    """Median seconds and peak bytes of forward + BPTT, against depth and direction.
 
     Unidirectional stacks of M tanh layers for M in depths, and bidirectional stacks built
     as one bidirectional layer (M = 1) only; H units per layer and direction.
     Returns {"rows": [{"model", "M", "seconds", "bytes", "n_params"}], "T", "N", "D", "H"}.
-    Times are CPU seconds of this process (time.process_time, which a busy machine
-    inflates less than wall-clock time) and still vary from run to run; peak bytes
-    (tracemalloc) do not.
+    Times are wall-clock seconds (time.perf_counter: process time does not advance in
+    Pyodide) and vary from run to run; peak bytes (tracemalloc) do not.
     """
     depths = [check_int("depths", M, low=1) for M in depths]
     repeats = check_int("repeats", repeats, low=1)
@@ -382,9 +310,9 @@ def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0)
     for r in range(repeats):                                       # interleaved rounds
         for c, (_, _, mod) in enumerate(configs):
             params = mod.init_params(D, H, seed=seed)
-            start = time.process_time()
+            start = time.perf_counter()
             _pass(mod, x, params, H)
-            times[r, c] = time.process_time() - start
+            times[r, c] = time.perf_counter() - start
     for row, t in zip(rows, np.median(times, axis=0)):
         row["seconds"] = float(t)
     return {"rows": rows, "T": T, "N": N, "D": D, "H": H}

@@ -12,16 +12,15 @@ import time
 import numpy as np
 
 from ..nn import activations, matrices
-from ..remedies import optim, regularizer
+from ..remedies import clipping, optim, regularizer
 from ..training import tasks, train
 from ..cells import elman
 from ..nn.readout import affine_backward, affine_forward
-from ..validate import check_int, check_positive
+from ..validate import check_positive
 
 # The small setting of sections 2-6: an Elman tanh RNN on the adding problem.
 SMALL = {"task": "adding", "T": 20, "H": 16, "batch_size": 20, "lr": 0.05, "n_val": 200,
          "val_seed": 123}
-WEIGHTS = ("W_h", "W_x")          # the cell's matrices that weight decay shrinks (and W_y)
 
 
 def small_task(task=None, T=None, n_val=None, val_seed=None):
@@ -32,65 +31,25 @@ def small_task(task=None, T=None, n_val=None, val_seed=None):
                       seed=SMALL["val_seed"] if val_seed is None else val_seed)
 
 
-def decay_gradient(params, l2=0.0, l1=0.0):
-    """The gradient of l2/2 ||W||^2 + l1 |W|_1 over the weight matrices (W_h, W_x, W_y; no
-    biases), as a tree like params (zeros for the biases)."""
-    out = optim.zeros_like(params)
-    for key in WEIGHTS:
-        W = params["cell"][key]
-        out["cell"][key] = l2 * W + l1 * np.sign(W)
-    W = params["out"]["W_y"]
-    out["out"]["W_y"] = l2 * W + l1 * np.sign(W)
-    return out
-
-
-def _add(a, b):
-    return {k: _add(a[k], b[k]) for k in a} if isinstance(a, dict) else a + b
-
-
 def train_run(val, H, steps, lr, seed=0, batch_size=20, clip=None, clip_value=None, l2=0.0,
               l1=0.0, omega_weight=0.0, init=None, record=False, activation="tanh"):
-    """Minibatch SGD on the Elman RNN, as train.fit does it, plus weight decay.
+    """Minibatch SGD on the Elman RNN with weight decay: train.fit with one validation,
+    after the last step (so the params it returns are the last ones).
 
-    The same data stream, initialisation, order (gradient of loss + omega_weight Omega,
-    then + the decay gradient, then clip by global norm, then by value) and update as
-    fit(optimizer="sgd") with the same seed, so without decay the two agree step for
-    step (tests/test_remedies.py). l2, l1 >= 0: decay of the weight matrices (W_h, W_x,
-    W_y). record: keep every raw gradient (before clipping), flattened.
-    Returns (params after the last step, dict of per-step lists: loss, grad_norm,
-    clipped, n_value_clipped, and grads (S, P) if record).
+    l2, l1 >= 0: decay of the weight matrices (W_h, W_x, W_y; optim.weight_decay). The
+    gradient of loss + omega_weight Omega + the decay is measured, clipped by global norm,
+    then by value. record: keep every raw gradient (before clipping), flattened.
+    Returns (params after the last step, dict of per-step lists: loss, grad_norm, clipped,
+    n_value_clipped, and grads (S, P) if record).
     """
-    steps = check_int("steps", steps, low=1)
-    l2 = check_positive("l2", l2, allow_zero=True)
-    l1 = check_positive("l1", l1, allow_zero=True)
-    params = train.init_model("rnn", val.D, H, val.n_out, seed=seed, init=init,
-                              activation=activation)
-    data_seed = int(np.random.SeedSequence(seed).generate_state(3)[2])
-    batch_rng = np.random.default_rng(data_seed)
-    log = {"loss": [], "grad_norm": [], "clipped": [], "n_value_clipped": [], "grads": []}
-    for k in range(steps):
-        batch = val.resample(batch_size, seed=int(batch_rng.integers(2 ** 62)))
-        loss, _, grads, _ = train.loss_and_grads("rnn", params, batch,
-                                                 omega_weight=omega_weight,
-                                                 activation=activation)
-        if grads is None or not np.isfinite(loss):
-            break
-        if l2 or l1:
-            grads = _add(grads, decay_gradient(params, l2, l1))
-        log["loss"].append(loss)
-        log["grad_norm"].append(optim.global_norm(grads))
-        if record:
-            log["grads"].append(np.concatenate([a.ravel() for a in optim.leaves(grads)]))
-        fired, n_val = False, 0
-        if clip is not None:
-            grads, _, fired = optim.clip_global_norm(grads, clip)
-        if clip_value is not None:
-            grads, n_val = optim.clip_value(grads, clip_value)
-        log["clipped"].append(fired)
-        log["n_value_clipped"].append(n_val)
-        params = optim.sgd(params, grads, lr)
+    params, hist = train.fit("rnn", val, H, steps=steps, batch_size=batch_size, lr=lr,
+                             seed=seed, clip=clip, clip_value=clip_value, l2=l2, l1=l1,
+                             omega_weight=omega_weight, init=init, val_every=steps,
+                             record_grads=record, activation=activation)
+    log = {"loss": hist.loss, "grad_norm": hist.grad_norm, "clipped": hist.clipped,
+           "n_value_clipped": hist.n_value_clipped, "grads": hist.grads}
     if record:
-        log["grads"] = np.array(log["grads"])
+        log["grads"] = np.array(hist.grads)
     return params, log
 
 
@@ -98,7 +57,7 @@ def _last_step_gradients(params, task, activation="tanh"):
     """dL/dh_k at every step for the many-to-one loss of params on task: (N, T, H)."""
     h, _, _ = elman.forward(task.x, None, params["cell"], activation=activation)
     y, cache = affine_forward(h[:, -1], params["out"])
-    _, dy = train._data_loss(task, y)
+    _, dy = train.data_loss(task, y)
     dlast, _ = affine_backward(dy, cache)
     return regularizer.state_gradients({-1: dlast}, h, params["cell"], activation=activation), h
 
@@ -189,8 +148,8 @@ def clipping_and_vanishing(c=0.1, seed=0, T=40):
     val = small_task(T=T, n_val=100)
     params = train.init_model("rnn", val.D, SMALL["H"], val.n_out, seed=seed)
     _, _, grads, _ = train.loss_and_grads("rnn", params, val)
-    clipped, norm, fired = optim.clip_global_norm(grads, c)
-    scale = optim.global_norm(clipped) / norm
+    clipped, norm, fired = clipping.clip_global_norm(grads, c)
+    scale = clipping.global_norm(clipped) / norm
     contrib = lag_contributions(params, val)
     contrib_c = contrib * scale
     far = np.arange(T - 1) > T // 2

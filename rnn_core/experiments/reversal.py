@@ -3,60 +3,16 @@ forcing, exposure bias when it runs free, and the gradient checks of its exact B
 (notebook 08).
 
 Shapes: source (N, S) and target (N, S) int64 token ids from K symbols; the target is the
-source reversed. Training is language.train_lm's: Adam with global-norm clipping, on a
-fresh seeded batch every update.
+source reversed. The task and its trainer (reverse_strings, train_seq2seq) live in
+training.seq2seq beside the model; they are imported here for notebook 08.
 """
-import time
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..bptt import gradcheck
 from ..training import seq2seq
+from ..training.seq2seq import Seq2SeqRun, reverse_strings, train_seq2seq  # noqa: F401
 from ..cells import get as get_cell
-from ..validate import check_int
-from ..remedies.optim import n_params
-from .language import adam, clip_global, flatten
-
-
-def reverse_strings(N, S, K, seed):
-    """The reversal task: source (N, S) ids drawn uniformly from K symbols, target its reverse."""
-    N, S, K = (check_int(n, v, low=1) for n, v in (("N", N), ("S", S), ("K", K)))
-    source = np.random.default_rng(seed).integers(0, K, size=(N, S))
-    return source, source[:, ::-1].copy()
-
-
-@dataclass
-class Seq2SeqRun:
-    """What train_seq2seq measured, and the trained params."""
-    params: dict
-    n_params: int
-    loss: list = field(default_factory=list)         # per update: teacher-forced loss / T
-    seconds: float = 0.0
-
-
-def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed=0,
-                  cell="gru", dtype=np.float32, **opts):
-    """Train the encoder-decoder on string reversal with teacher forcing (Adam, clipping).
-
-    Every update draws a fresh batch of N strings (seeded from `seed`). Returns a Seq2SeqRun.
-    """
-    t0 = time.perf_counter()
-    mod = get_cell(cell)
-    opts = mod._options(opts)
-    steps = check_int("steps", steps, low=1)
-    params = seq2seq.init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
-    run = Seq2SeqRun(params, n_params(params))
-    seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
-    m = v = None
-    for k in range(steps):
-        source, target = reverse_strings(N, S, K, int(seeds[k]))
-        loss, grads = seq2seq._loss_and_grads(mod, params, source, target, opts)
-        grads, _ = clip_global(grads, clip)
-        params, m, v = adam(params, grads, m, v, k + 1, lr)
-        run.loss.append(loss / S)
-    run.params, run.seconds = params, time.perf_counter() - t0
-    return run
+from ..training.language import flatten
 
 
 def exposure_bias(params, S=8, K=8, N=2000, seed=12345, cell="gru", **opts):

@@ -1,6 +1,7 @@
 """What the series tries against vanishing and exploding gradients, and the optimisers.
 
-    optim        SGD, momentum, Adam, learning-rate schedules, clipping by norm and by value
+    clipping     clipping by global norm (Pascanu et al.'s Algorithm 1) and by value
+    optim        SGD, momentum, Adam, learning-rate schedules, and the trees they walk
     regularizer  Pascanu et al.'s norm-preserving regulariser Omega and its gradient
 """
-from . import optim, regularizer  # noqa: F401
+from . import clipping, optim, regularizer  # noqa: F401

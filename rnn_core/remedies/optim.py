@@ -1,10 +1,11 @@
-"""Optimisers, learning-rate schedules and gradient clipping, as pure functions.
+"""Optimisers and learning-rate schedules, as pure functions over trees of arrays.
 
 Parameters and gradients are dicts of float arrays, possibly nested (dicts, lists or
 tuples of them, e.g. {"cell": {...}, "out": {...}} or one dict per stacked layer); a
 gradient tree has exactly the structure and shapes of its parameter tree. Every function
-returns new trees and never modifies its arguments. The global norm is the 2-norm of all
-gradient entries taken together, as if the tree were flattened into one vector.
+returns new trees and never modifies its arguments. Public functions check their
+arguments unless check=False (what the trainers pass inside their loops, having checked
+once at the edge); tree_map is the one walk over trees. Clipping is in clipping.py.
 """
 import numpy as np
 
@@ -13,7 +14,7 @@ from ..validate import as_float_array, check_finite, check_int, check_positive
 # ----------------------------------------------------------------------------- trees
 
 
-def _map(fn, tree, *others, names=("grads",), path=""):
+def tree_map(fn, tree, *others, names=("grads",), path=""):
     """Apply fn(leaf, *other_leaves, path=...) over trees of one structure.
 
     names: what to call each tree in `others` in an error message (which also gives the path).
@@ -23,7 +24,7 @@ def _map(fn, tree, *others, names=("grads",), path=""):
             if not isinstance(o, dict) or set(o) != set(tree):
                 got = sorted(o) if isinstance(o, dict) else type(o).__name__
                 raise ValueError(f"{nm}{path}: expected keys {sorted(tree)}, received {got}")
-        return {k: _map(fn, tree[k], *(o[k] for o in others), names=names, path=f"{path}[{k!r}]")
+        return {k: tree_map(fn, tree[k], *(o[k] for o in others), names=names, path=f"{path}[{k!r}]")
                 for k in tree}
     if isinstance(tree, (list, tuple)):
         for o, nm in zip(others, names):
@@ -31,7 +32,7 @@ def _map(fn, tree, *others, names=("grads",), path=""):
                 got = f"length {len(o)}" if isinstance(o, (list, tuple)) else type(o).__name__
                 raise ValueError(f"{nm}{path}: expected a sequence of length {len(tree)}, "
                                  f"received {got}")
-        out = [_map(fn, t, *(o[j] for o in others), names=names, path=f"{path}[{j}]")
+        out = [tree_map(fn, t, *(o[j] for o in others), names=names, path=f"{path}[{j}]")
                for j, t in enumerate(tree)]
         return type(tree)(out)
     return fn(tree, *others, path=path)
@@ -40,7 +41,7 @@ def _map(fn, tree, *others, names=("grads",), path=""):
 def leaves(tree):
     """The arrays of a tree, in a fixed order (dict insertion order, then list order)."""
     out = []
-    _map(lambda a, path: out.append(a), tree)
+    tree_map(lambda a, path: out.append(a), tree)
     return out
 
 
@@ -66,42 +67,109 @@ def _check_leaf(label, other=False):
     return check
 
 
+def check_tree(name, tree, like=None):
+    """tree is a tree of finite float arrays (errors name `name` and the path); with like,
+    it must match that params tree leaf by leaf (keys, shapes and dtype)."""
+    if like is None:
+        tree_map(_check_leaf(name), tree)
+    else:
+        tree_map(_check_leaf(name, other=True), like, tree, names=(name,))
+
+
 def _check_pair(params, grads):
     """params is a tree of finite float arrays and grads matches it leaf by leaf."""
-    _map(_check_leaf("params"), params)
-    _map(_check_leaf("grads", other=True), params, grads, names=("grads",))
+    check_tree("params", params)
+    check_tree("grads", grads, like=params)
 
 
 def zeros_like(tree):
     """A tree of zeros with the structure, shapes and dtypes of `tree` (a fresh velocity)."""
-    return _map(lambda a, path: np.zeros_like(a), tree)
+    return tree_map(lambda a, path: np.zeros_like(a), tree)
 
 # ----------------------------------------------------------------------------- optimisers
 
 
-def sgd(params, grads, lr):
+def sgd(params, grads, lr, check=True):
     """One SGD step, theta <- theta - lr * g. Returns the new params tree."""
-    lr = check_positive("lr", lr)
-    _check_pair(params, grads)
-    return _map(lambda p, g, path: p - lr * g, params, grads)
+    if check:
+        lr = check_positive("lr", lr)
+        _check_pair(params, grads)
+    return tree_map(lambda p, g, path: p - lr * g, params, grads)
 
 
-def momentum(params, grads, velocity, lr, gamma=0.9):
+def momentum(params, grads, velocity, lr, gamma=0.9, check=True):
     """Heavy-ball momentum (eqs. 1.60-1.61 of Galvan's thesis): v <- gamma v + lr g; theta -= v.
 
     velocity: a tree like params, or None for zeros (the first step). gamma in [0, 1).
     Returns (new params, new velocity).
     """
-    lr = check_positive("lr", lr)
-    gamma = check_positive("gamma", gamma, allow_zero=True)
-    if gamma >= 1:
-        raise ValueError(f"gamma: expected a momentum coefficient in [0, 1), received {gamma}")
+    if check:
+        lr = check_positive("lr", lr)
+        gamma = check_momentum("gamma", gamma)
     if velocity is None:
         velocity = zeros_like(params)
-    _check_pair(params, grads)
-    _map(_check_leaf("velocity", other=True), params, velocity, names=("velocity",))
-    v_new = _map(lambda v, g, path: gamma * v + lr * g, velocity, grads)
-    return _map(lambda p, v, path: p - v, params, v_new), v_new
+    if check:
+        _check_pair(params, grads)
+        check_tree("velocity", velocity, like=params)
+    v_new = tree_map(lambda v, g, path: gamma * v + lr * g, velocity, grads)
+    return tree_map(lambda p, v, path: p - v, params, v_new), v_new
+
+
+def check_momentum(name, gamma):
+    """A momentum coefficient in [0, 1), as a float. Errors name `name`."""
+    gamma = check_positive(name, gamma, allow_zero=True)
+    if gamma >= 1:
+        raise ValueError(f"{name}: expected a momentum coefficient in [0, 1), received {gamma}")
+    return gamma
+
+
+def adam(params, grads, m, v, k, lr, beta1=0.9, beta2=0.999, eps=1e-8, check=True):
+    """One Adam update (Kingma & Ba 2015), k = 1, 2, ... the update number.
+
+    m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2;
+    theta <- theta - lr * (m / (1 - beta1^k)) / (sqrt(v / (1 - beta2^k)) + eps).
+    m, v None at the first update. Returns new (params, m, v); nothing is modified.
+    """
+    if check:
+        lr = check_positive("lr", lr)
+        k = check_int("k", k, low=1)
+        _check_pair(params, grads)
+    if m is None:
+        m, v = zeros_like(params), zeros_like(params)
+    m = tree_map(lambda a, g, path: beta1 * a + (1 - beta1) * g, m, grads)
+    v = tree_map(lambda a, g, path: beta2 * a + (1 - beta2) * (g * g), v, grads)
+    c1, c2 = 1 - beta1 ** k, 1 - beta2 ** k
+    new = tree_map(lambda p, a, b, path: (p - lr * (a / c1) / (np.sqrt(b / c2) + eps)).astype(p.dtype),
+                   params, m, v)
+    return new, m, v
+
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def update(params, grads, state, k, lr, optimizer="sgd", gamma=0.9, check=True):
+    """One update by `optimizer` (OPTIMIZERS), the one step every trainer takes.
+
+    state: None at the first update, then what the previous call returned (momentum's
+    velocity, Adam's (m, v)); k = 0, 1, ... the update number; gamma: momentum's
+    coefficient. Returns (new params, new state).
+    """
+    if optimizer == "sgd":
+        return sgd(params, grads, lr, check), None
+    if optimizer == "momentum":
+        return momentum(params, grads, state, lr, gamma, check)
+    m, v = (None, None) if state is None else state
+    new, m, v = adam(params, grads, m, v, k + 1, lr, check=check)
+    return new, (m, v)
+
+
+def weight_decay(params, l2=0.0, l1=0.0):
+    """The gradient of l2/2 ||W||^2 + l1 |W|_1 over the weight matrices (the keys starting
+    with "W"; no biases, no embeddings), as a tree like params (zeros elsewhere). Unchecked."""
+    def grad(a, path):
+        key = path.rsplit("[", 1)[-1].strip("]'")
+        return l2 * a + l1 * np.sign(a) if key.startswith("W") else np.zeros_like(a)
+    return tree_map(grad, params)
 
 # ----------------------------------------------------------------------------- schedules
 
@@ -141,44 +209,3 @@ def step(lr0, drop, every):
         raise ValueError(f"drop: expected a factor in (0, 1], received {drop}")
     every = check_int("every", every, low=1)
     return lambda k: lr0 * drop ** (_step_index(k) // every)
-
-# ----------------------------------------------------------------------------- clipping
-
-
-def global_norm(grads):
-    """||g||_2 over every entry of the tree, in float64 and without overflow for huge entries."""
-    arrays = leaves(_map(_check_leaf("grads"), grads))
-    big = max((float(np.abs(a).max(initial=0.0)) for a in arrays), default=0.0)
-    if big == 0.0:
-        return 0.0
-    # scaling by the largest entry keeps the squares in range (norms of 1e200 stay finite)
-    total = sum(float(np.sum((a.astype(np.float64) / big) ** 2)) for a in arrays)
-    return big * float(np.sqrt(total))
-
-
-def _check_threshold(c):
-    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
-        raise TypeError(f"c: expected a real threshold, received {type(c).__name__} {c!r}")
-    if not (np.isfinite(c) and c > 0):
-        raise ValueError(f"c: expected a finite threshold > 0, received {c}")
-    return float(c)
-
-
-def clip_global_norm(grads, c):
-    """Algorithm 2 of Galvan's thesis: if ||g|| >= c then g <- c g / ||g|| (same direction, norm c).
-
-    Returns (clipped grads, the norm before clipping, clipped: bool).
-    """
-    c = _check_threshold(c)
-    norm = global_norm(grads)
-    clipped = norm >= c and norm > 0
-    scale = c / norm if clipped else 1.0
-    return _map(lambda g, path: g * scale, grads), norm, bool(clipped)
-
-
-def clip_value(grads, c):
-    """Clip every entry to [-c, c]. Returns (grads, number of entries that were changed)."""
-    c = _check_threshold(c)
-    _map(_check_leaf("grads"), grads)
-    n = sum(int(np.count_nonzero(np.abs(g) > c)) for g in leaves(grads))
-    return _map(lambda g, path: np.clip(g, -c, c), grads), n

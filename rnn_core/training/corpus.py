@@ -86,7 +86,8 @@ def windows(ids, N, T, seed=None, offset=0):
 
     seed=None: consecutive windows starting at offset, offset + T, ... (for a sweep through
     the text, e.g. validation, or truncated BPTT that carries the state across batches when
-    offset advances by N * T); an int seed: N start positions drawn uniformly at random.
+    offset advances by N * T); an int seed (or a numpy Generator): N start positions drawn
+    uniformly at random.
     Returns (inputs (N, T), targets (N, T)) with targets[:, t] = ids[start + t + 1].
     """
     check_indices("ids", ids, (None,))

@@ -1,5 +1,6 @@
 """Sequence to sequence: an encoder RNN reads the source, a decoder RNN writes the target.
 
+Trained on string reversal here too (reverse_strings, train_seq2seq: Adam, one clipping).
 The model (the lecture notes' translation example, with one cell type for both RNNs):
     encoder:  s_j = enc(x_j, s_{j-1}),  s_0 = state0,            j = 1..S
     decoder:  h_t = dec(z_t, h_{t-1}),  h_0 = s_S (the encoder's final state), t = 1..T
@@ -19,9 +20,13 @@ forward/backward are the continuous model (every input and the initial state get
 gradient); loss_and_grads is the token model under teacher forcing; decode runs free.
 Public functions check their arguments; _forward and _backward compute unchecked.
 """
+import time
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from ..nn import losses
+from ..remedies import clipping, optim
 from ..cells import sequence, get as get_cell
 from ..nn.readout import affine_backward, init_affine, init_embedding
 from ..validate import (check_array, check_indices, check_int, check_params, check_sequence,
@@ -63,7 +68,7 @@ def forward(x_src, x_dec, params, state0=None, cell="gru", **opts):
     """The continuous model. x_src (N, S, D), x_dec (N, T, D), state0 the encoder's initial
     state (None: zeros). Returns (logits (N, T, V), cache for backward)."""
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = mod.options(opts)
     check_sequence("x_src", x_src)
     D = x_src.shape[2]
     try:
@@ -88,8 +93,8 @@ def forward(x_src, x_dec, params, state0=None, cell="gru", **opts):
 
 def _forward(mod, x_src, x_dec, params, state0, opts):
     """forward without checks: encoder, then decoder from its final state, then readout."""
-    _, s_S, enc_cache = mod._forward(x_src, state0, params["encoder"], opts)
-    h, _, dec_cache = mod._forward(x_dec, s_S, params["decoder"], opts)
+    _, s_S, enc_cache = mod.forward(x_src, state0, params["encoder"], check=False, **opts)
+    h, _, dec_cache = mod.forward(x_dec, s_S, params["decoder"], check=False, **opts)
     y = h @ params["out"]["W_y"].T + params["out"]["b_y"]               # (N, T, V)
     return y, (mod, enc_cache, dec_cache, h, params["out"])
 
@@ -106,8 +111,8 @@ def _backward(dlogits, cache):
     """backward without checks: the decoder's dstate0 is the gradient at the encoder's s_S."""
     mod, enc_cache, dec_cache, h, out = cache
     dh, gout = affine_backward(dlogits, (h, out))
-    dx_dec, ds_S, gdec = mod._backward(sequence.steps(dh, h.shape[1]), dec_cache, None, None)
-    dx_src, dstate0, genc = mod._backward({}, enc_cache, ds_S, None)
+    dx_dec, ds_S, gdec = mod.backward(sequence.steps(dh, h.shape[1]), dec_cache, None, None, check=False)
+    dx_src, dstate0, genc = mod.backward({}, enc_cache, ds_S, None, check=False)
     return dx_src, dx_dec, dstate0, {"encoder": genc, "decoder": gdec, "out": gout}
 
 
@@ -139,15 +144,16 @@ def _check_tokens(mod, params, opts, source, target):
     return V1 - 1
 
 
-def loss_and_grads(params, source, target, cell="gru", **opts):
+def loss_and_grads(params, source, target, cell="gru", check=True, **opts):
     """The token model under teacher forcing: (loss, grads keyed like params).
 
     source (N, S), target (N, T) int ids in [0, V). loss = cross-entropy summed over the T
-    steps, averaged over N.
+    steps, averaged over N. check=False: a trainer's loop, its arguments checked before.
     """
     mod = get_cell(cell)
-    opts = mod._options(opts)
-    V = _check_tokens(mod, params, opts, source, target)
+    opts = mod.options(opts)
+    if check:
+        _check_tokens(mod, params, opts, source, target)
     return _loss_and_grads(mod, params, source, target, opts)
 
 
@@ -171,7 +177,7 @@ def _loss_and_grads(mod, params, source, target, opts):
 def predict_teacher_forced(params, source, target, cell="gru", **opts):
     """argmax predictions (N, T) when every decoder input is the true previous token."""
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = mod.options(opts)
     V = _check_tokens(mod, params, opts, source, target)
     E_s, E_t = params["E_src"]["E"], params["E_tgt"]["E"]
     N, H = source.shape[0], params["out"]["W_y"].shape[1]
@@ -186,18 +192,61 @@ def decode(params, source, T, cell="gru", **opts):
     source (N, S) ids; T output steps. Returns predictions (N, T) int64.
     """
     mod = get_cell(cell)
-    opts = mod._options(opts)
+    opts = mod.options(opts)
     T = check_int("T", T, low=1)
     V = _check_tokens(mod, params, opts, source, None)
     E_s, E_t = params["E_src"]["E"], params["E_tgt"]["E"]
     W_y, b_y = params["out"]["W_y"], params["out"]["b_y"]
     N, H = source.shape[0], W_y.shape[1]
     state0 = {k: np.zeros((N, H), E_s.dtype) for k in mod.STATE_KEYS}
-    _, state, _ = mod._forward(E_s[source], state0, params["encoder"], opts)
+    _, state, _ = mod.forward(E_s[source], state0, params["encoder"], check=False, **opts)
     prev = np.full(N, V)
     out = np.empty((N, T), np.int64)
     for t in range(T):
-        h, state, _ = mod._forward(E_t[prev][:, None], state, params["decoder"], opts)
+        h, state, _ = mod.forward(E_t[prev][:, None], state, params["decoder"], check=False, **opts)
         prev = (h[:, 0] @ W_y.T + b_y).argmax(axis=-1)
         out[:, t] = prev
     return out
+
+
+# ----------------------------------------------------------------------------- string reversal
+
+def reverse_strings(N, S, K, seed):
+    """The reversal task: source (N, S) ids drawn uniformly from K symbols, target its reverse."""
+    N, S, K = (check_int(n, v, low=1) for n, v in (("N", N), ("S", S), ("K", K)))
+    source = np.random.default_rng(seed).integers(0, K, size=(N, S))
+    return source, source[:, ::-1].copy()
+
+
+@dataclass
+class Seq2SeqRun:
+    """What train_seq2seq measured, and the trained params."""
+    params: dict
+    n_params: int
+    loss: list = field(default_factory=list)         # per update: teacher-forced loss / T
+    seconds: float = 0.0
+
+
+def train_seq2seq(S=8, K=8, D=16, H=64, N=64, steps=400, lr=1e-2, clip=1.0, seed=0,
+                  cell="gru", dtype=np.float32, **opts):
+    """Train the encoder-decoder on string reversal with teacher forcing (Adam, clipping).
+
+    Every update draws a fresh batch of N strings (seeded from `seed`). Returns a Seq2SeqRun.
+    """
+    t0 = time.perf_counter()
+    mod = get_cell(cell)
+    opts = mod.options(opts)
+    steps = check_int("steps", steps, low=1)
+    clip = None if clip is None else clipping.check_threshold("clip", clip)
+    params = init_params(K, D, H, cell=cell, seed=seed, dtype=dtype, **opts)
+    run = Seq2SeqRun(params, optim.n_params(params))
+    seeds = np.random.SeedSequence([seed, 1]).generate_state(steps)
+    moments = None
+    for k in range(steps):
+        source, target = reverse_strings(N, S, K, int(seeds[k]))
+        loss, grads = loss_and_grads(params, source, target, cell, check=False, **opts)
+        grads, _, _ = clipping.clip(grads, clipping.global_norm(grads, check=False), clip)
+        params, moments = optim.update(params, grads, moments, k, lr, "adam", check=False)
+        run.loss.append(loss / S)
+    run.params, run.seconds = params, time.perf_counter() - t0
+    return run

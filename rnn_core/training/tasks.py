@@ -1,5 +1,6 @@
 """Seeded tasks: five synthetic ones that need long memory (adding, temporal order, memory,
-copy, latch) and next-character prediction on a shipped text (text, the character LM).
+copy, latch), two of notebook 06 (lookahead, which needs the future, and two_timescales)
+and next-character prediction on a shipped text (text, the character LM).
 
 Every generator returns a `Task` with inputs x (N, T, D) float64 and targets y:
   - regression, many-to-one (adding):       y (N, O) float64, loss "mse"
@@ -14,7 +15,8 @@ shape of y are accepted too, except for "bpc", which needs logits). `task.score(
 the task's metric (MSE or bits per character, lower is better, or accuracy, higher is
 better), `task.error(pred)` is always lower-is-better (MSE, bpc or 1 - accuracy) and
 `task.success(pred)` compares the metric with the task's threshold.
-Same seed, same data: each generator uses only np.random.default_rng(seed).
+Same seed, same data: each generator uses only np.random.default_rng(seed). A seed may
+also be a numpy Generator, which the batch is drawn from (train.fit's one stream per run).
 """
 import functools
 from dataclasses import dataclass, field
@@ -62,7 +64,8 @@ class Task:
         return self.x.shape[2]
 
     def resample(self, N, seed):
-        """A fresh batch of N sequences from the same generator and settings."""
+        """A fresh batch of N sequences from the same generator and settings; seed: an int,
+        or a numpy Generator to draw from."""
         return GENERATORS[self.name](N=N, seed=seed, **self.options)
 
     def score(self, pred):
@@ -74,10 +77,7 @@ class Task:
                 return float(np.mean((pred - self.y) ** 2))
         if self.metric == "bpc":
             pred = _check_pred(pred, self.y.shape + (self.n_out,), float_only=True)
-            z = pred - pred.max(axis=-1, keepdims=True)              # log-softmax, stably
-            logp = np.take_along_axis(z, self.y[..., None], axis=-1)[..., 0] \
-                - np.log(np.exp(z).sum(axis=-1))
-            return float(0.0 - (logp * self.mask).sum() / self.mask.sum() / np.log(2.0))
+            return float((bits(pred, self.y) * self.mask).sum() / self.mask.sum())
         labels = _labels(pred, self.y.shape, self.n_out)
         hit = (labels == self.y).astype(np.float64)
         if self.mask is None:
@@ -103,6 +103,14 @@ class Task:
         if self.metric == "bpc":
             return 60.0 * np.eye(self.n_out)[self.y]
         return np.eye(self.n_out)[self.y]
+
+
+def bits(logits, y):
+    """-log2 p(y) under softmax(logits), per position: the bits of bits per character.
+    logits (..., V), y (...) int ids -> (...). Unchecked."""
+    z = logits - logits.max(axis=-1, keepdims=True)              # log-softmax, stably
+    logp = np.take_along_axis(z, y[..., None], axis=-1)[..., 0] - np.log(np.exp(z).sum(axis=-1))
+    return -logp / np.log(2.0)
 
 
 def _check_pred(pred, shape, float_only=False):
@@ -133,8 +141,11 @@ def _check_common(N, T, seed, T_min, why):
     T = check_int("T", T)
     if T < T_min:
         raise ValueError(f"T: expected T >= {T_min} ({why}), received {T}")
+    if isinstance(seed, np.random.Generator):            # a trainer's stream: drawn from
+        return N, T, seed
     if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer, received {type(seed).__name__} {seed!r}")
+        raise TypeError(f"seed: expected an integer or a numpy Generator, received "
+                        f"{type(seed).__name__} {seed!r}")
     return N, T, np.random.default_rng(seed)
 
 
@@ -158,22 +169,28 @@ def adding(N, T, seed=0, threshold=0.04):
     """
     N, T, rng = _check_common(N, T, seed, 2, "one marker in each half of the sequence")
     threshold = _threshold(threshold, "mse")
-    values, first, second = _adding_draw(rng, N, T)
-    marks = np.zeros((N, T))
-    marks[np.arange(N), first] = 1.0
-    marks[np.arange(N), second] = 1.0
-    x = np.stack([values, marks], axis=-1)                       # (N, T, 2)
-    y = (values * marks).sum(axis=1, keepdims=True)              # (N, 1)
+    x, y = adding_batch(*adding_numbers(rng, N, T))
     return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
                 {"T": T, "threshold": threshold})
 
 
-def _adding_draw(rng, N, T):
-    """adding's random numbers in its order: values (N, T), first and second marks (N,)."""
-    values = rng.uniform(0.0, 1.0, size=(N, T))
-    first = rng.integers(0, T // 2, size=N)
-    second = rng.integers(T // 2, T, size=N)
-    return values, first, second
+def adding_numbers(rng, N, T):
+    """adding's random numbers from the Generator rng, in its order: values (N, T) ~ U(0, 1),
+    then the first mark (N,) in [0, T//2) and the second (N,) in [T//2, T). Unchecked."""
+    values = rng.random((N, T))              # U(0, 1): uniform(0, 1)'s values, bit for bit
+    return values, rng.integers(0, T // 2, size=N), rng.integers(T // 2, T, size=N)
+
+
+def adding_batch(values, first, second):
+    """adding's x (..., N, T, 2) and y (..., N, 1) from its numbers, any leading axes (one
+    batch, or a stack of batches of many runs). Unchecked."""
+    first, second = first[..., None], second[..., None]
+    x = np.zeros(values.shape + (2,))
+    x[..., 0] = values
+    np.put_along_axis(x[..., 1], first, 1.0, axis=-1)           # the two marks
+    np.put_along_axis(x[..., 1], second, 1.0, axis=-1)
+    y = np.take_along_axis(values, first, -1) + np.take_along_axis(values, second, -1)
+    return x, y
 
 
 TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")     # one-hot order of the inputs
@@ -191,13 +208,6 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     """
     N, T, rng = _check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
     threshold = _threshold(threshold, "accuracy")
-    ids, y = _temporal_order_draw(rng, N, T)
-    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
-                threshold, {"T": T, "threshold": threshold})
-
-
-def _temporal_order_draw(rng, N, T):
-    """temporal_order's symbol ids (N, T) and classes (N,), unchecked."""
     lo1 = max(1, round(0.1 * T))
     hi1 = max(lo1, round(0.2 * T))
     lo2 = max(hi1 + 1, round(0.5 * T))
@@ -210,7 +220,9 @@ def _temporal_order_draw(rng, N, T):
     s2 = rng.integers(0, 2, size=N)
     ids[np.arange(N), t1] = 4 + s1
     ids[np.arange(N), t2] = 4 + s2
-    return ids, (2 * s1 + s2).astype(np.int64)
+    y = (2 * s1 + s2).astype(np.int64)
+    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
+                threshold, {"T": T, "threshold": threshold})
 
 
 def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
@@ -228,21 +240,15 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
     threshold = _threshold(threshold, "accuracy")
     lo, hi = _window(position, T)
-    ids, y = _memory_draw(rng, N, T, symbol, n_symbols, lo, hi)
-    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
-                threshold, {"T": T, "symbol": symbol, "position": position,
-                            "n_symbols": n_symbols, "threshold": threshold})
-
-
-def _memory_draw(rng, N, T, symbol, n_symbols, lo, hi):
-    """memory's symbol ids (N, T) and classes (N,), unchecked; [lo, hi) the window."""
     others = np.delete(np.arange(n_symbols), symbol)
     ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
     y = rng.permutation(np.arange(N) % 2).astype(np.int64)       # balanced classes
     where = rng.integers(lo, hi, size=N)
     pos = np.flatnonzero(y)
     ids[pos, where[pos]] = symbol
-    return ids, y
+    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
+                threshold, {"T": T, "symbol": symbol, "position": position,
+                            "n_symbols": n_symbols, "threshold": threshold})
 
 
 def _window(position, T):
@@ -309,9 +315,63 @@ def latch(N, T, seed=0, L=3, noise=0.2, threshold=0.99):
                 {"T": T, "L": L, "noise": noise, "threshold": threshold})
 
 
+# ----------------------------------------------------------------------------------------
+
+
+def lookahead(N, T, seed=0, k=2, n_symbols=4, threshold=0.95):
+    """Name the symbol k steps AHEAD: y_t = x_{t+k}, for every step t < T - k.
+
+    x (N, T, n_symbols) one-hot random symbols; y (N, T) int64; mask (N, T) is 1 on the
+    steps t < T - k (the last k steps have no answer). A model that reads x_1 .. x_t only
+    can do no better than chance, 1 / n_symbols. Success: accuracy >= threshold.
+    """
+    k = check_int("k", k, low=1)
+    N, T, rng = _check_common(N, T, seed, k + 1, f"k + 1 with k = {k}")
+    n_symbols = check_int("n_symbols", n_symbols, low=2)
+    threshold = _threshold(threshold, "accuracy")
+    ids = rng.integers(0, n_symbols, size=(N, T))
+    y = np.zeros((N, T), np.int64)
+    y[:, :T - k] = ids[:, k:]
+    mask = np.zeros((N, T))
+    mask[:, :T - k] = 1.0
+    return Task("lookahead", np.eye(n_symbols)[ids], y, mask, "xent", n_symbols, True,
+                         "accuracy", threshold, {"T": T, "k": k, "n_symbols": n_symbols,
+                                                 "threshold": threshold})
+
+
+def two_timescales(N, T, seed=0, p_switch=0.1, threshold=0.95):
+    """A fast signal read through a slow mode: y_t = [b_{t-1} > 0] XOR m_t, for t >= 1.
+
+    x (N, T, 2): channel 0 a fresh random bit b_t = +-1 at every step (the fast signal);
+    channel 1 a marker, +1 or -1 at the steps where the mode m_t (0 or 1, the slow signal)
+    is set to 1 or 0: at t = 0, and wherever it flips, with probability p_switch per step.
+    y (N, T) int64, mask 0 at t = 0. Success: accuracy >= threshold. Returns a Task with
+    options["modes"]-free settings; the modes are recomputed from the markers.
+    """
+    N, T, rng = _check_common(N, T, seed, 2, "a previous bit to read")
+    p_switch = check_positive("p_switch", p_switch)
+    if p_switch > 1:
+        raise ValueError(f"p_switch: expected a probability in (0, 1], received {p_switch}")
+    threshold = _threshold(threshold, "accuracy")
+    bits = rng.integers(0, 2, size=(N, T))
+    flips = rng.random((N, T)) < p_switch
+    flips[:, 0] = True                                   # the first mode is always announced
+    m0 = rng.integers(0, 2, size=N)
+    modes = (m0[:, None] + np.cumsum(flips, axis=1) - 1) % 2   # flips toggle the mode
+    x = np.zeros((N, T, 2))
+    x[:, :, 0] = 2.0 * bits - 1.0
+    x[:, :, 1] = np.where(flips, 2.0 * modes - 1.0, 0.0)
+    y = np.zeros((N, T), np.int64)
+    y[:, 1:] = bits[:, :-1] ^ modes[:, 1:]
+    mask = np.ones((N, T))
+    mask[:, 0] = 0.0
+    return Task("two_timescales", x, y, mask, "xent", 2, True, "accuracy", threshold,
+                         {"T": T, "p_switch": p_switch, "threshold": threshold})
+
+
 @functools.lru_cache(maxsize=4)
-def _text_ids(name, val_fraction):
-    """(chars, train ids, validation ids) of a shipped text, read-only: encoded once."""
+def _encoded(name, val_fraction):
+    """text_ids, cached: the text is encoded once per process."""
     text = corpus.load(name)
     chars, index = corpus.build_vocab(text)
     train, val = corpus.split(corpus.encode(text, index), val_fraction)
@@ -320,9 +380,16 @@ def _text_ids(name, val_fraction):
     return tuple(chars), train, val
 
 
+def text_ids(name=None, val_fraction=0.1):
+    """(chars, train ids, validation ids) of a shipped text (None: corpus.DEFAULT), split
+    contiguously, its last val_fraction the validation part; the id arrays are read-only."""
+    name = corpus.DEFAULT if name is None else name
+    return _encoded(name, corpus.check_fraction("val_fraction", val_fraction))
+
+
 def text_vocab(name=None):
     """The characters of a shipped text, in id order, as `text` encodes them (a list)."""
-    return list(_text_ids(corpus.DEFAULT if name is None else name, 0.1)[0])
+    return list(text_ids(name)[0])
 
 
 def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
@@ -349,17 +416,17 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     check_choice("part", part, ("train", "val"))
     val_fraction = corpus.check_fraction("val_fraction", val_fraction)
     if seed is not None:
-        N, T, _ = _check_common(N, T, seed, 1, "at least one character to predict")
+        N, T, seed = _check_common(N, T, seed, 1, "at least one character to predict")
     else:
         N, T = check_int("N", N, low=1), check_int("T", T, low=1)
     threshold = check_positive("threshold", threshold)
-    chars, train, val = _text_ids(name, val_fraction)
+    chars, train, val = _encoded(name, val_fraction)
     ids = train if part == "train" else val
     need = N * T + 1 if seed is None else T + 1
     if len(ids) < need:
         raise ValueError(f"T: expected {'N * T' if seed is None else 'T'} + 1 <= {len(ids)}, the "
                          f"characters of the {part!r} part of {name!r}, received N = {N}, T = {T}")
-    inputs, targets = corpus.windows(ids, N, T, seed=None if seed is None else int(seed))
+    inputs, targets = corpus.windows(ids, N, T, seed=seed)
     V = len(chars)
     return Task("text", _one_hot(inputs, V), targets, np.ones((N, T)), "xent", V, True, "bpc",
                 threshold, {"T": T, "name": name, "part": "train",
@@ -367,7 +434,8 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
 
 
 GENERATORS = {"adding": adding, "temporal_order": temporal_order, "memory": memory,
-              "copy": copy, "latch": latch, "text": text}
+              "copy": copy, "latch": latch, "lookahead": lookahead,
+              "two_timescales": two_timescales, "text": text}
 
 
 def make(name, N, T, seed=0, **options):

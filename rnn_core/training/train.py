@@ -6,16 +6,16 @@ y (N, O)) or at every step (many-to-many, y (N, T, O)); loss "mse" or "xent" fro
 {"cell": {...keys of the cell...}, "out": {"W_y", "b_y"}}.
 
 Data: the Task given to fit is the fixed VALIDATION set; every training step draws a fresh
-batch from the same generator (task.resample) with its own seed, derived from `seed`.
-Synthetic tasks have unlimited data, so the training curve measures optimisation, not
-memorisation of a finite training set, and the validation set is never trained on (its
-seed is the task's own; training seeds are 62-bit draws from `seed`).
+batch from the same task generator (task.resample), all of a run's batches from one numpy
+Generator, np.random.default_rng(seed). Synthetic tasks have unlimited data, so the
+training curve measures optimisation, not memorisation of a finite training set, and the
+validation set is never trained on (its seed is the task's own).
 
 Any cell of cells.CELLS trains (the gated-feedback RNN's readout reads its top layer).
 Each public function checks the cell's options and parameters once, through the cell's own
-public forward; fit's loop and sample_text's steps then run the cell's unchecked _forward and
-_backward, with the upstream gradient only where a loss reads the states ({T-1: dL/dh_T}
-for a many-to-one task).
+public forward; fit's loop and sample_text's steps then run the cell's unchecked passes
+(forward and backward with check=False), with the upstream gradient only where a loss
+reads the states ({T-1: dL/dh_T} for a many-to-one task).
 """
 import time
 from dataclasses import dataclass, field
@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..nn import activations, losses
-from ..remedies import optim, regularizer
+from ..remedies import clipping, optim, regularizer
 from ..nn.readout import affine_backward, affine_forward, init_affine
 from ..cells import sequence, elman, get as get_cell
+from . import sampling
 from .tasks import LOWER_IS_BETTER, Task
 from ..validate import check_choice, check_int, check_positive
+
 
 
 @dataclass
@@ -39,6 +41,7 @@ class History:
     grad_norm: list = field(default_factory=list)   # ||grad of loss + lambda Omega||, BEFORE clipping
     clipped: list = field(default_factory=list)     # global-norm clipping fired
     n_value_clipped: list = field(default_factory=list)  # entries changed by clip_value
+    grads: list = field(default_factory=list)       # the gradients before clipping (record_grads)
     lr: list = field(default_factory=list)          # learning rate used
     # per validation (every val_every steps and after the last step):
     val_step: list = field(default_factory=list)    # steps done when validated
@@ -65,11 +68,11 @@ def _cell_module(cell):
     raise TypeError(f"cell: expected a name in cells.CELLS or a cell module, received {cell!r}")
 
 
-def _check_model(mod, params, D, cell_opts):
+def check_model(mod, params, D, cell_opts):
     """Check params {"cell", "out"} and the cell's options once, at the edge.
 
     The cell's own public forward over one zero step checks the options, the cell's
-    parameters and their input size D. Returns (opts for the unchecked _forward, the
+    parameters and their input size D. Returns (opts for the unchecked forward, the
     state's width per key, the readout's input size H).
     """
     if not isinstance(params, dict) or set(params) != {"cell", "out"}:
@@ -84,7 +87,7 @@ def _check_model(mod, params, D, cell_opts):
     if h.shape[2] != W_y.shape[1]:
         raise ValueError(f"params['out']['W_y']: expected shape (O, {h.shape[2]}) to read the "
                          f"cell's outputs of size {h.shape[2]}, received {W_y.shape}")
-    return mod._options(cell_opts), {k: v.shape[1] for k, v in state.items()}, h.shape[2]
+    return mod.options(cell_opts), {k: v.shape[1] for k, v in state.items()}, h.shape[2]
 
 
 def _zeros(widths, N, dtype):
@@ -92,7 +95,7 @@ def _zeros(widths, N, dtype):
     return {k: np.zeros((N, w), dtype) for k, w in widths.items()}
 
 
-def _check_task(task):
+def check_task(task):
     if not isinstance(task, Task):
         raise TypeError(f"task: expected a tasks.Task, received {type(task).__name__}")
     return task
@@ -124,9 +127,8 @@ def predict(cell, params, x, readout="last", **cell_opts):
 
 
 def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0, **cell_opts):
-    """Text from a one-hot character model that train.fit trained on tasks.text (the
-    embedding language models of experiments.language sample with experiments.sampling):
-    a str of `length`.
+    """Text from a one-hot character model that train.fit trained on tasks.text (through
+    sampling.generate, the sampler of the embedding language models too): a str of `length`.
 
     chars: the vocabulary in id order (tasks.text_vocab()), one character per output of the
     readout. The model reads `prime` first (from a zero state), then draws each next
@@ -145,35 +147,17 @@ def sample_text(cell, params, chars, length, prime="\n", temperature=1.0, seed=0
                          f"received {len(chars)} ({len(set(chars))} distinct)")
     length = check_int("length", length, low=1)
     temperature = check_positive("temperature", temperature, allow_zero=True)
-    if not isinstance(prime, str) or not prime:
-        raise ValueError(f"prime: expected a non-empty str, received {prime!r}")
     index = {c: i for i, c in enumerate(chars)}
-    unknown = sorted(set(prime) - set(index))
-    if unknown:
-        raise ValueError(f"prime: expected characters of the vocabulary, received "
-                         f"{len(unknown)} unknown: {unknown[:10]!r}")
-    rng = np.random.default_rng(seed)
+    sampling.check_prime(prime, index)
+    opts, widths, _ = check_model(mod, params, V, cell_opts)
     dtype = params["out"]["W_y"].dtype
-    eye = np.eye(V, dtype=dtype)
-    opts, _, _ = _check_model(mod, params, V, cell_opts)
-    h, state, _ = mod.forward(eye[[[index[c] for c in prime]]], None, params["cell"], **cell_opts)
-    W_yT, b_y = params["out"]["W_y"].T, params["out"]["b_y"]
-    last, out = h[:, -1], []
-    for _ in range(length):                    # one unchecked step per character
-        logits = (last @ W_yT + b_y)[0]        # the readout, as affine_forward computes it
-        if temperature == 0:
-            i = int(np.argmax(logits))
-        else:
-            z = logits / temperature
-            p = np.exp(z - z.max())
-            i = int(rng.choice(V, p=p / p.sum()))
-        out.append(chars[i])
-        h, state, _ = mod._forward(eye[[[i]]], state, params["cell"], opts)
-        last = h[:, -1]
-    return "".join(out)
+    ids = sampling.generate(mod, params["cell"], np.eye(V, dtype=dtype), params["out"],
+                            [index[c] for c in prime], length, temperature,
+                            np.random.default_rng(seed), opts, _zeros(widths, 1, dtype))
+    return "".join(chars[i] for i in ids)
 
 
-def _data_loss(task, y):
+def data_loss(task, y):
     if task.loss == "mse":
         return losses.mse(y, task.y.astype(y.dtype), task.mask)
     return losses.softmax_cross_entropy(y, task.y, task.mask)
@@ -187,35 +171,32 @@ def loss_and_grads(cell, params, task, truncate=None, omega_weight=0.0, omega_mo
     0.0 unless omega_weight > 0 (Elman only; dL/dh_t held constant, see regularizer.py).
     """
     mod = _cell_module(cell)
-    task = _check_task(task)
+    task = check_task(task)
     truncate = None if truncate is None else check_int("truncate", truncate, low=1)
-    omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
-    opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
+    omega_weight, omega_mode = check_omega(mod, omega_weight, omega_mode)
+    opts, widths, _ = check_model(mod, params, task.D, cell_opts)
     state0 = _zeros(widths, task.N, task.x.dtype)
     return _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, omega_mode)
 
 
 def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, omega_mode):
-    """loss_and_grads without checks: the cell's _forward and _backward."""
+    """loss_and_grads without checks: the cell's unchecked forward and backward."""
     x = task.x
     T = x.shape[1]
     try:
-        h, _, cache = mod._forward(x, state0, params["cell"], opts)
+        h, _, cache = mod.forward(x, state0, params["cell"], check=False, **opts)
     except FloatingPointError:                  # the Elman states left float range: diverged
         return float("nan"), 0.0, None, None
     if not np.isfinite(h).all():
         return float("nan"), 0.0, None, h
-    if task.many_to_many:
-        y, ocache = affine_forward(h, params["out"])
-        loss, dy = _data_loss(task, y)
-        dh_all, gout = affine_backward(dy, ocache)
-        dh = sequence.steps(dh_all, T)
-    else:                                       # the loss reads h_T only: dh at one step
-        y, ocache = affine_forward(h[:, -1], params["out"])
-        loss, dy = _data_loss(task, y)
-        dlast, gout = affine_backward(dy, ocache)
-        dh = {T - 1: dlast}
-    _, _, gcell = mod._backward(dh, cache, None, truncate)
+    y, ocache = affine_forward(h if task.many_to_many else h[:, -1], params["out"])
+    if not np.isfinite(y).all():                # finite states, overflowing outputs
+        return float("nan"), 0.0, None, h
+    loss, dy = data_loss(task, y)
+    dread, gout = affine_backward(dy, ocache)
+    # many-to-one: the loss reads h_T only, dh at one step
+    dh = sequence.steps(dread, T) if task.many_to_many else {T - 1: dread}
+    _, _, gcell = mod.backward(dh, cache, None, truncate, check=False)
     omega = 0.0
     if omega_weight > 0:
         act = activations.ACTIVATIONS[opts["activation"]]
@@ -227,7 +208,7 @@ def _loss_and_grads(mod, params, task, state0, opts, truncate, omega_weight, ome
     return loss, omega, {"cell": gcell, "out": gout}, h
 
 
-def _check_omega(mod, omega_weight, omega_mode):
+def check_omega(mod, omega_weight, omega_mode):
     """The regulariser's weight and mode; a weight > 0 needs the Elman RNN."""
     omega_weight = check_positive("omega_weight", omega_weight, allow_zero=True)
     check_choice("omega_mode", omega_mode, regularizer.MODES)
@@ -248,8 +229,8 @@ def evaluate(cell, params, task, **cell_opts):
     A model whose states overflow scores (inf, inf or 0.0, inf, False) instead of raising.
     """
     mod = _cell_module(cell)
-    task = _check_task(task)
-    opts, widths, H = _check_model(mod, params, task.D, cell_opts)
+    task = check_task(task)
+    opts, widths, H = check_model(mod, params, task.D, cell_opts)
     return _evaluate(mod, params, task, _zeros(widths, task.N, task.x.dtype), opts)
 
 
@@ -258,7 +239,7 @@ def _evaluate(mod, params, task, state0, opts):
     H = params["out"]["W_y"].shape[1]
     with np.errstate(all="ignore"):
         try:
-            h, _, _ = mod._forward(task.x, state0, params["cell"], opts)
+            h, _, _ = mod.forward(task.x, state0, params["cell"], check=False, **opts)
         except FloatingPointError:              # the Elman states left float range
             h = np.full((task.N, task.T, H), np.inf)
         y = h if task.many_to_many else h[:, -1]
@@ -266,26 +247,30 @@ def _evaluate(mod, params, task, state0, opts):
     if not np.isfinite(y).all():
         worst = float("inf") if task.metric in LOWER_IS_BETTER else 0.0
         return float("inf"), worst, float("inf"), False
-    loss, _ = _data_loss(task, y)
+    loss, _ = data_loss(task, y)
     return loss, task.score(y), task.error(y), task.success(y)
 
 
 def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd",
         momentum=0.9, schedule=None, clip=None, clip_value=None, omega_weight=0.0,
         omega_mode="immediate", val_every=50, patience=None, until_success=False,
-        truncate=None, init=None, params=None, **cell_opts):
+        truncate=None, init=None, params=None, l2=0.0, l1=0.0, record_grads=False,
+        **cell_opts):
     """Train cell + readout on `task` by minibatch SGD. Returns (params, History).
 
     cell: a name in cells.CELLS ('rnn', 'lstm', 'gru', 'gated_feedback') or a cell module;
     cell_opts are its options (activation, form, L). task: the validation set (fresh training batches are drawn from its generator).
-    optimizer 'sgd' or 'momentum' (v <- momentum v + lr g; theta <- theta - v).
+    optimizer 'sgd', 'momentum' (v <- momentum v + lr g; theta <- theta - v) or 'adam'
+    (optim.update, the one update step of the package's trainers).
     schedule: a callable k -> learning rate (optim.exponential, linear, step); replaces lr.
-    clip: global-norm threshold c (Algorithm 2); clip_value: per-entry threshold.
+    clip: global-norm threshold c (clipping.norm_scale); clip_value: per-entry threshold.
     omega_weight: lambda of Pascanu's regulariser (Elman only), omega_mode its derivative.
     Validation every val_every steps and after the last; patience: stop after that many
     validations without a lower error; until_success: stop at the first validation that
     succeeds. truncate: truncated BPTT window. init: kwargs for cell.init_params; params:
-    start from these instead. Returns the params of the best validation (lowest error,
+    start from these instead. l2, l1: weight decay of the weight matrices (optim.weight_decay,
+    added to the gradient before it is measured and clipped); record_grads: keep every
+    gradient before clipping, flattened, in History.grads. Returns the params of the best validation (lowest error,
     earliest on ties), as early stopping prescribes. multirun.fit_many trains many seeds
     (and settings) of one cell at once, each run equal to the fit it stands for.
 
@@ -310,21 +295,24 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
     """
     t0 = time.perf_counter()
     mod = _cell_module(cell)
-    task = _check_task(task)
+    task = check_task(task)
     H = check_int("H", H, low=1)
     steps = check_int("steps", steps, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
-    check_choice("optimizer", optimizer, ("sgd", "momentum"))
+    check_choice("optimizer", optimizer, optim.OPTIMIZERS)
+    momentum = optim.check_momentum("momentum", momentum)
+    l2 = check_positive("l2", l2, allow_zero=True)
+    l1 = check_positive("l1", l1, allow_zero=True)
     if schedule is None:
         lr = check_positive("lr", lr)
         schedule = optim.constant(lr)
     elif not callable(schedule):
         raise TypeError(f"schedule: expected a callable k -> lr, received {type(schedule).__name__}")
     if clip is not None:
-        clip = _threshold("clip", clip)
+        clip = clipping.check_threshold("clip", clip)
     if clip_value is not None:
-        clip_value = _threshold("clip_value", clip_value)
-    omega_weight, omega_mode = _check_omega(mod, omega_weight, omega_mode)
+        clip_value = clipping.check_threshold("clip_value", clip_value)
+    omega_weight, omega_mode = check_omega(mod, omega_weight, omega_mode)
     val_every = check_int("val_every", val_every, low=1)
     if patience is not None:
         patience = check_int("patience", patience, low=1)
@@ -333,22 +321,26 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
 
     if params is None:
         params = init_model(mod, task.D, H, task.n_out, seed=seed, init=init, **cell_opts)
-    opts, widths, _ = _check_model(mod, params, task.D, cell_opts)
+    opts, widths, _ = check_model(mod, params, task.D, cell_opts)
     state0 = _zeros(widths, batch_size, task.x.dtype)       # every training batch's
     val_state0 = _zeros(widths, task.N, task.x.dtype)       # the validation set's
-    velocity = None
-    data_seed = int(np.random.SeedSequence(seed).generate_state(3)[2])
-    batch_rng = np.random.default_rng(data_seed)
+    opt_state = None                           # momentum's velocity, Adam's moments
+    rng = np.random.default_rng(seed)          # the run's one stream of training batches
     hist = History()
     best_params, since_best = params, 0
 
     for k in range(steps):
-        batch = task.resample(batch_size, seed=int(batch_rng.integers(2 ** 62)))
+        batch = task.resample(batch_size, rng)
         with np.errstate(all="ignore"):      # divergence is a result here: detected, not warned
             loss, om, grads, _ = _loss_and_grads(mod, params, batch, state0, opts, truncate,
                                                  omega_weight, omega_mode)
-            ok = grads is not None and np.isfinite(loss) and _finite(grads)
-            norm = optim.global_norm(grads) if ok else float("inf")
+            if grads is not None and (l2 or l1):
+                grads = optim.tree_map(lambda g, d, path: g + d, grads,
+                                       optim.weight_decay(params, l2, l1))
+            # the norm is finite exactly when every entry is
+            norm = clipping.global_norm(grads, check=False) if grads is not None else np.inf
+            ok = bool(np.isfinite(loss) and np.isfinite(norm))
+            norm = norm if ok else float("inf")
         hist.loss.append(loss)
         hist.omega.append(om)
         hist.grad_norm.append(norm)
@@ -359,18 +351,14 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
             hist.n_value_clipped.append(0)
             hist.stop_reason, hist.stopped_early = "diverged", True
             break
-        clipped, n_val = False, 0
-        if clip is not None:
-            grads, _, clipped = optim.clip_global_norm(grads, clip)
-        if clip_value is not None:
-            grads, n_val = optim.clip_value(grads, clip_value)
+        if record_grads:
+            hist.grads.append(np.concatenate([g.ravel() for g in optim.leaves(grads)]))
+        grads, clipped, n_val = clipping.clip(grads, norm, clip, clip_value)
         hist.clipped.append(clipped)
         hist.n_value_clipped.append(n_val)
         with np.errstate(all="ignore"):
-            if optimizer == "sgd":
-                new = optim.sgd(params, grads, rate)
-            else:
-                new, velocity = optim.momentum(params, grads, velocity, rate, momentum)
+            new, opt_state = optim.update(params, grads, opt_state, k, rate, optimizer, momentum,
+                                          check=False)
         if not _finite(new):
             hist.stop_reason, hist.stopped_early = "diverged", True
             break
@@ -399,13 +387,6 @@ def fit(cell, task, H, steps=1000, batch_size=32, lr=0.1, seed=0, optimizer="sgd
         hist.succeeded = hist.val_success[-1]
     hist.wall_time = time.perf_counter() - t0
     return best_params, hist
-
-
-def _threshold(name, c):
-    try:
-        return optim._check_threshold(c)
-    except (TypeError, ValueError) as e:
-        raise type(e)(str(e).replace("c:", f"{name}:", 1)) from None
 
 
 def _validate(mod, params, task, state0, opts, hist, step):

@@ -15,12 +15,10 @@ Run k's results equal those of `train.fit(cell, task, H, seed=seeds[k], lr=lr[k]
 the same parameters, loss history, validations and stopping step, to rounding (1e-12 in
 tests/test_multirun.py). Only the order of a few sums differs.
 
-Per update the trainer adds to the stacked passes only vectorised bookkeeping: the batches
-written straight into one (K, T, N, D) array by the tasks' unchecked writers (batches.INTO,
-from generator states computed for a block of updates at once; tasks without a writer are
-drawn by task.resample), the global norms as one np.vecdot per parameter, clipping and the
-SGD or momentum update in place into a second set of parameter arrays, and one list append
-per run and history field.
+Per update the trainer adds to the stacked passes: each run's batch drawn from its own
+generator as fit draws it and stacked (batches.draw), and vectorised bookkeeping: the
+global norms as one np.vecdot per parameter, clipping and the SGD or momentum update in
+place into a second set of parameter arrays, and one list append per run and history field.
 
 seedgrid.grid runs tables of experiments (lengths x methods x seeds) on top of fit_many.
 """
@@ -30,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import batches, parallel, parallel_loss
-from ...remedies import optim, regularizer
+from ...remedies import clipping, optim, regularizer
 from .. import train
 from .parallel import CELLS
 from ...validate import check_choice, check_int, check_positive
@@ -55,7 +53,7 @@ def _per_run(name, value, K, check, allow_none=False):
     return [None if (v is None and allow_none) else check(n, v) for n, v in zip(names, items)]
 
 
-def _check_seeds(seeds):
+def check_seeds(seeds):
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         raise TypeError(f"seeds: expected a sequence of integer seeds (one per run), received "
                         f"the int {seeds}; pass range({seeds}) for that many runs")
@@ -63,13 +61,6 @@ def _check_seeds(seeds):
         got = f"length {len(seeds)}" if isinstance(seeds, (list, tuple, range)) else type(seeds).__name__
         raise ValueError(f"seeds: expected a non-empty sequence of integer seeds, received {got}")
     return [check_int(f"seeds[{i}]", s, low=0) for i, s in enumerate(seeds)]
-
-
-def _check_momentum(name, v):
-    v = check_positive(name, v, allow_zero=True)
-    if v >= 1:
-        raise ValueError(f"{name}: expected a momentum coefficient in [0, 1), received {v}")
-    return v
 
 
 def _check_schedule(name, s):
@@ -157,9 +148,9 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
         mod = cell
     else:
         raise TypeError(f"cell: expected one of {sorted(CELLS)} or its module, received {cell!r}")
-    task = train._check_task(task)
+    task = train.check_task(task)
     H = check_int("H", H, low=1)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     K = len(seeds)
     steps = check_int("steps", steps, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
@@ -168,9 +159,9 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     scheds = _per_run("schedule", schedule, K, _check_schedule, allow_none=True)
     lrs = _per_run("lr", lr, K, check_positive)
     scheds = [optim.constant(a) if s is None else s for s, a in zip(scheds, lrs)]
-    gammas = np.array(_per_run("momentum", momentum, K, _check_momentum))
-    clips = _per_run("clip", clip, K, train._threshold, allow_none=True)
-    cvals = _per_run("clip_value", clip_value, K, train._threshold, allow_none=True)
+    gammas = np.array(_per_run("momentum", momentum, K, optim.check_momentum))
+    clips = _per_run("clip", clip, K, clipping.check_threshold, allow_none=True)
+    cvals = _per_run("clip_value", clip_value, K, clipping.check_threshold, allow_none=True)
     weights = np.array(_per_run("omega_weight", omega_weight, K,
                                 lambda n, w: _named_omega(mod, n, w, omega_mode)))
     check_choice("omega_mode", omega_mode, regularizer.MODES)
@@ -186,8 +177,8 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
     # initial parameters, run by run as fit makes them, then stacked
     opts, starts = _starts(mod, task, H, seeds, params, init, cell_opts, dtype)
-    F = {**parallel._fuse(mod, opts, parallel._stack([p["cell"] for p in starts])),
-         **parallel._stack([p["out"] for p in starts])}
+    F = {**parallel.fuse(mod, opts, parallel.stack([p["cell"] for p in starts])),
+         **parallel.stack([p["out"] for p in starts])}
     keys = list(F)
     F2 = {k: np.empty_like(v) for k, v in F.items()}    # the next params: updates go here
     V = {k: np.zeros_like(v) for k, v in F.items()} if optimizer == "momentum" else None
@@ -199,9 +190,7 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     cval_arr = np.array([np.inf if c is None else c for c in cvals])
     any_omega = bool((weights > 0).any())
     x_val = task.x.astype(dtype).transpose(1, 0, 2)[None]     # (1, T, N, D)
-    data_rngs = [np.random.default_rng(int(np.random.SeedSequence(s).generate_state(3)[2]))
-                 for s in seeds]
-    seed_block = batches.SeedBlock(data_rngs, task)
+    rngs = [np.random.default_rng(s) for s in seeds]     # one stream per run, as fit keeps
     hists = [train.History() for _ in range(K)]
     best = [{k: F[k][r].copy() for k in keys} for r in range(K)]   # fit: the start params
     final = [None] * K
@@ -215,12 +204,12 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
     for step in range(steps):
         A = len(active)
-        xs, data = batches.draw(task, seed_block.take(active, step, steps), batch_size, dtype, ws)
+        xs, data = batches.draw(task, [rngs[r] for r in active], batch_size, dtype, ws)
         om_arg = (weights[active], omega_mode) if any_omega else None
         with np.errstate(all="ignore"):
-            loss, om, grads, h_ok = parallel_loss._loss_and_grads(
-                mod, opts, xs, data, F, truncate, om_arg, many, train._data_loss, ws)
-            norm, g_ok = parallel_loss._global_norms({k: grads[k].reshape(A, -1) for k in keys})
+            loss, om, grads, h_ok = parallel_loss.loss_and_grads(
+                mod, opts, xs, data, F, truncate, om_arg, many, train.data_loss, ws)
+            norm, g_ok = parallel_loss.global_norms({k: grads[k].reshape(A, -1) for k in keys})
         ok = h_ok & np.isfinite(loss) & g_ok
         norm = np.where(ok, norm, np.inf)
         om = np.where(h_ok, om, 0.0)
@@ -258,8 +247,8 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
 
         if (step + 1) % val_every == 0 or step + 1 == steps:
             live = np.flatnonzero(~done)
-            results = parallel_loss._evaluate(mod, opts, task, x_val, {k: v[live] for k, v in F.items()},
-                                        train._data_loss, ws) if len(live) else []
+            results = parallel_loss.evaluate(mod, opts, task, x_val, {k: v[live] for k, v in F.items()},
+                                        train.data_loss, ws) if len(live) else []
             for j, res in zip(live, results):
                 r = active[j]
                 h = hists[r]
@@ -300,14 +289,14 @@ def fit_many(cell, task, H, seeds, steps=1000, batch_size=32, lr=0.1, optimizer=
     late = [r for r in range(K) if not hists[r].val_step]
     if late:
         Fl = {k: np.stack([final[r][k] for r in late]) for k in keys}
-        for r, res in zip(late, parallel_loss._evaluate(mod, opts, task, x_val, Fl, train._data_loss)):
+        for r, res in zip(late, parallel_loss.evaluate(mod, opts, task, x_val, Fl, train.data_loss)):
             h = hists[r]
             train.record(h, res, h.steps_run)
             h.best_error, h.best_step, best[r] = h.val_error[-1], h.steps_run, final[r]
             h.succeeded = h.val_success[-1]
     out = []
     for r in range(K):
-        cp = parallel._unfuse(mod, opts, {k: v[None] for k, v in best[r].items()}, 0)
+        cp = parallel.unfuse(mod, opts, {k: v[None] for k, v in best[r].items()}, 0)
         out.append({"cell": {a: cp[a] for a in starts[0]["cell"]},        # init's key order
                     "out": {"W_y": best[r]["W_y"].copy(), "b_y": best[r]["b_y"].copy()}})
     settings = [{"seed": seeds[r], "lr": lrs[r] if schedule is None else scheds[r],
@@ -325,7 +314,7 @@ def _starts(mod, task, H, seeds, params, init, cell_opts, dtype):
         p = (train.init_model(mod, task.D, H, task.n_out, seed=s, init=init, **cell_opts)
              if params is None else params[k])
         try:
-            opts, _, _ = train._check_model(mod, p, task.D, cell_opts)
+            opts, _, _ = train.check_model(mod, p, task.D, cell_opts)
         except (TypeError, ValueError) as e:
             raise type(e)(f"params[{k}]: {e}") from None
         starts.append({"cell": {a: v.astype(dtype) for a, v in p["cell"].items()},
@@ -340,17 +329,18 @@ def _clip(grads, keys, norm, ok, c, cv, dtype):
     """Global-norm clipping at c (A,) and clipping by value at cv (A,), per run, in place
     in grads (inf: off). Returns (clipped (A,) bool, entries changed by value (A,) int)."""
     A = len(norm)
-    clipped = ok & (norm >= c) & (norm > 0)
+    scale, clipped = clipping.norm_scale(norm, c)
+    clipped &= ok
     if clipped.any():
-        scale = np.where(clipped, c / np.where(clipped, norm, 1.0), 1.0).astype(dtype)
+        scale = np.where(clipped, scale, 1.0).astype(dtype)
         for k in keys:
             grads[k] *= scale.reshape((A,) + (1,) * (grads[k].ndim - 1))
     n_val = np.zeros(A, int)
     if np.isfinite(cv).any():
         for k in keys:
             b = cv.astype(dtype).reshape((A,) + (1,) * (grads[k].ndim - 1))
-            n_val += (np.abs(grads[k]) > b).reshape(A, -1).sum(axis=1)
-            grads[k] = np.clip(grads[k], -b, b)
+            grads[k], changed = clipping.value_clip(grads[k], b)
+            n_val += changed.reshape(A, -1).sum(axis=1)
     return clipped, n_val
 
 
@@ -370,7 +360,7 @@ def _update(F, F2, V, grads, keys, rate, gamma, ok):
                 V[k] += g
                 g = V[k]
             np.subtract(F[k], g, out=F2[k])
-            new_ok &= parallel_loss._finite_rows(F2[k])
+            new_ok &= parallel_loss.finite_rows(F2[k])
     if not new_ok.all():
         for k in keys:
             F2[k][~new_ok] = F[k][~new_ok]
@@ -379,6 +369,6 @@ def _update(F, F2, V, grads, keys, rate, gamma, ok):
 
 def _named_omega(mod, name, w, mode):
     try:
-        return train._check_omega(mod, w, mode)[0]
+        return train.check_omega(mod, w, mode)[0]
     except (TypeError, ValueError) as e:
         raise type(e)(str(e).replace("omega_weight", name, 1)) from None

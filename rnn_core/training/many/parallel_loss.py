@@ -1,19 +1,19 @@
-"""The stacked models' readout, losses and gradients: stacked.py's passes made a training step.
+"""The K runs' readout, losses and gradients: parallel.py's passes made a training step.
 
-_loss_and_grads is train._loss_and_grads for K runs at once (each run on its own batch,
-with its own regulariser weight), _evaluate is train._evaluate for K runs, and
-_global_norms is optim.global_norm per run. Shapes as in stacked.py: (K, T, N, .) inside,
-outputs y (K, N, O) many-to-one or (K, T, N, O) many-to-many.
+loss_and_grads is fit's loss and gradients (train.loss_and_grads) for K runs at once (each
+run on its own batch, with its own regulariser weight), evaluate is train.evaluate for K
+runs, and global_norms is clipping.global_norm per run. Shapes as in parallel.py:
+(K, T, N, .) inside, outputs y (K, N, O) many-to-one or (K, T, N, O) many-to-many.
 
 Losses: the MSE and the many-to-one cross-entropy of losses.py are computed for all runs
 at once (losses.mse's and losses.softmax_cross_entropy's operations, per run); other
-losses (masks, many-to-many) run losses.py's functions run by run (train._data_loss).
+losses (masks, many-to-many) run losses.py's functions run by run (train.data_loss).
 """
 import numpy as np
 
 from ...remedies import regularizer
 from ...cells import elman
-from .parallel import _T, _backward, _forward, _rows
+from .parallel import transposed, backward, forward, rows
 from ..tasks import LOWER_IS_BETTER
 
 CHUNK = 2 ** 22          # validation forward: at most this many gate entries per chunk of runs
@@ -27,8 +27,8 @@ def _readout(h, F, many_to_many):
     """y = h W_y^T + b_y per run: (K, T, N, O) for many-to-many, else (K, N, O) at the last step."""
     hr = h if many_to_many else h[:, -1]
     if many_to_many:
-        return hr, hr @ _T(F["W_y"])[:, None] + F["b_y"][:, None, None, :]
-    return hr, hr @ _T(F["W_y"]) + F["b_y"][:, None, :]
+        return hr, hr @ transposed(F["W_y"])[:, None] + F["b_y"][:, None, None, :]
+    return hr, hr @ transposed(F["W_y"]) + F["b_y"][:, None, :]
 
 
 def _per_run_y(y, k, many_to_many):
@@ -83,7 +83,7 @@ def _bounded(mod, opts):
     return mod is not elman or opts["activation"] in ("tanh", "sigmoid")
 
 
-def _finite_rows(a):
+def finite_rows(a):
     """(K, ...) -> (K,) bool: every entry of run k is finite. A sum is finite only if all
     its terms are; only runs whose sum is not (overflow or a non-finite entry) are
     checked entry by entry."""
@@ -96,24 +96,24 @@ def _finite_rows(a):
     return ok
 
 
-def _loss_and_grads(mod, opts, xs, data, F, truncate, omega, many_to_many, data_loss, ws=None):
+def loss_and_grads(mod, opts, xs, data, F, truncate, omega, many_to_many, data_loss, ws=None):
     """Every run's loss on its own batch and the gradient of loss + w Omega (train's
-    _loss_and_grads, stacked). data: see _losses; omega: None or (weights (K,), mode).
+    loss_and_grads, stacked). data: see _losses; omega: None or (weights (K,), mode).
 
     Returns (loss (K,), omega (K,), grads like F, h_ok (K,) bool: states finite)."""
     K = xs.shape[0]
-    h, cache = _forward(mod, opts, xs, F, ws)
-    h_ok = _finite_rows(h[:, -1] if _bounded(mod, opts) else h)
+    h, cache = forward(mod, opts, xs, F, ws)
+    h_ok = finite_rows(h[:, -1] if _bounded(mod, opts) else h)
     hr, y = _readout(h, F, many_to_many)
     with np.errstate(over="ignore", invalid="ignore"):
         loss, dy = _losses(y, data, h_ok, many_to_many, data_loss)
         dhr = dy @ (F["W_y"][:, None] if many_to_many else F["W_y"])
-        gout = {"W_y": _T(_rows(dy) if many_to_many else dy) @ (_rows(hr) if many_to_many else hr),
-                "b_y": (_rows(dy) if many_to_many else dy).sum(axis=1)}
+        gout = {"W_y": transposed(rows(dy) if many_to_many else dy) @ (rows(hr) if many_to_many else hr),
+                "b_y": (rows(dy) if many_to_many else dy).sum(axis=1)}
     T = h.shape[1]
     dh = {t: dhr[:, t] for t in range(T)} if many_to_many else {T - 1: dhr}
     keep_g = omega is not None
-    grads, g = _backward(mod, opts, dh, cache, F, truncate, keep_g, ws)
+    grads, g = backward(mod, opts, dh, cache, F, truncate, keep_g, ws)
     om = np.zeros(K)
     if keep_g:
         weights, mode = omega
@@ -131,8 +131,8 @@ def _loss_and_grads(mod, opts, xs, data, F, truncate, omega, many_to_many, data_
     return loss, om, grads, h_ok
 
 
-def _evaluate(mod, opts, task, x_val, F, data_loss, ws=None):
-    """train._evaluate for every run: a list of (loss, score, error, success)."""
+def evaluate(mod, opts, task, x_val, F, data_loss, ws=None):
+    """train.evaluate for every run: a list of (loss, score, error, success)."""
     K = F["W_h"].shape[0]
     T, N, _ = x_val.shape[1:]
     per_run = T * N * F["W_h"].shape[1]
@@ -141,7 +141,7 @@ def _evaluate(mod, opts, task, x_val, F, data_loss, ws=None):
     for k0 in range(0, K, chunk):
         Fc = {k: v[k0:k0 + chunk] for k, v in F.items()}
         with np.errstate(all="ignore"):
-            h, _ = _forward(mod, opts, x_val, Fc, ws)
+            h, _ = forward(mod, opts, x_val, Fc, ws)
             _, y = _readout(h, Fc, task.many_to_many)
         for k in range(y.shape[0]):
             yk = _per_run_y(y, k, task.many_to_many)
@@ -154,7 +154,7 @@ def _evaluate(mod, opts, task, x_val, F, data_loss, ws=None):
     return out
 
 
-def _global_norms(flat):
+def global_norms(flat):
     """optim.global_norm per run: flat {key: (A, n)} -> (norm (A,) float64, finite (A,)
     bool: every entry of the run's gradient is finite). The sum of squares in float64 is
     one np.vecdot per key; runs where it is not finite (huge or non-finite entries) get

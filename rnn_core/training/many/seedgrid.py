@@ -86,7 +86,7 @@ def grid(task, lengths, methods, seeds, **shared):
         raise ValueError(f"lengths: expected a non-empty sequence of sequence lengths, received "
                          f"{lengths!r}")
     lengths = [check_int(f"lengths[{i}]", T, low=1) for i, T in enumerate(lengths)]
-    seeds = multirun._check_seeds(seeds)
+    seeds = multirun.check_seeds(seeds)
     groups = {}
     for name, spec in methods.items():
         if not isinstance(spec, dict) or "cell" not in spec or "H" not in spec:
