@@ -76,7 +76,7 @@ def setup(cell, K, dtype):
     """Fixed batches and stacked params of K runs (fit_many's own start), for core and peers."""
     val = make_val()
     mod = parallel.CELLS[cell]
-    opts = mod._options({})
+    opts = mod.options({})
     ps = [train.init_model(cell, val.D, H, 1, seed=s) for s in range(K)]
     F = {**parallel.fuse(mod, opts, parallel.stack([p["cell"] for p in ps])),
          **parallel.stack([p["out"] for p in ps])}

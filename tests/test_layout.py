@@ -16,14 +16,6 @@ ROOMS = ("validate", "nn", "cells", "bptt", "gradflow", "remedies", "training", 
          "plots", "widgets")
 ANYTHING = ("exercises",)            # may import from every room
 
-# The gradflow branch's modules (issue 18): held to both rules now. The rest of the package
-# is held to the import rule now and to the underscore rule once every branch of issue 18
-# is merged (the xfail below).
-OWNED = ("rnn_core.gradflow", "rnn_core.nn.matrices", "rnn_core.nn.init",
-         "rnn_core.remedies.regularizer", "rnn_core.bptt", "rnn_core.experiments.vanishing",
-         "rnn_core.experiments.derivatives", "rnn_core.plots.explorer")
-
-
 def _name(path):
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -125,11 +117,6 @@ def _against_the_flow(module):
     return bad
 
 
-def _owned(module):
-    """True if the module (or, for 'a|b', any of the modules) is the gradflow branch's."""
-    return any(m == o or m.startswith(o + ".") for m in module.split("|") for o in OWNED)
-
-
 def test_the_rooms_are_the_package_map():
     """Every folder and top-level module of rnn_core is a room of the map (or the map)."""
     import rnn_core
@@ -149,7 +136,7 @@ def test_the_scan_sees_what_it_must():
               "    from ..training.many import multirun\n"
               "    mod = cells.get('rnn')\n"
               "    return (cells.elman._step, init._x, render._cache, init.gaussian, f._y,\n"
-              "            mod._step_back)\n")
+              "            mod._forward)\n")
     imports, private = _scan("rnn_core.nn.matrices", source)
     assert {t for _, t in imports} == {"rnn_core.gradflow.logspace", "rnn_core.cells",
                                        "rnn_core.plots.render", "rnn_core.nn.init",
@@ -158,26 +145,11 @@ def test_the_scan_sees_what_it_must():
     dynamic = {n for n in names if "|" in n}
     assert names - dynamic == {"rnn_core.cells.elman._step", "rnn_core.gradflow.logspace._renorm",
                                "rnn_core.nn.init._x", "rnn_core.plots.render._cache"}
-    (held,) = dynamic                              # mod._step_back: every cell that defines it
-    assert held.endswith("._step_back") and "rnn_core.cells.elman" in held.split("|")
+    (held,) = dynamic                              # mod._forward: every cell that defines it
+    assert held.endswith("._forward") and "rnn_core.cells.elman" in held.split("|")
     assert len(private) == 5                       # not f._y: no module defines _y
     assert _room("rnn_core.training.many.multirun") == "training"
     assert [l for _, l in sorted(SCANS["rnn_core.gradflow.radii"][0])]
-
-
-def test_owned_modules_import_with_the_flow():
-    """The gradflow branch's modules import only their own room and the rooms before it
-    (nn.matrices once imported gradflow.logspace)."""
-    bad = [b for m in MODULES if _owned(m) for b in _against_the_flow(m)]
-    assert not bad, "\n".join(bad)
-
-
-def test_nobody_uses_the_owned_modules_underscore_names():
-    """No module reaches into an underscore name of the gradflow branch's modules, and those
-    modules reach into none of each other's."""
-    bad = [f"{m}:{line} uses {name}" for m in MODULES for line, name in SCANS[m][1]
-           if _owned(name.rsplit(".", 1)[0])]
-    assert not bad, "\n".join(bad)
 
 
 def test_every_import_runs_with_the_flow():
@@ -187,9 +159,6 @@ def test_every_import_runs_with_the_flow():
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=False, reason="the cells, training, plots and exercises branches of "
-                   "issue 18 give their unchecked paths public names; this holds once the lead "
-                   "has merged them all")
 def test_no_module_uses_another_modules_underscore_names():
     bad = [f"{m}:{line} uses {name}" for m in MODULES for line, name in SCANS[m][1]]
     assert not bad, "\n".join(bad)

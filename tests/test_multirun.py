@@ -105,7 +105,7 @@ def test_stacked_gradients_match_finite_differences():
         xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
         data = ("batches", batches)
         ps = [train.init_model(cell, 2, 2, 1, seed=s, **opts) for s in (0, 1)]
-        o = mod._options(opts)
+        o = mod.options(opts)
         F = {**parallel.fuse(mod, o, parallel.stack([p["cell"] for p in ps])),
              **parallel.stack([p["out"] for p in ps])}
         for k in F:

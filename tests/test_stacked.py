@@ -1,5 +1,5 @@
 """The stacked passes and their pieces against the plain forms they stand for: the Elman
-step written out in place against elman._step/_step_back, tanh through exp against np.tanh,
+step written out in place against elman.recurrence/carry, tanh through exp against np.tanh,
 the stacked losses against losses.py, the per-run norms against clipping.global_norm."""
 import numpy as np
 import pytest
@@ -30,7 +30,7 @@ def test_elman_plain_forward_is_the_cells_step_and_the_fast_form_equals_it(activ
     assert np.all(hs[:, 0] == 0) and np.all(fast[:, 0] == 0)
     for t in range(x.shape[1]):                   # the cell's own step, run by run
         xw = x[:, t] @ np.swapaxes(F["W_x"], -1, -2) + F["b"][:, None, :]
-        h = elman._step(xw, h, F["W_h"], act.f)
+        h = elman.recurrence(xw, h, F["W_h"], act.f)
         assert np.array_equal(hs[:, t + 1], h)
         assert np.max(np.abs(fast[:, t + 1] - h)) <= 1e-14 * max(1, np.abs(h).max())
 
@@ -41,7 +41,7 @@ def test_fast_passes_equal_the_plain_loops(cell, truncate):
     # the fast form's branch against the plain loops over the cells' steps: states, the total
     # dL/dh_t (Elman: what Omega holds fixed) and every gradient
     mod = parallel.CELLS[cell]
-    opts = mod._options({})
+    opts = mod.options({})
     K, N, D, H, T = 3, 4, 2, 5, 6
     ps = [mod.init_params(D, H, seed=s) for s in range(K)]
     F = parallel.fuse(mod, opts, parallel.stack(ps))
@@ -111,7 +111,7 @@ def test_loss_and_grads_vectorised_loss_equals_run_by_run():
     batches = [task.resample(4, seed=s) for s in (1, 2)]
     xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
     ps = [train.init_model("rnn", 2, 3, 1, seed=s) for s in (0, 1)]
-    o = elman._options({})
+    o = elman.options({})
     F = {**parallel.fuse(elman, o, parallel.stack([p["cell"] for p in ps])),
          **parallel.stack([p["out"] for p in ps])}
     one = parallel_loss.loss_and_grads(elman, o, xs, ("batches", batches), F, None, None, False,

@@ -358,7 +358,7 @@ def test_extreme_rho_is_exact(act):
         np.testing.assert_allclose(g.log10_norm[0], s.log10_norm[r], rtol=1e-12, atol=1e-12)
 
 def test_lstm_sweep_taking_rho_into_the_state_equals_one_weight_set_per_rho():
-    """The LSTM sweep runs lstm._step on rho h_{t-1} with the shared base (one matmul per
+    """The LSTM sweep runs lstm.recurrence on rho h_{t-1} with the shared base (one matmul per
     step); the plain way, W (R, 4H, H) = rho B per row, gives the same states and steps back."""
     rng = np.random.default_rng(3)
     R, N, H, T = 4, 2, 3, 12

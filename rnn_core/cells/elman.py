@@ -37,7 +37,6 @@ def options(opts):
     return check_options("elman", opts, OPTIONS, CHOICES)
 
 
-_options = options   # transitional: callers outside cells move to the public name at merge
 
 
 def param_shapes(D, H, **opts):
@@ -90,9 +89,6 @@ def carry(dh_t, dfa_t, W_h):
     return da, da @ W_h
 
 
-_step = recurrence        # transitional: callers outside cells move to the public name at merge
-_step_back = carry        # transitional: callers outside cells move to the public name at merge
-_df_from_out = fast.df_from_out   # transitional: callers outside cells move to the public name at merge
 
 
 # ----------------------------------------------------------------------------------------

@@ -73,7 +73,6 @@ def options(opts):
     return full
 
 
-_options = options   # transitional: callers outside cells move to the public name at merge
 
 
 def _sizes(H, L):

@@ -226,10 +226,6 @@ def carry_cudnn(dh_t, local, W_h):
 
 STEPS = {"sources": (recurrence_sources, carry_factors_sources, carry_sources),
          "cudnn": (recurrence_cudnn, carry_factors_cudnn, carry_cudnn)}
-_options = options                # transitional: callers outside cells move to the public name at merge
-_local_cudnn = carry_factors_cudnn   # transitional: callers outside cells move to the public name at merge
-_back_cudnn = carry_cudnn            # transitional: callers outside cells move to the public name at merge
-_step_cudnn = recurrence_cudnn       # transitional: callers outside cells move to the public name at merge
 
 
 # ----------------------------------------------------------------------------------------
@@ -269,7 +265,6 @@ def stack_gates(params, form):
                  for p in ("W_h", "W_i", "b_i", "b_h"))
 
 
-_stack = stack_gates        # transitional: callers outside cells move to the public name at merge
 
 
 def step_forward(x_t, state, params, check=True, **opts):

@@ -39,13 +39,10 @@ def _composite(name, keys, options, param_shapes, init_params, zero_state, check
             return unchecked_backward(sequence.steps(dh, T), cache, dstate_T, truncate)
         return checked_backward(dh, cache, dstate_T, truncate)
 
-    # _options, _forward, _backward: transitional, callers outside cells move to the public
-    # names (options, and forward/backward with check=False) at merge
     return SimpleNamespace(name=name, __name__=name, STATE_KEYS=keys, OPTIONS={},
-                           options=options, _options=options, param_shapes=param_shapes,
+                           options=options, param_shapes=param_shapes,
                            init_params=init_params, zero_state=zero_state, forward=forward,
-                           _forward=unchecked_forward, backward=backward,
-                           _backward=unchecked_backward)
+                           backward=backward)
 
 
 def _fixed_options(name):

@@ -50,7 +50,6 @@ def options(opts):
     return check_options("lstm", opts, OPTIONS, CHOICES)
 
 
-_options = options   # transitional: callers outside cells move to the public name at merge
 
 
 def param_shapes(D, H, **opts):
@@ -150,9 +149,6 @@ def carry(dh_t, dc_t, A, B, f, W_h):
     return dz, dz @ W_h, dc * f
 
 
-_step = recurrence          # transitional: callers outside cells move to the public name at merge
-_local = carry_factors      # transitional: callers outside cells move to the public name at merge
-_step_back = carry          # transitional: callers outside cells move to the public name at merge
 
 
 # ----------------------------------------------------------------------------------------
@@ -178,7 +174,6 @@ def stack_gates(params):
     return np.ascontiguousarray(W[:, :H]), np.ascontiguousarray(W[:, H:]), b
 
 
-_stack = stack_gates        # transitional: callers outside cells move to the public name at merge
 
 
 def step_forward(x_t, state, params, check=True, **opts):

@@ -149,7 +149,6 @@ def loop_sigmoid(a):
     return sigmoid(a, silence=False)
 
 
-sigmoid_raw = loop_sigmoid   # transitional: callers outside cells move to the public name at merge
 
 
 def rows(a):

@@ -62,8 +62,7 @@ class History:
 def _cell_module(cell):
     if isinstance(cell, str):
         return get_cell(cell)
-    if all(hasattr(cell, a) for a in ("forward", "_forward", "_backward", "_options",
-                                      "STATE_KEYS")):
+    if all(hasattr(cell, a) for a in ("forward", "backward", "options", "STATE_KEYS")):
         return cell
     raise TypeError(f"cell: expected a name in cells.CELLS or a cell module, received {cell!r}")
 

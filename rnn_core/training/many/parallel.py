@@ -206,7 +206,7 @@ def forward(mod, opts, x, F, ws=None, fast=True):
         K, T, N, _ = gates.shape
         hs = buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)  # hs[:, 0] = h_0 = 0, hs[:, t+1] = h_t
         hs[:, 0] = 0
-        sig = sequence.sigmoid_raw                                 # inside np.errstate already
+        sig = sequence.loop_sigmoid                                 # inside np.errstate already
         step = gru.STEPS[opts["form"]][0]
         b_h = F["b_h"][:, None, :] if "b_h" in F else None
         ss, ns = gates[..., :2 * H], gates[..., 2 * H:]

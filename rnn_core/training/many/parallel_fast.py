@@ -78,7 +78,7 @@ def _elman_carry(dh, hs, W_h, act, truncate, keep_g, ws):
 
 
 def _sigmoid(a):
-    """a[...] = sequence.sigmoid_raw(a) = 1 / (1 + e^-a) in place, the same operations."""
+    """a[...] = sequence.loop_sigmoid(a) = 1 / (1 + e^-a) in place, the same operations."""
     np.negative(a, out=a)
     np.exp(a, out=a)
     a += 1
