@@ -18,6 +18,7 @@ One module per topic, named by what it computes:
   language       the character language model: baselines, training, bpc (notebook 08)
   sampling       text from the language model at a temperature
   reversal       the encoder-decoder on string reversal, and exposure bias
+  session        the notebooks' BLAS thread count, the one the tests run with
 
 The functions of `vanishing` and `derivatives` are also reachable here
 (rc.experiments.explorer_sweep).
@@ -27,6 +28,7 @@ takes `seed` and gives the same numbers for the same arguments.
 """
 from . import (cliff, depth, derivatives, gates, language, remedies, reversal, sampling,
                success_rates, vanishing)
+from . import session
 from .derivatives import (ACTIVATION_NAMES, activation_curves, mean_derivative_curves,
                           preactivation_stats, relu_paths)
 from .vanishing import (COMMUTATION_ORDERS, DECADES, DEFAULTS, N_RHOS, RATE_TOL, RULE_CASES,
