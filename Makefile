@@ -84,9 +84,12 @@ test-unit: $(STAMP)
 # nbval re-runs every notebook in a fresh kernel of this venv and compares the outputs
 # of cells tagged nbval-check-output; tests/nbval_timing.py prints each notebook's run
 # time. The kernel draws with the inline backend, as a student's does (no MPLBACKEND).
-# tests/notebooks then re-runs each notebook's cells shuffled and reversed in one kernel and
-# checks that the checked outputs do not move (a student re-runs cells in any order), two
-# notebooks at a time.
+# tests/notebooks then runs, two notebooks at a time: the run-order test (each notebook's cells
+# re-run shuffled and reversed in one kernel: the checked outputs must not move, since a student
+# re-runs cells in any order), under numpy's baseline SIMD loops; and the portability test
+# (tests/notebooks/portability.py), which re-runs each notebook under numpy without its AVX-512
+# loops and under two other OpenBLAS kernels. Every checked output must print what is stored,
+# on any correct machine: `$(PY) tests/notebooks/portability.py` surveys all the settings.
 # Without any notebook pytest would exit 5 ("no tests ran"): say so and pass instead.
 test-notebooks: $(STAMP)
 ifeq ($(NOTEBOOKS),)

@@ -2,10 +2,11 @@
 tools to measure how gradients flow through them.
 
 The map of the package. Its rooms follow the course, and each room's imports point only
-at rooms above it in this table (validate excepted, which every room uses):
+at rooms above it in this table:
 
   room          what lives there                                              notebooks
   validate      input checks whose errors name the argument, expected and received
+  session       what each notebook's setup cell calls: numpy's BLAS on one thread all
   nn            activations, initialisers, W_h (matrices), readout, losses     01, 03, 04
   cells         the Elman RNN, LSTM, GRU, gated feedback: one interface, each  01, 02, 05, 06
                 sequence a loop over its step; layers (truncated BPTT,
@@ -13,13 +14,15 @@ at rooms above it in this table (validate excepted, which every room uses):
   bptt          gradcheck (centered finite differences), costs (time, memory)  02
   gradflow      Jacobian products, gradient norms per lag, log-space sweeps,   03, 04, 05
                 bounds
-  remedies      optimisers and clipping (optim), Pascanu's Omega (regularizer) 07
-  training      tasks, corpus, fit (train), seq2seq; many/: fit_many           05, 07, 08
+  remedies      clipping (one rule), optimisers (optim), Pascanu's Omega       07, 08
+                (regularizer)
+  training      tasks, corpus, fit (train), the language model, sampling,      05-08
+                seq2seq; many/: fit_many, K runs at once
   experiments   the data behind each figure, one module per topic              03-08
   plots         data -> matplotlib Figure; render (Figure -> PNG); gallery      03-08
                 (the static figures of figures/)
   widgets       the interactive explorers                                      03, 04, 05, 07, 08
-  exercises     graders for the notebooks' exercises: check("03.2", answer)    all
+  exercises     graders for the notebooks' exercises: common.check("03.2", a)  all
 
 Every room is imported on first use, so `import rnn_core as rc; rc.cells.elman` works.
 The notebooks reach a function by its room and module: rc.experiments.<topic>.f() for the
@@ -29,7 +32,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_ROOMS = ("validate", "nn", "cells", "bptt", "gradflow", "remedies", "training",
+_ROOMS = ("validate", "session", "nn", "cells", "bptt", "gradflow", "remedies", "training",
           "experiments", "plots", "widgets", "exercises")
 
 __all__ = list(_ROOMS)

@@ -12,7 +12,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "rnn_core"
-ROOMS = ("validate", "nn", "cells", "bptt", "gradflow", "remedies", "training", "experiments",
+ROOMS = ("validate", "session", "nn", "cells", "bptt", "gradflow", "remedies", "training", "experiments",
          "plots", "widgets")
 ANYTHING = ("exercises",)            # may import from every room
 

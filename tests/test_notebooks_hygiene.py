@@ -96,3 +96,71 @@ def test_sources_are_cited_by_name_not_by_file_number(path):
             "".join(o.get("text", "")) for o in cell.get("outputs", []))
         hit = SOURCE_FILE_NAMES.search(text)
         assert not hit, f"{path.name} cell {i}: {hit.group(0)!r}; cite the text by name"
+
+
+# One import idiom: `import rnn_core as rc`, and every use of the package spelled out as
+# rc.<room>.<module>.<name> (rc.cells.elman.forward, rc.plots.gradients.bounds_figure), so
+# that a reader sees which module holds what a cell calls. No `from rnn_core... import`, no
+# alias of a module, no name re-exported by a package.
+def _rc_chains(tree):
+    """Every maximal attribute chain rooted at the name rc: (line, ['rc', 'a', 'b', ...])."""
+    import ast
+
+    inner = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
+            inner.add(id(node.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and id(node) not in inner:
+            parts, n = [], node
+            while isinstance(n, ast.Attribute):
+                parts.append(n.attr)
+                n = n.value
+            if isinstance(n, ast.Name) and n.id == "rc":
+                yield node.lineno, ["rc"] + parts[::-1]
+
+
+def _idiom_violations(source):
+    import ast
+    import importlib
+    import types
+
+    import rnn_core
+
+    tree = ast.parse(re.sub(r"^[%!]", "#", source, flags=re.M))     # IPython magics as comments
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "rnn_core":
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "rnn_core" and (alias.name, alias.asname) != ("rnn_core", "rc"):
+                    found.append(f"line {node.lineno}: import {alias.name} as {alias.asname}")
+    for line, chain in _rc_chains(tree):
+        obj, holder = rnn_core, None
+        for name in chain[1:]:
+            holder = obj
+            if isinstance(obj, types.ModuleType) and not hasattr(obj, name) and hasattr(obj, "__path__"):
+                obj = importlib.import_module(f"{obj.__name__}.{name}")
+            else:
+                obj = getattr(obj, name)
+            if not isinstance(obj, types.ModuleType):
+                break
+        dotted = ".".join(chain)
+        if isinstance(obj, types.ModuleType):
+            if hasattr(obj, "__path__"):
+                continue                      # a room or sub-package, on the way to a module
+            found.append(f"line {line}: {dotted} names a module without using it (an alias?)")
+        elif hasattr(holder, "__path__"):
+            found.append(f"line {line}: {dotted} reads a name re-exported by the package "
+                         f"{holder.__name__}; write the module it lives in")
+    return found
+
+
+@params
+def test_one_import_idiom(path):
+    problems = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] == "code":
+            problems += [f"cell {i}, {p}" for p in _idiom_violations("".join(cell["source"]))]
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)

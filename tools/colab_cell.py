@@ -39,7 +39,7 @@ MARKER = "# On Google Colab only:"
 CHECK_TAG = "nbval-check-output"   # nbval then checks that the cell prints nothing
 # What the notebooks import besides rnn_core and IPython, as (module, requirements.txt
 # name). Colab has both; the cell installs a pin only if its module is missing.
-COLAB_MAY_LACK = (("numpy", "numpy"), ("matplotlib", "matplotlib"))
+COLAB_MAY_LACK = (("numpy", "numpy"), ("matplotlib", "matplotlib"), ("threadpoolctl", "threadpoolctl"))
 README_BEGIN = "<!-- colab-binder-links: written by tools/colab_cell.py; edit REPOSITORY there -->"
 README_END = "<!-- /colab-binder-links -->"
 

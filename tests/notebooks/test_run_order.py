@@ -7,12 +7,15 @@ must print what it printed in the first pass. This fails when a cell draws from 
 that another cell advanced, or reads a name that a later cell rebinds. A notebook whose first
 pass takes longer than SLOW_S (the ones that train) is re-run in the shuffled order only, so
 that the part stays within a few minutes; the notebooks run two at a time (make test-notebooks).
+
+The kernel runs under one of the portability settings (numpy's SIMD loops down to the
+baseline: test_portability.py runs the others), and the first pass must also print what is
+stored, so that this run doubles as that setting's portability check.
 """
 import copy
 import json
-import os
 import random
-import re
+import sys
 import time
 from pathlib import Path
 
@@ -21,24 +24,16 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import portability  # noqa: E402
+from test_portability import RUN_ORDER_SETTING  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"), key=lambda p: p.stat().st_size,
+                   reverse=True)                    # the long ones first: two workers share them
 CHECK = "nbval-check-output"
 SLOW_S = 10.0
-FIGURE = re.compile(r"<Figure size [^>]*>")
-
-
-def _text(outputs):
-    """What nbval compares: streams and text/plain, figure sizes sanitised, no images."""
-    parts = []
-    for o in outputs:
-        if o.get("output_type") == "stream":
-            parts.append(o["text"])
-        elif "data" in o and "text/plain" in o["data"]:
-            parts.append(FIGURE.sub("<Figure>", o["data"]["text/plain"]))
-        elif o.get("output_type") == "error":
-            parts.append(f"{o['ename']}: {o['evalue']}")
-    return "".join(parts)
+_text = portability.text          # what nbval compares: streams and text/plain, sanitised
 
 
 def _run(client, cells, order):
@@ -54,7 +49,7 @@ def _run(client, cells, order):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_checked_outputs_do_not_depend_on_the_order_of_runs(path):
     nb = nbformat.read(path, as_version=4)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    env = portability.environment(RUN_ORDER_SETTING)
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -66,6 +61,11 @@ def test_checked_outputs_do_not_depend_on_the_order_of_runs(path):
         start = time.perf_counter()
         first = _run(client, nb.cells, code)
         slow = time.perf_counter() - start > SLOW_S
+        moved = [i for i in checked if first[i] != _text(nb.cells[i].outputs)]
+        assert not moved, (
+            f"{path.name} under {RUN_ORDER_SETTING} ({portability.SETTINGS[RUN_ORDER_SETTING]}): "
+            f"the checked output of cell(s) {moved} differs from the stored one; first cell "
+            f"{moved[0]}:\n--- stored:\n{_text(nb.cells[moved[0]].outputs)}\n--- printed:\n{first[moved[0]]}")
         again = {}
         for order in ((shuffled,) if slow else (shuffled, code[::-1])):
             again = _run(client, nb.cells, order)
