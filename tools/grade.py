@@ -291,7 +291,8 @@ class Grader:
             boxes = [student, harness]
             with open(top / "student.log", "wb") as slog, open(top / "harness.log", "wb") as hlog:
                 student.spawn([sys.executable, student.script("grade_student.py"),
-                               f"{student.work(work)}/cells.json", str(req_r), str(rep_w), str(self.package_dir)],
+                               f"{student.work(work)}/cells.json", str(req_r), str(rep_w), str(self.package_dir),
+                               *([] if self.unsafe else ["--sandboxed"])],
                               writable=work, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
                               stdout=slog, stderr=slog)
                 proc = harness.spawn([sys.executable, harness.script("grade_harness.py"),
@@ -310,11 +311,17 @@ class Grader:
                 pass
             report, timed_out = self._collect(res_r, time.monotonic() + self.timeout)
             os.close(res_r)
+            ended = None
+            if report["stage1"] is not None:   # let its exit status arrive before the kill
+                try:
+                    ended = student.procs[0].wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
             stats = student.close()
             harness.close()
             row["limits"] = _limits_text(stats)
             if report.get("stage1") is not None or timed_out and not report["cases"]:
-                raise Ungradable(self._why_no_answers(student, stats, timed_out))
+                raise Ungradable(self._why_no_answers(ended, stats, timed_out))
             if not report["done"]:
                 log = (top / "harness.log").read_text(errors="replace").strip().splitlines()
                 print(f"grade: {name}: the harness ended early; its log ends with: {log[-3:]}", file=sys.stderr)
@@ -358,14 +365,17 @@ class Grader:
                 report["done"] = True
         return report, False
 
-    def _why_no_answers(self, student, stats, timed_out):
-        """The reason when the student's process never got to the tests."""
-        code = student.procs[0].returncode if student.procs else None
+    def _why_no_answers(self, code, stats, timed_out):
+        """The reason when the student's process never got to the tests; `code` is its exit
+        status, None when it was still running."""
         if stats.get("oom_kills"):
             return (f"out of memory: the notebook's processes were killed at the limit of "
                     f"{self.memory / 2 ** 30:g} GiB for the whole sandbox")
         if timed_out:
             return f"timed out after {self.timeout:g} s (wall clock) before the answers could be graded"
+        if code is None:
+            return ("the notebook's process wrote something other than the grader's messages on "
+                    "the grader's pipe, or stopped answering")
         return f"the notebook's process ended before its answers could be graded ({_exit_text(code, self.cpu)})"
 
     def _feedback(self, submission, row, report):

@@ -14,8 +14,8 @@ a minimal /dev, a private /tmp, and at most one writable folder.
 Limits: one cgroup per sandbox (v2 when its memory and pids controllers can be enabled, else
 v1's memory and pids hierarchies) bounds the memory and the number of processes of everything
 in it; without a writable cgroup, RLIMIT_NPROC of the sandbox's own uid and RLIMIT_AS per
-process stand in. Every process also has RLIMIT_AS (a MemoryError rather than the OOM killer
-for one large allocation), RLIMIT_CPU, RLIMIT_FSIZE and no core dumps.
+process stand in. Every process also has RLIMIT_AS (85 % of the sandbox's memory: a MemoryError
+rather than the OOM killer for one large allocation), RLIMIT_CPU, RLIMIT_FSIZE, no core dumps.
 """
 import os
 import resource
@@ -34,6 +34,7 @@ INSIDE_WORK = "/grading/work"
 INSIDE_UID = 1000
 # A host uid per sandbox, from a range no account uses: 1e9 + (grader pid mod 1e6) * 1000 + n.
 UID_BASE = 1_000_000_000
+AS_SHARE = 0.85
 # Stage the stack's folders in a private mount namespace, then drop to the sandbox's uid.
 STAGE = r"""set -e
 uid=$1; stage=$2; shift 2
@@ -205,19 +206,27 @@ class Sandbox:
         self.memory, self.pids, self.cpu, self.fsize = memory, pids, cpu, fsize
         self.cgroup = (Cgroup(cgroup_mode, _cgroup_roots()[cgroup_mode], f"grade-{uid}", memory, pids)
                        if cgroup_mode and not unsafe else None)
-        self.procs, self.final = [], None
+        self.procs, self.stages, self.final = [], [], None
 
     def _preexec(self):
         cgroup = self.cgroup
-        limits = ((resource.RLIMIT_AS, self.memory), (resource.RLIMIT_CPU, self.cpu),
-                  (resource.RLIMIT_FSIZE, self.fsize), (resource.RLIMIT_CORE, 0))
-        nproc = None if self.unsafe else self.pids
+        # One process may take AS_SHARE of the sandbox's memory: one large allocation is a
+        # MemoryError in its cell, several processes together meet the cgroup's OOM killer.
+        # CPU: SIGXCPU at the soft limit (named in the reason), SIGKILL a second later.
+        # The hard limit is the whole memory: a call's fork raises its soft limit to it, so
+        # a notebook that filled its share still has room to answer.
+        address_space = int(self.memory * AS_SHARE) if self.cgroup else self.memory
+        limits = ((resource.RLIMIT_AS, address_space, self.memory), (resource.RLIMIT_CPU, self.cpu, self.cpu + 1),
+                  (resource.RLIMIT_FSIZE, self.fsize, self.fsize), (resource.RLIMIT_CORE, 0, 0))
+        # RLIMIT_NPROC counts the sandbox uid's processes: the limit without a cgroup, a
+        # backstop a little above the cgroup's (which then is the one reached, and counted)
+        nproc = None if self.unsafe else self.pids + (8 if cgroup else 0)
 
         def apply():
             if cgroup is not None:
                 cgroup.join()
-            for what, value in limits:
-                resource.setrlimit(what, (value, value))
+            for what, soft, hard in limits:
+                resource.setrlimit(what, (soft, hard))
             if nproc is not None:   # counts the processes of the sandbox's own uid (root is exempt)
                 resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         return apply
@@ -234,9 +243,11 @@ class Sandbox:
         """The command line that runs `command` (paths as seen inside) in the sandbox."""
         if self.unsafe:
             return command
-        os.chmod(self.top, 0o711)   # the sandbox's uid stages its mounts through it, listing nothing
-        stage = self.top / f"stage-{self.uid}"
-        stage.mkdir(mode=0o755)
+        # the staging mount point: in the system's temporary folder, which the sandbox's uid can
+        # traverse (bwrap binds from it after the switch to that uid); empty outside the namespace
+        stage = Path(tempfile.mkdtemp(prefix=f"grade-stage-{self.uid}-"))
+        os.chmod(stage, 0o755)
+        self.stages.append(stage)
         sources, binds = [], []
 
         def staged(src, dest, kind="--ro-bind"):
@@ -315,6 +326,8 @@ class Sandbox:
             self.final = self.cgroup.stats() if self.cgroup else {}
             if self.cgroup:
                 self.cgroup.remove()
+            for stage in self.stages:
+                shutil.rmtree(stage, ignore_errors=True)
         return self.final
 
 

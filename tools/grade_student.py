@@ -8,10 +8,12 @@ cannot touch the next) whose only way out is the reply relayed here. The child r
 functions of rnn_core's package directory the call entered, for the flag that asks whether an
 answer calls the library's own implementation.
 
-Usage (tools/grade.py only): python grade_student.py CELLS.json REQUEST_FD REPLY_FD RNN_CORE_DIR
+Usage (tools/grade.py only):
+    python grade_student.py CELLS.json REQUEST_FD REPLY_FD RNN_CORE_DIR [--sandboxed]
 """
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -34,8 +36,10 @@ def stubs():
     return {"__name__": "__main__", "__builtins__": __builtins__, "display": lambda *a, **k: None}
 
 
-def run_cells(cells, ns):
-    """Run every cell; [(cell index, exception type name)] of those that raised."""
+def run_cells(cells, ns, sandboxed):
+    """Run every cell; [(cell index, exception type name)] of those that raised. In the
+    sandbox, what a cell started dies with it (a fork bomb's processes hold the slots of the
+    process limit that the calls' forks need)."""
     main, errors = os.getpid(), []
     for index, source in cells:
         try:
@@ -44,7 +48,34 @@ def run_cells(cells, ns):
             errors.append([index, type(err).__name__[:80]])
         if os.getpid() != main:        # a child forked by a cell never becomes the server
             os._exit(0)
+        if sandboxed:
+            kill_the_others()
+        reap()
     return errors
+
+
+def kill_the_others():
+    """SIGKILL every other process this uid may signal: inside the sandbox's PID namespace,
+    the processes the cells started (never run outside it: that would be every process of
+    the user)."""
+    for _ in range(1000):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        reap()
+
+
+def reap():
+    """Collect the cells' children that have ended: a zombie still holds a slot of the
+    sandbox's process limit, which the calls' forks need."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def describe(ns, names):
@@ -103,8 +134,17 @@ def serve_call(ns, request, req_fd, reply_fd, package):
         wire.send(reply_fd, {"op": "error", "type": "NameError", "message": f"{request.get('name')!r} is not defined"})
         return
     ours, theirs = socket.socketpair()
-    pid = os.fork()
+    reap()
+    try:
+        pid = os.fork()
+    except OSError as err:
+        ours.close()
+        theirs.close()
+        wire.send(reply_fd, {"op": "error", "type": "ProcessLimit", "message": f"cannot fork the call ({err})"})
+        return
     if pid == 0:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))   # the room the cells could not take
         ours.close()
         os.close(req_fd)
         os.close(reply_fd)
@@ -153,13 +193,14 @@ def _status_text(status):
 
 def main():
     cells_path, req_fd, reply_fd, package = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    sandboxed = sys.argv[5:] == ["--sandboxed"]
     with open(cells_path, encoding="utf-8") as f:
         cells = json.load(f)
     ns = stubs()
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.dup2(null, 2)
-    errors = run_cells(cells, ns)
+    errors = run_cells(cells, ns, sandboxed)
     wire.send(reply_fd, {"op": "ready", "errors": errors[:50]})
     while True:
         request = wire.recv(req_fd)
