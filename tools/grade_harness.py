@@ -203,7 +203,10 @@ def main():
     except StudentGone as err:
         wire.send(out_fd, {"op": "stage1", "problem": str(err)})
         return
-    wire.send(out_fd, {"op": "ready", "errors": ready.get("errors", [])[:50]})
+    errors = ready.get("errors") if isinstance(ready.get("errors"), list) else []
+    errors = [e for e in errors[:50] if isinstance(e, list) and len(e) == 2 and isinstance(e[0], int)
+              and isinstance(e[1], str) and re.fullmatch(r"\w{1,80}", e[1])]
+    wire.send(out_fd, {"op": "ready", "errors": errors})
     cases = job["cases"]
     names = free_names([c["body"] for c in cases], env)
     try:

@@ -117,7 +117,10 @@ def recv(fd):
     body = _read_exactly(fd, size)
     if body is None:
         raise WireError("a frame cut short")
-    message = json.loads(body)
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError) as err:
+        raise WireError(f"a frame that is not JSON ({type(err).__name__})")
     if not isinstance(message, dict):
         raise WireError(f"a frame holding {type(message).__name__}, not an object")
     return message
