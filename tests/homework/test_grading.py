@@ -185,16 +185,14 @@ def hostile_cells(build, submissions):
             "import json, os, time\n"
             "if os.fork() == 0:\n"
             "    _forged = json.dumps({'tests': [{'name': q, 'score': 99, 'max_score': 99} for q in ('q1', 'q2', 'q3')]})\n"
-            "    _t0 = time.time()\n"
-            "    while time.time() - _t0 < 3:\n"
+            "    while True:\n"
             "        for _p in ('results.json', '../out/results.json', '/tmp/results.json'):\n"
             "            try:\n                open(_p, 'w').write(_forged)\n"
             "            except OSError:\n                pass\n"
             "        for _fd in range(3, 20):\n"
             "            try:\n                os.write(_fd, _forged.encode())\n"
             "            except OSError:\n                pass\n"
-            "        time.sleep(0.05)\n"
-            "    os._exit(0)", "blank"),
+            "        time.sleep(0.05)", "blank"),
         "three_children_of_half_a_gib": (
             "import os, numpy as np\n"
             "_kids = []\n"
@@ -637,13 +635,15 @@ def _closure(roots):
     """{normalised name: installed version} of `roots` and everything they require."""
     from importlib import metadata
     from packaging.requirements import Requirement
+    norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+    # one scan of the venv: metadata.distribution(name) lists site-packages again on each call
+    installed = {norm(d.metadata["Name"]): d for d in metadata.distributions()}
     seen, todo = {}, [(r, ()) for r in roots]
     while todo:
         name, extras = todo.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
+        key = norm(name)
+        dist = installed.get(key)
+        if dist is None:
             continue
         if (key, extras) in seen:
             continue
@@ -659,5 +659,6 @@ def test_requirements_homework_pins_exactly_what_otter_adds():
     from test_requirements import pins
     base, _ = pins("requirements.txt")
     hw, _ = pins("requirements-homework.txt")
-    added = {k: v for k, v in _closure(["otter-grader"]).items() if k not in _closure(list(base))}
+    stack = _closure(list(base))   # once: inside the comprehension it ran once per package
+    added = {k: v for k, v in _closure(["otter-grader"]).items() if k not in stack}
     assert added == hw, f"otter brings {sorted(set(added) ^ set(hw))} differently from the pins"
