@@ -152,22 +152,20 @@ def hostile_cells(build, submissions):
             "    return '\\n'.join(found) or 'no test found'\n" + raising, "blank"),
         # REWARD: the solutions, found next to rnn_core's source as the issue found them
         "solutions_via_package": (
-            "import glob, json, os, rnn_core\n"
+            "import glob, itertools, json, os, rnn_core\n"
             "_top = os.path.dirname(os.path.dirname(rnn_core.__file__))\n"
-            "for _p in glob.glob(_top + '/build/**/*solutions*.ipynb', recursive=True) + glob.glob('/tmp/**/*solutions*.ipynb', recursive=True):\n"
+            "for _p in itertools.islice(itertools.chain(glob.iglob(_top + '/build/homework/solutions/*.ipynb'), glob.iglob('/tmp/*/*solutions*.ipynb')), 20):\n"
             "    try:\n"
-            "        for _c in json.load(open(_p))['cells']:\n"
-            "            if _c['cell_type'] == 'code' and 'def ' in ''.join(_c['source']):\n"
-            "                exec(''.join(_c['source']))\n"
+            "        _defs = [''.join(c['source']) for c in json.load(open(_p))['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])]\n"
+            "        exec('\\n'.join(_defs))\n"
             "    except Exception:\n        pass", "blank"),
         # REWARD: the answers of another submission of the batch
         "other_submissions": (
-            "import glob, json\n"
-            f"for _p in glob.glob({str(submissions)!r} + '/solved_*.ipynb') + glob.glob('/tmp/**/solved_*.ipynb', recursive=True) + glob.glob('../../*/*.ipynb') + glob.glob('../../*/*/*.ipynb'):\n"
+            "import glob, itertools, json\n"
+            f"for _p in itertools.islice(itertools.chain(glob.iglob({str(submissions)!r} + '/solved_*.ipynb'), glob.iglob('../../*/*.ipynb'), glob.iglob('/tmp/*/*/solved_*.ipynb')), 20):\n"
             "    try:\n"
-            "        for _c in json.load(open(_p))['cells']:\n"
-            "            if _c['cell_type'] == 'code' and 'def ' in ''.join(_c['source']):\n"
-            "                exec(''.join(_c['source']))\n"
+            "        _defs = [''.join(c['source']) for c in json.load(open(_p))['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])]\n"
+            "        exec('\\n'.join(_defs))\n"
             "    except Exception:\n        pass", "blank"),
         # numpy's comparisons, the package's checkers and doctest made to pass everything
         "patches_everything": (
@@ -180,19 +178,31 @@ def hostile_cells(build, submissions):
             "            setattr(_m, _n, lambda *a, **k: {'x': 0.0})\n"
             "doctest.DocTestRunner.summarize = lambda self, verbose=None: doctest.TestResults(0, 1)\n"
             + garbage, "blank"),
-        # a child that outlives its cell and writes forged results wherever results could go
+        # a child that outlives its cell and overwrites the results as soon as they appear
         "forged_results": (
             "import json, os, time\n"
             "if os.fork() == 0:\n"
+            "    os.close(1)\n    os.close(2)\n"
             "    _forged = json.dumps({'tests': [{'name': q, 'score': 99, 'max_score': 99} for q in ('q1', 'q2', 'q3')]})\n"
-            "    while True:\n"
+            "    for _ in range(6000):\n"
             "        for _p in ('results.json', '../out/results.json', '/tmp/results.json'):\n"
-            "            try:\n                open(_p, 'w').write(_forged)\n"
+            "            try:\n"
+            "                if os.path.exists(_p) and '99' not in open(_p).read():\n"
+            "                    open(_p, 'w').write(_forged)\n"
             "            except OSError:\n                pass\n"
+            "        time.sleep(0.01)\n"
+            "    os._exit(0)", "blank"),
+        # the same child writing forged frames on every descriptor it inherited (the pipes)
+        "forged_frames": (
+            "import json, os, struct, time\n"
+            "if os.fork() == 0:\n"
+            "    _body = json.dumps({'op': 'case', 'question': 'q1', 'index': 0, 'hidden': False, 'points': 99, 'passed': True}).encode()\n"
+            "    for _ in range(300):\n"
             "        for _fd in range(3, 20):\n"
-            "            try:\n                os.write(_fd, _forged.encode())\n"
+            "            try:\n                os.write(_fd, struct.pack('>I', len(_body)) + _body)\n"
             "            except OSError:\n                pass\n"
-            "        time.sleep(0.05)", "blank"),
+            "        time.sleep(0.01)\n"
+            "    os._exit(0)", "blank"),
         "three_children_of_half_a_gib": (
             "import os, numpy as np\n"
             "_kids = []\n"
@@ -505,9 +515,10 @@ def test_patching_the_test_machinery_earns_nothing(batch):
 
 def test_forged_results_earn_nothing(batch):
     assert batch["error"] is None, batch["error"]
-    r = _row(batch, "forged_results")
-    assert r["total"] in ("", "0"), r
-    assert "99" not in feedback(batch, "hostile_forged_results.ipynb")
+    for name in ("forged_results", "forged_frames"):
+        r = _row(batch, name)
+        assert r["total"] in ("", "0") and r["possible"] in ("", "8"), (name, r)
+        assert "99" not in feedback(batch, f"hostile_{name}.ipynb"), name
 
 
 def test_the_whole_sandbox_has_one_memory_limit(build, batch):
