@@ -410,7 +410,8 @@ def _limits_text(stats):
     if stats.get("peak") is not None:
         parts.append(f"peak {stats['peak'] / 2 ** 20:.0f} MiB")
     if stats.get("oom_kills"):
-        parts.append(f"{stats['oom_kills']} processes killed at the memory limit")
+        n = stats["oom_kills"]
+        parts.append(f"{n} {'process' if n == 1 else 'processes'} killed at the memory limit")
     if stats.get("forks_refused"):
         parts.append(f"{stats['forks_refused']} forks refused at the process limit")
     return "; ".join(parts)
