@@ -107,7 +107,9 @@ test-browser: $(STAMP)
 # Homework (homework/README.md): otter-grader goes into .venv after the notebook stack, with
 # requirements.txt as constraints, only for these targets. `make homework` builds the student
 # notebooks, solutions and autograder bundles into build/homework (same masters, same bytes);
-# `make grade SUBMISSIONS=dir` grades a folder into build/grades/gradebook.csv, offline.
+# `make grade SUBMISSIONS=dir` grades a folder into build/grades/gradebook.csv, offline, each
+# submission in a bubblewrap sandbox (root and the Debian package bubblewrap needed; without
+# them it refuses, unless GRADE_FLAGS=--unsafe for notebooks you trust).
 .PHONY: homework grade test-homework
 HOMEWORK_STAMP := $(VENV)/.homework-installed
 HOMEWORK_MASTERS := $(sort $(wildcard homework/*/*.ipynb))
@@ -120,7 +122,7 @@ build/homework/SHA256SUMS: $(HOMEWORK_STAMP) $(HOMEWORK_MASTERS) tools/homework_
 homework: build/homework/SHA256SUMS
 grade: build/homework/SHA256SUMS
 	@test -n "$(SUBMISSIONS)" || { echo "make grade: expected SUBMISSIONS=<folder of submissions>"; exit 2; }
-	$(TEST_ENV) $(PY) tools/grade.py "$(SUBMISSIONS)" --build build/homework --out build/grades
+	$(TEST_ENV) $(PY) tools/grade.py "$(SUBMISSIONS)" --build build/homework --out build/grades $(GRADE_FLAGS)
 test-homework: export HOMEWORK_TESTS := 1
 test-homework: build/homework/SHA256SUMS
 	$(TEST_ENV) $(PY) -m pytest tests/homework -p no:cacheprovider -p no:nbval -q -rP --durations=5

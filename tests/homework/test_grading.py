@@ -1,15 +1,20 @@
 """The homework path end to end: masters -> otter assign -> student notebooks and bundles ->
-a batch of submissions (right, blank, one planted mistake, hostile) -> the gradebook.
+a batch of submissions (right, blank, planted mistakes, saved by other tools, hostile) -> the
+gradebook.
 
 One build (build/homework, made by `make homework`, or here if it is missing or stale) and
-one batch: every submission is graded once, two at a time, by tools/grade.py. The gradebook,
-the time of each submission and of the batch are printed (pytest -s or -rP shows them).
+one batch: every submission is graded once, four at a time (half of them wait on limits), by tools/grade.py in its sandbox.
+The gradebook, the time of each submission and of the batch are printed (pytest -rP shows them).
+Each hostile submission checks the harm it attempts did not happen; several are built so that
+the harm would show as points (a notebook that defines correct answers only if it could write
+/proc/sys, read the solutions or another submission), so a score of zero is the proof.
 """
 import copy
 import csv
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,10 +29,16 @@ BUILD = ROOT / "build" / "homework"
 MASTERS = sorted(p / f"{p.name}.ipynb" for p in (ROOT / "homework").iterdir() if p.is_dir())
 NAMES = [m.stem for m in MASTERS]
 HW1 = "hw1_bptt"
-# Grading limits of the test batch: wall clock generous enough for a loaded machine (a
-# normal submission takes 10-15 s quiet and up to ~70 s at load 10 on 2 cores), CPU time
-# low enough that the infinite loop ends on the CPU limit (a normal kernel uses ~5 s).
-TIMEOUT, CPU = 240.0, 30
+# Limits of the test batch: a graded notebook takes 1-3 s, so the wall clock is short and the
+# CPU limit ends the infinite loop; the sandbox's memory is less than three children's below.
+TIMEOUT, CPU, CALL_TIMEOUT, MEMORY, PIDS, WORKERS = 30.0, 5, 10.0, 1 << 30, 64, 4
+# hw1's first answer written with rnn_core's own Elman step (the flag for answers that call the
+# implementation the tests compare with). The only rnn_core module path of these tests.
+CALLS_RNN_CORE = (
+    "def rnn_step_forward(x_t, h_prev, W_h, W_x, b):\n"
+    "    h_t = rc.cells.elman.step_forward(x_t, {'h': h_prev}, {'W_h': W_h, 'W_x': W_x, 'b': b})[0]['h']\n"
+    "    return h_t, (x_t, h_prev, h_t, W_h, W_x)\n")
+SYSCTLS = ("kernel/core_pattern", "vm/swappiness", "kernel/hostname", "kernel/panic")
 
 
 def _load(name):
@@ -38,6 +49,7 @@ def _load(name):
 
 
 build_tool, grade_tool = _load("homework_build"), _load("grade")
+sandbox_tool = sys.modules["grade_sandbox"]
 
 
 def _stale():
@@ -60,6 +72,14 @@ def nb(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def answer_sources(build, name):
+    """The solutions' answer cells of assignment `name`, in order."""
+    student = nb(build / "student" / f"{name}.ipynb")
+    sol = nb(build / "solutions" / f"{name}-solutions.ipynb")
+    return ["".join(sol["cells"][i]["source"]) for i, c in enumerate(student["cells"])
+            if "otter_answer_cell" in c["metadata"].get("tags", [])]
+
+
 def solved(build, name):
     """The student notebook with every answer cell replaced by the solutions' cell."""
     student = nb(build / "student" / f"{name}.ipynb")
@@ -71,46 +91,154 @@ def solved(build, name):
     return student
 
 
-def with_cell(notebook, source, at=4):
+def with_cell(notebook, source, after_answers=False):
+    """`notebook` with a code cell added before its first answer cell, or after its last (where
+    what the cell defines is not overwritten by the blank answers)."""
     out = copy.deepcopy(notebook)
+    answers = [i for i, c in enumerate(out["cells"]) if "otter_answer_cell" in c["metadata"].get("tags", [])]
+    at = answers[-1] + 1 if after_answers else answers[0]
     out["cells"].insert(at, {"cell_type": "code", "execution_count": None, "id": "hostile",
                              "metadata": {}, "outputs": [], "source": source})
     return out
 
 
-HOSTILE = {
-    # name: (cell source, placed into the solved notebook (True) or the blank one (False))
-    "infinite_loop": ("while True:\n    pass", True),
-    "os_exit": ("import os\nos._exit(3)", True),
-    "sys_exit": ("import sys\nsys.exit('bye')", True),
-    "segfault": ("import ctypes\nctypes.string_at(0)", True),
-    "kill_self": ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", True),
-    "fork_outlives": ("import os, time\nif os.fork() == 0:\n    time.sleep(10 ** 6)", True),
-    "thread_outlives": ("import threading, time\nthreading.Thread(target=time.sleep, args=(10 ** 6,)).start()", True),
-    "huge_output": ("for _i in range(200000):\n    print('spam ' * 40)", True),
-    "writes_elsewhere": (
-        "import glob, os, pathlib\n"
-        "for _p in glob.glob('../../*.zip') + glob.glob('/tmp/grade-*/bundle.zip') + "
-        f"glob.glob({str(BUILD)!r} + '/autograder/*.zip'):\n"
-        "    for _f in (lambda p: open(p, 'wb').write(b'x'), os.remove):\n"
-        "        try:\n            _f(_p)\n        except OSError as e:\n            print(e)\n"
-        f"for _d in ('..', '../..', {str(ROOT / 'homework')!r}, '/tmp'):\n"
-        "    try:\n        pathlib.Path(_d, 'planted.txt').write_text('x')\n"
-        "    except OSError as e:\n        print(e)", True),
-    "patch_numpy": ("import numpy as np\nnp.allclose = lambda *a, **k: True", False),
-    "patch_framework": ("import doctest\n"
-                        "doctest.DocTestRunner.summarize = lambda self, verbose=None: doctest.TestResults(0, 1)",
-                        False),
-    "reads_hidden_tests": ("import glob\nfor _p in glob.glob('**/tests/*.py', recursive=True) + glob.glob('tests/*.py'):\n"
-                           "    print(open(_p).read()[:200])", False),
-    "memory_bomb": ("import numpy as np\n_hog = []\nwhile True:\n    _hog.append(np.ones(2 ** 24))", True),
-}
+def answer_names(build, name):
+    return [m for src in answer_sources(build, name) for m in re.findall(r"^def (\w+)\(", src, flags=re.M)]
+
+
+def hostile_cells(build, submissions):
+    """name: (cell source, base notebook: 'solved' or 'blank'). Cells marked REWARD define the
+    correct answers only when the harm they try succeeds: their score is the proof."""
+    reward = json.dumps("\n\n".join(answer_sources(build, HW1)))
+    raising = "".join(f"def {f}(*a, **k):\n    raise AssertionError(_leak())\n" for f in answer_names(build, HW1))
+    garbage = "".join(f"def {f}(*a, **k):\n    return None\n" for f in answer_names(build, HW1))
+    return {
+        "infinite_loop": ("while True:\n    pass", "solved"),
+        "os_exit": ("import os\nos._exit(3)", "solved"),
+        "sys_exit": ("import sys\nsys.exit('bye')", "solved"),
+        "segfault": ("import ctypes\nctypes.string_at(0)", "solved"),
+        "kill_self": ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "solved"),
+        "fork_outlives": ("import os, time\nif os.fork() == 0:\n    time.sleep(10 ** 6)", "solved"),
+        "thread_outlives": ("import threading, time\nthreading.Thread(target=time.sleep, args=(10 ** 6,)).start()", "solved"),
+        "huge_output": ("for _i in range(200000):\n    print('spam ' * 40)", "solved"),
+        "writes_elsewhere": (
+            "import glob, os, pathlib\n"
+            f"for _p in glob.glob('../../*.zip') + glob.glob('/tmp/grade-*/*') + glob.glob({str(BUILD)!r} + '/*/*'):\n"
+            "    for _f in (lambda p: open(p, 'wb').write(b'x'), os.remove):\n"
+            "        try:\n            _f(_p)\n        except OSError as e:\n            print(e)\n"
+            f"for _d in ('..', '../..', {str(ROOT / 'homework')!r}, '/tmp', {str(submissions)!r}):\n"
+            "    try:\n        pathlib.Path(_d, 'planted.txt').write_text('x')\n"
+            "    except OSError as e:\n        print(e)", "solved"),
+        # REWARD: full marks on a grader whose sandbox lets these sysctls open for writing
+        "proc_sys": (
+            "_opened = []\n"
+            f"for _k in {SYSCTLS!r}:\n"
+            "    try:\n"
+            "        with open('/proc/sys/' + _k, 'r+') as _f:\n"
+            "            _v = _f.read()\n"
+            "            if _k == 'vm/swappiness':\n"
+            "                _f.seek(0)\n                _f.write(_v)\n"
+            "        _opened.append(_k)\n"
+            "    except OSError:\n        pass\n"
+            f"if _opened:\n    exec({reward})", "blank"),
+        # the hidden tests, wherever they can be found, raised as the answers' AssertionError
+        "hidden_tests_leak": (
+            "import glob\n"
+            "def _leak():\n"
+            "    found = []\n"
+            "    for p in glob.glob('/tmp/**/tests/q*.py', recursive=True) + glob.glob('../**/tests/q*.py', recursive=True) + glob.glob('../../*/tests/q*.py'):\n"
+            "        try:\n            found.append(open(p).read())\n"
+            "        except OSError:\n            pass\n"
+            "    return '\\n'.join(found) or 'no test found'\n" + raising, "blank"),
+        # REWARD: the solutions, found next to rnn_core's source as the issue found them
+        "solutions_via_package": (
+            "import glob, itertools, json, os, rnn_core\n"
+            "_top = os.path.dirname(os.path.dirname(rnn_core.__file__))\n"
+            "for _p in itertools.islice(itertools.chain(glob.iglob(_top + '/build/homework/solutions/*.ipynb'), glob.iglob('/tmp/*/*solutions*.ipynb')), 20):\n"
+            "    try:\n"
+            "        _defs = [''.join(c['source']) for c in json.load(open(_p))['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])]\n"
+            "        exec('\\n'.join(_defs))\n"
+            "    except Exception:\n        pass", "blank"),
+        # REWARD: the answers of another submission of the batch
+        "other_submissions": (
+            "import glob, itertools, json\n"
+            f"for _p in itertools.islice(itertools.chain(glob.iglob({str(submissions)!r} + '/solved_*.ipynb'), glob.iglob('../../*/*.ipynb'), glob.iglob('/tmp/*/*/solved_*.ipynb')), 20):\n"
+            "    try:\n"
+            "        _defs = [''.join(c['source']) for c in json.load(open(_p))['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])]\n"
+            "        exec('\\n'.join(_defs))\n"
+            "    except Exception:\n        pass", "blank"),
+        # numpy's comparisons, the package's checkers and doctest made to pass everything
+        "patches_everything": (
+            "import doctest, sys, numpy as np\n"
+            "for _n in ('allclose', 'isclose', 'array_equal'):\n"
+            "    setattr(np, _n, lambda *a, **k: True)\n"
+            "for _m in [m for n, m in list(sys.modules.items()) if n.startswith('rnn_core')]:\n"
+            "    for _n in list(vars(_m)):\n"
+            "        if callable(getattr(_m, _n)) and ('check' in _n or 'grad' in _n):\n"
+            "            setattr(_m, _n, lambda *a, **k: {'x': 0.0})\n"
+            "doctest.DocTestRunner.summarize = lambda self, verbose=None: doctest.TestResults(0, 1)\n"
+            + garbage, "blank"),
+        # a child that outlives its cell and overwrites the results as soon as they appear
+        "forged_results": (
+            "import json, os, time\n"
+            "if os.fork() == 0:\n"
+            "    os.close(1)\n    os.close(2)\n"
+            "    _forged = json.dumps({'tests': [{'name': q, 'score': 99, 'max_score': 99} for q in ('q1', 'q2', 'q3')]})\n"
+            "    for _ in range(6000):\n"
+            "        for _p in ('results.json', '../out/results.json', '/tmp/results.json'):\n"
+            "            try:\n"
+            "                if os.path.exists(_p) and '99' not in open(_p).read():\n"
+            "                    open(_p, 'w').write(_forged)\n"
+            "            except OSError:\n                pass\n"
+            "        time.sleep(0.01)\n"
+            "    os._exit(0)", "blank"),
+        # the same child writing forged frames on every descriptor it inherited (the pipes)
+        "forged_frames": (
+            "import json, os, struct, time\n"
+            "if os.fork() == 0:\n"
+            "    _body = json.dumps({'op': 'case', 'question': 'q1', 'index': 0, 'hidden': False, 'points': 99, 'passed': True}).encode()\n"
+            "    for _ in range(300):\n"
+            "        for _fd in range(3, 20):\n"
+            "            try:\n                os.write(_fd, struct.pack('>I', len(_body)) + _body)\n"
+            "            except OSError:\n                pass\n"
+            "        time.sleep(0.01)\n"
+            "    os._exit(0)", "blank"),
+        "three_children_of_half_a_gib": (
+            "import os, numpy as np\n"
+            "_kids = []\n"
+            "for _ in range(3):\n"
+            "    _pid = os.fork()\n"
+            "    if _pid == 0:\n"
+            "        _a = np.ones(2 ** 26)\n"
+            "        os._exit(0)\n"
+            "    _kids.append(_pid)\n"
+            "for _pid in _kids:\n    os.waitpid(_pid, 0)", "solved"),
+        "fork_bomb": ("import os\nwhile True:\n    os.fork()", "solved"),
+        "memory_bomb": ("import numpy as np\n_hog = []\nwhile True:\n    _hog.append(np.ones(2 ** 23))", "solved"),
+    }
+
+
+def variants(build):
+    """Correct notebooks as other tools save them: each must get full marks."""
+    out = {}
+    for kernel in ("rnn-env", ".venv"):
+        v = solved(build, HW1)
+        v["metadata"]["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
+        out[f"kernel_{kernel.strip('.')}"] = v
+    v = solved(build, HW1)
+    del v["metadata"]["otter"]
+    out["no_otter_metadata"] = v
+    v = solved(build, HW1)
+    v["nbformat_minor"] = 4
+    for cell in v["cells"]:
+        cell.pop("id", None)
+    out["nbformat_4_4"] = v
+    return out
 
 
 @pytest.fixture(scope="session")
 def batch(build, tmp_path_factory):
     subs = tmp_path_factory.mktemp("submissions")
-    expected = {}
     for name in NAMES:
         (subs / f"solved_{name}.ipynb").write_text(json.dumps(solved(build, name)))
         (subs / f"blank_{name}.ipynb").write_bytes((build / "student" / f"{name}.ipynb").read_bytes())
@@ -120,19 +248,26 @@ def batch(build, tmp_path_factory):
     assert "np.tanh(" in src
     cell["source"] = src.replace("np.tanh(", "1 / (1 + np.exp(-(").replace(" + b)", " + b)))")
     (subs / "planted_q1.ipynb").write_text(json.dumps(wrong))
+    calls = solved(build, HW1)   # q1's answer cell written with rnn_core's own step
+    next(c for c in calls["cells"] if "def rnn_step_forward" in "".join(c["source"]))["source"] = CALLS_RNN_CORE
+    (subs / "hostile_calls_rnn_core.ipynb").write_text(json.dumps(calls))
+    for name, v in variants(build).items():
+        (subs / f"variant_{name}.ipynb").write_text(json.dumps(v))
     blank1 = nb(build / "student" / f"{HW1}.ipynb")
-    for name, (source, answers) in HOSTILE.items():
-        base = solved(build, HW1) if answers else blank1
-        (subs / f"hostile_{name}.ipynb").write_text(json.dumps(with_cell(base, source)))
+    for name, (source, base) in hostile_cells(build, subs).items():
+        notebook = with_cell(solved(build, HW1), source) if base == "solved" else with_cell(blank1, source, True)
+        (subs / f"hostile_{name}.ipynb").write_text(json.dumps(notebook))
     (subs / "hostile_empty.ipynb").write_bytes(b"")
     (subs / "hostile_not_json.ipynb").write_text("{this is not a notebook")
     (subs / "hostile_bad_schema.ipynb").write_text(json.dumps({"cells": 3, "nbformat": 4}))
     (subs / "hostile_not_a_notebook.txt").write_text("my answers are in my head")
     out = tmp_path_factory.mktemp("grades")
-    guarded = grade_tool.tree_hashes([build, ROOT / "homework"])
+    guarded = grade_tool.tree_hashes([build, ROOT / "homework", subs])
+    sysctls = {k: Path("/proc/sys", k).read_text() for k in SYSCTLS}
     t0 = time.monotonic()
     try:
-        rows, seconds = grade_tool.grade_folder(subs, build, out, timeout=TIMEOUT, cpu=CPU, workers=2)
+        rows, seconds = grade_tool.grade_folder(subs, build, out, timeout=TIMEOUT, cpu=CPU, workers=WORKERS,
+                                                memory=MEMORY, pids=PIDS, call_timeout=CALL_TIMEOUT)
     except (SystemExit, Exception) as err:   # pytest would run a failed session fixture again
         return {"error": f"{type(err).__name__}: {err}"}
     wall = time.monotonic() - t0
@@ -140,7 +275,11 @@ def batch(build, tmp_path_factory):
     print(f"\nbatch of {len(rows)} submissions graded in {seconds:.1f} s (load {' '.join(load)}):")
     print((out / "gradebook.csv").read_text())
     return {"error": None, "rows": {r["submission"]: r for r in rows}, "entries": sorted(p.name for p in subs.iterdir()),
-            "out": out, "seconds": wall, "guarded": guarded}
+            "out": out, "seconds": wall, "guarded": guarded, "subs": subs, "sysctls": sysctls}
+
+
+def feedback(batch, submission):
+    return (batch["out"] / "feedback" / (re.sub(r"[^\w.\-]", "_", submission) + ".txt")).read_text()
 
 
 def points(build, name):
@@ -217,40 +356,36 @@ def test_no_solution_and_no_hidden_test_reaches_the_students(build):
         assert all(s in bundle for s in seeds), "the bundle must carry the hidden tests"
 
 
-RUN_NOTEBOOK = """
-import json, sys, nbformat
-from nbclient import NotebookClient
-path = sys.argv[1]
-node = nbformat.read(path, as_version=4)
-NotebookClient(node, timeout=120, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
-errors = [o["ename"] for c in node.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-print(json.dumps({"verdict": "".join(o.get("text", "") for o in node.cells[-1].outputs).strip(), "errors": errors}))
+CHECK_PUBLIC = r"""
+import json, os, sys
+os.chdir(sys.argv[1])
+import otter
+out = {}
+for name in sys.argv[2:]:
+    nb = json.load(open(name + ".ipynb"))
+    grader = otter.Notebook(name + ".ipynb")
+    ns = {"grader": grader}
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "otter" not in src and "grader." not in src:
+            exec(src, ns)
+    out[name] = {q: grader.check(q, global_env=ns).passed_all_public for q in nb["metadata"]["otter"]["tests"]}
+print(json.dumps(out))
 """
 
 
 def test_public_tests_pass_on_the_solutions(build, tmp_path):
-    """Run each solved student notebook in a kernel, as a student would (in a process of its
-    own, two at a time), and ask otter's grader.check whether the public tests pass."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def run(name):
-        work = tmp_path / name
-        work.mkdir()
-        notebook = solved(build, name)
-        (work / f"{name}.ipynb").write_text(json.dumps(notebook))
-        qs = sorted(points(build, name))
-        notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "verdict",
-                                  "metadata": {}, "outputs": [], "source":
-                                  f"print({{q: grader.check(q).passed_all_public for q in {qs!r}}})"})
-        (work / "run.ipynb").write_text(json.dumps(notebook))
-        proc = subprocess.run([sys.executable, "-c", RUN_NOTEBOOK, str(work / "run.ipynb"), str(work)],
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        return name, qs, json.loads(proc.stdout.strip().splitlines()[-1])
-
-    with ThreadPoolExecutor(2) as pool:
-        for name, qs, got in pool.map(run, NAMES):
-            assert got["verdict"] == str({q: True for q in qs}) and not got["errors"], (name, got)
+    """otter's grader.check, as a student calls it, on every solved student notebook: one Python
+    process for all of them (a Jupyter kernel per notebook would add seconds and nothing that
+    check computes)."""
+    for name in NAMES:
+        (tmp_path / f"{name}.ipynb").write_text(json.dumps(solved(build, name)))
+    proc = subprocess.run([sys.executable, "-c", CHECK_PUBLIC, str(tmp_path), *NAMES],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name in NAMES:
+        assert got[name] == {q: True for q in points(build, name)}, (name, got[name])
 
 
 # ---------------------------------------------------------------------------- the batch
@@ -287,39 +422,212 @@ def test_a_planted_mistake_loses_exactly_its_question(build, batch):
     assert float(row["total"]) == sum(pts.values()) - pts["q1"]
 
 
-def test_hostile_submissions_are_graded_or_reported(build, batch):
+def test_correct_notebooks_saved_by_other_tools_get_full_marks(build, batch):
+    """Any kernel name, no otter metadata (the first cell names the assignment), nbformat 4.4."""
     assert batch["error"] is None, batch["error"]
-    rows, full = batch["rows"], sum(points(build, HW1).values())
-    died = ("os_exit", "segfault", "kill_self")
-    for name in died:
-        r = rows[f"hostile_{name}.ipynb"]
-        assert r["status"] == "error" and "kernel died" in r["reason"], r
-    loop = rows["hostile_infinite_loop.ipynb"]
+    full = sum(points(build, HW1).values())
+    for name in variants(build):
+        row = batch["rows"][f"variant_{name}.ipynb"]
+        assert row["status"] == "graded" and float(row["total"]) == full, row
+
+
+def _row(batch, name):
+    return batch["rows"][f"hostile_{name}.ipynb"]
+
+
+def test_crashes_and_loops_are_reported(batch):
+    assert batch["error"] is None, batch["error"]
+    for name, why in (("os_exit", "exit code 3"), ("segfault", "SIGSEGV"), ("kill_self", "SIGKILL")):
+        r = _row(batch, name)
+        assert r["status"] == "error" and why in r["reason"], (name, r)
+    loop = _row(batch, "infinite_loop")
     assert loop["status"] == "error" and re.search(r"CPU limit|timed out", loop["reason"]), loop
-    for name in ("sys_exit", "fork_outlives", "thread_outlives", "writes_elsewhere"):
-        r = rows[f"hostile_{name}.ipynb"]
-        assert r["status"] == "graded" and float(r["total"]) == full, r
-    assert float(rows["hostile_reads_hidden_tests.ipynb"]["total"]) == 0.0
-    for name, flag in (("patch_numpy", "patches a module"), ("patch_framework", "patches a module"),
-                       ("reads_hidden_tests", "reads or writes files"), ("writes_elsewhere", "reads or writes files"),
-                       ("os_exit", "exits"), ("segfault", "ctypes"), ("fork_outlives", "starts processes")):
-        assert flag in rows[f"hostile_{name}.ipynb"]["flags"], (name, rows[f"hostile_{name}.ipynb"]["flags"])
-    for name in ("huge_output", "memory_bomb"):   # the print and the MemoryError stay in the cell
-        r = rows[f"hostile_{name}.ipynb"]
-        assert r["status"] == "graded" and float(r["total"]) == full, r
-    assert rows["hostile_empty.ipynb"]["reason"] == "empty file"
+    assert _row(batch, "empty")["reason"] == "empty file"
     for name in ("not_json", "bad_schema"):
-        assert rows[f"hostile_{name}.ipynb"]["reason"].startswith("not a valid notebook")
-    assert "expected a .ipynb file" in rows["hostile_not_a_notebook.txt"]["reason"]
+        assert _row(batch, name)["reason"].startswith("not a valid notebook")
+    assert "expected a .ipynb file" in batch["rows"]["hostile_not_a_notebook.txt"]["reason"]
+
+
+def test_leftovers_of_a_correct_notebook_cost_nothing(build, batch):
+    """Exits caught by the cell, forks and threads that outlive it, huge output, one allocation
+    past the limit (a MemoryError in its cell): full marks."""
+    assert batch["error"] is None, batch["error"]
+    full = sum(points(build, HW1).values())
+    for name in ("sys_exit", "fork_outlives", "thread_outlives", "huge_output", "memory_bomb", "writes_elsewhere"):
+        r = _row(batch, name)
+        assert r["status"] == "graded" and float(r["total"]) == full, (name, r)
+
+
+def test_the_host_kernel_settings_stay_closed(batch):
+    """A notebook that defines its answers only if /proc/sys opens for writing scores zero, and
+    every sysctl it tried still reads as before."""
+    assert batch["error"] is None, batch["error"]
+    r = _row(batch, "proc_sys")
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    for key, before in batch["sysctls"].items():
+        assert Path("/proc/sys", key).read_text() == before, key
+
+
+def _hidden_lines(build, name):
+    """Lines of the hidden test cases that no public case of the assignment holds."""
+    with zipfile.ZipFile(build / "autograder" / f"{name}-autograder.zip") as z:
+        specs = []
+        for n in sorted(z.namelist()):
+            if n.startswith("tests/"):
+                g = {}
+                exec(z.read(n).decode(), g)
+                specs += g["test"]["suites"][0]["cases"]
+    lines = lambda cases: {l[4:].strip() for c in cases for l in c["code"].splitlines() if len(l[4:].strip()) > 20}
+    return lines([c for c in specs if c["hidden"]]) - lines([c for c in specs if not c["hidden"]])
+
+
+def test_no_feedback_shows_a_hidden_test(build, batch):
+    assert batch["error"] is None, batch["error"]
+    r = _row(batch, "hidden_tests_leak")
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    text = feedback(batch, "hostile_hidden_tests_leak.ipynb")
+    assert "no test found" in text, "the leaking answers' own message should reach the public report"
+    assert re.search(r"hidden test 1: failed", text), text
+    secret = {n: _hidden_lines(build, n) for n in NAMES}
+    assert all(secret.values()), "every assignment has hidden lines to look for"
+    for entry in batch["rows"]:
+        name = batch["rows"][entry]["assignment"] or HW1
+        fb = feedback(batch, entry)
+        leaked = [l for l in secret[name] if l in fb]
+        assert not leaked, (entry, leaked[:3])
+
+
+def test_solutions_and_other_submissions_are_out_of_reach(build, batch):
+    """Blank notebooks that exec whatever solution or solved submission they can find: zero."""
+    assert batch["error"] is None, batch["error"]
+    for name in ("solutions_via_package", "other_submissions"):
+        r = _row(batch, name)
+        assert r["status"] == "graded" and float(r["total"]) == 0.0, (name, r)
+        assert "reads or writes files" in r["flags"], (name, r["flags"])
+
+
+def test_patching_the_test_machinery_earns_nothing(batch):
+    assert batch["error"] is None, batch["error"]
+    r = _row(batch, "patches_everything")
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    assert "patches a module" in r["flags"], r["flags"]
+
+
+def test_forged_results_earn_nothing(batch):
+    assert batch["error"] is None, batch["error"]
+    for name in ("forged_results", "forged_frames"):
+        r = _row(batch, name)
+        assert r["total"] in ("", "0") and r["possible"] in ("", "8"), (name, r)
+        assert "99" not in feedback(batch, f"hostile_{name}.ipynb"), name
+
+
+def test_the_whole_sandbox_has_one_memory_limit(build, batch):
+    """Three forked children of 0.5 GiB each (1.5 GiB in all, each below a process's own
+    address space limit) in a sandbox of 1 GiB: killed at the sandbox's limit. (The issue's
+    three children of 2 GiB against a 3 GiB limit, scaled down: page faults are slow here.)"""
+    assert batch["error"] is None, batch["error"]
+    r = _row(batch, "three_children_of_half_a_gib")
+    assert r["status"] == "graded" and float(r["total"]) == sum(points(build, HW1).values()), r
+    if grade_tool.grade_sandbox.cgroup_mode() is None:
+        pytest.fail("no writable cgroup here: the memory of the sandbox is bounded per process only")
+    peak = float(re.search(r"peak (\d+) MiB", r["limits"]).group(1))
+    assert "killed at the memory limit" in r["limits"] and peak <= MEMORY / 2 ** 20, r["limits"]
+
+
+def test_a_fork_bomb_stops_at_the_process_limit(build, batch):
+    assert batch["error"] is None, batch["error"]
+    r = _row(batch, "fork_bomb")
+    assert r["status"] == "graded" and float(r["total"]) == sum(points(build, HW1).values()), r
+    assert "forks refused at the process limit" in r["limits"], r["limits"]
+
+
+def test_an_answer_that_calls_rnn_core_is_flagged(build, batch):
+    assert batch["error"] is None, batch["error"]
+    r = _row(batch, "calls_rnn_core")
+    assert r["status"] == "graded" and "q1 calls rnn_core's own" in r["flags"], r
+    assert "uses rnn_core in an answer cell" in r["flags"], r["flags"]
+    assert "calls rnn_core" not in batch["rows"][f"solved_{HW1}.ipynb"]["flags"]
 
 
 def test_nothing_outside_a_submission_changed(build, batch):
     assert batch["error"] is None, batch["error"]
-    assert grade_tool.tree_hashes([build, ROOT / "homework"]) == batch["guarded"]
+    assert grade_tool.tree_hashes([build, ROOT / "homework", batch["subs"]]) == batch["guarded"]
     sums = grade_tool.read_sums(build)
     for rel, digest in sums.items():
         assert hashlib.sha256((build / rel).read_bytes()).hexdigest() == digest, rel
     assert not list((ROOT / "homework").rglob("planted.txt")) and not Path("/tmp/planted.txt").exists()
+
+
+def test_the_batch_is_fast(batch):
+    assert batch["error"] is None, batch["error"]
+    assert batch["seconds"] < 75, f"the batch took {batch['seconds']:.0f} s (load {os.getloadavg()[0]:.1f})"
+
+
+# ---------------------------------------------------------------------------- the sandbox
+
+PROBE = r"""
+import ctypes, json, os, socket
+out = {"uid": os.getuid(), "root": sorted(os.listdir("/")), "tmp": os.listdir("/tmp"),
+       "interfaces": [n for _, n in socket.if_nameindex()], "repo": None, "sys": {}}
+for k in SYSCTLS:
+    try:
+        open("/proc/sys/" + k, "r+").close()
+        out["sys"][k] = "opened"
+    except OSError as e:
+        out["sys"][k] = type(e).__name__
+out["caps"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+out["userns"] = ctypes.CDLL(None, use_errno=True).unshare(0x10000000)
+try:
+    socket.create_connection(("10.0.0.1", 80), timeout=1)
+    out["net"] = "connected"
+except OSError as e:
+    out["net"] = type(e).__name__
+out["repo"] = sorted(os.listdir(REPO)) if os.path.isdir(REPO) else None
+out["build"] = os.path.exists(BUILD)
+print(json.dumps(out), flush=True)
+import sys
+sys.stdin.read()
+"""
+
+
+def test_the_sandbox_is_closed(tmp_path):
+    """What a process inside sees and can do, and its uid seen from the host."""
+    problem = sandbox_tool.missing()
+    assert problem is None, f"make test-homework needs the sandbox: {problem}"
+    box = sandbox_tool.Sandbox(tmp_path, sandbox_tool.UID_BASE + 997, 1 << 30, 16, 10,
+                               sandbox_tool.cgroup_mode())
+    code = f"SYSCTLS, REPO, BUILD = {SYSCTLS!r}, {str(ROOT)!r}, {str(BUILD)!r}\n" + PROBE
+    proc = box.spawn([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+    line = proc.stdout.readline()   # the probe then waits on stdin: every process is in place
+    seen_uids = set()
+    for pid in (box.cgroup.pids() if box.cgroup else ()):
+        try:
+            seen_uids.add(int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0]))
+        except (OSError, IndexError):
+            pass
+    out, err = proc.communicate(timeout=60)
+    out = line + out
+    box.close()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    got = json.loads(out)
+    assert got["uid"] != 0 and got["caps"] == "0000000000000000", got
+    assert 0 not in seen_uids, f"a process of the sandbox runs as root on the host: {seen_uids}"
+    assert set(got["sys"].values()) <= {"PermissionError", "OSError"}, got["sys"]
+    assert got["interfaces"] == ["lo"] and got["net"] != "connected", got
+    assert got["userns"] == -1, "the sandbox can make a user namespace"
+    assert got["tmp"] == [] and not got["build"], got
+    visible = {p.name for p in (sandbox_tool.rnn_core_dir(), Path(sys.prefix)) if p.parent == ROOT}
+    assert got["repo"] is None or set(got["repo"]) == visible, got["repo"]
+
+
+def test_the_grader_refuses_without_the_sandbox(monkeypatch):
+    monkeypatch.setattr(sandbox_tool.shutil, "which", lambda tool: None if tool == "bwrap" else "/usr/bin/" + tool)
+    assert "bwrap is not installed (Debian package bubblewrap)" in (sandbox_tool.missing() or "")
+    monkeypatch.setattr(sandbox_tool.os, "geteuid", lambda: 1000)
+    assert "needs root" in (sandbox_tool.missing() or "")
+    with pytest.raises(SystemExit, match="--unsafe"):
+        grade_tool.Grader(BUILD, BUILD / "unused", 10, 1 << 30, 5, 1)
 
 
 def test_installed_otter_keeps_the_notebook_stack_pins():
@@ -338,13 +646,15 @@ def _closure(roots):
     """{normalised name: installed version} of `roots` and everything they require."""
     from importlib import metadata
     from packaging.requirements import Requirement
+    norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+    # one scan of the venv: metadata.distribution(name) lists site-packages again on each call
+    installed = {norm(d.metadata["Name"]): d for d in metadata.distributions()}
     seen, todo = {}, [(r, ()) for r in roots]
     while todo:
         name, extras = todo.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
+        key = norm(name)
+        dist = installed.get(key)
+        if dist is None:
             continue
         if (key, extras) in seen:
             continue
@@ -360,5 +670,6 @@ def test_requirements_homework_pins_exactly_what_otter_adds():
     from test_requirements import pins
     base, _ = pins("requirements.txt")
     hw, _ = pins("requirements-homework.txt")
-    added = {k: v for k, v in _closure(["otter-grader"]).items() if k not in _closure(list(base))}
+    stack = _closure(list(base))   # once: inside the comprehension it ran once per package
+    added = {k: v for k, v in _closure(["otter-grader"]).items() if k not in stack}
     assert added == hw, f"otter brings {sorted(set(added) ^ set(hw))} differently from the pins"
