@@ -156,6 +156,54 @@ def test_the_colab_cell_installs_the_package_on_colab_and_nothing_of_colabs_own(
     assert colab.pins()["matplotlib"] == f"matplotlib=={requirement_pins()['matplotlib']}"
 
 
+MASTERS = sorted((ROOT / "homework").glob("*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.stem)
+def test_every_homework_master_opens_with_the_current_homework_cell(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "".join(first["source"]) == colab.homework_cell_source(path.stem), (
+        f"{path.name}: the homework's first cell is out of date; run python tools/colab_cell.py")
+
+
+def test_the_homework_cell_on_colab_installs_without_deps_and_saves_the_tests(monkeypatch, tmp_path):
+    """With google.colab imported and the notebook from Colab's _message: pip runs once, with
+    --no-deps, the package and only the missing pins of otter's set (never numpy, pandas or
+    Colab's front end); the notebook and tests/q*.py are written as otter reads them."""
+    calls = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    nb = {"cells": [], "metadata": {"otter": {"tests": {"q1": {"name": "q1", "points": 2, "suites": []}}}}}
+    message = types.ModuleType("google.colab._message")
+    message.blocking_request = lambda what, timeout_sec=None: {"ipynb": nb} if what == "get_ipynb" else None
+    google_colab = types.ModuleType("google.colab")
+    google_colab._message = message
+    for name, module in (("google", types.ModuleType("google")), ("google.colab", google_colab),
+                         ("google.colab._message", message)):
+        monkeypatch.setitem(sys.modules, name, module)
+    fake_otter = types.ModuleType("otter")        # the unit tests' venv need not hold otter
+    fake_otter.Notebook = lambda path: ("grader", path)
+    monkeypatch.setitem(sys.modules, "otter", fake_otter)
+    real = importlib.util.find_spec
+    missing = lambda name: name in ("otter", "fica") or real(name) is None
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if missing(name) else real(name, *a))
+    ns = {}
+    exec(compile(colab.homework_cell_source("hw1_bptt"), "homework-cell", "exec"), ns)
+    cmd, = calls
+    assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and "--no-deps" in cmd
+    assert cmd[-1] == colab.package_url()
+    pins = colab.pins(ROOT / "requirements-homework.txt")
+    want = [pins[dist] for module, dist in colab.HOMEWORK_MAY_LACK if missing(module)]
+    assert [a for a in cmd[4:-1] if not a.startswith("-")] == want
+    assert not any(COLAB_OWN.search(a) or a.startswith(("numpy", "pandas")) for a in cmd[4:])
+    assert json.loads((tmp_path / "hw1_bptt.ipynb").read_text()) == nb
+    saved = {}
+    exec((tmp_path / "tests" / "q1.py").read_text(), saved)
+    assert saved["OK_FORMAT"] is True and saved["test"] == nb["metadata"]["otter"]["tests"]["q1"]
+    assert ns["grader"] == ("grader", "hw1_bptt.ipynb")
+
+
 def test_the_tool_is_idempotent_and_moves_a_stray_colab_cell_first():
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# title"},
                     {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,

@@ -9,11 +9,17 @@ ipywidgets, so Colab's own front end stays as it is. Anywhere else it imports no
 beyond `sys` and prints nothing, so nbval and the run-order test see an empty cell.
 
 The same tool writes the README's table of "Open in Colab" and Binder links (between
-the markers of the section "Run without installing"), so the repository's address lives
-in one place: REPOSITORY below.
+the markers of the section "Run without installing"), and the first code cell of every
+homework master (homework/<name>/<name>.ipynb), so the repository's address lives in one
+place: REPOSITORY below. The homework's cell starts otter's grader everywhere; on Colab it
+first installs rnn_core and otter-grader with --no-deps (plus only those of otter's small
+dependencies that Colab lacks, pinned as in requirements-homework.txt), so Colab's numpy,
+pandas and ipywidgets stay as they are, and saves the notebook and its public tests as files,
+since otter refuses tests kept in the notebook's metadata on Colab and reads the notebook
+from disk.
 
 Run: python tools/colab_cell.py [--check] [--execute] [notebooks/05_x.ipynb ...]
-  (no paths: every notebook in notebooks/, and the README table)
+  (no paths: every notebook in notebooks/, the README table and the homework masters)
   --check    change nothing; exit 1 and name each notebook (or the README) that is not
              up to date
   --execute  re-execute each changed notebook in place (tools/execute_notebooks.py), so
@@ -21,6 +27,7 @@ Run: python tools/colab_cell.py [--check] [--execute] [notebooks/05_x.ipynb ...]
 Running it twice changes nothing the second time.
 """
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -152,6 +159,63 @@ def update_readme(text, notebooks):
     return pattern.sub(lambda m: readme_block(notebooks), text, count=1)
 
 
+# The homework's first cell (homework/README.md): what `import otter` needs besides what
+# Colab has, as (module, requirements-homework.txt name); the cell installs a pin only if its
+# module is missing, always with --no-deps (otter-grader 7.0.0 asks for ipywidgets >= 8,
+# and Colab's front end needs its own).
+HOMEWORK_MAY_LACK = (("otter", "otter-grader"), ("fica", "fica"), ("frontmatter", "python-frontmatter"),
+                     ("ipylab", "ipylab"), ("dill", "dill"), ("wrapt", "wrapt"))
+HOMEWORK_MARKER = "# On Google Colab only: install rnn_core and otter-grader"
+
+
+def homework_cell_source(name, repository=REPOSITORY, branch=BRANCH):
+    """The first code cell of homework `name`: on Colab, install and save the notebook and its
+    public tests as files; everywhere, start otter's grader on <name>.ipynb."""
+    p = pins(ROOT / "requirements-homework.txt")
+    need = ", ".join(f'"{module}": "{p[dist]}"' for module, dist in HOMEWORK_MAY_LACK)
+    return "\n".join([
+        f"{HOMEWORK_MARKER} without touching Colab's numpy,",
+        "# pandas or ipywidgets (--no-deps, and only what Colab lacks), then save a copy of this",
+        "# notebook and its public tests in tests/, since otter reads both from files on Colab.",
+        "# Elsewhere this cell only starts the grader.",
+        "import sys",
+        'if "google.colab" in sys.modules:',
+        "    import importlib.util, json, os, subprocess",
+        "    from google.colab import _message",
+        f"    need = {{{need}}}",
+        "    lacking = [pin for module, pin in need.items() if not importlib.util.find_spec(module)]",
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *lacking,',
+        f'                    "{package_url(repository, branch)}"], check=True)',
+        "    importlib.invalidate_caches()",
+        '    nb = _message.blocking_request("get_ipynb", timeout_sec=60)["ipynb"]',
+        f'    with open("{name}.ipynb", "w") as f:',
+        "        json.dump(nb, f)",
+        '    os.makedirs("tests", exist_ok=True)',
+        '    for q, test in nb["metadata"]["otter"]["tests"].items():',
+        '        with open(os.path.join("tests", q + ".py"), "w") as f:',
+        '            f.write(f"OK_FORMAT = True\\n\\ntest = {test!r}\\n")',
+        "import otter",
+        f'grader = otter.Notebook("{name}.ipynb")',
+    ])
+
+
+def update_master(nb, name):
+    """Refresh (or insert, before the first code cell) the homework cell of master `name`,
+    a notebook as plain JSON; True if nb changed."""
+    src = homework_cell_source(name)
+    _, first = first_code_cell(nb)
+    if first is not None and "".join(first["source"]).startswith(HOMEWORK_MARKER):
+        if "".join(first["source"]) == src:
+            return False
+        first["source"] = src.splitlines(keepends=True)
+        return True
+    i, _ = first_code_cell(nb)
+    nb["cells"].insert(len(nb["cells"]) if i is None else i,
+                       {"cell_type": "code", "execution_count": None, "id": f"{name}-colab",
+                        "metadata": {}, "outputs": [], "source": src.splitlines(keepends=True)})
+    return True
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
@@ -191,6 +255,14 @@ def main(argv):
         if not args.check:
             readme.write_text(new)
             print("wrote the README's Colab and Binder links")
+    if not args.notebooks:
+        for master in sorted((ROOT / "homework").glob("*/*.ipynb")):
+            nb = json.loads(master.read_text(encoding="utf-8"))
+            if update_master(nb, master.stem):
+                stale.append(master)
+                if not args.check:
+                    master.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+                    print(f"wrote the Colab cell of {master.relative_to(ROOT)}")
     if args.check and stale:
         print("not up to date (run python tools/colab_cell.py):\n  "
               + "\n  ".join(str(p.relative_to(ROOT)) for p in stale), file=sys.stderr)
