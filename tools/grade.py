@@ -67,8 +67,6 @@ SUSPICIOUS = (
     ("starts processes or threads", r"os\.fork|subprocess|multiprocessing|threading|os\.system|os\.exec|os\.spawn|Popen"),
     ("imports dynamically", r"__import__|importlib|\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|sys\.modules"),
 )
-# An answer cell (tagged by otter) that names the package at all.
-USES_PACKAGE = ("uses rnn_core in an answer cell", r"\b(rc|rnn_core)\s*\.")
 
 
 def read_sums(build):
@@ -138,13 +136,12 @@ def assignment_of(nb, known):
 
 def scan(nb, handed_out=frozenset()):
     """The labels of SUSPICIOUS that the student's code matches (cells that are not exactly
-    as handed out), USES_PACKAGE for otter's answer cells, and a syntax note."""
+    as handed out), and a syntax note. (Naming rnn_core in an answer is no flag: the measure
+    questions call its cells and trainer on purpose; what the harness flags is an answer that
+    enters the very function its question's tests compare against.)"""
     mine = [c for c in nb.cells if c.cell_type == "code" and c.source not in handed_out]
     source = "\n".join(c.source for c in mine)
     found = [label for label, rx in SUSPICIOUS if re.search(rx, source, flags=re.M)]
-    answers = "\n".join(c.source for c in mine if "otter_answer_cell" in c.metadata.get("tags", []))
-    if re.search(USES_PACKAGE[1], answers):
-        found.append(USES_PACKAGE[0])
     try:
         ast.parse(strip_magics(source))
     except SyntaxError:

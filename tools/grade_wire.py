@@ -23,6 +23,27 @@ class WireError(Exception):
     """A value that cannot cross, or a frame that is not one."""
 
 
+def UNCHANGED(fn):
+    """encode's callback for values sent back: a callable becomes handle -1, which `decode`
+    with `stub=KEEP` reads as KEEP (the receiver keeps what it sent)."""
+    return -1
+
+
+class _Keep:
+    """What a returned callable decodes to on the side that sent it: keep your own."""
+
+    def __repr__(self):
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+def keep(handle):
+    """decode's stub for values sent back (see UNCHANGED)."""
+    return KEEP
+
+
 def encode(obj, callback=None, depth=0):
     """`obj` as JSON-able nodes; `callback(fn) -> int` turns a callable into a handle."""
     if depth > DEPTH_LIMIT:

@@ -513,11 +513,12 @@ def test_patching_the_test_machinery_earns_nothing(batch):
     assert "patches a module" in r["flags"], r["flags"]
 
 
-def test_forged_results_earn_nothing(batch):
+def test_forged_results_earn_nothing(build, batch):
     assert batch["error"] is None, batch["error"]
     for name in ("forged_results", "forged_frames"):
         r = _row(batch, name)
-        assert r["total"] in ("", "0") and r["possible"] in ("", "8"), (name, r)
+        full = sum(points(build, HW1).values())
+        assert r["total"] in ("", "0") and r["possible"] in ("", f"{full:g}"), (name, r)
         assert "99" not in feedback(batch, f"hostile_{name}.ipynb"), name
 
 
@@ -545,7 +546,6 @@ def test_an_answer_that_calls_rnn_core_is_flagged(build, batch):
     assert batch["error"] is None, batch["error"]
     r = _row(batch, "calls_rnn_core")
     assert r["status"] == "graded" and "q1 calls rnn_core's own" in r["flags"], r
-    assert "uses rnn_core in an answer cell" in r["flags"], r["flags"]
     assert "calls rnn_core" not in batch["rows"][f"solved_{HW1}.ipynb"]["flags"]
 
 
