@@ -4,7 +4,7 @@ import pytest
 
 from rnn_core.cells import layers
 from rnn_core.remedies import optim
-from rnn_core.training import tasks, train
+from rnn_core.training import task_checks, tasks, train
 from rnn_core.experiments import depth
 from rnn_core.plots import depth as plots
 from test_plots import check_legible
@@ -90,9 +90,9 @@ def test_bits_per_character_have_one_home():
     # the leak experiment's bits, the task's metric and a known value: uniform logits, log2 V
     val = tasks.text(N=4, T=5, seed=None)
     logits = np.random.default_rng(0).standard_normal((4, 5, val.n_out))
-    assert tasks.bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
+    assert task_checks.bits(logits, val.y).mean() == pytest.approx(val.score(logits), rel=1e-12)
     flat = np.zeros((4, 5, val.n_out))
-    np.testing.assert_allclose(tasks.bits(flat, val.y), np.log2(val.n_out), rtol=1e-15)
+    np.testing.assert_allclose(task_checks.bits(flat, val.y), np.log2(val.n_out), rtol=1e-15)
 
 
 def test_gated_feedback_experiment_small():

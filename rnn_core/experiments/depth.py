@@ -16,7 +16,7 @@ import numpy as np
 
 from ..bptt import costs
 from ..cells import layer_cells, layers
-from ..training import tasks, train
+from ..training import task_checks, tasks, train
 from ..training.tasks import lookahead, two_timescales
 from ..cells import sequence, gated_feedback
 from ..cells import get as get_cell
@@ -209,7 +209,7 @@ def leak_experiment(seed=0, T=16, H_uni=32, H_bi=16, steps=100, N_val=64):
     out = {}
     for model, H in (("unidirectional", H_uni), ("bidirectional", H_bi)):
         r = train_model(model, val, H, seed=seed, steps=steps, val_every=100)
-        bits = tasks.bits(_logits(r["cell"], r["params"], val.x), val.y)
+        bits = task_checks.bits(_logits(r["cell"], r["params"], val.x), val.y)
         out[model] = {"bpc": float(bits.mean()), "bpc_by_step": bits.mean(axis=0),
                       "n_params": r["n_params"], "history": r["history"], "run": r}
     bi = out["bidirectional"]["run"]
@@ -217,7 +217,7 @@ def leak_experiment(seed=0, T=16, H_uni=32, H_bi=16, steps=100, N_val=64):
     for t in range(T):                           # at step t the future x_{t+1..} is unknown
         x = val.x.copy()
         x[:, t + 1:] = 0.0
-        hidden[:, t] = tasks.bits(_logits(bi["cell"], bi["params"], x), val.y)[:, t]
+        hidden[:, t] = task_checks.bits(_logits(bi["cell"], bi["params"], x), val.y)[:, t]
     return {"models": out, "bpc_future_hidden": float(hidden.mean()),
             "bpc_future_hidden_by_step": hidden.mean(axis=0), "T": T}
 

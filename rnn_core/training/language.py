@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import tasks
+from . import task_checks, tasks
 from ..bptt import gradcheck
 from ..nn import losses
 from ..cells import sequence, get as get_cell
@@ -129,7 +129,7 @@ def bpc(cell, params, ids, N=16, T=128, **opts):
     for t0 in range(0, s.shape[1] - 1, T):
         w = s[:, t0:t0 + T + 1]
         h, state, _ = mod.forward(E[w[:, :-1]], state, params["cell"], check=False, **opts)
-        total += float(tasks.bits(h @ W_y.T + b_y, w[:, 1:]).sum(dtype=np.float64))
+        total += float(task_checks.bits(h @ W_y.T + b_y, w[:, 1:]).sum(dtype=np.float64))
         count += w[:, 1:].size
     return total / count
 

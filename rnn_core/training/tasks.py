@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import corpus
+from .task_checks import bits, check_common, check_pred, check_threshold, labels, one_hot
 from ..validate import check_choice, check_int, check_positive
 
 LOWER_IS_BETTER = ("mse", "bpc")        # metrics that succeed below the threshold
@@ -72,14 +73,13 @@ class Task:
         """The task metric: mean squared error (regression), bits per character (text: pred
         are logits (N, T, V)) or accuracy (classification)."""
         if self.metric == "mse":
-            pred = _check_pred(pred, self.y.shape, float_only=True)
+            pred = check_pred(pred, self.y.shape, float_only=True)
             with np.errstate(over="ignore"):    # a diverged model scores inf, without a warning
                 return float(np.mean((pred - self.y) ** 2))
         if self.metric == "bpc":
-            pred = _check_pred(pred, self.y.shape + (self.n_out,), float_only=True)
+            pred = check_pred(pred, self.y.shape + (self.n_out,), float_only=True)
             return float((bits(pred, self.y) * self.mask).sum() / self.mask.sum())
-        labels = _labels(pred, self.y.shape, self.n_out)
-        hit = (labels == self.y).astype(np.float64)
+        hit = (labels(pred, self.y.shape, self.n_out) == self.y).astype(np.float64)
         if self.mask is None:
             return float(hit.mean())
         return float((hit * self.mask).sum() / self.mask.sum())
@@ -105,56 +105,6 @@ class Task:
         return np.eye(self.n_out)[self.y]
 
 
-def bits(logits, y):
-    """-log2 p(y) under softmax(logits), per position: the bits of bits per character.
-    logits (..., V), y (...) int ids -> (...). Unchecked."""
-    z = logits - logits.max(axis=-1, keepdims=True)              # log-softmax, stably
-    logp = np.take_along_axis(z, y[..., None], axis=-1)[..., 0] - np.log(np.exp(z).sum(axis=-1))
-    return -logp / np.log(2.0)
-
-
-def _check_pred(pred, shape, float_only=False):
-    if not isinstance(pred, np.ndarray):
-        raise TypeError(f"pred: expected a numpy.ndarray, received {type(pred).__name__}")
-    if float_only and not np.issubdtype(pred.dtype, np.floating):
-        raise TypeError(f"pred: expected a float dtype, received {pred.dtype}")
-    if pred.shape != shape:
-        raise ValueError(f"pred: expected shape {shape}, received {pred.shape}")
-    if np.issubdtype(pred.dtype, np.floating) and not np.isfinite(pred).all():
-        raise ValueError("pred: expected finite values, received NaN or inf")
-    return pred
-
-
-def _labels(pred, y_shape, C):
-    """Class ids from scores (y_shape + (C,)) by argmax, or integer ids of y_shape as given."""
-    if isinstance(pred, np.ndarray) and np.issubdtype(pred.dtype, np.integer):
-        return _check_pred(pred, y_shape)
-    return _check_pred(pred, y_shape + (C,), float_only=True).argmax(axis=-1)
-
-
-def _one_hot(ids, D):
-    return np.eye(D)[ids]                                        # ids (...) -> (..., D) float64
-
-
-def _check_common(N, T, seed, T_min, why):
-    N = check_int("N", N, low=1)
-    T = check_int("T", T)
-    if T < T_min:
-        raise ValueError(f"T: expected T >= {T_min} ({why}), received {T}")
-    if isinstance(seed, np.random.Generator):            # a trainer's stream: drawn from
-        return N, T, seed
-    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer or a numpy Generator, received "
-                        f"{type(seed).__name__} {seed!r}")
-    return N, T, np.random.default_rng(seed)
-
-
-def _threshold(value, metric):
-    value = check_positive("threshold", value)
-    if metric == "accuracy" and value > 1:
-        raise ValueError(f"threshold: expected an accuracy in (0, 1], received {value}")
-    return value
-
 # ----------------------------------------------------------------------------- generators
 
 
@@ -167,8 +117,8 @@ def adding(N, T, seed=0, threshold=0.04):
     Success: MSE < threshold (0.04 by default). The best constant prediction, 1.0, scores
     Var(u1 + u2) = 1/6 ~ 0.167, so success needs the marked values, not a guess.
     """
-    N, T, rng = _check_common(N, T, seed, 2, "one marker in each half of the sequence")
-    threshold = _threshold(threshold, "mse")
+    N, T, rng = check_common(N, T, seed, 2, "one marker in each half of the sequence")
+    threshold = check_threshold(threshold, "mse")
     x, y = adding_batch(*adding_numbers(rng, N, T))
     return Task("adding", x, y, None, "mse", 1, False, "mse", threshold,
                 {"T": T, "threshold": threshold})
@@ -206,8 +156,8 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     with T. Four classes: XX=0, XY=1, YX=2, YY=3, read at the last step.
     Success: accuracy >= threshold (0.99); a constant guess scores about 0.25.
     """
-    N, T, rng = _check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
-    threshold = _threshold(threshold, "accuracy")
+    N, T, rng = check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
+    threshold = check_threshold(threshold, "accuracy")
     lo1 = max(1, round(0.1 * T))
     hi1 = max(lo1, round(0.2 * T))
     lo2 = max(hi1 + 1, round(0.5 * T))
@@ -221,7 +171,7 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     ids[np.arange(N), t1] = 4 + s1
     ids[np.arange(N), t2] = 4 + s2
     y = (2 * s1 + s2).astype(np.int64)
-    return Task("temporal_order", _one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
+    return Task("temporal_order", one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
                 threshold, {"T": T, "threshold": threshold})
 
 
@@ -235,10 +185,10 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     the hardest case for a vanilla RNN. Negative window ends count from T, as in Python.
     y (N,) = 1 if c occurs, else 0, read at the last step. Success: accuracy >= threshold.
     """
-    N, T, rng = _check_common(N, T, seed, 1, "a position for the symbol")
+    N, T, rng = check_common(N, T, seed, 1, "a position for the symbol")
     n_symbols = check_int("n_symbols", n_symbols, low=2)
     symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
-    threshold = _threshold(threshold, "accuracy")
+    threshold = check_threshold(threshold, "accuracy")
     lo, hi = _window(position, T)
     others = np.delete(np.arange(n_symbols), symbol)
     ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
@@ -246,7 +196,7 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     where = rng.integers(lo, hi, size=N)
     pos = np.flatnonzero(y)
     ids[pos, where[pos]] = symbol
-    return Task("memory", _one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
+    return Task("memory", one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
                 threshold, {"T": T, "symbol": symbol, "position": position,
                             "n_symbols": n_symbols, "threshold": threshold})
 
@@ -280,8 +230,8 @@ def copy(N, T, seed=0, n_symbols=8, length=5, threshold=0.99):
     """
     n_symbols = check_int("n_symbols", n_symbols, low=1)
     length = check_int("length", length, low=1)
-    N, T, rng = _check_common(N, T, seed, 2 * length + 1, f"2 * length + 1 with length = {length}")
-    threshold = _threshold(threshold, "accuracy")
+    N, T, rng = check_common(N, T, seed, 2 * length + 1, f"2 * length + 1 with length = {length}")
+    threshold = check_threshold(threshold, "accuracy")
     symbols = rng.integers(1, n_symbols + 1, size=(N, length))
     ids = np.zeros((N, T), np.int64)
     ids[:, :length] = symbols
@@ -290,7 +240,7 @@ def copy(N, T, seed=0, n_symbols=8, length=5, threshold=0.99):
     y[:, T - length:] = symbols
     mask = np.zeros((N, T))
     mask[:, T - length:] = 1.0
-    return Task("copy", _one_hot(ids, n_symbols + 2), y, mask, "xent", n_symbols + 1, True,
+    return Task("copy", one_hot(ids, n_symbols + 2), y, mask, "xent", n_symbols + 1, True,
                 "accuracy", threshold, {"T": T, "n_symbols": n_symbols, "length": length,
                                         "threshold": threshold})
 
@@ -305,9 +255,9 @@ def latch(N, T, seed=0, L=3, noise=0.2, threshold=0.99):
     targets +-0.8 under MSE; here they are fixed and the loss is cross-entropy.)
     """
     L = check_int("L", L, low=1)
-    N, T, rng = _check_common(N, T, seed, L + 1, f"L + 1 with L = {L}: at least one step to latch over")
+    N, T, rng = check_common(N, T, seed, L + 1, f"L + 1 with L = {L}: at least one step to latch over")
     noise = check_positive("noise", noise, allow_zero=True)
-    threshold = _threshold(threshold, "accuracy")
+    threshold = check_threshold(threshold, "accuracy")
     y = rng.permutation(np.arange(N) % 2).astype(np.int64)
     x = noise * rng.standard_normal((N, T, 1))
     x[:, :L, 0] = (2.0 * y - 1.0)[:, None]
@@ -326,9 +276,9 @@ def lookahead(N, T, seed=0, k=2, n_symbols=4, threshold=0.95):
     can do no better than chance, 1 / n_symbols. Success: accuracy >= threshold.
     """
     k = check_int("k", k, low=1)
-    N, T, rng = _check_common(N, T, seed, k + 1, f"k + 1 with k = {k}")
+    N, T, rng = check_common(N, T, seed, k + 1, f"k + 1 with k = {k}")
     n_symbols = check_int("n_symbols", n_symbols, low=2)
-    threshold = _threshold(threshold, "accuracy")
+    threshold = check_threshold(threshold, "accuracy")
     ids = rng.integers(0, n_symbols, size=(N, T))
     y = np.zeros((N, T), np.int64)
     y[:, :T - k] = ids[:, k:]
@@ -348,11 +298,11 @@ def two_timescales(N, T, seed=0, p_switch=0.1, threshold=0.95):
     y (N, T) int64, mask 0 at t = 0. Success: accuracy >= threshold. Returns a Task with
     options["modes"]-free settings; the modes are recomputed from the markers.
     """
-    N, T, rng = _check_common(N, T, seed, 2, "a previous bit to read")
+    N, T, rng = check_common(N, T, seed, 2, "a previous bit to read")
     p_switch = check_positive("p_switch", p_switch)
     if p_switch > 1:
         raise ValueError(f"p_switch: expected a probability in (0, 1], received {p_switch}")
-    threshold = _threshold(threshold, "accuracy")
+    threshold = check_threshold(threshold, "accuracy")
     bits = rng.integers(0, 2, size=(N, T))
     flips = rng.random((N, T)) < p_switch
     flips[:, 0] = True                                   # the first mode is always announced
@@ -416,7 +366,7 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
     check_choice("part", part, ("train", "val"))
     val_fraction = corpus.check_fraction("val_fraction", val_fraction)
     if seed is not None:
-        N, T, seed = _check_common(N, T, seed, 1, "at least one character to predict")
+        N, T, seed = check_common(N, T, seed, 1, "at least one character to predict")
     else:
         N, T = check_int("N", N, low=1), check_int("T", T, low=1)
     threshold = check_positive("threshold", threshold)
@@ -428,7 +378,7 @@ def text(N, T, seed=0, name=None, part="val", val_fraction=0.1, threshold=3.5):
                          f"characters of the {part!r} part of {name!r}, received N = {N}, T = {T}")
     inputs, targets = corpus.windows(ids, N, T, seed=seed)
     V = len(chars)
-    return Task("text", _one_hot(inputs, V), targets, np.ones((N, T)), "xent", V, True, "bpc",
+    return Task("text", one_hot(inputs, V), targets, np.ones((N, T)), "xent", V, True, "bpc",
                 threshold, {"T": T, "name": name, "part": "train",
                             "val_fraction": val_fraction, "threshold": threshold})
 
