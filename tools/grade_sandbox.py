@@ -218,9 +218,11 @@ class Sandbox:
         address_space = int(self.memory * AS_SHARE) if self.cgroup else self.memory
         limits = ((resource.RLIMIT_AS, address_space, self.memory), (resource.RLIMIT_CPU, self.cpu, self.cpu + 1),
                   (resource.RLIMIT_FSIZE, self.fsize, self.fsize), (resource.RLIMIT_CORE, 0, 0))
-        # RLIMIT_NPROC counts the sandbox uid's processes: the limit without a cgroup, a
-        # backstop a little above the cgroup's (which then is the one reached, and counted)
-        nproc = None if self.unsafe else self.pids + (8 if cgroup else 0)
+        # RLIMIT_NPROC counts the sandbox uid's processes: the limit without a cgroup, and a
+        # backstop well above the cgroup's otherwise, so that the cgroup's is the one reached
+        # (and counted) even while a previous sandbox of the same uid is still being torn
+        # down (with a margin of 8 the backstop was reached first in about one batch in four)
+        nproc = None if self.unsafe else self.pids * (4 if cgroup else 1)
 
         def apply():
             if cgroup is not None:
