@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # own processes wrote into that HOME: only they see it, so nothing else running on the
 # machine (an editor, a JupyterLab, a browser) can be mistaken for them.
 TEST_HOME := $(abspath $(VENV))/test-home
-TEST_TARGETS := test test-unit test-notebooks test-browser test-homework test-book notebooks
+TEST_TARGETS := test test-unit test-notebooks test-browser test-homework test-book test-floor notebooks
 $(TEST_TARGETS): export HOME := $(TEST_HOME)/home
 $(TEST_TARGETS): export JUPYTER_PLATFORM_DIRS := 1
 $(TEST_TARGETS): export JUPYTER_CONFIG_DIR := $(TEST_HOME)/jupyter-config
@@ -143,7 +143,7 @@ lm: $(STAMP)
 	$(TEST_ENV) $(PY) tools/train_lm.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache benchmarks/results
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache benchmarks/results
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The web book (README "Web book"): the committed, executed notebooks, docs/theory.md and a
@@ -163,3 +163,21 @@ book: $(BOOK_STAMP)
 test-book: export BOOK_TESTS := 1
 test-book: book
 	$(TEST_ENV) $(PY) -m pytest tests/book -p no:cacheprovider -rsP -q
+
+# The oldest stack pyproject.toml claims (requirements-floor.txt: numpy 2.0, matplotlib 3.8,
+# ipywidgets 7.7, ipykernel 6.5, threadpoolctl 3.1, the versions of Colab-era runtimes), in a
+# venv of its own: `make test-floor` runs every notebook there, explorers included, and fails
+# on any error or output on stderr. It is the last part of `make test`.
+TEST_PARTS += floor
+.PHONY: test-floor
+FLOOR_VENV := .venv-floor
+FLOOR_STAMP := $(FLOOR_VENV)/.installed
+$(FLOOR_STAMP): requirements-floor.txt pyproject.toml
+	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -r requirements-floor.txt
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(FLOOR_STAMP)
+test-floor: export FLOOR_TESTS := 1
+test-floor: $(FLOOR_STAMP)
+	$(TEST_ENV) $(FLOOR_VENV)/bin/python -m pytest tests/floor -p no:cacheprovider -q -rP
