@@ -102,10 +102,31 @@ def test_gated_feedback_experiment_small():
     n = {m: v["n_params"] for m, v in gf["models"].items()}
     assert n["stacked"] < n["gated_feedback"] <= n["stacked_wide"]
     assert gf["gates"].shape == (1, 2, 2) and gf["example"].shape == (6, 2, 2)
+    assert gf["gates_mode"].shape == gf["gates_mode_untrained"].shape == (1, 2, 2)
     assert np.all((gf["example"] > 0) & (gf["example"] < 1))
+    # the untrained control is the gated-feedback model of the same seed before fit
+    val = tasks.two_timescales(10, 6, seed=123, p_switch=0.1)
+    mode = depth.modes_from_markers(val.x[:, :, 1])
+    g = depth.gate_values(depth.build("gated_feedback", 2, 3, 2, seed=0)[1], val.x)
+    np.testing.assert_allclose(gf["gates_mode_untrained"][0],
+                               g[mode].mean(axis=0) - g[~mode].mean(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(gf["mode"], mode[0])
     fig = plots.gates_figure(gf)
     assert "reset gates" in fig.axes[0].get_title()
     check_legible(fig, "gates_figure")
+    assert "in 1 of 1 seeds" in plots.gates_figure(gf, follows=-1.0).axes[0].get_title()
+
+
+def test_modes_from_markers_keep_the_last_announced_mode():
+    marker = np.array([[1.0, 0, 0, -1, 0, 1], [-1.0, 0, 1, 1, 0, 0]])
+    np.testing.assert_array_equal(depth.modes_from_markers(marker),
+                                  [[1, 1, 1, 0, 0, 1], [0, 0, 1, 1, 1, 1]])
+    task = tasks.two_timescales(20, 15, seed=4, p_switch=0.3)
+    mode = depth.modes_from_markers(task.x[:, :, 1]).astype(int)
+    bits = (task.x[:, :, 0] > 0).astype(int)
+    np.testing.assert_array_equal(task.y[:, 1:], bits[:, :-1] ^ mode[:, 1:])   # the task's own rule
+    with pytest.raises(ValueError, match="marker"):
+        depth.modes_from_markers(np.zeros((2, 3)))
 
 
 def test_depth_costs_memory_grows_with_depth_and_direction():

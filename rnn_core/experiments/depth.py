@@ -354,6 +354,21 @@ def gate_values(params, x):
     return cache["gs"].transpose(1, 0, 2, 3).copy()
 
 
+def modes_from_markers(marker):
+    """The slow mode of two_timescales at every step, from its marker channel.
+
+    marker (N, T): x[:, :, 1], +1 or -1 where the mode is set to 1 or 0, else 0 (the first
+    step always sets it). Returns (N, T) bool, True where the current mode is 1.
+    """
+    marker = np.asarray(marker, dtype=float)
+    if marker.ndim != 2 or not np.all(marker[:, 0] != 0):
+        raise ValueError(f"marker: expected an (N, T) marker channel that sets the mode at "
+                         f"t = 0, received shape {marker.shape}")
+    steps = np.where(marker != 0, np.arange(marker.shape[1]), 0)
+    last = np.maximum.accumulate(steps, axis=1)                     # the last step that set it
+    return np.take_along_axis(marker, last, axis=1) > 0
+
+
 def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300, N_val=200,
                               p_switch=0.1):
     """Gated feedback (L = 2) against stacked tanh RNNs (M = 2) on two_timescales.
@@ -366,8 +381,10 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
     reached), "n_params", "H"}},
     "gates": (S, 2, 2) mean g^{i->j} ([s, j, i]) over the validation set,
     "gates_switch" / "gates_steady": the same means at the steps with a marker and without,
+    "gates_mode": (S, 2, 2) the mean at the steps in mode 1 minus the mean at those in mode
+    0, "gates_mode_untrained": the same for the initial parameters of each run,
     "example": (T, 2, 2) gates of validation sequence 0 of the first seed, "marker": (T,)
-    its marker channel, "task": the validation Task}.
+    its marker channel, "mode": (T,) its mode (0 or 1), "task": the validation Task}.
     """
     val = two_timescales(N_val, T, seed=123, p_switch=p_switch)
     if H_wide is None:
@@ -375,8 +392,9 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
         H_wide = H
         while n_params(build("stacked", 2, H_wide, 2)[1]) < target:
             H_wide += 1
-    out, gates, g_sw, g_st, example = {}, [], [], [], None
+    out, gates, g_sw, g_st, g_mode, g_mode0, example = {}, [], [], [], [], [], None
     marker = val.x[:, :, 1] != 0.0                                    # (N, T)
+    mode = modes_from_markers(val.x[:, :, 1])                         # (N, T)
     for model, width in (("gated_feedback", H), ("stacked", H), ("stacked_wide", H_wide)):
         name = "stacked" if model == "stacked_wide" else model
         runs = [train_model(name, val, width, seed=s, steps=steps, val_every=25,
@@ -391,9 +409,15 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
                 gates.append(g.mean(axis=(0, 1)))
                 g_sw.append(g[marker].mean(axis=0))
                 g_st.append(g[~marker].mean(axis=0))
+                g_mode.append(g[mode].mean(axis=0) - g[~mode].mean(axis=0))
+            for sd in seeds:                              # the same runs before training
+                g = gate_values(build("gated_feedback", val.D, H, val.n_out, seed=sd)[1], val.x)
+                g_mode0.append(g[mode].mean(axis=0) - g[~mode].mean(axis=0))
             example = gate_values(runs[0]["params"], val.x[:1])[0]
     return {"models": out, "gates": np.array(gates), "gates_switch": np.array(g_sw),
-            "gates_steady": np.array(g_st), "example": example, "marker": val.x[0, :, 1].copy(),
+            "gates_steady": np.array(g_st), "gates_mode": np.array(g_mode),
+            "gates_mode_untrained": np.array(g_mode0), "example": example,
+            "marker": val.x[0, :, 1].copy(), "mode": mode[0].astype(float),
             "task": val, "seeds": list(seeds)}
 
 

@@ -98,25 +98,34 @@ def direction_paths_figure(paths, fig=None):
     return fig
 
 
-def gates_figure(gf, fig=None):
+def gates_figure(gf, follows=0.2, fig=None):
     """The reset gates g^{i->j}_t of one validation sequence of two_timescales, with the
-    steps where the slow mode is announced marked (experiments.gated_feedback_experiment)."""
+    steps in mode 1 shaded and the steps where the mode is set dotted
+    (experiments.gated_feedback_experiment). The title counts the seeds in which some
+    gate's mean differs by more than `follows` between the two modes."""
     fig = new_figure(fig, (WIDTH, 3.9), layout="constrained")
     ax = fig.subplots()
-    g, marker = gf["example"], gf["marker"]
+    g, marker, mode = gf["example"], gf["marker"], gf["mode"]
     t = np.arange(len(marker))
+    for s in np.flatnonzero(mode):
+        ax.axvspan(s - 0.5, s + 0.5, color="0.92", lw=0)
     for j in range(g.shape[1]):
         for i in range(g.shape[2]):
             ax.plot(t, g[:, j, i], "o-", ms=3, label=f"g^{{{i + 1}->{j + 1}}}")
     for s in np.flatnonzero(marker):
         ax.axvline(s, color="0.6", lw=1, ls=":")
-    label_axes(ax, "step t (dotted: the slow mode is set)", "global reset gate value")
-    diff = float(np.abs(gf["gates_switch"] - gf["gates_steady"]).max())
-    ax.set_title(f"The trained reset gates move step by step (from {g.min():.2f} to {g.max():.2f} "
-                 f"on this sequence), but a gate's mean\nat the steps that set the slow mode "
-                 f"differs from its mean elsewhere by at most {diff:.2f}\n(the largest over "
-                 f"{len(gf['gates'])} seeds and 4 gates)", fontsize=TITLE)
+    label_axes(ax, "step t (shaded: mode 1; dotted: the mode is set)", "global reset gate value")
+    k = int((np.abs(gf["gates_mode"]).max(axis=(1, 2)) > follows).sum())
+    k0 = int((np.abs(gf["gates_mode_untrained"]).max(axis=(1, 2)) > follows).sum())
+    at_marker = float(np.abs(gf["gates_switch"] - gf["gates_steady"]).max())
+    n = len(gf["gates_mode"])
+    lead = "follow the slow mode" if 2 * k > n else "and the slow mode"
+    ax.set_title(f"The trained reset gates {lead}: in {k} of {n} seeds some gate's mean "
+                 f"differs by more than {follows:g}\nbetween the modes (untrained: in {k0}); at the "
+                 f"steps that set the mode a gate's mean differs from elsewhere\nby at most "
+                 f"{at_marker:.2f} (the largest over {n} seeds and 4 gates)", fontsize=TITLE)
     ax.set_ylim(0, 1.25)
+    ax.set_xlim(-0.5, len(t) - 0.5)
     ax.set_xticks(t[::2])
     ax.legend(fontsize=TEXT, ncol=4, loc="upper center", frameon=False)
     return fig
