@@ -1,5 +1,7 @@
 """Stacked, bidirectional and gated-feedback networks: gradient flow through depth and
-time, the future leak, the reset gates, the cost (notebook 06).
+time, the gradient paths a second direction adds, the future leak, the reset gates, the
+cost (notebook 06), and the two small statistics its comparisons over seeds use
+(mean_difference, sign_test).
 
 Shapes: x (N, T, D), h (N, T, H). Stacks have M layers, layer 0 reads x; lags l = T-1-t
 count steps back from the loss at the last step; gradient norms are log10 values and
@@ -7,7 +9,7 @@ rates natural logs per step of lag (negative: the gradient shrinks going back in
 The trained models are cells of cells.CELLS or the compositions layer_cells.stacked_cell
 and layer_cells.bidirectional_cell, trained by train.fit on two tasks of training.tasks
 (lookahead, two_timescales).
-Every function takes `seed` and gives the same numbers for the same arguments
+Every function that draws takes `seed` and gives the same numbers for the same arguments
 (wall-clock times excepted).
 """
 import math
