@@ -1,5 +1,7 @@
 """Stacked, bidirectional and gated-feedback networks: gradient flow through depth and
-time, the future leak, the reset gates, the cost (notebook 06).
+time, the gradient paths a second direction adds, the future leak, the reset gates, the
+cost (notebook 06), and the two small statistics its comparisons over seeds use
+(mean_difference, sign_test).
 
 Shapes: x (N, T, D), h (N, T, H). Stacks have M layers, layer 0 reads x; lags l = T-1-t
 count steps back from the loss at the last step; gradient norms are log10 values and
@@ -7,9 +9,10 @@ rates natural logs per step of lag (negative: the gradient shrinks going back in
 The trained models are cells of cells.CELLS or the compositions layer_cells.stacked_cell
 and layer_cells.bidirectional_cell, trained by train.fit on two tasks of training.tasks
 (lookahead, two_timescales).
-Every function takes `seed` and gives the same numbers for the same arguments
+Every function that draws takes `seed` and gives the same numbers for the same arguments
 (wall-clock times excepted).
 """
+import math
 import time
 
 import numpy as np
@@ -121,6 +124,45 @@ def depth_rates(depths=(1, 2, 3, 4), seeds=(0, 1, 2, 3, 4), T=40, min_lag=10, **
     return {"depths": np.array(depths), "seeds": np.array(seeds), **out}
 
 
+# t quantiles of 0.975 for 1..10 degrees of freedom; more use the normal 1.96 (a 2 % margin
+# at 11 and shrinking): conservative enough for a mean of >= 8 seeds.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+
+
+def mean_difference(a, b):
+    """Mean of a - b and the half-width of its 95 % interval (Welch's, with the t quantile
+    of min(len(a), len(b)) - 1 degrees of freedom, which is conservative).
+
+    a, b: 1-d samples (independent: different seeds or networks), at least 2 values each.
+    Returns (difference of the means, half-width).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or a.size < 2 or b.size < 2:
+        raise ValueError(f"a, b: expected two 1-d samples of at least 2 values, received "
+                         f"shapes {a.shape} and {b.shape}")
+    df = min(a.size, b.size) - 1
+    t = _T975[df - 1] if df <= len(_T975) else 1.96
+    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return float(a.mean() - b.mean()), t * se
+
+
+def sign_test(a, b):
+    """Exact two-sided sign test of paired samples a, b (1-d, same length; ties dropped).
+
+    Returns (wins of a (a < b), wins of b, p-value): under "neither tends to be smaller"
+    each untied pair goes either way with probability 1/2, and p is the probability of a
+    split at least as uneven as the one seen. p = 1 when every pair is tied.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"a, b: expected two 1-d samples of one length, received shapes "
+                         f"{a.shape} and {b.shape}")
+    wins_a, wins_b = int((a < b).sum()), int((b < a).sum())
+    n, k = wins_a + wins_b, min(wins_a, wins_b)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return wins_a, wins_b, p
+
+
 # ----------------------------------------------------------------------------------------
 # Training the compositions
 # ----------------------------------------------------------------------------------------
@@ -188,6 +230,87 @@ def direction_experiment(seeds=(0, 1, 2), T=12, k=2, n_symbols=4, H_uni=16, H_bi
 
 
 # ----------------------------------------------------------------------------------------
+# Does a second direction shorten the gradient path?
+# ----------------------------------------------------------------------------------------
+
+READOUTS = ("step", "sequence")
+
+
+def direction_gradients(T=40, D=8, H=32, seed=0, readout="sequence", t=None, cell="rnn",
+                        input_scale=1.0):
+    """log10 ||dL/dx_s|| for every input step s, unidirectional against bidirectional.
+
+    Both models are untrained; the bidirectional layer's forward direction *is* the
+    unidirectional layer (same parameters), and its backward direction has its own.
+    readout="step": the loss reads the states at step t (default T-1), L = w . [h_fwd_t ;
+    h_bwd_t] (tagging; the unidirectional model reads w_fwd . h_fwd_t).
+    readout="sequence": L = w_fwd . h_fwd_{T-1} + w_bwd . h_bwd_0, each direction's last
+    state (sequence classification; the unidirectional model reads w_fwd . h_fwd_{T-1}).
+    w is a seeded random unit vector of size 2H, w_fwd and w_bwd its halves; x ~
+    input_scale * N(0, 1), one sequence (1, T, D).
+    Returns {"uni", "bi": (T,) log10 norms (-inf where the gradient is exactly zero),
+    "path_uni", "path_bi": (T,) the length in steps of the shortest path from x_s to the
+    loss (-1: no path), "T", "t", "readout"}.
+    """
+    mod = get_cell(cell)
+    T, D, H = check_int("T", T, low=2), check_int("D", D, low=1), check_int("H", H, low=1)
+    check_choice("readout", readout, READOUTS)
+    t = T - 1 if t is None else check_int("t", t, low=0, high=T - 1)
+    input_scale = check_positive("input_scale", input_scale)
+    rng = np.random.default_rng(seed)
+    x = input_scale * rng.standard_normal((1, T, D))
+    w = rng.standard_normal((1, 2 * H))
+    w /= np.linalg.norm(w)
+    params = layers.bidirectional_init(cell, D, H, seed=int(rng.integers(2**31)))
+    _, _, cache_u = mod.forward(x, None, params["fwd"])
+    _, _, cache_b = layers.bidirectional_forward(cell, x, None, params)
+    zero = np.zeros((1, H))
+    s = np.arange(T)
+    if readout == "step":
+        dh_u, dh_b = {t: w[:, :H]}, {t: w}
+        path_u = np.where(s <= t, t - s, -1)
+        path_b = np.abs(t - s)
+    else:
+        dh_u = {T - 1: w[:, :H]}
+        dh_b = {T - 1: np.concatenate([w[:, :H], zero], axis=1)}
+        dh_b[0] = np.concatenate([zero, w[:, H:]], axis=1)
+        path_u = T - 1 - s
+        path_b = np.minimum(T - 1 - s, s)
+    dx_u = mod.backward(dh_u, cache_u, check=False)[0][0]          # (T, D)
+    dx_b = layers.bidirectional_backward(dh_b, cache_b)[0][0]       # (T, D)
+    with np.errstate(divide="ignore"):                              # log10(0) = -inf: no path
+        log_u = np.log10(np.linalg.norm(dx_u, axis=1))
+        log_b = np.log10(np.linalg.norm(dx_b, axis=1))
+    return {"uni": log_u, "bi": log_b, "path_uni": path_u, "path_bi": path_b, "T": T, "t": t,
+            "readout": readout}
+
+
+def direction_paths(seeds=tuple(range(8)), T=40, T_long=80, t=None, **kwargs):
+    """direction_gradients over seeds, for both readouts and two lengths.
+
+    "step": readout at step t (default T // 2) of length T; "sequence": the sequence
+    readout at length T; "sequence_long": the same at length T_long. kwargs go to
+    direction_gradients (D, H, cell, input_scale).
+    Returns {name: {"uni", "bi": (S, T or T_long) log10 norms, "path_uni", "path_bi",
+    "t"}, "seeds", "T", "T_long"}.
+    """
+    seeds = [check_int("seeds", s, low=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed, received none")
+    t = T // 2 if t is None else t
+    out = {"seeds": seeds, "T": T, "T_long": T_long}
+    for name, readout, length, step in (("step", "step", T, t), ("sequence", "sequence", T, None),
+                                        ("sequence_long", "sequence", T_long, None)):
+        runs = [direction_gradients(T=length, seed=s, readout=readout, t=step, **kwargs)
+                for s in seeds]
+        out[name] = {"uni": np.array([r["uni"] for r in runs]),
+                     "bi": np.array([r["bi"] for r in runs]),
+                     "path_uni": runs[0]["path_uni"], "path_bi": runs[0]["path_bi"],
+                     "t": runs[0]["t"]}
+    return out
+
+
+# ----------------------------------------------------------------------------------------
 # The leak: a bidirectional "language model"
 # ----------------------------------------------------------------------------------------
 
@@ -233,6 +356,21 @@ def gate_values(params, x):
     return cache["gs"].transpose(1, 0, 2, 3).copy()
 
 
+def modes_from_markers(marker):
+    """The slow mode of two_timescales at every step, from its marker channel.
+
+    marker (N, T): x[:, :, 1], +1 or -1 where the mode is set to 1 or 0, else 0 (the first
+    step always sets it). Returns (N, T) bool, True where the current mode is 1.
+    """
+    marker = np.asarray(marker, dtype=float)
+    if marker.ndim != 2 or not np.all(marker[:, 0] != 0):
+        raise ValueError(f"marker: expected an (N, T) marker channel that sets the mode at "
+                         f"t = 0, received shape {marker.shape}")
+    steps = np.where(marker != 0, np.arange(marker.shape[1]), 0)
+    last = np.maximum.accumulate(steps, axis=1)                     # the last step that set it
+    return np.take_along_axis(marker, last, axis=1) > 0
+
+
 def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300, N_val=200,
                               p_switch=0.1):
     """Gated feedback (L = 2) against stacked tanh RNNs (M = 2) on two_timescales.
@@ -245,8 +383,10 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
     reached), "n_params", "H"}},
     "gates": (S, 2, 2) mean g^{i->j} ([s, j, i]) over the validation set,
     "gates_switch" / "gates_steady": the same means at the steps with a marker and without,
+    "gates_mode": (S, 2, 2) the mean at the steps in mode 1 minus the mean at those in mode
+    0, "gates_mode_untrained": the same for the initial parameters of each run,
     "example": (T, 2, 2) gates of validation sequence 0 of the first seed, "marker": (T,)
-    its marker channel, "task": the validation Task}.
+    its marker channel, "mode": (T,) its mode (0 or 1), "task": the validation Task}.
     """
     val = two_timescales(N_val, T, seed=123, p_switch=p_switch)
     if H_wide is None:
@@ -254,8 +394,9 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
         H_wide = H
         while n_params(build("stacked", 2, H_wide, 2)[1]) < target:
             H_wide += 1
-    out, gates, g_sw, g_st, example = {}, [], [], [], None
+    out, gates, g_sw, g_st, g_mode, g_mode0, example = {}, [], [], [], [], [], None
     marker = val.x[:, :, 1] != 0.0                                    # (N, T)
+    mode = modes_from_markers(val.x[:, :, 1])                         # (N, T)
     for model, width in (("gated_feedback", H), ("stacked", H), ("stacked_wide", H_wide)):
         name = "stacked" if model == "stacked_wide" else model
         runs = [train_model(name, val, width, seed=s, steps=steps, val_every=25,
@@ -270,9 +411,15 @@ def gated_feedback_experiment(seeds=(0, 1, 2), T=20, H=8, H_wide=None, steps=300
                 gates.append(g.mean(axis=(0, 1)))
                 g_sw.append(g[marker].mean(axis=0))
                 g_st.append(g[~marker].mean(axis=0))
+                g_mode.append(g[mode].mean(axis=0) - g[~mode].mean(axis=0))
+            for sd in seeds:                              # the same runs before training
+                g = gate_values(build("gated_feedback", val.D, H, val.n_out, seed=sd)[1], val.x)
+                g_mode0.append(g[mode].mean(axis=0) - g[~mode].mean(axis=0))
             example = gate_values(runs[0]["params"], val.x[:1])[0]
     return {"models": out, "gates": np.array(gates), "gates_switch": np.array(g_sw),
-            "gates_steady": np.array(g_st), "example": example, "marker": val.x[0, :, 1].copy(),
+            "gates_steady": np.array(g_st), "gates_mode": np.array(g_mode),
+            "gates_mode_untrained": np.array(g_mode0), "example": example,
+            "marker": val.x[0, :, 1].copy(), "mode": mode[0].astype(float),
             "task": val, "seeds": list(seeds)}
 
 
@@ -286,12 +433,16 @@ def _pass(mod, x, params, H):
     return mod.backward(sequence.steps(h, x.shape[1]), cache, None, None, check=False)
 
 
-def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0):
-    """Median seconds and peak bytes of forward + BPTT, against depth and direction.
+def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=15, seed=0):
+    """Seconds and peak bytes of forward + BPTT, against depth and direction.
 
     Unidirectional stacks of M tanh layers for M in depths, and bidirectional stacks built
-    as one bidirectional layer (M = 1) only; H units per layer and direction.
-    Returns {"rows": [{"model", "M", "seconds", "bytes", "n_params"}], "T", "N", "D", "H"}.
+    as one bidirectional layer (M = 1) only; H units per layer and direction. The timed
+    passes run in `repeats` interleaved rounds (every configuration once per round, so a
+    burst of load elsewhere hits a whole round), after one untimed warm-up pass each.
+    Returns {"rows": [{"model", "M", "n_params", "bytes", "seconds" (median over rounds),
+    "ratio": (repeats,) this configuration's time / the first configuration's time, round
+    by round}], "times": (repeats, configurations) seconds, "T", "N", "D", "H"}.
     Times are wall-clock seconds (time.perf_counter: process time does not advance in
     Pyodide) and vary from run to run; peak bytes (tracemalloc) do not.
     """
@@ -300,19 +451,20 @@ def depth_costs(depths=(1, 2, 3, 4), T=100, N=16, D=16, H=32, repeats=5, seed=0)
     x = np.random.default_rng(seed).standard_normal((N, T, D))
     configs = [("unidirectional", M, layer_cells.stacked_cell("rnn", M)) for M in depths]
     configs.append(("bidirectional", 1, layer_cells.bidirectional_cell("rnn")))
-    rows = []
+    rows, all_params = [], []
     for model, M, mod in configs:
         params = mod.init_params(D, H, seed=seed)
+        all_params.append(params)
         _pass(mod, x, params, H)                                  # warm-up
         rows.append({"model": model, "M": M, "n_params": n_params(params),
                      "bytes": int(costs.peak_bytes(lambda: _pass(mod, x, params, H)))})
     times = np.empty((repeats, len(configs)))
     for r in range(repeats):                                       # interleaved rounds
         for c, (_, _, mod) in enumerate(configs):
-            params = mod.init_params(D, H, seed=seed)
             start = time.perf_counter()
-            _pass(mod, x, params, H)
+            _pass(mod, x, all_params[c], H)
             times[r, c] = time.perf_counter() - start
-    for row, t in zip(rows, np.median(times, axis=0)):
-        row["seconds"] = float(t)
-    return {"rows": rows, "T": T, "N": N, "D": D, "H": H}
+    for c, row in enumerate(rows):
+        row["seconds"] = float(np.median(times[:, c]))
+        row["ratio"] = times[:, c] / times[:, 0]
+    return {"rows": rows, "times": times, "T": T, "N": N, "D": D, "H": H}
