@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnn_core.nn import activations, matrices
-from rnn_core import experiments
+from rnn_core import experiments, plots
 from rnn_core.plots import gallery
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +86,17 @@ def test_rule_cases_find_the_known_failures():
     assert "FAILS" in table and "-0 " not in table
 
 
+@pytest.mark.parametrize("seed", [0, 1, 8])
+def test_rule_cases_that_hold_hold_at_other_seeds(seed):
+    # relu at rho 1.2 held only at seed 0 (its rate turns positive between rho 1.15 and 1.5,
+    # by seed); at rho 2 it explodes at every seed tried (0-12, 17, 29, 41, 100-119)
+    cases = [c for c in experiments.vanishing.RULE_CASES if c[0] in (
+        "tanh, orthogonal, rho 0.9", "relu, orthogonal, rho 2")]
+    rows = experiments.vanishing.rule_cases(cases=cases, seed=seed)
+    assert len(rows) == 2 and all(r["rule_holds"] for r in rows)
+    assert rows[1]["measured_T"] == "explodes"
+
+
 @pytest.mark.parametrize("activation", ["linear", "tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("family", ["orthogonal", "gaussian"])
 def test_commutation_gap_is_zero_only_for_a_linear_rnn(activation, family):
@@ -120,6 +131,45 @@ def test_relu_paths_bound_and_the_seed_value():
     assert d["within_abs_bound"]                        # |P| <= |W_h|^L entrywise
     assert d["n_above_power"] > 0                       # |W_h^L| is not a bound
     assert set(np.unique(d["masks"])) <= {0.0, 1.0}
+
+
+def test_relu_paths_example_is_the_largest_excess():
+    d = experiments.derivatives.relu_paths(seed=3)
+    P, power = np.abs(d["P"]), np.abs(d["power"])
+    i, j = d["example"]
+    assert P[i, j] > power[i, j] and P[i, j] - power[i, j] == pytest.approx((P - power).max())
+    assert d["n_above_power"] == int(np.sum(P > power * (1 + 1e-9)))
+
+
+def test_relu_paths_a_step_with_no_active_unit_zeroes_the_product():
+    # seed 17 (the case that broke notebook 04): at the third step every unit is off
+    d = experiments.derivatives.relu_paths(seed=17)
+    assert d["dead_steps"] == 1 and not d["masks"][2].any()
+    assert not d["P"].any() and d["example"] is None and d["n_above_power"] == 0
+    assert d["within_abs_bound"]
+    fig = plots.derivatives.relu_paths_figure(d)          # drew nothing on log axes and raised before
+    assert "so does |W_h^L|" in fig.get_suptitle()
+    assert all("every entry of the product is 0" in ax.texts[0].get_text() for ax in fig.axes)
+
+
+def test_relu_paths_survey_counts_its_draws():
+    s = experiments.derivatives.relu_paths_survey(n=30, seed=5)
+    assert s["n"] == 30 and list(s["seeds"]) == list(range(5, 35))
+    for k in (0, 12, 29):
+        d = experiments.derivatives.relu_paths(seed=5 + k)
+        assert s["n_above_power"][k] == d["n_above_power"] and s["dead_steps"][k] == d["dead_steps"]
+    assert s["within_abs_bound"].all()
+    first = int(np.flatnonzero(s["n_above_power"] > 0)[0])
+    assert s["first_above"] == 5 + first
+    dead = experiments.derivatives.relu_paths_survey(n=2, seed=17)   # 17 has none above, 18 has
+    assert dead["dead_steps"][0] == 1 and dead["first_above"] == 18
+    assert experiments.derivatives.relu_paths_survey(n=1, seed=17)["first_above"] is None
+
+
+@pytest.mark.parametrize("bad, match", [(dict(n=0), "n"), (dict(H=0), "H"), (dict(L=1.5), "L")])
+def test_relu_paths_survey_rejects_bad_arguments(bad, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        experiments.derivatives.relu_paths_survey(**bad)
 
 
 def test_transient_growth_of_the_nonnormal_family():

@@ -181,6 +181,8 @@ def test_measured_threshold(small_sweep):
     ("preactivation", lambda: plots.derivatives.preactivation_figure(experiments.derivatives.preactivation_stats(
         "sigmoid", 1.0, 2.0, n=500))),
     ("relu_paths", lambda: plots.derivatives.relu_paths_figure(experiments.derivatives.relu_paths())),
+    # a draw with a step where no unit is active: every entry is 0, and the figure says so
+    ("relu_paths_dead", lambda: plots.derivatives.relu_paths_figure(experiments.derivatives.relu_paths(seed=17))),
     ("unrolled", lambda: plots.diagrams.unrolled_figure(T=3)),
 ])
 def test_figure_functions_return_labelled_legible_figures(name, make):

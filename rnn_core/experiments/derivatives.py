@@ -82,18 +82,41 @@ def relu_paths(H=8, L=3, rho=1.0, family="orthogonal", input_scale=1.0, seed=0):
     With f' in {0, 1}, P = prod_{i=1..L} D_i W_h keeps only the paths through active units.
     Each entry is a sum over paths of path costs, so |P_ij| <= (|W_h|^L)_ij (every path,
     with |cost|). |(W_h^L)_ij| is not a bound: with some paths switched off, what they
-    cancelled can show. Returns a dict with P, W_h^L, |W_h|^L, the masks (L, H), counts and
-    `example`, the entry (i, j) where |P_ij| exceeds |(W_h^L)_ij| the most.
+    cancelled can show. Returns a dict with P, W_h^L, |W_h|^L, the masks (L, H), counts,
+    dead_steps (steps at which no unit is active: one makes P exactly 0) and `example`, the
+    entry (i, j) where |P_ij| exceeds |(W_h^L)_ij| the most, or None if no entry exceeds it.
     """
+    H, L = check_int("H", H, low=1), check_int("L", L, low=1)
     dfs, W_h = trajectory_derivatives("relu", family, rho, H, L, input_scale, seed)
     P = np.eye(H)
     for i in range(L):
         P = (dfs[i][:, None] * W_h) @ P
     power = np.linalg.matrix_power(W_h, L)
     abs_power = np.linalg.matrix_power(np.abs(W_h), L)
-    i, j = np.unravel_index(np.argmax(np.abs(P) - np.abs(power)), P.shape)
-    return dict(P=P, power=power, abs_power=abs_power, masks=dfs, L=L, H=H,
-                example=(int(i), int(j)),
+    above = np.abs(P) > np.abs(power) * (1 + 1e-9)
+    excess = np.where(above, np.abs(P) - np.abs(power), -np.inf)
+    example = tuple(int(k) for k in np.unravel_index(np.argmax(excess), P.shape)) if above.any() else None
+    return dict(P=P, power=power, abs_power=abs_power, masks=dfs, L=L, H=H, example=example,
                 within_abs_bound=bool(np.all(np.abs(P) <= abs_power * (1 + 1e-12) + 1e-300)),
-                n_above_power=int(np.sum(np.abs(P) > np.abs(power) * (1 + 1e-9))),
+                n_above_power=int(above.sum()),
+                dead_steps=int(np.sum(~dfs.any(axis=1))),
                 active_fraction=float(dfs.mean()))
+
+
+def relu_paths_survey(n=500, H=8, L=3, rho=1.0, family="orthogonal", input_scale=1.0, seed=0):
+    """relu_paths over the n draws of seeds seed, seed + 1, ..., seed + n - 1 (W_h and inputs).
+
+    Returns a dict: n, seeds (n,), the per-draw within_abs_bound, n_above_power and
+    dead_steps (arrays of n), and first_above, the first seed whose product has an entry
+    above |(W_h^L)_ij| (None if no draw has one).
+    """
+    n = check_int("n", n, low=1)
+    seeds = np.arange(int(seed), int(seed) + n)
+    runs = [relu_paths(H, L, rho, family, input_scale, int(s)) for s in seeds]
+    n_above = np.array([r["n_above_power"] for r in runs])
+    hits = np.flatnonzero(n_above > 0)
+    return dict(n=n, seeds=seeds, H=H, L=L,
+                within_abs_bound=np.array([r["within_abs_bound"] for r in runs]),
+                n_above_power=n_above,
+                dead_steps=np.array([r["dead_steps"] for r in runs]),
+                first_above=int(seeds[hits[0]]) if hits.size else None)

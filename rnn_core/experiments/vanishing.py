@@ -41,7 +41,7 @@ def explorer_sweep(T=DEFAULTS["T"], activation=DEFAULTS["activation"],
 # (label, activation, family, rho, input_scale): each case tests "vanishes iff rho <= 1".
 RULE_CASES = (
     ("tanh, orthogonal, rho 0.9", "tanh", "orthogonal", 0.9, 1.0),
-    ("relu, orthogonal, rho 1.2", "relu", "orthogonal", 1.2, 1.0),
+    ("relu, orthogonal, rho 2", "relu", "orthogonal", 2.0, 1.0),
     ("sigmoid, orthogonal, rho 2", "sigmoid", "orthogonal", 2.0, 1.0),
     ("sigmoid, orthogonal, rho 3", "sigmoid", "orthogonal", 3.0, 1.0),
     ("linear, orthogonal, rho 1", "linear", "orthogonal", 1.0, 1.0),

@@ -91,6 +91,13 @@ def relu_paths_figure(data, fig=None):
         ref = ref.ravel()
         ok = nz & (ref > 0)
         above = ok & (P > ref * (1 + 1e-9))
+        if not ok.any():   # a step with no active unit: the product is exactly 0, nothing to draw on log axes
+            ax.text(0.5, 0.5, f"every entry of the product is 0:\n{data.get('dead_steps', 0)} step(s) "
+                    "with no active unit", ha="center", va="center", transform=ax.transAxes,
+                    fontsize=TEXT)
+            label_axes(ax, name, "|(prod D_i W_h)_ij|")
+            ax.set_title("no non-zero entry to compare", fontsize=TEXT)
+            continue
         ax.scatter(ref[ok & ~above], P[ok & ~above], s=10, color="tab:blue", label="below")
         ax.scatter(ref[above], P[above], s=14, color="tab:red", marker="^", label="above")
         lim = [min(ref[ok].min(), P[ok].min()) / 2, max(ref[ok].max(), P[ok].max()) * 2]
@@ -105,5 +112,6 @@ def relu_paths_figure(data, fig=None):
                      fontsize=TEXT)
     fig.suptitle(f"ReLU, L = {data['L']} steps, {100 * data['active_fraction']:.0f}% of units "
                  f"active ({int((~nz).sum())} entries exactly 0): |W_h|^L bounds every entry, "
-                 f"|W_h^L| does not", fontsize=TEXT)
+                 + ("|W_h^L| does not" if data["n_above_power"] else "and at this draw so does |W_h^L|"),
+                 fontsize=TEXT)
     return fig
