@@ -280,13 +280,21 @@ def reproduction_figure(table, fig=None):
                         capsize=3, lw=1.3, color=_METHOD_COLORS.get(m), label=m)
         ax.set_xticks(Ts)
         ax.set_ylim(-0.05, 1.05)
-        ax.set_title(f"{task.replace('_', ' ')}, {table['n_seeds']} seeds", fontsize=TEXT)
+        steps = table.get("steps")
+        within = f", {steps[task]} updates" if isinstance(steps, dict) else ""
+        crit = table.get("threshold", {}).get(task)
+        crit = "" if crit is None else (f"\nsuccess: MSE < {crit:g}" if task == "adding"
+                                        else f"\nsuccess: accuracy >= {crit:g}")
+        ax.set_title(f"{task.replace('_', ' ')}, {table['n_seeds']} seeds{within}{crit}",
+                     fontsize=TEXT)
         label_axes(ax, "sequence length T", "success rate" if ax is axes[0] else "")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=TEXT, frameon=False, loc="outside lower center",
                ncol=len(methods))
     rates = np.array([[table["rate"][t][m] for m in methods] for t in tasks_])   # (tasks, M, L)
     falls = bool((np.diff(rates, axis=-1) <= 0).all())
-    fig.suptitle(f"Success within {table.get('steps', 'the')} updates against T"
+    steps = table.get("steps", "the")
+    fig.suptitle(("Success rate against T" if isinstance(steps, dict) else
+                  f"Success within {steps} updates against T")
                  + (": no method does better at a longer T" if falls else ""), fontsize=TITLE)
     return fig
