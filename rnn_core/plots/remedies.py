@@ -179,8 +179,8 @@ def clipping_figure(cmp, van, fig=None):
     ax_c.set_title("clipping shifts every lag alike", fontsize=TEXT)
     label_axes(ax_c, "lag l = T - 1 - k (steps)", "||dL/dW_h from step k||")
     ax_c.legend(fontsize=TEXT, frameon=False, loc="upper right")
-    fig.suptitle("Clipping by value turns the gradient, by norm it does not; neither "
-                 "reaches the long lags", fontsize=TITLE)
+    fig.suptitle("Clipping by value turns the gradient, by norm it does not; clipping by "
+                 "norm leaves the decay with lag as it was", fontsize=TITLE)
     return fig
 
 
