@@ -72,3 +72,14 @@ def test_clipping_bounds_every_step_and_keeps_direction():
         want = ex.cliff_trajectories(lr=0.3, clip=clip_, steps=30)
         np.testing.assert_array_equal(got["paths"], want["paths"])
         np.testing.assert_array_equal(got["clipped"], want["clipped"])
+
+
+def test_leaves_window_flags_the_runs_thrown_out():
+    run = {"paths": np.array([[[4.0, -3.0], [4.5, -2.5], [5.0, -2.0]],      # stays inside
+                              [[4.0, -3.0], [9.0, 1.0], [5.0, -2.0]],       # out and back
+                              [[4.0, -3.0], [4.1, -5.5], [4.2, -5.6]]])}    # below b_range
+    np.testing.assert_array_equal(ex.leaves_window(run), [False, True, True])
+    noclip, clip = ex.cliff_pair(lr=0.3, clip=10.0, steps=30)
+    thrown = ex.leaves_window(clip)
+    assert thrown.any() and clip["clipped"][thrown].any()   # clipped at c = 10, still thrown
+    assert (clip["max_step"] <= 0.3 * 10.0 + 1e-12).all()

@@ -86,3 +86,23 @@ def test_clipping_by_norm_leaves_the_lag_profile(monkeypatch):
     assert res["fired"] and res["scale"] < 1
     assert res["profile_change"] < 1e-12
     assert res["share_clipped"] == pytest.approx(res["share_raw"], rel=1e-12)
+
+
+def test_omega_cosines_collect_omega_derivatives_per_seed():
+    res = ex.omega_cosines([0, 3], T=5, H=3, N=4)
+    np.testing.assert_array_equal(res["seeds"], [0, 3])
+    for seed, i in ((0, 0), (3, 1)):
+        one = ex.omega_derivatives(T=5, H=3, N=4, seed=seed)
+        for m in one["cosine"]:
+            assert res["cosine"][m][i] == one["cosine"][m]
+            assert -1 <= res["cosine"][m][i] <= 1 and res["rel_norm"][m][i] > 0
+    with pytest.raises(ValueError, match="seeds"):
+        ex.omega_cosines(3)
+    with pytest.raises(ValueError, match=r"seeds\[1\]"):
+        ex.omega_cosines([0, -2])
+
+
+def test_omega_training_reports_the_adding_baselines():
+    res = ex.omega_training(T=6, steps=2)
+    b = res["baselines"]
+    assert 0 < b["ignore_first"] < b["constant"]

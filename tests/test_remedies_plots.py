@@ -32,7 +32,15 @@ FIGURES = [
                                                                    patience=1))),
     ("decay", lambda: pl.decay_figure(ex.weight_decay(T=6, steps=3))),
     ("reproduction", lambda: pl.reproduction_figure(_fake_table())),
+    ("reproduction_fair", lambda: pl.reproduction_figure(
+        {**_fake_table(), "steps": {"temporal_order": 200}, "threshold": {"temporal_order": 0.99}})),
 ]
+
+
+def test_fair_table_panels_state_their_budget_and_criterion():
+    fig = pl.reproduction_figure({**_fake_table(), "steps": {"temporal_order": 200},
+                                  "threshold": {"temporal_order": 0.99}})
+    assert "200 updates" in fig.axes[0].get_title() and ">= 0.99" in fig.axes[0].get_title()
 
 
 @pytest.mark.parametrize("name, make", FIGURES, ids=[f[0] for f in FIGURES])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_core.experiments import success_rates as ex
+from rnn_core.training import tasks
 
 
 def test_matched_sizes_are_nearest_to_the_budget():
@@ -45,3 +46,33 @@ def test_reproduction_counts_successes_per_cell():
     assert text.count("\n") == 2 and "/2 [" in text
     with pytest.raises(ValueError, match="methods"):
         ex.reproduction(methods=("Adam",))
+
+
+def test_reproduction_keeps_its_criteria_and_seeds():
+    t = ex.reproduction(lengths=(4,), n_seeds=2, task_names=("adding",), methods=("SGD",),
+                        steps=2, H=3)
+    assert t["steps"] == 2 and t["seeds"] == [0, 1] and ex.REPRO_TASKS["adding"]["threshold"] == 0.1
+
+
+def test_fair_reproduction_uses_the_fair_criteria_and_the_seeds_asked_for():
+    t = ex.fair_reproduction(lengths=(4, 6), n_seeds=2, first_seed=5, methods=("SGD",), H=3)
+    assert t["seeds"] == [5, 6] and t["tasks"] == ["temporal_order", "adding"]
+    assert t["steps"] == {"temporal_order": 200, "adding": 400}
+    assert t["threshold"]["adding"] < 1 / 12 < 0.1        # below what ignoring u1 can reach
+    assert set(t["versions"]) == set(t["tasks"]) and set(t["baselines"]) == {4, 6}
+    for T in (4, 6):
+        assert t["baselines"][T]["ignore_first"] > t["threshold"]["adding"]
+    with pytest.raises(ValueError, match="first_seed"):
+        ex.fair_reproduction(first_seed=-1)
+
+
+def test_adding_baselines_know_the_marked_values():
+    task = tasks.adding(4000, 10, seed=2)
+    b = ex.adding_baselines(task)
+    assert b["ignore_first"] == pytest.approx(1 / 12, abs=0.006)      # Var U(0, 1)
+    assert b["constant"] == pytest.approx(1 / 6, abs=0.01)           # Var(u1 + u2)
+    second = task.x[..., 0] * task.x[..., 1] * (np.arange(10) >= 5)  # the mark in the 2nd half
+    first = task.y[:, 0] - second.sum(axis=1)
+    assert b["ignore_first"] == pytest.approx(np.mean((first - 0.5) ** 2), rel=1e-12)
+    with pytest.raises(ValueError, match="task"):
+        ex.adding_baselines(tasks.temporal_order(4, 10))

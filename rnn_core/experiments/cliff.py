@@ -186,3 +186,12 @@ def cliff_pair(lr=0.3, clip=1.0, steps=30, starts=CLIFF_STARTS):
     out = _descend(np.concatenate([p, p]), lr, c, steps)
     return (_run_dict(lr, None, *(a[:S] for a in out)),
             _run_dict(lr, clip, *(a[S:] for a in out)))
+
+
+def leaves_window(run, w_range=CLIFF_W, b_range=CLIFF_B):
+    """Which runs of a cliff_trajectories result leave the window w_range x b_range (the
+    one the notebook draws) at some step: (S,) bool."""
+    p = run["paths"]                                   # (S, steps + 1, 2)
+    out = ((p[..., 0] < w_range[0]) | (p[..., 0] > w_range[1])
+           | (p[..., 1] < b_range[0]) | (p[..., 1] > b_range[1]))
+    return out.any(axis=1)

@@ -16,7 +16,8 @@ from ..remedies import clipping, optim, regularizer
 from ..training import tasks, train
 from ..cells import elman
 from ..nn.readout import affine_backward, affine_forward
-from ..validate import check_positive
+from ..validate import check_int, check_positive
+from .success_rates import adding_baselines
 
 # The small setting of sections 2-6: an Elman tanh RNN on the adding problem.
 SMALL = {"task": "adding", "T": 20, "H": 16, "batch_size": 20, "lr": 0.05, "n_val": 200,
@@ -168,7 +169,8 @@ def omega_training(task=None, T=20, steps=300, omega_weight=2.0, clip=1.0, lr=0.
     SGD with clipping (clip) on `task` (SMALL's by default) from one initialisation, once
     with omega_weight 0 and once with omega_weight. Returns dict: profile_init,
     profile_plain, profile_omega (log10 ||dL/dh_k|| against lag, (T,)); ratios_* (Omega's
-    r_t per step, (T,)); omega_* (Omega of the validation batch), val_error_*, rho_*.
+    r_t per step, (T,)); omega_* (Omega of the validation batch), val_error_*, rho_*;
+    and baselines (success_rates.adding_baselines of the validation set) for an adding task.
     """
     val = small_task(task=task, T=T, n_val=100)
     H = SMALL["H"] if H is None else H
@@ -184,6 +186,7 @@ def omega_training(task=None, T=20, steps=300, omega_weight=2.0, clip=1.0, lr=0.
         out[f"omega_{name}"] = om
         out[f"val_error_{name}"] = train.evaluate("rnn", p, val)[2]
         out[f"rho_{name}"] = float(matrices.spectral_radius(p["cell"]["W_h"]))
+    out["baselines"] = adding_baselines(val) if val.name == "adding" else None
     return out
 
 
@@ -233,6 +236,19 @@ def omega_derivatives(T=12, H=4, N=8, seed=0, eps=1e-6):
            for m in regularizer.MODES}
     rel = {m: float(np.linalg.norm(grads[m]) / np.linalg.norm(total)) for m in regularizer.MODES}
     return {"grads": grads, "cosine": cos, "rel_norm": rel, "seconds": seconds, "T": T, "H": H}
+
+
+def omega_cosines(seeds, T=12, H=4, N=8):
+    """omega_derivatives at each seed of `seeds` (a sequence of ints >= 0): the cosine of
+    each mode's gradient to the total derivative. Returns dict seeds (S,), cosine {mode:
+    (S,)}, rel_norm {mode: (S,)}. A positive cosine means a descent direction for Omega."""
+    if isinstance(seeds, (int, np.integer)) or len(seeds) == 0:
+        raise ValueError(f"seeds: expected a non-empty sequence of seeds, received {seeds!r}")
+    seeds = [check_int(f"seeds[{i}]", s, low=0) for i, s in enumerate(seeds)]
+    runs = [omega_derivatives(T=T, H=H, N=N, seed=s) for s in seeds]
+    return {"seeds": np.array(seeds),
+            "cosine": {m: np.array([r["cosine"][m] for r in runs]) for m in regularizer.MODES},
+            "rel_norm": {m: np.array([r["rel_norm"][m] for r in runs]) for m in regularizer.MODES}}
 
 
 # ----------------------------------------------------------------------------- optimisers

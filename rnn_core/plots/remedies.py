@@ -7,12 +7,17 @@ The cliff explorer has its own pair: cliff_artists (once per widget: the surface
 update_cliff (per change: the trajectories and the loss curves), with a fixed layout.
 """
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from .common import TEXT, TITLE, WIDTH, label_axes, new_figure
 
-_RUN = {"noclip": dict(color="tab:red", lw=1.0, ls="--", zorder=3),   # on top: visible where
-        "clip": dict(color="tab:blue", lw=2.4, ls="-", zorder=2)}     # the two runs coincide
+# Two colours that cannot blend into a third where the runs coincide: red dashes on top of
+# a white line edged in black (visible on the dark and the light parts of the surface, and
+# on the white loss panel), so a shared stretch reads as red-and-white, not as a new colour.
+_EDGE = [patheffects.Stroke(linewidth=3.6, foreground="k"), patheffects.Normal()]
+_RUN = {"noclip": dict(color="tab:red", lw=1.8, ls=(0, (3, 2)), zorder=3),
+        "clip": dict(color="white", lw=2.0, ls="-", zorder=2, path_effects=_EDGE)}
 _METHOD_COLORS = {"SGD": "tab:gray", "SGD+clip": "tab:blue", "SGD+clip+Omega": "tab:purple",
                   "IRNN": "tab:orange", "LSTM": "tab:green"}
 
@@ -127,12 +132,15 @@ def update_cliff(art, noclip, clip):
                                                                       else 3).round()))
     n = len(noclip["paths"])
     c = clip["clip"]
-    art["ax_a"].set_title(f"lr = {noclip['lr']:.3g}: {_thrown(noclip, surface)} of {n} runs "
-                          f"leave the window unclipped,\n{_thrown(clip, surface)} clipped at "
-                          f"c = {c:.3g} (longest step {noclip['max_step'].max():.3g} vs "
-                          f"{clip['max_step'].max():.3g})", fontsize=TEXT, y=_TITLE_Y)
+    fired = int((clip["clipped"].sum(axis=1) > 0).sum())
+    art["ax_a"].set_title(f"lr = {noclip['lr']:.3g}, c = {c:.3g}: runs that leave the window:\n"
+                          f"{_thrown(noclip, surface)} of {n} without clipping, "
+                          f"{_thrown(clip, surface)} of {n} with it ({fired} of {n} were clipped)",
+                          fontsize=TEXT, y=_TITLE_Y)
     med_n, med_c = np.median(noclip["loss"][:, -1]), np.median(clip["loss"][:, -1])
-    ax_b.set_title(f"median final loss: {med_n:.2g} unclipped,\n{med_c:.2g} clipped",
+    longest = (noclip["max_step"].max(), clip["max_step"].max())
+    ax_b.set_title(f"median loss after step {steps}: {med_n:.2g} without,\n{med_c:.2g} with "
+                   f"clipping (longest step {longest[0]:.3g} vs {longest[1]:.3g})",
                    fontsize=TEXT, y=_TITLE_Y)
     return None
 
@@ -162,8 +170,8 @@ def clipping_figure(cmp, van, fig=None):
     ax_a.legend(fontsize=TEXT, frameon=True, framealpha=1.0, loc="upper right")
     ax_b.semilogy(steps, cmp["grad_norm"], color="k", lw=0.8)
     ax_b.axhline(cmp["c_norm"], color="tab:blue", lw=1, ls="--")
-    ax_b.set_title(f"norm >= c = {cmp['c_norm']:g} at {100 * cmp['fired_norm'].mean():.0f}% "
-                   "of steps", fontsize=TEXT)
+    ax_b.set_title(f"run without clipping: norm >= c = {cmp['c_norm']:g}\nat "
+                   f"{100 * cmp['fired_norm'].mean():.0f}% of its steps", fontsize=TEXT)
     label_axes(ax_b, "training step", "raw gradient norm")
     ax_c.semilogy(van["lags"], van["contrib"], color="k", lw=1.5, label="raw")
     ax_c.semilogy(van["lags"], van["contrib_clipped"], color="tab:blue", lw=1.5, ls="--",
@@ -171,8 +179,8 @@ def clipping_figure(cmp, van, fig=None):
     ax_c.set_title("clipping shifts every lag alike", fontsize=TEXT)
     label_axes(ax_c, "lag l = T - 1 - k (steps)", "||dL/dW_h from step k||")
     ax_c.legend(fontsize=TEXT, frameon=False, loc="upper right")
-    fig.suptitle("Clipping by value turns the gradient, by norm it does not; neither "
-                 "reaches the long lags", fontsize=TITLE)
+    fig.suptitle("Clipping by value turns the gradient, by norm it does not; clipping by "
+                 "norm leaves the decay with lag as it was", fontsize=TITLE)
     return fig
 
 
@@ -272,13 +280,21 @@ def reproduction_figure(table, fig=None):
                         capsize=3, lw=1.3, color=_METHOD_COLORS.get(m), label=m)
         ax.set_xticks(Ts)
         ax.set_ylim(-0.05, 1.05)
-        ax.set_title(f"{task.replace('_', ' ')}, {table['n_seeds']} seeds", fontsize=TEXT)
+        steps = table.get("steps")
+        within = f", {steps[task]} updates" if isinstance(steps, dict) else ""
+        crit = table.get("threshold", {}).get(task)
+        crit = "" if crit is None else (f"\nsuccess: MSE < {crit:g}" if task == "adding"
+                                        else f"\nsuccess: accuracy >= {crit:g}")
+        ax.set_title(f"{task.replace('_', ' ')}, {table['n_seeds']} seeds{within}{crit}",
+                     fontsize=TEXT)
         label_axes(ax, "sequence length T", "success rate" if ax is axes[0] else "")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=TEXT, frameon=False, loc="outside lower center",
                ncol=len(methods))
     rates = np.array([[table["rate"][t][m] for m in methods] for t in tasks_])   # (tasks, M, L)
     falls = bool((np.diff(rates, axis=-1) <= 0).all())
-    fig.suptitle(f"Success within {table.get('steps', 'the')} updates against T"
+    steps = table.get("steps", "the")
+    fig.suptitle(("Success rate against T" if isinstance(steps, dict) else
+                  f"Success within {steps} updates against T")
                  + (": no method does better at a longer T" if falls else ""), fontsize=TITLE)
     return fig

@@ -55,8 +55,8 @@ class CliffExplorer(FigureWidget):
 
 def cliff_explorer(lr=0.3, clip=1.0, steps=30):
     """The notebook-07 explorer: gradient descent on the cliff model from points near the
-    cliff, without clipping (red, dashed) and clipped at the threshold (blue), on the error
-    surface, and the loss per step.
+    cliff, without clipping (red dashes) and clipped at the threshold (white, edged in
+    black), on the error surface, and the loss per step.
 
     Controls: "learning rate" and "clipping threshold" (log sliders, 0.01..10). Each change
     runs experiments.cliff.cliff_pair (both runs in one batch) and redraws with
