@@ -176,3 +176,15 @@ def test_notebook_08_names_are_the_training_functions():
     for name in ("init_lm", "bpc", "train_lm", "hidden_for_budget", "gradient_check", "text_splits"):
         assert getattr(ex, name) is getattr(lm, name)
     assert ex.text_ids is tasks.text_ids
+
+
+def test_contexts_and_lookup_by_hand():
+    ids = np.array([1, 0, 2, 1])
+    np.testing.assert_array_equal(ex.contexts(ids, 3, 2), [1 * 3 + 0, 0 * 3 + 2])
+    np.testing.assert_array_equal(ex.contexts(ids, 3, 0), [0, 0, 0, 0])
+    table = (np.array([2, 5, 9]), np.array([4, 1, 7]))
+    np.testing.assert_array_equal(ex.lookup(table, np.array([9, 0, 5, 10, 2])), [7, 0, 1, 0, 4])
+
+
+def test_char_label_names_the_invisible_characters():
+    assert [plots.language.char_label(c) for c in (" ", "\n", "a")] == ["space", "\\n", "a"]
