@@ -26,3 +26,14 @@ def test_temperature_zero_is_the_argmax_and_ignores_the_seed():
 def test_first_repeat_finds_the_period():
     assert ex.first_repeat("xyz" + "abc" * 20) == 3
     assert ex.first_repeat("abcdefghijklmnopqrstuvwxyz") is None
+
+
+def test_known_word_share_counts_the_words_of_the_reference():
+    vocab = set(ex.words("The cat sat, on the mat.\n"))
+    assert vocab == {"The", "cat", "sat", "on", "the", "mat"}
+    assert ex.known_word_share("the dog sat|on xqz", vocab) == pytest.approx(3 / 5)
+    assert ex.known_word_share(" ,;. 12", vocab) == 0.0
+    with pytest.raises(TypeError, match="vocabulary"):
+        ex.known_word_share("the", ["the"])
+    with pytest.raises(TypeError, match="text"):
+        ex.words(3)

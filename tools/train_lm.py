@@ -3,9 +3,11 @@ longer than the notebook's time budget allows and report the validation bits per
 
     python tools/train_lm.py [--cell gru] [--H 256] [--steps 3000] [--N 32] [--T 64] ...
 
-Prints the count-table baselines, the validation bpc every --val-every updates with the
-elapsed time, a sample at temperature 0.7 from the best validation's params, and a last line
-"train_lm: <cell> H=<H> (<n> parameters): <bpc> validation bpc after <steps> updates in <s> s".
+Prints the count-table baselines (order and smoothing chosen on the validation part, scored
+on validation and test), the validation bpc every --val-every updates with the elapsed time,
+a sample at temperature 0.7 from the best validation's params, and a last line
+"train_lm: <cell> H=<H> (<n> parameters): <bpc> validation bpc after <steps> updates ...
+test <bpc> bpc (best validation's params)".
 Uses rnn_core.experiments.language.train_lm, the same loop as the notebook.
 """
 import argparse
@@ -32,9 +34,12 @@ def main(argv=None):
     ap.add_argument("--val-every", type=int, default=100)
     args = ap.parse_args(argv)
 
-    chars, train, val = language.text_ids()
-    for name, b in language.baselines(train, val, len(chars)).items():
-        print(f"baseline {name}: {b:.3f} bpc")
+    chars, train, val, test = language.text_splits()
+    tables = language.count_tables(train, val, test, len(chars))
+    for k, a, v, t in zip(tables["order"], tables["alpha"], tables["val"], tables["test"]):
+        chosen = " (chosen on validation)" if k == tables["order"][tables["chosen"]] else ""
+        print(f"baseline {language.table_name(k, a)}: validation {v:.3f} bpc, test {t:.3f} bpc"
+              f"{chosen}")
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
           f"load average {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()
@@ -53,7 +58,8 @@ def main(argv=None):
     print(f"train_lm: {args.cell} H={args.H} ({run.n_params} parameters): "
           f"{run.val_bpc[-1]:.3f} validation bpc after {args.steps} updates "
           f"(best {run.val_bpc[best]:.3f} after {run.val_step[best]}) in {run.seconds:.0f} s, "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {os.getloadavg()[0]:.2f}; test "
+          f"{language.bpc(args.cell, run.best_params, test, N=8):.3f} bpc (best validation's params)")
 
 
 if __name__ == "__main__":

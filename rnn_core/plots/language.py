@@ -6,7 +6,7 @@ import numpy as np
 
 from .common import TEXT, TITLE, WIDTH, label_axes, new_figure
 
-BASELINE_STYLES = ("dotted", "dashdot", "dashed")
+BASELINE_STYLES = ("dotted", "dashdot", "dashed", (0, (6, 2, 1, 2, 1, 2)), "solid")
 SAMPLER_SIZE = (WIDTH, 3.4)
 
 
@@ -53,18 +53,28 @@ def exposure_bias_figure(errors, title, fig=None):
 
 def sampler_figure(view, fig=None):
     """The sampler: the next-character probabilities after the prime at this temperature
-    (the most probable ones, as bars), and the text drawn (wrapped, monospace).
+    (the most probable ones above 0, as bars; the character drawn first in orange), and the
+    text drawn (wrapped, monospace).
 
     view: experiments.sampling.sampling_view's dict.
     """
     fig = new_figure(fig, SAMPLER_SIZE, layout="constrained")
     ax, tx = fig.subplots(1, 2, width_ratios=(1, 2.6))
     chars, probs = view["top_chars"], view["top_probs"]
-    y = np.arange(len(chars))[::-1]
-    ax.barh(y, probs, color="tab:blue")
-    ax.set_yticks(y, [repr(c)[1:-1] if c != " " else "space" for c in chars], fontsize=TEXT,
-                  family="monospace")
+    slots = max(len(chars), 10)                  # bars keep their height and start at the top
+    y = slots - 1 - np.arange(len(chars))
+    drawn = chars.index(view["first"])
+    colors = ["tab:blue"] * len(chars)
+    colors[drawn] = "tab:orange"
+    ax.barh(y, probs, color=colors)
+    ax.set_yticks(y, [char_label(c) for c in chars], fontsize=TEXT, family="monospace")
+    ax.set_ylim(-0.6, slots - 0.4)
     ax.set_xlim(0, 1)
+    inside = probs[drawn] > 0.55                 # a long bar holds its label
+    ax.annotate(f"drawn first, p = {view['first_prob']:.2f}", (probs[drawn], y[drawn]),
+                xytext=(-4 if inside else 4, 0), textcoords="offset points", va="center",
+                ha="right" if inside else "left", fontsize=TEXT,
+                color="white" if inside else "tab:orange", annotation_clip=False)
     label_axes(ax, "probability after the prime", "next character")
     t = view["temperature"]
     ax.set_title(f"next character, temperature {t:g}", fontsize=TITLE)
@@ -78,3 +88,8 @@ def sampler_figure(view, fig=None):
     fig.suptitle(f"{view['length']} characters {kind}; '|' marks the end of the prime",
                  fontsize=TITLE)
     return fig
+
+
+def char_label(c):
+    """A character as a bar label: 'space', '\\n' for a newline, else itself."""
+    return "space" if c == " " else repr(c)[1:-1]

@@ -18,13 +18,17 @@ row n of batch k and the final state of one batch is the initial state of the ne
 positions, each starting from the zero state.
 
 Bits per character (bpc) = mean over predicted characters of -log2 p(next character).
+
+The text is split three ways (text_splits): training (the first 90 %, tasks.text_ids's
+training part), validation (the next 5 %: curves, early stopping, every choice) and test
+(the last 5 %: scored once, no choice made on it).
 """
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import task_checks, tasks
+from . import corpus, task_checks, tasks
 from ..bptt import gradcheck
 from ..nn import losses
 from ..cells import sequence, get as get_cell
@@ -39,6 +43,15 @@ ORDERS = ("carried", "shuffled")
 
 
 # ------------------------------------------------------------------------------- the data
+
+def text_splits(name=None):
+    """(chars, train, val, test) ids of a shipped text (None: corpus.DEFAULT), contiguous:
+    train is tasks.text_ids's training part (the first 90 %), and its held-out last tenth
+    is cut into validation (first half) and test (second half). Read-only arrays."""
+    chars, train, held = tasks.text_ids(name)
+    val, test = corpus.split(held, 0.5)
+    return chars, train, val, test
+
 
 def streams(ids, N):
     """ids cut into N equal consecutive streams: (N, L // N), the remainder dropped."""
@@ -150,13 +163,14 @@ class LMRun:
 
 
 def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0, seed=0,
-             order="carried", dtype=np.float32, val_every=100, val_N=64, sample_length=0,
+             order="carried", dtype=np.float32, val_every=100, val_N=8, sample_length=0,
              prime="\n", name=None, on_validation=None, lr_end=None, **opts):
     """Train a character LM with Adam on the training part of a shipped text.
 
     order "carried" (truncated BPTT, state carried across consecutive windows) or
     "shuffled" (random windows, zero initial state). Validation bpc every val_every updates
-    and after the last one, on the whole validation part (bpc); sample_length > 0 adds a
+    and after the last one, on the whole validation part of text_splits (bpc, read as val_N
+    streams); sample_length > 0 adds a
     sample of that length drawn at temperature 1 (seeded) after `prime` at each validation;
     on_validation(updates, bpc) is called after each (progress reports). D defaults to
     min(V, H). lr_end: the learning rate falls linearly from lr to lr_end over the steps
@@ -173,7 +187,7 @@ def train_lm(cell="gru", H=128, D=None, N=32, T=32, steps=300, lr=3e-3, clip=1.0
     if lr_end is not None:
         lr_end = check_positive("lr_end", lr_end, allow_zero=True)
     val_every = check_int("val_every", val_every, low=1)
-    chars, train, val = tasks.text_ids(name)
+    chars, train, val, _ = text_splits(name)
     V = len(chars)
     params = init_lm(cell, V, H, D, seed=seed, dtype=dtype, **opts)
     run = LMRun(cell, params, n_params(params))

@@ -1,5 +1,7 @@
 """The sampler of notebook 08: temperature and prime text -> next-character probabilities
 and a sample from a trained character language model."""
+import html
+
 import ipywidgets as W
 
 from .. import plots
@@ -33,6 +35,19 @@ class Sampler(FigureWidget):
         super().__init__(controls, int(plots.language.SAMPLER_SIZE[1] * DPI) + 4)
         self.render()
 
+    def render(self):
+        """Redraw; a prime the model cannot read shows one short message, not a traceback."""
+        try:
+            sampling.check_prime(self.controls["prime"].value,
+                                 {c: i for i, c in enumerate(self.chars)})
+        except ValueError as e:
+            self.n_errors += 1
+            self.last_error = (f"{e}. The model has an input only for the {len(self.chars)} "
+                               "characters of its training text.")
+            self.image.value = ("<p style='color:#b00'>" + html.escape(self.last_error) + "</p>")
+            return
+        super().render()
+
     def _draw(self):
         c = self.controls
         view = sampling.sampling_view(self.cell, self.params, self.chars, c["prime"].value,
@@ -47,7 +62,7 @@ def sampler(cell, params, chars, prime="\n", temperature=1.0, length=300, seed=0
 
     Controls: "temperature" (0 to 2; 0 is argmax) and "prime" (text of the vocabulary the
     model reads first). Each change recomputes experiments.sampling.sampling_view and
-    redraws plots.language.sampler_figure; a prime with an unknown character shows the
-    error in place of the figure. `.last_view` is the dict on screen.
+    redraws plots.language.sampler_figure; a prime with a character outside the vocabulary
+    shows one line saying which, in place of the figure. `.last_view` is the dict on screen.
     """
     return Sampler(cell, params, chars, prime, temperature, length, seed)
