@@ -7,7 +7,10 @@ one batch: every submission is graded once, four at a time (half of them wait on
 The gradebook, the time of each submission and of the batch are printed (pytest -rP shows them).
 Each hostile submission checks the harm it attempts did not happen; several are built so that
 the harm would show as points (a notebook that defines correct answers only if it could write
-/proc/sys, read the solutions or another submission), so a score of zero is the proof.
+/proc/sys, read the solutions or another submission, or keep three children alive past the
+sandbox's memory), so a score of zero is the proof. The checks of the holes issue 21 found
+(HOLES) are run against the grader of commit 5811df0 by tests/homework/against_old_grader.py,
+where every one of them fails.
 """
 import copy
 import csv
