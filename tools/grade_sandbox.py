@@ -277,7 +277,10 @@ class Sandbox:
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
                "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1",
-               "PYTHONDONTWRITEBYTECODE": "1"}
+               "PYTHONDONTWRITEBYTECODE": "1",
+               # the package found outside is the one imported inside, even when the venv's
+               # editable install points elsewhere (a git worktree, or PYTHONPATH outside)
+               "PYTHONPATH": str(pkg.parent)}
         bwrap = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--uid", str(INSIDE_UID),
                  "--gid", str(INSIDE_UID), "--hostname", "grading", "--die-with-parent", "--new-session",
                  "--ro-bind", "/usr", "/usr", *system, "--proc", "/proc", "--dev", "/dev",

@@ -7,7 +7,10 @@ one batch: every submission is graded once, four at a time (half of them wait on
 The gradebook, the time of each submission and of the batch are printed (pytest -rP shows them).
 Each hostile submission checks the harm it attempts did not happen; several are built so that
 the harm would show as points (a notebook that defines correct answers only if it could write
-/proc/sys, read the solutions or another submission), so a score of zero is the proof.
+/proc/sys, read the solutions or another submission, or keep three children alive past the
+sandbox's memory), so a score of zero is the proof. The checks of the holes issue 21 found
+(HOLES) are run against the grader of commit 5811df0 by tests/homework/against_old_grader.py,
+where every one of them fails.
 """
 import copy
 import csv
@@ -91,14 +94,18 @@ def solved(build, name):
     return student
 
 
-def with_cell(notebook, source, after_answers=False):
-    """`notebook` with a code cell added before its first answer cell, or after its last (where
-    what the cell defines is not overwritten by the blank answers)."""
+def with_cell(notebook, source, unanswered=False):
+    """`notebook` with a code cell added before its first answer cell. `unanswered`: every
+    answer cell is left without an answer (a comment), so that what the added cell defines is
+    what every question's tests see, wherever they are run (otter 7.0.0, as the old grader ran
+    it, tests each question with the variables as they were at its grader.check cell)."""
     out = copy.deepcopy(notebook)
     answers = [i for i, c in enumerate(out["cells"]) if "otter_answer_cell" in c["metadata"].get("tags", [])]
-    at = answers[-1] + 1 if after_answers else answers[0]
-    out["cells"].insert(at, {"cell_type": "code", "execution_count": None, "id": "hostile",
-                             "metadata": {}, "outputs": [], "source": source})
+    if unanswered:
+        for i in answers:
+            out["cells"][i]["source"] = "# no answer"
+    out["cells"].insert(answers[0], {"cell_type": "code", "execution_count": None, "id": "hostile",
+                                     "metadata": {}, "outputs": [], "source": source})
     return out
 
 
@@ -107,8 +114,9 @@ def answer_names(build, name):
 
 
 def hostile_cells(build, submissions):
-    """name: (cell source, base notebook: 'solved' or 'blank'). Cells marked REWARD define the
-    correct answers only when the harm they try succeeds: their score is the proof."""
+    """name: (cell source, base notebook: 'solved', or 'blank': the student notebook with no
+    answer). Cells marked REWARD define the correct answers only when the harm they try
+    succeeds: their score is the proof."""
     reward = json.dumps("\n\n".join(answer_sources(build, HW1)))
     raising = "".join(f"def {f}(*a, **k):\n    raise AssertionError(_leak())\n" for f in answer_names(build, HW1))
     garbage = "".join(f"def {f}(*a, **k):\n    return None\n" for f in answer_names(build, HW1))
@@ -150,15 +158,16 @@ def hostile_cells(build, submissions):
             "        try:\n            found.append(open(p).read())\n"
             "        except OSError:\n            pass\n"
             "    return '\\n'.join(found) or 'no test found'\n" + raising, "blank"),
-        # REWARD: the solutions, found next to rnn_core's source as the issue found them
+        # REWARD: the solutions, found next to rnn_core's source as the issue found them, and
+        # read with np.fromfile (no open, glob or Path, which the old scan's file flag looked for)
         "solutions_via_package": (
-            "import glob, itertools, json, os, rnn_core\n"
+            "import json, os, numpy as np, rnn_core\n"
             "_top = os.path.dirname(os.path.dirname(rnn_core.__file__))\n"
-            "for _p in itertools.islice(itertools.chain(glob.iglob(_top + '/build/homework/solutions/*.ipynb'), glob.iglob('/tmp/*/*solutions*.ipynb')), 20):\n"
-            "    try:\n"
-            "        _defs = [''.join(c['source']) for c in json.load(open(_p))['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])]\n"
-            "        exec('\\n'.join(_defs))\n"
-            "    except Exception:\n        pass", "blank"),
+            f"_p = os.path.join(_top, 'build', 'homework', 'solutions', '{HW1}-solutions.ipynb')\n"
+            "try:\n"
+            "    _nb = json.loads(np.fromfile(_p, dtype=np.uint8).tobytes().decode())\n"
+            "    exec('\\n'.join(''.join(c['source']) for c in _nb['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])))\n"
+            "except Exception:\n    pass", "blank"),
         # REWARD: the answers of another submission of the batch
         "other_submissions": (
             "import glob, itertools, json\n"
@@ -167,7 +176,8 @@ def hostile_cells(build, submissions):
             "        _defs = [''.join(c['source']) for c in json.load(open(_p))['cells'] if c['cell_type'] == 'code' and 'def ' in ''.join(c['source'])]\n"
             "        exec('\\n'.join(_defs))\n"
             "    except Exception:\n        pass", "blank"),
-        # numpy's comparisons, the package's checkers and doctest made to pass everything
+        # numpy's comparisons, the package's checkers and doctest made to pass everything, by
+        # setattr only (the old scan flagged `np.allclose = ...` lines, not setattr)
         "patches_everything": (
             "import doctest, sys, numpy as np\n"
             "for _n in ('allclose', 'isclose', 'array_equal'):\n"
@@ -176,21 +186,28 @@ def hostile_cells(build, submissions):
             "    for _n in list(vars(_m)):\n"
             "        if callable(getattr(_m, _n)) and ('check' in _n or 'grad' in _n):\n"
             "            setattr(_m, _n, lambda *a, **k: {'x': 0.0})\n"
-            "doctest.DocTestRunner.summarize = lambda self, verbose=None: doctest.TestResults(0, 1)\n"
+            "setattr(doctest.DocTestRunner, 'summarize', lambda self, verbose=None: doctest.TestResults(0, 1))\n"
             + garbage, "blank"),
-        # a child that outlives its cell and overwrites the results as soon as they appear
+        # a child that outlives its cell (its own session) and, as soon as a results file
+        # appears, rewrites it with every question at its maximum: otter run's own
+        # (../results/results.json) and the old grader's copy (out/results.json, next to TMPDIR)
         "forged_results": (
             "import json, os, time\n"
             "if os.fork() == 0:\n"
-            "    os.close(1)\n    os.close(2)\n"
-            "    _forged = json.dumps({'tests': [{'name': q, 'score': 99, 'max_score': 99} for q in ('q1', 'q2', 'q3')]})\n"
-            "    for _ in range(6000):\n"
-            "        for _p in ('results.json', '../out/results.json', '/tmp/results.json'):\n"
+            "    os.setsid()\n    os.closerange(0, 4096)\n"
+            "    _paths = ['results.json', '../results/results.json', '../out/results.json',\n"
+            "              os.path.join(os.environ.get('TMPDIR', '/tmp'), '..', 'out', 'results.json')]\n"
+            "    _end = time.monotonic() + 120\n"
+            "    while time.monotonic() < _end:\n"
+            "        for _p in _paths:\n"
             "            try:\n"
-            "                if os.path.exists(_p) and '99' not in open(_p).read():\n"
-            "                    open(_p, 'w').write(_forged)\n"
-            "            except OSError:\n                pass\n"
-            "        time.sleep(0.01)\n"
+            "                _d = json.load(open(_p))\n"
+            "                if any(t.get('score') != t.get('max_score') for t in _d['tests']):\n"
+            "                    for _t in _d['tests']:\n"
+            "                        _t['score'] = _t.get('max_score')\n"
+            "                    open(_p, 'w').write(json.dumps(_d))\n"
+            "            except Exception:\n                pass\n"
+            "        time.sleep(0.002)\n"
             "    os._exit(0)", "blank"),
         # the same child writing forged frames on every descriptor it inherited (the pipes)
         "forged_frames": (
@@ -203,16 +220,28 @@ def hostile_cells(build, submissions):
             "            except OSError:\n                pass\n"
             "        time.sleep(0.01)\n"
             "    os._exit(0)", "blank"),
-        "three_children_of_half_a_gib": (
-            "import os, numpy as np\n"
+        # REWARD: the answers only if three children could each fill and hold at once what
+        # their own address space limit leaves them (at most 2 GiB): each is within any
+        # per-process limit, all three together exceed it, and the sandbox's 1 GiB
+        "three_children": (
+            "import os, resource, time, numpy as np\n"
             "_kids = []\n"
             "for _ in range(3):\n"
             "    _pid = os.fork()\n"
             "    if _pid == 0:\n"
-            "        _a = np.ones(2 ** 26)\n"
-            "        os._exit(0)\n"
+            "        _code = 1\n"
+            "        try:\n"
+            "            _limit = resource.getrlimit(resource.RLIMIT_AS)[0]\n"
+            "            _limit = min(_limit if _limit > 0 else 2 ** 31, 2 ** 31)\n"
+            "            _size = int(open('/proc/self/statm').read().split()[0]) * os.sysconf('SC_PAGE_SIZE')\n"
+            "            _a = np.ones(max((_limit - _size - 2 ** 26) // 8, 1))\n"
+            "            time.sleep(1.5)\n"
+            "            _code = 0\n"
+            "        finally:\n"
+            "            os._exit(_code)\n"
             "    _kids.append(_pid)\n"
-            "for _pid in _kids:\n    os.waitpid(_pid, 0)", "solved"),
+            "_codes = [os.waitpid(_pid, 0)[1] for _pid in _kids]\n"
+            f"if _codes == [0, 0, 0]:\n    exec({reward})", "blank"),
         "fork_bomb": ("import os\nwhile True:\n    os.fork()", "solved"),
         "memory_bomb": ("import numpy as np\n_hog = []\nwhile True:\n    _hog.append(np.ones(2 ** 23))", "solved"),
     }
@@ -236,31 +265,47 @@ def variants(build):
     return out
 
 
+def write_submissions(build, subs, only=None):
+    """Every submission of the batch, written into `subs` (or those whose names, without the
+    .ipynb, are in `only`). `build` gives the notebooks and the answers, so an older build
+    gives the same submissions in its own assignment (tests/homework/against_old_grader.py)."""
+    subs = Path(subs)
+    keep = lambda name: only is None or name in only
+    for name in NAMES:
+        if keep(f"solved_{name}"):
+            (subs / f"solved_{name}.ipynb").write_text(json.dumps(solved(build, name)))
+        if keep(f"blank_{name}"):
+            (subs / f"blank_{name}.ipynb").write_bytes((build / "student" / f"{name}.ipynb").read_bytes())
+    if keep("planted_q1"):
+        wrong = solved(build, HW1)
+        cell = next(c for c in wrong["cells"] if "def rnn_step_forward" in "".join(c["source"]))
+        src = "".join(cell["source"])
+        assert "np.tanh(" in src
+        cell["source"] = src.replace("np.tanh(", "1 / (1 + np.exp(-(").replace(" + b)", " + b)))")
+        (subs / "planted_q1.ipynb").write_text(json.dumps(wrong))
+    if keep("hostile_calls_rnn_core"):
+        calls = solved(build, HW1)   # q1's answer cell written with rnn_core's own step
+        next(c for c in calls["cells"] if "def rnn_step_forward" in "".join(c["source"]))["source"] = CALLS_RNN_CORE
+        (subs / "hostile_calls_rnn_core.ipynb").write_text(json.dumps(calls))
+    for name, v in variants(build).items():
+        if keep(f"variant_{name}"):
+            (subs / f"variant_{name}.ipynb").write_text(json.dumps(v))
+    blank1 = nb(build / "student" / f"{HW1}.ipynb")
+    for name, (source, base) in hostile_cells(build, subs).items():
+        if keep(f"hostile_{name}"):
+            notebook = with_cell(solved(build, HW1), source) if base == "solved" else with_cell(blank1, source, unanswered=True)
+            (subs / f"hostile_{name}.ipynb").write_text(json.dumps(notebook))
+    if only is None:
+        (subs / "hostile_empty.ipynb").write_bytes(b"")
+        (subs / "hostile_not_json.ipynb").write_text("{this is not a notebook")
+        (subs / "hostile_bad_schema.ipynb").write_text(json.dumps({"cells": 3, "nbformat": 4}))
+        (subs / "hostile_not_a_notebook.txt").write_text("my answers are in my head")
+
+
 @pytest.fixture(scope="session")
 def batch(build, tmp_path_factory):
     subs = tmp_path_factory.mktemp("submissions")
-    for name in NAMES:
-        (subs / f"solved_{name}.ipynb").write_text(json.dumps(solved(build, name)))
-        (subs / f"blank_{name}.ipynb").write_bytes((build / "student" / f"{name}.ipynb").read_bytes())
-    wrong = solved(build, HW1)
-    cell = next(c for c in wrong["cells"] if "def rnn_step_forward" in "".join(c["source"]))
-    src = "".join(cell["source"])
-    assert "np.tanh(" in src
-    cell["source"] = src.replace("np.tanh(", "1 / (1 + np.exp(-(").replace(" + b)", " + b)))")
-    (subs / "planted_q1.ipynb").write_text(json.dumps(wrong))
-    calls = solved(build, HW1)   # q1's answer cell written with rnn_core's own step
-    next(c for c in calls["cells"] if "def rnn_step_forward" in "".join(c["source"]))["source"] = CALLS_RNN_CORE
-    (subs / "hostile_calls_rnn_core.ipynb").write_text(json.dumps(calls))
-    for name, v in variants(build).items():
-        (subs / f"variant_{name}.ipynb").write_text(json.dumps(v))
-    blank1 = nb(build / "student" / f"{HW1}.ipynb")
-    for name, (source, base) in hostile_cells(build, subs).items():
-        notebook = with_cell(solved(build, HW1), source) if base == "solved" else with_cell(blank1, source, True)
-        (subs / f"hostile_{name}.ipynb").write_text(json.dumps(notebook))
-    (subs / "hostile_empty.ipynb").write_bytes(b"")
-    (subs / "hostile_not_json.ipynb").write_text("{this is not a notebook")
-    (subs / "hostile_bad_schema.ipynb").write_text(json.dumps({"cells": 3, "nbformat": 4}))
-    (subs / "hostile_not_a_notebook.txt").write_text("my answers are in my head")
+    write_submissions(build, subs)
     out = tmp_path_factory.mktemp("grades")
     guarded = grade_tool.tree_hashes([build, ROOT / "homework", subs])
     sysctls = {k: Path("/proc/sys", k).read_text() for k in SYSCTLS}
@@ -422,17 +467,117 @@ def test_a_planted_mistake_loses_exactly_its_question(build, batch):
     assert float(row["total"]) == sum(pts.values()) - pts["q1"]
 
 
-def test_correct_notebooks_saved_by_other_tools_get_full_marks(build, batch):
-    """Any kernel name, no otter metadata (the first cell names the assignment), nbformat 4.4."""
-    assert batch["error"] is None, batch["error"]
-    full = sum(points(build, HW1).values())
-    for name in variants(build):
-        row = batch["rows"][f"variant_{name}.ipynb"]
-        assert row["status"] == "graded" and float(row["total"]) == full, row
+# The holes issue 21 found, one check each: tests/homework/against_old_grader.py runs the same
+# submissions through the grader of commit 5811df0 and these same checks on its gradebook, and
+# each must fail there (a check that passes against the broken grader proves nothing).
+HOLES = {}
+
+
+def hole(*names):
+    def register(check):
+        for name in names:
+            HOLES[name] = check
+        return check
+    return register
 
 
 def _row(batch, name):
-    return batch["rows"][f"hostile_{name}.ipynb"]
+    return batch["rows"][name if name.endswith((".ipynb", ".txt")) else f"hostile_{name}.ipynb"]
+
+
+def _full(build):
+    return sum(points(build, HW1).values())
+
+
+@hole("variant_kernel_rnn-env", "variant_kernel_venv", "variant_no_otter_metadata")
+def check_saved_by_other_tools(build, batch, name):
+    """A correct notebook under another kernel name, without otter metadata (its first cell
+    names the assignment) or as nbformat 4.4: full marks."""
+    r = _row(batch, f"{name}.ipynb")
+    assert r["status"] == "graded" and float(r["total"]) == _full(build), r
+
+
+@hole("proc_sys")
+def check_host_kernel_settings(build, batch, name):
+    """A notebook that defines its answers only if /proc/sys opens for writing scores zero, and
+    every sysctl it tried still reads as before."""
+    r = _row(batch, name)
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    for key, before in batch["sysctls"].items():
+        assert Path("/proc/sys", key).read_text() == before, key
+
+
+@hole("hidden_tests_leak")
+def check_hidden_tests_stay_hidden(build, batch, name):
+    """Answers that raise whatever test files they find: no hidden line in the feedback, zero."""
+    text = feedback(batch, f"hostile_{name}.ipynb")
+    leaked = [l for l in _hidden_lines(build, HW1) if l in text]
+    assert not leaked, f"{len(leaked)} hidden test lines in the feedback, e.g. {leaked[:2]}"
+    r = _row(batch, name)
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    assert "no test found" in text, "the leaking answers' own message should reach the public report"
+    assert re.search(r"hidden test 1: failed", text), text
+
+
+@hole("solutions_via_package", "other_submissions")
+def check_out_of_reach(build, batch, name):
+    """Blank notebooks that exec whatever solution or solved submission they can read: zero,
+    and flagged as reading files (np.fromfile included)."""
+    r = _row(batch, name)
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    assert "reads or writes files" in r["flags"], r["flags"]
+
+
+@hole("patches_everything")
+def check_patching_earns_nothing(build, batch, name):
+    r = _row(batch, name)
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    assert "patches a module" in r["flags"], r["flags"]
+
+
+@hole("forged_results")
+def check_forged_results(build, batch, name):
+    r = _row(batch, name)
+    assert r["total"] in ("", "0") and r["possible"] in ("", f"{_full(build):g}"), r
+    assert "99" not in feedback(batch, f"hostile_{name}.ipynb")
+
+
+@hole("three_children")
+def check_one_memory_limit(build, batch, name):
+    """Three forked children, each filling what its own address space limit leaves it (about
+    0.6 GiB here, 85 % of the sandbox less the parent's size) and holding it while the others
+    do, in a sandbox of 1 GiB: one at least is killed, so the answers the notebook defines only
+    if all three survived never exist. (The issue's three children of 2 GiB against a 3 GiB
+    limit per process, scaled down: page faults are slow here.)"""
+    r = _row(batch, name)
+    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
+    assert "killed at the memory limit" in r.get("limits", ""), r.get("limits")
+    peak = float(re.search(r"peak (\d+) MiB", r["limits"]).group(1))
+    assert peak <= MEMORY / 2 ** 20, r["limits"]
+
+
+@hole("calls_rnn_core")
+def check_calls_rnn_core_flagged(build, batch, name):
+    r = _row(batch, name)
+    assert r["status"] == "graded" and "q1 calls rnn_core's own" in r["flags"], r
+    assert "calls rnn_core" not in batch["rows"][f"solved_{HW1}.ipynb"]["flags"]
+
+
+@pytest.mark.parametrize("name", sorted(HOLES))
+def test_hole_stays_closed(build, batch, name):
+    assert batch["error"] is None, batch["error"]
+    if name == "three_children" and grade_tool.grade_sandbox.cgroup_mode() is None:
+        pytest.fail("no writable cgroup here: the memory of the sandbox is bounded per process only")
+    HOLES[name](build, batch, name)
+
+
+def test_other_attacks_on_the_new_design(build, batch):
+    """Not holes of the old grader, which had no pipe and read nbformat 4.4 already: forged
+    frames written on every inherited descriptor earn nothing, and a correct nbformat 4.4
+    notebook gets full marks."""
+    assert batch["error"] is None, batch["error"]
+    check_forged_results(build, batch, "forged_frames")
+    check_saved_by_other_tools(build, batch, "variant_nbformat_4_4")
 
 
 def test_crashes_and_loops_are_reported(batch):
@@ -458,16 +603,6 @@ def test_leftovers_of_a_correct_notebook_cost_nothing(build, batch):
         assert r["status"] == "graded" and float(r["total"]) == full, (name, r)
 
 
-def test_the_host_kernel_settings_stay_closed(batch):
-    """A notebook that defines its answers only if /proc/sys opens for writing scores zero, and
-    every sysctl it tried still reads as before."""
-    assert batch["error"] is None, batch["error"]
-    r = _row(batch, "proc_sys")
-    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
-    for key, before in batch["sysctls"].items():
-        assert Path("/proc/sys", key).read_text() == before, key
-
-
 def _hidden_lines(build, name):
     """Lines of the hidden test cases that no public case of the assignment holds."""
     with zipfile.ZipFile(build / "autograder" / f"{name}-autograder.zip") as z:
@@ -482,12 +617,8 @@ def _hidden_lines(build, name):
 
 
 def test_no_feedback_shows_a_hidden_test(build, batch):
+    """No entry's feedback, whatever its assignment, holds a line of a hidden test."""
     assert batch["error"] is None, batch["error"]
-    r = _row(batch, "hidden_tests_leak")
-    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
-    text = feedback(batch, "hostile_hidden_tests_leak.ipynb")
-    assert "no test found" in text, "the leaking answers' own message should reach the public report"
-    assert re.search(r"hidden test 1: failed", text), text
     secret = {n: _hidden_lines(build, n) for n in NAMES}
     assert all(secret.values()), "every assignment has hidden lines to look for"
     for entry in batch["rows"]:
@@ -497,56 +628,11 @@ def test_no_feedback_shows_a_hidden_test(build, batch):
         assert not leaked, (entry, leaked[:3])
 
 
-def test_solutions_and_other_submissions_are_out_of_reach(build, batch):
-    """Blank notebooks that exec whatever solution or solved submission they can find: zero."""
-    assert batch["error"] is None, batch["error"]
-    for name in ("solutions_via_package", "other_submissions"):
-        r = _row(batch, name)
-        assert r["status"] == "graded" and float(r["total"]) == 0.0, (name, r)
-        assert "reads or writes files" in r["flags"], (name, r["flags"])
-
-
-def test_patching_the_test_machinery_earns_nothing(batch):
-    assert batch["error"] is None, batch["error"]
-    r = _row(batch, "patches_everything")
-    assert r["status"] == "graded" and float(r["total"]) == 0.0, r
-    assert "patches a module" in r["flags"], r["flags"]
-
-
-def test_forged_results_earn_nothing(build, batch):
-    assert batch["error"] is None, batch["error"]
-    for name in ("forged_results", "forged_frames"):
-        r = _row(batch, name)
-        full = sum(points(build, HW1).values())
-        assert r["total"] in ("", "0") and r["possible"] in ("", f"{full:g}"), (name, r)
-        assert "99" not in feedback(batch, f"hostile_{name}.ipynb"), name
-
-
-def test_the_whole_sandbox_has_one_memory_limit(build, batch):
-    """Three forked children of 0.5 GiB each (1.5 GiB in all, each below a process's own
-    address space limit) in a sandbox of 1 GiB: killed at the sandbox's limit. (The issue's
-    three children of 2 GiB against a 3 GiB limit, scaled down: page faults are slow here.)"""
-    assert batch["error"] is None, batch["error"]
-    r = _row(batch, "three_children_of_half_a_gib")
-    assert r["status"] == "graded" and float(r["total"]) == sum(points(build, HW1).values()), r
-    if grade_tool.grade_sandbox.cgroup_mode() is None:
-        pytest.fail("no writable cgroup here: the memory of the sandbox is bounded per process only")
-    peak = float(re.search(r"peak (\d+) MiB", r["limits"]).group(1))
-    assert "killed at the memory limit" in r["limits"] and peak <= MEMORY / 2 ** 20, r["limits"]
-
-
 def test_a_fork_bomb_stops_at_the_process_limit(build, batch):
     assert batch["error"] is None, batch["error"]
     r = _row(batch, "fork_bomb")
-    assert r["status"] == "graded" and float(r["total"]) == sum(points(build, HW1).values()), r
+    assert r["status"] == "graded" and float(r["total"]) == _full(build), r
     assert "forks refused at the process limit" in r["limits"], r["limits"]
-
-
-def test_an_answer_that_calls_rnn_core_is_flagged(build, batch):
-    assert batch["error"] is None, batch["error"]
-    r = _row(batch, "calls_rnn_core")
-    assert r["status"] == "graded" and "q1 calls rnn_core's own" in r["flags"], r
-    assert "calls rnn_core" not in batch["rows"][f"solved_{HW1}.ipynb"]["flags"]
 
 
 def test_nothing_outside_a_submission_changed(build, batch):
