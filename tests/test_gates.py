@@ -13,7 +13,23 @@ def test_carousel_block_is_the_forget_gate():
     assert c["J"].shape == (2, 6, 6)
     assert c["gap"] < 1e-14                                # dC_t/dC_{t-1} = diag(f_t)
     assert np.all(c["f"] > 0) and np.all(c["f"] < 1)
-    assert np.all(c["Ch"] > 0) and np.all(c["hC"] > 0)     # the other paths are there too
+    assert np.all(c["norm_Ch"] > 0) and np.all(c["norm_hC"] > 0)   # the other paths are there too
+
+
+def test_cell_to_state_block_is_diagonal_too():
+    """dh_t/dC_{t-1} = diag(o_t tanh'(C_t) f_t): no W either; the W enters from h_{t-1}."""
+    c = ex.carousel_jacobian(H=3, D=2, N=2, seed=2)
+    assert c["hC_gap"] < 1e-14
+    np.testing.assert_allclose(np.diagonal(c["hC"], axis1=1, axis2=2), c["hC_diag"], rtol=1e-12)
+    assert np.all(c["offdiag_hh"] > 1e-3) and np.all(c["offdiag_Ch"] > 1e-3)
+    # known value: a saturated-open output gate and C_t = 0 make the block diag(f_t)
+    params = cells.lstm.init_params(2, 3, seed=0)
+    params["W_o"][:], params["b_o"][:] = 0.0, ex.OPEN_BIAS
+    params["W_i"][:], params["b_i"][:] = 0.0, -ex.OPEN_BIAS      # i = 1e-18: C_t = f C_{t-1}
+    state = {"h": np.zeros((1, 3)), "c": np.zeros((1, 3))}
+    J = gradflow.jacobians.jacobian_step("lstm", np.ones((1, 2)), state, params)
+    f = ex.lstm_gates(np.ones((1, 2)), state, params)["f"]
+    np.testing.assert_allclose(J[0, :3, 3:], np.diag(f[0]), rtol=1e-12, atol=1e-15)
 
 
 def test_without_forget_gate_keeps_the_cell_exactly():

@@ -79,3 +79,19 @@ def test_figures_are_legible(name, make):
     fig = make()
     check_legible(fig, name)
     assert repr(fig).startswith("Figure: ")
+
+
+def test_lag_figure_draws_wilson_intervals():
+    from rnn_core.experiments import success_rates as sr
+    res = sr.lag_rates("memory", lengths=(3, 4), budget=60, seeds=(2, 3), steps=25, batch_size=8,
+                       n_val=20, cells_=("rnn", "lstm"))
+    fig = pg.lag_figure([res])
+    check_legible(fig, "lag")
+    ax = fig.axes[0]
+    assert "95 % Wilson" in ax.get_title() and "seeds, 2 to 3" in ax.get_title()
+    # each errorbar's vertical segments run from the Wilson lower to the upper bound
+    for container, cell in zip(ax.containers, res["cells"]):
+        segments = container.lines[2][0].get_segments()
+        lo, hi = res["interval"][cell]
+        np.testing.assert_allclose([s[0][1] for s in segments], lo, atol=1e-12)
+        np.testing.assert_allclose([s[1][1] for s in segments], hi, atol=1e-12)

@@ -5,6 +5,7 @@ import pytest
 
 from rnn_core.experiments import success_rates as ex
 from rnn_core.training import tasks
+from rnn_core.training.many import seedgrid
 
 
 def test_matched_sizes_are_nearest_to_the_budget():
@@ -76,3 +77,37 @@ def test_adding_baselines_know_the_marked_values():
     assert b["ignore_first"] == pytest.approx(np.mean((first - 0.5) ** 2), rel=1e-12)
     with pytest.raises(ValueError, match="task"):
         ex.adding_baselines(tasks.temporal_order(4, 10))
+
+
+def test_fisher_exact_known_values():
+    assert ex.fisher_exact(3, 4, 1, 4) == pytest.approx(34 / 70)      # tables 1, 16, 36, 16, 1 / 70
+    assert ex.fisher_exact(4, 5, 1, 5) == pytest.approx(13 / 63)      # 4/5 against 1/5: p = 0.21
+    assert ex.fisher_exact(0, 10, 10, 10) == pytest.approx(2 / 184756)  # 2 / C(20, 10)
+    assert ex.fisher_exact(2, 6, 2, 6) == 1.0
+    assert ex.fisher_exact(7, 10, 1, 12) == pytest.approx(ex.fisher_exact(1, 12, 7, 10))
+    with pytest.raises(ValueError, match="k1"):
+        ex.fisher_exact(6, 5, 1, 5)
+    with pytest.raises(ValueError, match="n2"):
+        ex.fisher_exact(1, 5, 0, 0)
+
+
+def test_lag_rates_is_lag_experiment_over_chosen_seeds_with_intervals():
+    kw = dict(lengths=(3,), budget=60, steps=25, batch_size=8, n_val=20, cells_=("rnn", "lstm"))
+    res = ex.lag_rates("memory", seeds=range(2), **kw)
+    ref = ex.lag_experiment("memory", seeds=2, **kw)
+    assert res["seeds"] == [0, 1] and res["n_seeds"] == 2
+    for c in res["cells"]:
+        np.testing.assert_array_equal(res["successes"][c], ref["successes"][c])
+        lo, hi = res["interval"][c]
+        assert (lo[0], hi[0]) == pytest.approx(seedgrid.wilson(int(res["successes"][c][0]), 2))
+    other = ex.lag_rates("memory", seeds=(5, 9), **kw)
+    assert other["seeds"] == [5, 9] and {r["seed"] for r in other["records"]} == {5, 9}
+    pairs = ex.lag_comparisons(res)
+    assert [p["pair"] for p in pairs] == [("rnn", "lstm")]
+    k = tuple(int(res["successes"][c][0]) for c in ("rnn", "lstm"))
+    assert pairs[0]["successes"] == k and pairs[0]["p"] == ex.fisher_exact(k[0], 2, k[1], 2)
+    assert "/2 [" in ex.format_lag_intervals(res)
+    with pytest.raises(ValueError, match="seeds"):
+        ex.lag_rates("memory", seeds=(1, 1), **kw)
+    with pytest.raises(ValueError, match="seeds"):
+        ex.lag_rates("memory", seeds=(), **kw)

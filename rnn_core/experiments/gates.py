@@ -97,25 +97,44 @@ def lstm_gates(x_t, state, params):
 
 
 def carousel_jacobian(H=4, D=3, N=2, forget_bias=1.0, seed=0):
-    """One LSTM step's measured Jacobian d[h_t; C_t]/d[h_{t-1}; C_{t-1}] and its C-to-C block.
+    """One LSTM step's measured Jacobian d[h_t; C_t]/d[h_{t-1}; C_{t-1}] and its blocks.
 
     A seeded LSTM (cells.lstm.init_params), a random state and input. Returns a dict: "J"
     (N, 2H, 2H) from gradflow.jacobians.jacobian_step; "CC" = J[:, H:, H:], dC_t/dC_{t-1};
-    "f" (N, H) the forget gate; "gap" = max |CC - diag(f)|; the norms of the other blocks
-    "hh", "hC" (dh_t/dC_{t-1}) and "Ch" (dC_t/dh_{t-1}), (N,) each.
+    "f" (N, H) the forget gate; "gap" = max |CC - diag(f)|; "hC" = J[:, :H, H:],
+    dh_t/dC_{t-1}, and "hC_diag" (N, H) = o_t tanh'(C_t) f_t, its value from the equations
+    (C_{t-1} reaches h_t only through C_t), with "hC_gap" = max |hC - diag(hC_diag)|; the
+    spectral norms "norm_hh", "norm_hC", "norm_Ch" (N,) of dh_t/dh_{t-1}, dh_t/dC_{t-1}
+    and dC_t/dh_{t-1}; and "offdiag_hh", "offdiag_Ch" (N,): the largest off-diagonal
+    entry of the two blocks out of h_{t-1}, through which every W enters.
     """
     params = cells.lstm.init_params(D, H, seed=seed, forget_bias=forget_bias)
     rng = np.random.default_rng([seed, 5])
     state = {"h": np.tanh(rng.standard_normal((N, H))), "c": rng.standard_normal((N, H))}
     x_t = rng.standard_normal((N, D))
     J = gradflow.jacobians.jacobian_step("lstm", x_t, state, params)                 # (N, 2H, 2H)
-    f = lstm_gates(x_t, state, params)["f"]
-    CC = J[:, H:, H:]
-    diag = np.zeros_like(CC)
-    diag[:, np.arange(H), np.arange(H)] = f
+    gates = lstm_gates(x_t, state, params)
+    f = gates["f"]
+    C_t = f * state["c"] + gates["i"] * gates["C~"]                                 # (N, H)
+    hC_diag = gates["o"] * (1.0 - np.tanh(C_t) ** 2) * f
+    blocks = dict(hh=J[:, :H, :H], hC=J[:, :H, H:], Ch=J[:, H:, :H], CC=J[:, H:, H:])
+    idx = np.arange(H)
+
+    def diag_gap(A, d):
+        full = np.zeros_like(A)
+        full[:, idx, idx] = d
+        return float(np.abs(A - full).max())
+
+    def offdiag(A):
+        B = np.abs(A).copy()
+        B[:, idx, idx] = 0.0
+        return B.max(axis=(1, 2))
+
     norm = lambda A: np.linalg.norm(A, ord=2, axis=(1, 2))
-    return dict(J=J, CC=CC, f=f, gap=float(np.abs(CC - diag).max()), H=H,
-                hh=norm(J[:, :H, :H]), hC=norm(J[:, :H, H:]), Ch=norm(J[:, H:, :H]))
+    return dict(J=J, CC=blocks["CC"], f=f, gap=diag_gap(blocks["CC"], f), H=H,
+                hC=blocks["hC"], hC_diag=hC_diag, hC_gap=diag_gap(blocks["hC"], hC_diag),
+                norm_hh=norm(blocks["hh"]), norm_hC=norm(blocks["hC"]), norm_Ch=norm(blocks["Ch"]),
+                offdiag_hh=offdiag(blocks["hh"]), offdiag_Ch=offdiag(blocks["Ch"]))
 
 
 FORGET_BIASES = (0.0, 1.0, 3.0, 5.0)

@@ -6,6 +6,8 @@ and a whole table is one seedgrid.grid (equal to separate fits run for run). A r
 succeeds when a validation on held-out sequences meets the task's criterion. The seeds are
 0 .. n - 1, so the same arguments give the same table (wall times excepted).
 """
+import math
+
 import numpy as np
 
 from .. import cells
@@ -60,6 +62,37 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
     standard error sqrt(p (1 - p) / n) over seeds; "successes"; "H", "n_params" {cell: int};
     "median_steps" {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
     """
+    n = check_int("seeds", seeds, low=1)
+    return _lag_grid(task, lengths, budget, list(range(n)), steps, lr, batch_size, n_val,
+                     val_seed, cells_)
+
+
+def lag_rates(task, lengths, budget, seeds, steps=300, lr=None, batch_size=32, n_val=300,
+              val_seed=123, cells_=LAG_CELLS, z=1.96):
+    """lag_experiment over the given seeds (a sequence of distinct ints >= 0, for instance
+    range(8 * SEED, 8 * SEED + 8)), with the Wilson score interval of every rate.
+
+    Returns lag_experiment's dict plus "seeds" (the list) and "interval" {cell: (lo, hi)},
+    each (len(lengths),): the Wilson interval at z (1.96: 95 %) of successes / len(seeds).
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed, received an empty sequence")
+    seeds = [check_int("seeds", s, low=0) for s in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: expected distinct seeds, received {seeds}")
+    res = _lag_grid(task, lengths, budget, seeds, steps, lr, batch_size, n_val, val_seed, cells_)
+    n = len(seeds)
+    res["seeds"] = seeds
+    res["interval"] = {}
+    for c in res["cells"]:
+        bounds = np.array([seedgrid.wilson(int(k), n, z) for k in res["successes"][c]])
+        res["interval"][c] = (bounds[:, 0], bounds[:, 1])
+    return res
+
+
+def _lag_grid(task, lengths, budget, seeds, steps, lr, batch_size, n_val, val_seed, cells_):
+    """The training behind lag_experiment and lag_rates, over the list `seeds`."""
     check_choice("task", task, tuple(LAG_TASKS))
     make, D, O, what = LAG_TASKS[task]
     sizes = matched_sizes(budget, D, O, cells_)
@@ -67,8 +100,8 @@ def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_siz
     for c in cells_:
         rate = lr if lr is not None else (0.05 if (c == "rnn" and task == "adding") else 0.1)
         methods[c] = dict(cell=c, H=sizes[c], lr=rate)
-    n = check_int("seeds", seeds, low=1)
-    g = seedgrid.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, list(range(n)),
+    n = len(seeds)
+    g = seedgrid.grid(lambda T: make(n_val, T, val_seed), list(lengths), methods, seeds,
                       steps=steps, batch_size=batch_size, optimizer="momentum", momentum=0.9,
                       clip=1.0, val_every=25, until_success=True)
     table = {(r["method"], r["T"]): r for r in g.table()}
@@ -92,6 +125,48 @@ def format_lag_table(res):
             f"{res['successes'][c][j]:>2d}/{res['n_seeds']} {res['rate'][c][j]:5.2f} +- {res['err'][c][j]:4.2f}"
             .rjust(20) for c in res["cells"]))
     return "\n".join(lines)
+
+
+def format_lag_intervals(res):
+    """lag_rates' result as a text table: successes / seeds and the 95 % Wilson interval."""
+    head = f"{'T':>4s} " + " ".join(f"{c + ' (H=' + str(res['H'][c]) + ')':>19s}" for c in res["cells"])
+    lines = [head]
+    for j, T in enumerate(res["lengths"]):
+        lines.append(f"{T:4d} " + " ".join(
+            f"{res['successes'][c][j]:>2d}/{res['n_seeds']} [{res['interval'][c][0][j]:.2f}, "
+            f"{res['interval'][c][1][j]:.2f}]".rjust(19) for c in res["cells"]))
+    return "\n".join(lines)
+
+
+def fisher_exact(k1, n1, k2, n2):
+    """Two-sided p-value of Fisher's exact test: k1 successes in n1 runs against k2 in n2.
+
+    Given the total k1 + k2, the count of the first group is hypergeometric; the p-value is
+    the probability of every split at most as likely as the observed one (with scipy's
+    relative tolerance of 1e-7 for ties). Returns a float in (0, 1].
+    """
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    k1, k2 = check_int("k1", k1, low=0, high=n1), check_int("k2", k2, low=0, high=n2)
+    total = k1 + k2
+    prob = lambda a: math.comb(n1, a) * math.comb(n2, total - a) / math.comb(n1 + n2, total)
+    observed = prob(k1)
+    splits = range(max(0, total - n2), min(n1, total) + 1)
+    return min(1.0, sum(prob(a) for a in splits if prob(a) <= observed * (1 + 1e-7)))
+
+
+def lag_comparisons(res, j=-1):
+    """Every pair of cells at the length lengths[j] of a lag_rates result: a list of dicts
+    "pair" (cell a, cell b), "successes" (k_a, k_b), "p" (fisher_exact) and "overlap"
+    (whether the two Wilson intervals overlap)."""
+    n, out = res["n_seeds"], []
+    cells_ = res["cells"]
+    for i, a in enumerate(cells_):
+        for b in cells_[i + 1:]:
+            ka, kb = int(res["successes"][a][j]), int(res["successes"][b][j])
+            (la, ha), (lb, hb) = ((res["interval"][c][0][j], res["interval"][c][1][j]) for c in (a, b))
+            out.append(dict(pair=(a, b), successes=(ka, kb), p=fisher_exact(ka, n, kb, n),
+                            overlap=bool(la <= hb and lb <= ha)))
+    return out
 
 
 # ----------------------------------------------------------------------------------------

@@ -23,6 +23,11 @@ _YLABEL_AT = 0.62
 _XLABEL_AT = 0.27
 _TITLE_Y = 1.02
 _ROW = 0.21
+# Panel (b): an exactly-zero gradient is a triangle at the bottom, each series's shifted
+# sideways so that two at one rho stay visible; and the tanh RNN may fall below the panel
+# when it would take more than BELOW decades under the chosen cell's lowest value.
+_DODGE = {"h": -0.045, "c": 0.0, "ref": 0.045}
+BELOW = 45.0
 
 
 def _axes(fig, rect):
@@ -60,13 +65,19 @@ def cell_explorer_artists(fig=None):
     for i, (x, style) in enumerate(((0.0, dict(color=COLORS["h"], lw=1.6)),
                                      (3.1, dict(color=COLORS["c"], lw=1.6, ls="--")),
                                      (6.2, dict(color=COLORS["ref"], lw=1.2)),
-                                     (0.0, dict(color="k", marker="v", ls="none")),
+                                     (0.0, None),
                                      (3.1, dict(color="k", lw=0.8, ls=":")))):
         y = (i // 3 + 0.5) * _ROW
-        handle, = key.plot([x + 0.02, x + 0.3] if "marker" not in style else [x + 0.16],
-                           [y, y] if "marker" not in style else [y], **style)
+        if style is None:       # the exactly-zero triangles, one per series in its colour
+            handle = tuple(key.plot([x + 0.05 + 0.11 * j], [y], marker="v", ms=6, ls="none",
+                                    color=COLORS[s])[0] for j, s in enumerate(("h", "c", "ref")))
+        else:
+            handle = key.plot([x + 0.02, x + 0.3], [y, y], **style)[0]
         rows.append((handle, key.text(x + 0.38, y, "", va="center", ha="left", fontsize=TEXT)))
     art["key"] = dict(ax=key, rows=rows)
+    pl, pb, pw, _ = _PANELS["b"]      # under panel (b)'s x label, outside the key's kept pixels
+    art["b_below"] = fig.text((pl + pw / 2) / W, (b + h) / H + 0.01, "", ha="center",
+                              va="bottom", fontsize=TEXT, color=COLORS["ref"])
     ax_a.set_xlabel("lag l = T - k (steps)")
     ax_a.set_ylabel("log10 gradient norm")
     ax_b.set_xlabel("rho of every recurrent block")
@@ -131,13 +142,25 @@ def update_cell_explorer(art, data):
     ax_a.set_ylim(lo, hi)
     ends = {name: v[:, -1] for name, v in series.items()}
     blo, bhi = finite_ylim(np.concatenate(list(ends.values())))
+    below = ""
+    own = np.concatenate([ends[n] for n in ("h", "c") if n in ends])
+    if ref is not None and np.isfinite(own).any():
+        floor = float(np.nanmin(own)) - BELOW
+        ref_end = np.where(np.isfinite(ends["ref"]), ends["ref"], np.inf)
+        if ref_end.min() < floor:            # the tanh RNN would flatten the chosen cell's curve
+            blo, bhi = finite_ylim(np.concatenate([own, ref_end[ref_end >= floor], [floor]]))
+            lowest = int(np.argmin(ref_end))
+            below = (f"the tanh RNN leaves the panel: down to {_decades(ref_end[lowest])} "
+                     f"at rho = {rhos[lowest]:g}")
+    art["b_below"].set_text(below)
     for name, end in ends.items():
         art["b_" + name].set_data(rhos, end)
         art["b_dots_" + name].set_data(rhos, end)
         zero = at_floor(raw[name][:, -1])
-        art["b_zero_" + name].set_data(rhos[zero], np.full(zero.sum(), blo + 0.03 * (bhi - blo)))
+        art["b_zero_" + name].set_data(rhos[zero] + _DODGE[name],
+                                       np.full(zero.sum(), blo + 0.04 * (bhi - blo)))
     art["b_rho"].set_xdata([rhos[k], rhos[k]])
-    ax_b.set_xlim(rhos.min() - 0.05, rhos.max() + 0.05)
+    ax_b.set_xlim(rhos.min() - 0.1, rhos.max() + 0.1)           # room for the dodged triangles
     ax_b.set_ylim(blo, bhi)
     label = _cell_label(s)
     main = ends["c"][k] if lstm else ends["h"][k]
@@ -154,11 +177,15 @@ def update_cell_explorer(art, data):
     key = (label, ref is not None)
     if art["key_for"] != key:
         texts = [f"{label}: ||dL/dh_k||", "LSTM: ||dL/dC_k|| (the carousel)",
-                 "tanh RNN: ||dL/dh_k||", "exactly 0 (drawn at the bottom)",
+                 "tanh RNN: ||dL/dh_k||", "exactly 0 (bottom of b)",
                  "the chosen rho (panel b)"]
         for (handle, text), t, on in zip(art["key"]["rows"], texts,
                                           (True, lstm, ref is not None, True, True)):
-            handle.set_visible(on)
+            if isinstance(handle, tuple):
+                for marker, s_on in zip(handle, (True, lstm, ref is not None)):
+                    marker.set_visible(s_on)
+            else:
+                handle.set_visible(on)
             text.set_visible(on)
             text.set_text(t)
         art["key_for"] = key
@@ -254,19 +281,26 @@ LAG_COLORS = {"rnn": "tab:gray", "lstm": "tab:orange", "gru": "tab:blue"}
 
 
 def lag_figure(results):
-    """experiments.success_rates.lag_experiment results, one panel per task: the success rate against
-    the sequence length per cell, error bars = the binomial standard error over seeds."""
+    """experiments.success_rates.lag_rates results, one panel per task: the success rate against
+    the sequence length per cell, with its 95 % Wilson interval over seeds as error bars."""
     fig = new_figure(None, (WIDTH, 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(results)))
     for ax, res in zip(axes, results):
         for j, cell in enumerate(res["cells"]):
             rate = res["rate"][cell]
-            ax.errorbar(np.asarray(res["lengths"]) + (j - 1) * 0.4, rate, yerr=res["err"][cell],
+            lo, hi = res["interval"][cell]
+            ax.errorbar(np.asarray(res["lengths"]) + (j - 1) * 0.4, rate,
+                        yerr=np.vstack([rate - lo, hi - rate]),
                         marker="o", ms=4, capsize=3, lw=1.4, color=LAG_COLORS[cell],
                         label=f"{CELL_NAMES[cell]} (H = {res['H'][cell]}, "
                               f"{res['n_params'][cell]} params)")
         ax.set_ylim(-0.05, 1.05)
         label_axes(ax, "sequence length T", "success rate over seeds")
-        ax.set_title(f"{res['title']}\n({res['n_seeds']} seeds per point)", fontsize=TITLE)
+        runs = len(res["cells"]) * res["n_seeds"]
+        wins = [sum(int(res["successes"][c][j]) for c in res["cells"]) for j in (0, -1)]
+        ax.set_title(f"{res['title']}: {wins[0]}/{runs} runs learn at T = {res['lengths'][0]}, "
+                     f"{wins[1]}/{runs} at T = {res['lengths'][-1]}\n(95 % Wilson intervals over "
+                     f"{res['n_seeds']} seeds, {res['seeds'][0]} to {res['seeds'][-1]})",
+                     fontsize=TITLE)
         ax.legend(fontsize=TEXT, loc="lower left")
     return fig
