@@ -9,8 +9,9 @@ pass takes longer than SLOW_S (the ones that train) is re-run in the shuffled or
 that the part stays within a few minutes; the notebooks run two at a time (make test-notebooks).
 
 The kernel runs under one of the portability settings (numpy's SIMD loops down to the
-baseline: test_portability.py runs the others), and the first pass must also print what is
-stored, so that this run doubles as that setting's portability check.
+baseline, with OpenBLAS's Sandybridge kernel: test_portability.py runs the other), and the
+first pass must also print what is stored, so that this run doubles as that setting's
+portability check.
 """
 import copy
 import json
