@@ -6,6 +6,7 @@ No error must hold at any seed, so the notebooks run at seeds.FLOOR_SEED (one of
 seeds, tests/notebooks/seeds.py), not at their stored seed: this run is also that seed's run
 of the seed test, every assert of every notebook at a seed its prose was not written from.
 Two notebooks run at a time (JOBS), the longest first, each in a fresh kernel."""
+import asyncio
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -30,12 +31,30 @@ def test_this_is_the_floor_stack():
         assert metadata.version(name) == PINS[name], (name, metadata.version(name), PINS[name])
 
 
+def _run_at_floor_seed(path):
+    """seeds.run in a worker thread, which then closes the event loop nbclient gave it.
+
+    nbclient's synchronous calls run on the calling thread's asyncio loop, made for a thread
+    that has none; left open, its self-pipe sockets reach the garbage collector at the end of
+    the session (six ResourceWarnings, errors under pytest's filterwarnings)."""
+    try:
+        return seeds.run(path, seeds.FLOOR_SEED)
+    finally:
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:                   # this thread never got a loop
+            loop = None
+        if loop is not None and not loop.is_running():
+            loop.close()
+        asyncio.set_event_loop(None)            # the thread's next run makes a new one
+
+
 @pytest.fixture(scope="module")
 def runs():
     """Every notebook's run at FLOOR_SEED, started at once on JOBS threads, longest first."""
     pool = ThreadPoolExecutor(JOBS)
     order = sorted(NOTEBOOKS, key=lambda p: p.stat().st_size, reverse=True)
-    futures = {p: pool.submit(seeds.run, p, seeds.FLOOR_SEED) for p in order}
+    futures = {p: pool.submit(_run_at_floor_seed, p) for p in order}
     try:
         yield futures
     finally:
