@@ -111,7 +111,8 @@ def test_readme_lists_the_parts_of_make_test_in_order():
     assert parts[:1] == ["unit"] and len(parts) == len(set(parts)), parts
     text = _readme()
     line = next(l for l in text.splitlines() if l.startswith("- `make test-unit`"))
-    assert re.findall(r"`make test-(\w+)`", line) == parts, (line, parts)
+    listed = line.split("`: ", 1)[0] + "`"           # the list, before what it says of them
+    assert re.findall(r"`make test-(\w+)`", listed) == parts, (listed, parts)
     stated = {NUMBER_WORDS[w] for w in re.findall(
         r"\b(" + "|".join(NUMBER_WORDS) + r") parts\b", text + (ROOT / "Makefile").read_text())}
     assert stated == {len(parts)}, f"README.md/Makefile state {stated} parts, TEST_PARTS has {len(parts)}"
