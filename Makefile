@@ -1,5 +1,6 @@
 # Two commands for a new user on a machine with Python 3 and make:
-#   make test   install into .venv, then each part of TEST_PARTS in turn (below)
+#   make test   install into .venv, then each part of TEST_PARTS in turn: unit, notebooks,
+#               browser, homework, book, floor (each also `make test-<part>`, below)
 #   make lab    install into .venv, then open JupyterLab on notebooks/
 PYTHON ?= python3
 VENV   := .venv
@@ -55,16 +56,18 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-# The parts in turn, stopping at the first that fails; then each part's time, and every
-# file the tests wrote into their HOME, which should be none. Under CI (CI=true) such a
-# file fails the run.
+# The parts in turn, stopping at the first that fails (KEEP_GOING=1: run every part and fail
+# at the end, for a full report); then each part's time, and every file the tests wrote into
+# their HOME, which should be none. Under CI (CI=true) such a file fails the run.
+# TEST_PARTS grows below, part by part: unit notebooks browser homework book floor.
 TEST_PARTS := unit notebooks browser homework
+KEEP_GOING ?=
 test: $(STAMP)
 	@mkdir -p $(TEST_HOME)/home && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
 	for part in $(TEST_PARTS); do \
-	  t0=$$(date +%s); $(MAKE) --no-print-directory test-$$part || rc=$$?; \
+	  t0=$$(date +%s); prc=0; $(MAKE) --no-print-directory test-$$part || prc=$$?; \
 	  times="$$times, test-$$part $$(( $$(date +%s) - t0 )) s"; \
-	  if [ $$rc != 0 ]; then times="$$times (failed)"; break; fi; \
+	  if [ $$prc != 0 ]; then rc=$$prc; times="$$times (failed)"; [ -n "$(KEEP_GOING)" ] || break; fi; \
 	done; \
 	echo "make test: $${times#, }"; \
 	written=$$(find "$$HOME" -newer $(TEST_HOME)/.test-started -type f 2>/dev/null | head -20); \
@@ -84,12 +87,17 @@ test-unit: $(STAMP)
 # nbval re-runs every notebook in a fresh kernel of this venv and compares the outputs
 # of cells tagged nbval-check-output; tests/nbval_timing.py prints each notebook's run
 # time. The kernel draws with the inline backend, as a student's does (no MPLBACKEND).
+# Two notebooks at a time: `--dist loadfile` keeps each notebook's cells on one worker, in
+# order, in one kernel (nbval's README, "Parallel execution").
 # tests/notebooks then runs, two notebooks at a time: the run-order test (each notebook's cells
 # re-run shuffled and reversed in one kernel: the checked outputs must not move, since a student
-# re-runs cells in any order), under numpy's baseline SIMD loops; and the portability test
-# (tests/notebooks/portability.py), which re-runs each notebook under numpy without its AVX-512
-# loops and under two other OpenBLAS kernels. Every checked output must print what is stored,
-# on any correct machine: `$(PY) tests/notebooks/portability.py` surveys all the settings.
+# re-runs cells in any order), under numpy without its AVX-512 loops and OpenBLAS's Haswell
+# kernel with a 512 KiB L2; the portability test (tests/notebooks/portability.py), which re-runs
+# each notebook under numpy's baseline SIMD loops and OpenBLAS's Sandybridge kernel; and the
+# seed test (tests/notebooks/seeds.py), every notebook at seeds 17 and 29 (seed 41 is the floor
+# part's run). The costliest runs start first (tests/notebooks/conftest.py) and an idle worker
+# takes queued runs from the other (worksteal). Every checked output must print what is stored, on any correct machine:
+# `$(PY) tests/notebooks/portability.py` surveys every setting one at a time.
 # Without any notebook pytest would exit 5 ("no tests ran"): say so and pass instead.
 test-notebooks: $(STAMP)
 ifeq ($(NOTEBOOKS),)
@@ -97,10 +105,14 @@ ifeq ($(NOTEBOOKS),)
 else
 	$(TEST_ENV) $(PY) -m pytest $(NOTEBOOKS) --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
-	  -p tests.nbval_timing -p no:cacheprovider -W default -q --durations=4
-	$(TEST_ENV) $(PY) -m pytest tests/notebooks -n 2 --dist load -p no:cacheprovider -q
+	  -n 2 --dist loadfile -p tests.nbval_timing -p no:cacheprovider -W default -q --durations=4
+	$(TEST_ENV) $(PY) -m pytest tests/notebooks -n 2 --dist worksteal -p no:cacheprovider -q
 endif
 
+# Every notebook, Run All in JupyterLab in headless Chromium, one at a time, as a student runs
+# it: the test's JupyterLab and kernels start without TEST_ENV's OPENBLAS_NUM_THREADS (nor any
+# OPENBLAS_*, OMP_*, NPY_* or MPLBACKEND). Each notebook's Run All time (at most 45 s), a table
+# of them (-rP), then the explorers' sliders and dropdowns moved.
 test-browser: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -rsP -q
 
@@ -150,7 +162,7 @@ clean:
 # landing page, built by Sphinx + myst-nb (requirements-book.txt, installed into .venv only
 # by these targets) into build/book, with MathJax fetched from the npm registry once into
 # build/book-cache (tools/book.py). `make test-book` opens every page in Chromium with
-# every other host blocked; it is the last part of `make test`.
+# every other host blocked; it is the part of `make test` after test-homework.
 TEST_PARTS += book
 .PHONY: book test-book
 BOOK_STAMP := $(VENV)/.book-installed
@@ -166,8 +178,10 @@ test-book: book
 
 # The oldest stack pyproject.toml claims (requirements-floor.txt: numpy 2.0, matplotlib 3.8,
 # ipywidgets 7.7, ipykernel 6.5, threadpoolctl 3.1, the versions of Colab-era runtimes), in a
-# venv of its own: `make test-floor` runs every notebook there, explorers included, and fails
-# on any error or output on stderr. It is the last part of `make test`.
+# venv of its own: `make test-floor` runs every notebook there, explorers included, two at a
+# time, and fails on any error or output on stderr. It runs them at the seed test's seed 41
+# (tests/notebooks/seeds.py FLOOR_SEED), which test-notebooks leaves to it. It is the last part
+# of `make test`.
 TEST_PARTS += floor
 .PHONY: test-floor
 FLOOR_VENV := .venv-floor

@@ -1,29 +1,42 @@
-"""The notebooks' explorers, driven in a real JupyterLab in headless Chromium.
+"""Every notebook, Run All in a real JupyterLab in headless Chromium, as a student meets it;
+then the notebooks' explorers, driven.
 
-What a student does: open a notebook, Run > Run All Cells, then move the explorer's
-sliders and switch its dropdowns. Each move must redraw the plot (the base64 PNG of the
-widget's <img> changes), with no "Error displaying widget", no "Loading widget" left on
-screen, no traceback in the notebook and no error in the browser console. The explorer's
-cell shows one figure, not the live one and a static copy (the static output is emptied
-once the widget renders), and its image carries alt text.
+What a student does: open a notebook, Run > Run All Cells, wait for the last cell. Every
+notebook in notebooks/ is opened and Run All'd in turn, each in a fresh kernel, with the
+environment a new user has: the JupyterLab server and its kernels start without any
+OPENBLAS_*, OMP_*, NPY_* or MPLBACKEND variable (`make test` sets OPENBLAS_NUM_THREADS=1 for
+its other parts; the notebooks set their BLAS threads themselves, rc.session.blas_threads(1)).
+Each notebook's Run All time runs from the click on "Run All Cells" to the last cell
+finishing (every code cell shows an execution count, none shows [*], the kernel is idle). A
+notebook fails on any error output or traceback, on any output on stderr, on an error in the
+browser console, and on a Run All time above RUN_ALL_BUDGET_S (45 s: a ceiling asserted once
+per notebook, not a speed test; the issue's target on 2 cores). The last test prints the
+table (notebook, seconds; `-rP` shows it) and holds the series to SERIES_BUDGET_S (3 minutes).
 
-Which notebooks and which moves: the table EXPLORERS below, one entry per notebook (the
+The explorers: after its Run All, a notebook with an explorer has its sliders moved and its
+dropdowns switched. Each move must redraw the plot (the base64 PNG of the widget's <img>
+changes), with no "Error displaying widget", no "Loading widget" left on screen, no
+traceback in the notebook and no error in the browser console. The explorer's cell shows
+one figure, not the live one and a static copy (the static output is emptied once the
+widget renders), and its image carries alt text.
+
+Which explorers and which moves: the table EXPLORERS below, one entry per notebook (the
 notebook, the label of a control that finds its explorer's cell, the moves at its default
 settings, then the moves to extreme settings). A notebook named there but absent from
-notebooks/ fails its test; it is never skipped.
+notebooks/ fails; it is never skipped.
 
 The browser is Debian's /usr/bin/chromium driven by Playwright's Python package; no
-browser is ever downloaded. One JupyterLab serves every entry, on 127.0.0.1 with a token,
+browser is ever downloaded. One JupyterLab serves every notebook, on 127.0.0.1 with a token,
 from a temporary root that holds a copy of notebooks/, with its config, data, runtime and
 IPython dirs in that root too. The root lives inside the venv (<venv>/test-home/browser-*),
 and Chromium gets its own profile, HOME, XDG folders and TMPDIR there, so the test writes
 nothing outside the repository and its venv (Chromium had written
-~/.config/chromium/Crash Reports/settings.dat). The root is removed afterwards. Each entry
-opens its notebook in a fresh workspace and shuts its kernel down at the end.
+~/.config/chromium/Crash Reports/settings.dat). The root is removed afterwards. Each notebook
+opens in a fresh workspace and its kernel is shut down at the end.
 
 Set RNN_BROWSER_SCREENSHOTS to a folder to keep screenshots of each explorer at its
 default and at its extreme settings (<notebook>_default.png, <notebook>_extreme.png).
-Run one entry with `-k 04_activations`.
+Run one notebook with `-k 04_activations`.
 """
 
 import json
@@ -62,7 +75,15 @@ CHROMIUM_ARGS = [
 SERVER_START_S = 90
 RUN_ALL_S = 300  # the whole notebook, kernel start included
 REDRAW_S = 60  # one redraw after one control change
-RESTART_S = 120  # Restart Kernel and Run All Cells, when the first run showed no slider
+RESTART_S = 120  # Restart Kernel and Run All Cells, when the first run stalled
+# The issue's targets on 2 cores, for a student's Run All: each notebook, and the series.
+RUN_ALL_BUDGET_S = 45
+SERIES_BUDGET_S = 180
+# Left out of the server's environment: what a new user does not have. `make test` sets
+# OPENBLAS_NUM_THREADS=1 for its own processes; OpenBLAS reads OMP_NUM_THREADS too, numpy
+# reads NPY_* at import (the portability runs set NPY_DISABLE_CPU_FEATURES), and MPLBACKEND
+# would take the kernel off the inline backend.
+NOT_A_STUDENTS_ENV = re.compile(r"^(OPENBLAS_|OMP_|NPY_|GOTO_|MKL_)|^MPLBACKEND$")
 # True while a cell of the notebook is queued or running (its prompt shows [*]).
 QUEUED_JS = ("() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
              ".some(p => p.textContent.includes('[*]'))")
@@ -75,6 +96,11 @@ LAB_SETTINGS = {
         '{"fetchNews": "false", "checkForUpdates": false}'
     ),
 }
+
+
+def student_environment(environ):
+    """environ without the variables a new user's shell does not have (NOT_A_STUDENTS_ENV)."""
+    return {k: v for k, v in environ.items() if not NOT_A_STUDENTS_ENV.search(k)}
 
 
 def _free_port():
@@ -128,8 +154,7 @@ def lab(sync_playwright, scratch):
         f = home / "config" / "lab" / "user-settings" / rel
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(text)
-    env = dict(os.environ)
-    env.pop("MPLBACKEND", None)  # the kernel must use the inline backend, as for a student
+    env = student_environment(os.environ)
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_DATA_DIR=str(home / "data"),
@@ -170,7 +195,7 @@ def lab(sync_playwright, scratch):
             if time.monotonic() > deadline:
                 pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{_tail(log)}")
             time.sleep(0.5)
-        yield {"base": base, "token": token, "root": root, "log": log}
+        yield {"base": base, "token": token, "root": root, "log": log, "pid": proc.pid}
     finally:
         proc.terminate()
         try:
@@ -411,8 +436,9 @@ def _accept_kernel_dialog(page):
 def _run_all_cells(page, lab):
     """Run > Run All Cells, as a student does, until a cell is seen queued or running.
 
-    Returns the number of tries it took. Up to 3 are allowed, each reported with what the
-    page showed, for a menu opened before the notebook was ready for it.
+    Returns the number of tries it took and the time of the click that started the run. Up
+    to 3 tries are allowed, each reported with what the page showed, for a menu opened
+    before the notebook was ready for it.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     # A cell shows [*] only while it is queued or running: watch every change of the
@@ -439,11 +465,12 @@ def _run_all_cells(page, lab):
             page.keyboard.press("Escape")
             page.wait_for_timeout(2_000)
             continue
+        t_click = time.monotonic()
         item.click()
         _accept_kernel_dialog(page)
         try:
             page.wait_for_function(started, timeout=30_000, polling=100)
-            return attempt
+            return attempt, t_click
         except PlaywrightTimeout:
             print(f"Run All Cells, try {attempt}: no cell queued within 30 s\n{_describe(page, lab)}")
     pytest.fail("Run All Cells started nothing in 3 tries (see the page above)")
@@ -457,32 +484,60 @@ def _wait_visible(page, lab, locator, timeout_s, what):
         pytest.fail(f"{what} within {timeout_s} s\n{_describe(page, lab)}")
 
 
-def _wait_for_slider(page, lab, slider, what):
-    """Wait for the explorer's control after Run All Cells; returns the kernel restarts used.
+# JupyterLab 4 renders an error (a traceback) and a stream on stderr alike: an output of
+# MIME type application/vnd.jupyter.stderr (a selector on application/vnd.jupyter.error, as
+# this test had, matches nothing).
+STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+# The notebook's code cells as the page shows them: how many, how many queued or running
+# ([*]), how many show an execution count, and how many error or stderr outputs it shows.
+CELLS_JS = """stderr => {
+  const panel = document.querySelector('.jp-NotebookPanel');
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+  return {
+    code: prompts.length,
+    queued: prompts.filter(p => p.includes('[*]')).length,
+    counted: prompts.filter(p => /\\[\\d+\\]/.test(p)).length,
+    errors: panel.querySelectorAll(stderr).length,
+  };
+}"""
 
-    If every cell has run and 30 s later there is still no control, or cells have stayed
-    queued for 30 s while the kernel was idle, the page is reported, reloaded, and
-    Kernel > Restart Kernel and Run All Cells is tried once, as a student would; the
-    test then passes only if that shows the slider, and says it needed the restart.
+
+def _wait_until_all_ran(page, lab, t_click, slider=None, what=None):
+    """Wait for the end of Run All: no cell queued or running, every code cell with an
+    execution count (or an error shown, after which JupyterLab runs no further cell), the
+    kernel idle; for a notebook with an explorer, its control `slider` shown too.
+
+    Returns (end time, start time, kernel restarts), the start being the click that started
+    the run that ended. If cells stay queued for 30 s while the server says the kernel is
+    idle (the execute requests never reached the kernel: seen once in a fresh clone, every
+    cell [*] for 300 s, the kernel idle since its start), or every cell ran and 30 s later
+    the explorer's control is still missing, the page is reported, reloaded, and
+    Kernel > Restart Kernel and Run All Cells is tried once, as a student would; the test
+    then passes only if that run ends well, says it needed the restart, and its time runs
+    from the restart's click.
     """
-    deadline, done_since, stalled_since, restarts = time.monotonic() + RUN_ALL_S, None, None, 0
-    while not slider.is_visible():
+    deadline, done_since, stalled_since, restarts = t_click + RUN_ALL_S, None, None, 0
+    while True:
         now = time.monotonic()
-        if now > deadline:
-            pytest.fail(f"after Run All Cells, no {what} appeared within {RUN_ALL_S} s\n"
-                        f"{_describe(page, lab)}")
-        queued = page.evaluate(QUEUED_JS)
-        # Cells shown queued ([*]) while the server says the kernel has been idle for 30 s:
-        # the execute requests never reached the kernel (seen once in a fresh clone: every
-        # cell [*] for 300 s, the kernel idle since its start). A student restarts then.
-        idle = queued and all(k["execution_state"] == "idle" for k in _kernels(lab))
-        stalled_since = (stalled_since or now) if idle else None
-        if queued:
+        cells = page.evaluate(CELLS_JS, STDERR)
+        kernels = _kernels(lab)
+        idle = bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
+        ran = cells["queued"] == 0 and (cells["counted"] == cells["code"] or cells["errors"] > 0)
+        if ran and idle and page.locator(
+                ".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+            if slider is None or slider.is_visible():
+                return now, t_click, restarts
+            done_since = done_since or now
+        else:
             done_since = None
-        elif done_since is None:
-            done_since = now
+        if now > deadline:
+            pytest.fail(f"Run All Cells had not ended {RUN_ALL_S if not restarts else RESTART_S} s "
+                        f"after its click ({cells})\n{_describe(page, lab)}")
+        # Cells shown queued ([*]) while the server says the kernel is idle: a student restarts.
+        stalled_since = (stalled_since or now) if (cells["queued"] and idle) else None
         stalled = stalled_since is not None and now - stalled_since > 30
-        if (stalled or (done_since is not None and now - done_since > 30)) and restarts == 0:
+        missing = done_since is not None and now - done_since > 30
+        if (stalled or missing) and restarts == 0:
             why = ("cells stayed queued with the kernel idle for 30 s" if stalled
                    else f"every cell ran but no {what} showed within 30 s")
             print(f"{why}: reloading the page and restarting\n{_describe(page, lab)}")
@@ -496,10 +551,38 @@ def _wait_for_slider(page, lab, slider, what):
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Kernel$")).click()
             page.locator(".lm-Menu-item",
                          has_text=re.compile(r"^Restart Kernel and Run All Cells")).first.click()
+            t_click = time.monotonic()
             page.locator(".jp-Dialog .jp-mod-accept").click()
-            restarts, done_since, stalled_since, deadline = 1, None, None, now + RESTART_S
-        page.wait_for_timeout(500)
-    return restarts
+            # The restart clears every count: wait until the new run shows a queued cell.
+            page.wait_for_function(f"() => ({QUEUED_JS})()", timeout=60_000, polling=100)
+            restarts, done_since, stalled_since = 1, None, None
+            deadline = t_click + RESTART_S
+        elif (stalled or missing) and restarts:
+            pytest.fail(f"the run after the kernel restart stalled too\n{_describe(page, lab)}")
+        page.wait_for_timeout(100)
+
+
+def _kernel_environments(lab):
+    """{pid: the names in its environment} of the server's child processes (its kernels),
+    read from /proc; {} where there is no /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == lab["pid"]:
+                names = (stat.parent / "environ").read_bytes().split(b"\0")
+                found[int(stat.parent.name)] = {n.split(b"=", 1)[0].decode() for n in names if n}
+        except (OSError, ValueError, IndexError):
+            continue                               # a process that ended meanwhile
+    return found
+
+
+def _outputs(page):
+    """The text of every error or stderr output in the notebook, after its cell's prompt."""
+    return page.evaluate("""sel => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')]
+        .flatMap(c => [...c.querySelectorAll(sel)]
+          .map(o => (c.querySelector('.jp-InputPrompt') || {}).textContent + ' '
+                    + o.innerText.slice(0, 1500)))""", STDERR)
 
 
 # ---- what each notebook's explorer is asked to do ---------------------------------------
@@ -549,8 +632,7 @@ E05 = Explorer("05_lstm_gru.ipynb", anchor="rho",
 E07 = Explorer("07_remedies.ipynb", anchor="learning rate",
                moves=(Slide("learning rate"), Slide("clipping threshold c")),
                extremes=(Slide("learning rate", "End"), Slide("clipping threshold c", "Home")))
-# Notebooks 05 and 07 live on their branches until merged. Each commented line enables one:
-# uncomment it once its notebook is in notebooks/ (a named notebook that is absent fails).
+# A notebook named here that is absent from notebooks/ fails (test_every_explorer_is_a_notebook).
 EXPLORERS = [
     E03,
     E04,
@@ -616,17 +698,32 @@ def _shut_down_kernels(lab):
             pass
 
 
-@pytest.mark.parametrize("explorer", EXPLORERS, ids=[e.notebook[:-6] for e in EXPLORERS])
-def test_explorer_redraws_when_controls_change(lab, page, explorer):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+BY_NOTEBOOK = {e.notebook: e for e in EXPLORERS}
+RUN_ALL_SECONDS = {}     # notebook stem -> its Run All time, for the table of the last test
 
-    path = NOTEBOOKS / explorer.notebook
-    assert path.exists(), (f"{path.relative_to(REPO)} does not exist: EXPLORERS names it, so "
-                           "this test drives it; merge the notebook or take its line out")
+
+def test_every_explorer_is_a_notebook():
+    missing = [e.notebook for e in EXPLORERS if not (NOTEBOOKS / e.notebook).exists()]
+    assert not missing, (f"EXPLORERS names {missing}, absent from notebooks/: this test drives "
+                         "them; merge the notebook or take its entry out")
+    assert len(BY_NOTEBOOK) == len(EXPLORERS), "one entry per notebook in EXPLORERS"
+
+
+def test_the_server_gets_a_new_users_environment():
+    env = student_environment({"OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell",
+                               "NPY_DISABLE_CPU_FEATURES": "X86_V4", "MPLBACKEND": "Agg",
+                               "OMP_NUM_THREADS": "1", "HOME": "/h", "PATH": "/bin"})
+    assert env == {"HOME": "/h", "PATH": "/bin"}, env
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=[p.stem for p in NOTEBOOK_PATHS])
+def test_notebook_runs_all_in_jupyterlab(lab, page, path):
+    explorer = BY_NOTEBOOK.get(path.name)
+    stem = path.stem
     t0 = time.monotonic()
-    # A workspace of its own: JupyterLab would otherwise reopen the previous entry's tab.
-    workspace = explorer.notebook[:2]
-    url = (f"{lab['base']}/lab/workspaces/nb{workspace}/tree/notebooks/{explorer.notebook}"
+    # A workspace of its own: JupyterLab would otherwise reopen the previous notebook's tab.
+    url = (f"{lab['base']}/lab/workspaces/nb{stem[:2]}/tree/notebooks/{path.name}"
            f"?reset&token={lab['token']}")
     page.goto(url, wait_until="domcontentloaded")
     _wait_visible(page, lab, page.locator(".jp-NotebookPanel .jp-Cell").first, 90,
@@ -634,54 +731,92 @@ def test_explorer_redraws_when_controls_change(lab, page, explorer):
     _wait_for_kernel_idle(page, lab, 90)
     t_open = time.monotonic()
 
-    clicks = _run_all_cells(page, lab)
-    anchor = page.locator(".widget-slider").filter(
-        has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(explorer.anchor)}\s*$")))
-    restarts = _wait_for_slider(page, lab, anchor.first, f"slider labelled {explorer.anchor!r}")
-    assert anchor.count() == 1, f"expected one slider labelled {explorer.anchor!r} in the notebook"
-    # The explorer is the cell whose output holds the anchor slider.
-    cell = page.locator(".jp-CodeCell").filter(has=anchor).first
+    clicks, t_click = _run_all_cells(page, lab)
+    anchor = what = None
+    if explorer:
+        anchor = page.locator(".widget-slider").filter(has=page.locator(
+            ".widget-label", has_text=re.compile(rf"^\s*{re.escape(explorer.anchor)}\s*$")))
+        what = f"slider labelled {explorer.anchor!r}"
+    t_done, t_click, restarts = _wait_until_all_ran(
+        page, lab, t_click, anchor.first if explorer else None, what)
+    seconds = t_done - t_click
+    RUN_ALL_SECONDS[stem] = seconds
+    if Path("/proc/self/environ").exists():     # the kernel had a new user's environment
+        kernels = _kernel_environments(lab)
+        assert kernels, f"no kernel process found under the server (pid {lab['pid']})"
+        for pid, names in kernels.items():
+            extra = sorted(n for n in names if NOT_A_STUDENTS_ENV.search(n))
+            assert not extra, f"{stem}: the kernel (pid {pid}) had {extra} in its environment"
+    cells = page.evaluate(CELLS_JS, STDERR)
+    errors = _outputs(page)
+    assert not errors, (f"{stem}: Run All showed {len(errors)} error or stderr output(s); the "
+                        f"first:\n{errors[0]}")
+    assert cells["counted"] == cells["code"], (
+        f"{stem}: {cells['code'] - cells['counted']} code cell(s) without an execution count "
+        f"after Run All ({cells})\n{_describe(page, lab)}")
 
-    # Wait for the first drawing, then for the rest of the notebook to finish.
-    deadline = time.monotonic() + RUN_ALL_S
-    while not _png_sources(cell):
-        if time.monotonic() > deadline:
-            pytest.fail(f"no PNG appeared in the explorer's output within {RUN_ALL_S} s\n"
-                        f"{_describe(page, lab)}")
-        page.wait_for_timeout(250)
-    try:
-        page.wait_for_function(f"() => !({QUEUED_JS})()", timeout=RUN_ALL_S * 1000)
-    except PlaywrightTimeout:
-        pytest.fail(f"cells were still queued {RUN_ALL_S} s after Run All\n{_describe(page, lab)}")
-    _wait_for_kernel_idle(page, lab, RUN_ALL_S)
-    t_run = time.monotonic()
-    plot = _png_sources(cell)
-    _check_one_figure(page, lab, cell)
-    stem = explorer.notebook[:-6]
-    _screenshot(page, cell, f"{stem}_default.png")
+    redraws = []
+    if explorer:
+        assert anchor.count() == 1, f"expected one slider labelled {explorer.anchor!r} in the notebook"
+        # The explorer is the cell whose output holds the anchor slider.
+        cell = page.locator(".jp-CodeCell").filter(has=anchor).first
+        deadline = time.monotonic() + REDRAW_S
+        while not _png_sources(cell):
+            if time.monotonic() > deadline:
+                pytest.fail(f"no PNG appeared in the explorer's output within {REDRAW_S} s "
+                            f"of the end of Run All\n{_describe(page, lab)}")
+            page.wait_for_timeout(250)
+        plot = _png_sources(cell)
+        _check_one_figure(page, lab, cell)
+        _screenshot(page, cell, f"{stem}_default.png")
 
-    previous, redraws = {}, []
-    for move in explorer.moves:
-        plot, what, seconds = _move(page, lab, cell, move, plot, previous)
-        redraws.append(seconds)
-    _wait_for_kernel_idle(page, lab, REDRAW_S)
-    for move in explorer.extremes:
-        plot, what, seconds = _move(page, lab, cell, move, plot, previous)
-        redraws.append(seconds)
-    _wait_for_kernel_idle(page, lab, REDRAW_S)
-    _check_one_figure(page, lab, cell)
-    _screenshot(page, cell, f"{stem}_extreme.png")
+        previous = {}
+        for move in explorer.moves:
+            plot, _, seconds_move = _move(page, lab, cell, move, plot, previous)
+            redraws.append(seconds_move)
+        _wait_for_kernel_idle(page, lab, REDRAW_S)
+        for move in explorer.extremes:
+            plot, _, seconds_move = _move(page, lab, cell, move, plot, previous)
+            redraws.append(seconds_move)
+        _wait_for_kernel_idle(page, lab, REDRAW_S)
+        _check_one_figure(page, lab, cell)
+        _screenshot(page, cell, f"{stem}_extreme.png")
+        assert "could not be drawn" not in cell.inner_text(), cell.inner_text()[:2000]
 
     body = page.locator("#main").inner_text()
     assert "Error displaying widget" not in body
     assert "Loading widget" not in body
-    assert "could not be drawn" not in cell.inner_text(), cell.inner_text()[:2000]
-    tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    tracebacks = page.locator(STDERR)          # after the moves: a callback's traceback
     assert tracebacks.count() == 0, tracebacks.first.inner_text()[:2000]
     assert page.console_errors == [], "browser console errors:\n" + "\n".join(page.console_errors)
     _shut_down_kernels(lab)
     print(f"{stem}: open {t_open - t0:.1f} s, Run All Cells ({clicks} tr{'ies' if clicks > 1 else 'y'}) "
-          f"{t_run - t_open:.1f} s, {len(redraws)} redraws, median "
-          f"{sorted(redraws)[len(redraws) // 2]:.2f} s, slowest {max(redraws):.2f} s, "
-          f"total {time.monotonic() - t0:.1f} s"
-          + (f"; the explorer needed {restarts} kernel restart (see above)" if restarts else ""))
+          f"{seconds:.1f} s"
+          + (f", {len(redraws)} redraws, median {sorted(redraws)[len(redraws) // 2]:.2f} s, "
+             f"slowest {max(redraws):.2f} s" if redraws else "")
+          + f", total {time.monotonic() - t0:.1f} s"
+          + (f"; the run needed {restarts} kernel restart (see above)" if restarts else ""))
+    assert seconds <= RUN_ALL_BUDGET_S, (
+        f"{stem}: Run All took {seconds:.1f} s from the click to the last cell, above the "
+        f"budget of {RUN_ALL_BUDGET_S} s per notebook")
+
+
+def test_run_all_times_table():
+    """The table of Run All times (shown with -rP), and the series within SERIES_BUDGET_S."""
+    import platform
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"Run All Cells in JupyterLab, default environment, {os.cpu_count()} CPUs, "
+          f"{platform.processor() or platform.machine()}"
+          + (f", load average now {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else ""))
+    print(f"{'notebook':28s} {'seconds':>8s}")
+    for p in NOTEBOOK_PATHS:
+        t = RUN_ALL_SECONDS.get(p.stem)
+        print(f"{p.stem:28s} {'not run' if t is None else f'{t:8.1f}':>8s}")
+    total = sum(RUN_ALL_SECONDS.values())
+    print(f"{'series':28s} {total:8.1f}   (budgets: {RUN_ALL_BUDGET_S} s each, {SERIES_BUDGET_S} s in all)")
+    if len(RUN_ALL_SECONDS) < len(NOTEBOOK_PATHS):
+        print(f"{len(NOTEBOOK_PATHS) - len(RUN_ALL_SECONDS)} notebook(s) not run in this session "
+              "(deselected, or failed before the end of Run All): the series is not timed")
+        return
+    assert total <= SERIES_BUDGET_S, (
+        f"the series took {total:.1f} s of Run All, above the budget of {SERIES_BUDGET_S} s")

@@ -8,9 +8,10 @@ that another cell advanced, or reads a name that a later cell rebinds. A noteboo
 pass takes longer than SLOW_S (the ones that train) is re-run in the shuffled order only, so
 that the part stays within a few minutes; the notebooks run two at a time (make test-notebooks).
 
-The kernel runs under one of the portability settings (numpy's SIMD loops down to the
-baseline: test_portability.py runs the others), and the first pass must also print what is
-stored, so that this run doubles as that setting's portability check.
+The kernel runs under one of the portability settings (numpy without its AVX-512 loops,
+with OpenBLAS's Haswell kernel and a 512 KiB L2: test_portability.py runs the other), and
+the first pass must also print what is stored, so that this run doubles as that setting's
+portability check.
 """
 import copy
 import json
