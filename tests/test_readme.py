@@ -131,8 +131,10 @@ def test_readme_states_the_test_seeds():
     assert said and _ints(said.group(1)) == list(seeds.TEST_SEEDS), (said, seeds.TEST_SEEDS)
     notebooks = re.search(r"`make test-notebooks` at ([\d, and]+?),\s*and", text)
     assert notebooks and _ints(notebooks.group(1)) == list(seeds.NOTEBOOK_SEEDS), notebooks
-    floor = set(_ints(" ".join(re.findall(r"seed (\d+) on the floor stack", text))))
+    floor = set(_ints(" ".join(re.findall(r"seed (\d+) on the floor\s+stack", text))))
     assert floor == {seeds.FLOOR_SEED}, floor
+    browser = set(_ints(" ".join(re.findall(r"`make test-browser` at seed (\d+) in JupyterLab", text))))
+    assert browser == {seeds.BROWSER_SEED}, browser
     stored = re.search(r"one line `SEED = (\d+)`", text)
     assert stored and int(stored.group(1)) not in seeds.TEST_SEEDS
 

@@ -1,6 +1,10 @@
 """Every notebook, Run All in a real JupyterLab in headless Chromium, as a student meets it;
 then the notebooks' explorers, driven.
 
+Every notebook runs at SEED = seeds.BROWSER_SEED (29), as a student who changed the seed would
+run it, so this part is also that seed's run of the seed test (tests/notebooks/seeds.py): an
+assert that fails there is an error output, and fails the test.
+
 What a student does: open a notebook, Run > Run All Cells, wait for the last cell. Every
 notebook in notebooks/ is opened and Run All'd in turn, each in a fresh kernel, with the
 environment a new user has: the JupyterLab server and its kernels start without any
@@ -55,6 +59,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
+import seeds  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -149,6 +156,12 @@ def lab(sync_playwright, scratch):
     root.mkdir()
     shutil.copytree(NOTEBOOKS, root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # Each copy reads SEED = seeds.BROWSER_SEED, as a student who changed the seed has it: this
+    # run is that seed's run of the seed test too (its outputs are not compared, only errors).
+    import nbformat
+    for copy_ in sorted((root / "notebooks").glob("*.ipynb")):
+        nbformat.write(seeds.with_seed(nbformat.read(copy_, as_version=4), seeds.BROWSER_SEED,
+                                       clear=False), copy_)
     home = root / "home"
     for rel, text in LAB_SETTINGS.items():
         f = home / "config" / "lab" / "user-settings" / rel
@@ -805,7 +818,7 @@ def test_run_all_times_table():
     """The table of Run All times (shown with -rP), and the series within SERIES_BUDGET_S."""
     import platform
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    print(f"Run All Cells in JupyterLab, default environment, {os.cpu_count()} CPUs, "
+    print(f"Run All Cells in JupyterLab at SEED = {seeds.BROWSER_SEED}, default environment, {os.cpu_count()} CPUs, "
           f"{platform.processor() or platform.machine()}"
           + (f", load average now {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else ""))
     print(f"{'notebook':28s} {'seconds':>8s}")

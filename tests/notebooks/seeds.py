@@ -6,8 +6,9 @@ notebook top to bottom in a fresh kernel with that line replaced by `SEED = s`, 
 the first cell that raised (an assert whose claim failed at that seed, or any error), what
 the run wrote on stderr (a warning that leaked), and the time it took.
 
-Used by tests/notebooks/test_seeds.py (make test-notebooks: the seeds of TEST_SEEDS but
-FLOOR_SEED), by tests/floor (make test-floor: FLOOR_SEED, on the oldest stack) and, for a
+Used by tests/notebooks/test_seeds.py (make test-notebooks: NOTEBOOK_SEEDS), by tests/floor
+(make test-floor: FLOOR_SEED, on the oldest stack), by tests/browser (make test-browser:
+BROWSER_SEED, Run All in JupyterLab) and, for a
 survey over many seeds, from the command line:
 
     python tests/notebooks/seeds.py [--jobs 2] [--seeds 1 2 3 ...] [notebooks/07_*.ipynb ...]
@@ -32,10 +33,13 @@ SEED_LINE = re.compile(r"^SEED = (\d+)[ \t]*(#.*)?$", re.M)
 # `python tests/notebooks/seeds.py --seeds ...` surveys as many more as you like. The floor
 # part (tests/floor) runs every notebook once anyway, on the oldest stack, and needs only
 # that nothing fails, which must hold at any seed: it runs them at FLOOR_SEED, so that its
-# run is that seed's run too, and make test-notebooks runs the other seeds (NOTEBOOK_SEEDS).
+# run is that seed's run too. The browser part (tests/browser) likewise runs every notebook
+# once, Run All in JupyterLab as a student who changed the seed would, at BROWSER_SEED, and
+# fails on any error or stderr output. make test-notebooks runs the rest (NOTEBOOK_SEEDS).
 TEST_SEEDS = (17, 29, 41)
 FLOOR_SEED = 41
-NOTEBOOK_SEEDS = tuple(s for s in TEST_SEEDS if s != FLOOR_SEED)
+BROWSER_SEED = 29
+NOTEBOOK_SEEDS = tuple(s for s in TEST_SEEDS if s not in (FLOOR_SEED, BROWSER_SEED))
 
 
 def seed_cell(nb):
@@ -47,15 +51,16 @@ def seed_cell(nb):
     return found[0]
 
 
-def with_seed(nb, seed):
-    """A copy of nb whose SEED line reads `SEED = seed`, outputs cleared."""
+def with_seed(nb, seed, clear=True):
+    """A copy of nb whose SEED line reads `SEED = seed`, outputs cleared (unless clear is
+    False: the browser test keeps the static figures a student's copy shows)."""
     index, _ = seed_cell(nb)
     fresh = copy.deepcopy(nb)
     cell = fresh.cells[index]
     cell.source = SEED_LINE.sub(lambda m: f"SEED = {seed}" + (f"  {m.group(2)}" if m.group(2) else ""),
                                 cell.source, count=1)
     for c in fresh.cells:
-        if c.cell_type == "code":
+        if c.cell_type == "code" and clear:
             c.outputs = []
     return fresh
 

@@ -3,8 +3,9 @@ one): every assert in it holds, no cell raises, nothing reaches stderr. The note
 are asserts computed from what they show, so a claim that only the stored seed makes true
 fails here. The checked outputs stay those of the stored seed (nbval and the portability
 runs); this test compares none. Run by make test-notebooks, two runs at a time, at the seeds
-of seeds.NOTEBOOK_SEEDS; the last seed, seeds.FLOOR_SEED, is run by make test-floor
-(tests/floor), whose one run of every notebook on the oldest stack is at that seed."""
+of seeds.NOTEBOOK_SEEDS; seeds.FLOOR_SEED is run by make test-floor (tests/floor), whose one
+run of every notebook on the oldest stack is at that seed, and seeds.BROWSER_SEED by make
+test-browser (tests/browser), whose Run All of every notebook in JupyterLab is at that seed."""
 import sys
 from pathlib import Path
 
@@ -28,9 +29,13 @@ def test_every_notebook_has_one_seed_line_and_it_is_not_a_test_seed():
 def test_every_test_seed_is_run_by_make_test():
     assert len(set(seeds.TEST_SEEDS)) >= 3, seeds.TEST_SEEDS
     assert seeds.FLOOR_SEED in seeds.TEST_SEEDS, (seeds.FLOOR_SEED, seeds.TEST_SEEDS)
-    assert set(seeds.NOTEBOOK_SEEDS) | {seeds.FLOOR_SEED} == set(seeds.TEST_SEEDS)
-    floor = (Path(__file__).resolve().parents[1] / "floor" / "test_floor_notebooks.py").read_text()
+    assert set(seeds.NOTEBOOK_SEEDS) | {seeds.FLOOR_SEED, seeds.BROWSER_SEED} == set(seeds.TEST_SEEDS)
+    assert seeds.FLOOR_SEED != seeds.BROWSER_SEED
+    tests = Path(__file__).resolve().parents[1]
+    floor = (tests / "floor" / "test_floor_notebooks.py").read_text()
     assert "seeds.FLOOR_SEED" in floor, "tests/floor no longer runs the notebooks at FLOOR_SEED"
+    browser = (tests / "browser" / "test_explorer_browser.py").read_text()
+    assert "seeds.BROWSER_SEED" in browser, "tests/browser no longer runs the notebooks at BROWSER_SEED"
 
 
 def test_the_seed_line_is_what_the_run_changes():
