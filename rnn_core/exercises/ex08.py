@@ -4,7 +4,7 @@ import numpy as np
 from ..training import seq2seq
 from ..cells import gru
 from ..experiments import language, sampling
-from .common import assert_close, assert_count, call_answer, fresh_cases, grader
+from .common import answered, assert_close, assert_count, call_answer, fresh_cases, grader
 
 
 @grader("08.1")
@@ -65,3 +65,43 @@ def _teacher(teacher_inputs):
         if not np.array_equal(got, want):      # not which entries: they could be searched
             raise AssertionError(f"{call}: the shape is right, but the array is not the "
                                  "decoder's inputs under teacher forcing")
+
+
+@grader("08.6")
+def _order_costs(answer):
+    """answer = (order_costs, shrinks): order_costs {seed: (cost at T = 8, cost at T = 32)} for
+    three seeds or more, each cost language.order_cost's; shrinks, whether the mean cost at
+    T = 32 is below the mean at T = 8. shrinks must follow from the student's own numbers, and
+    the smallest seed's cost at T = 32 is re-trained (about 4 s) and must agree to 0.005 bpc.
+    Messages say which entry is wrong, never its value or direction."""
+    if answer is None or (isinstance(answer, tuple) and answer and answer[0] is None):
+        answered(None)
+    if not (isinstance(answer, tuple) and len(answer) == 2):
+        raise AssertionError(f"expected the pair (order_costs, shrinks), received "
+                             f"{type(answer).__name__}")
+    costs, shrinks = answer
+    if not isinstance(costs, dict) or len(costs) < 3:
+        raise AssertionError("order_costs: expected a dict {seed: (cost at T = 8, cost at T = 32)} "
+                             f"of at least 3 seeds, received {type(costs).__name__}"
+                             + (f" of {len(costs)}" if isinstance(costs, dict) else ""))
+    table = []
+    for seed, pair in costs.items():
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise AssertionError(f"order_costs: expected seeds that are integers >= 0, received {seed!r}")
+        pair = np.asarray(pair, dtype=float)
+        if pair.shape != (2,) or not np.all(np.isfinite(pair)):
+            raise AssertionError(f"order_costs[{seed}]: expected two finite numbers (cost at T = 8, "
+                                 f"cost at T = 32), received shape {pair.shape}")
+        table.append(pair)
+    if shrinks is None:
+        answered(None)
+    if not isinstance(shrinks, (bool, np.bool_)):
+        raise AssertionError(f"shrinks: expected True or False, received {type(shrinks).__name__}")
+    table = np.array(table)
+    if bool(shrinks) != bool(table[:, 1].mean() < table[:, 0].mean()):
+        raise AssertionError("shrinks: does not follow from your order_costs (compare the mean "
+                             "cost at T = 32 with the mean cost at T = 8)")
+    seed = int(min(costs))
+    if abs(float(costs[min(costs)][1]) - language.order_cost(seed, 32)) > 0.005:
+        raise AssertionError(f"order_costs[{seed}]: its cost at T = 32 is not what the runs the "
+                             "exercise describes give at that seed (re-trained here, to 0.005 bpc)")
