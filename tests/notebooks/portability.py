@@ -123,10 +123,16 @@ def numpy_features(setting):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    # Checked below, not with choices=: argparse (3.11) checks an empty list against choices
+    # and refused the call without arguments, which means every setting.
+    ap.add_argument("settings", nargs="*", help=f"any of {', '.join(SETTINGS)} (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--notebooks", nargs="*", type=Path, default=NOTEBOOKS)
     args = ap.parse_args(argv)
+    unknown = [x for x in args.settings if x not in SETTINGS]
+    if unknown:
+        ap.error(f"settings: expected any of {', '.join(SETTINGS)}, received {', '.join(unknown)}")
+    args.settings = args.settings or list(SETTINGS)
     jobs = [(s, p.resolve()) for p in args.notebooks for s in args.settings]
     rows = {s: [0, 0, 0.0] for s in args.settings}
 
