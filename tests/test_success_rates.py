@@ -18,19 +18,19 @@ def test_matched_sizes_are_nearest_to_the_budget():
     assert ex.model_size("lstm", 4, 8, 2) == 4 * (8 * 12 + 8) + 2 * 8 + 2
 
 
-def test_lag_experiment_tabulates_every_seed():
-    res = ex.lag_experiment("memory", lengths=(3,), budget=60, seeds=2, steps=25, batch_size=8,
-                            n_val=20, cells_=("rnn", "lstm"))
+def test_lag_rates_tabulates_every_seed():
+    res = ex.lag_rates("memory", lengths=(3,), budget=60, seeds=range(2), steps=25, batch_size=8,
+                       n_val=20, cells_=("rnn", "lstm"))
     assert res["cells"] == ["rnn", "lstm"] and res["lengths"] == [3]
     assert len(res["records"]) == 4
     for c in res["cells"]:
         wins = sum(r["succeeded"] for r in res["records"] if r["method"] == c)
         assert res["successes"][c][0] == wins and res["rate"][c][0] == wins / 2
-        p = wins / 2
-        assert res["err"][c][0] == pytest.approx(np.sqrt(p * (1 - p) / 2))
-    assert "rnn" in ex.format_lag_table(res)
+        lo, hi = res["interval"][c]
+        assert (lo[0], hi[0]) == pytest.approx(seedgrid.wilson(wins, 2))
+    assert "err" not in res                     # no standard errors: zero length at 0/n and n/n
     with pytest.raises(ValueError, match="task"):
-        ex.lag_experiment("copy", lengths=(3,), budget=60, seeds=1, steps=1)
+        ex.lag_rates("copy", lengths=(3,), budget=60, seeds=[0], steps=1)
 
 
 def test_reproduction_counts_successes_per_cell():
@@ -91,15 +91,10 @@ def test_fisher_exact_known_values():
         ex.fisher_exact(1, 5, 0, 0)
 
 
-def test_lag_rates_is_lag_experiment_over_chosen_seeds_with_intervals():
+def test_lag_rates_over_chosen_seeds_compares_and_formats():
     kw = dict(lengths=(3,), budget=60, steps=25, batch_size=8, n_val=20, cells_=("rnn", "lstm"))
     res = ex.lag_rates("memory", seeds=range(2), **kw)
-    ref = ex.lag_experiment("memory", seeds=2, **kw)
     assert res["seeds"] == [0, 1] and res["n_seeds"] == 2
-    for c in res["cells"]:
-        np.testing.assert_array_equal(res["successes"][c], ref["successes"][c])
-        lo, hi = res["interval"][c]
-        assert (lo[0], hi[0]) == pytest.approx(seedgrid.wilson(int(res["successes"][c][0]), 2))
     other = ex.lag_rates("memory", seeds=(5, 9), **kw)
     assert other["seeds"] == [5, 9] and {r["seed"] for r in other["records"]} == {5, 9}
     pairs = ex.lag_comparisons(res)

@@ -4,7 +4,10 @@ one parameter budget (notebook 05), and the remedies of Pascanu et al.'s table (
 Every (task, T, method, seed) is one run of train.fit that stops at its first success,
 and a whole table is one seedgrid.grid (equal to separate fits run for run). A run
 succeeds when a validation on held-out sequences meets the task's criterion. The seeds are
-0 .. n - 1, so the same arguments give the same table (wall times excepted).
+the caller's (a list, or a count from a first seed), so the same arguments give the same
+table (wall times excepted); rates come
+with 95 % Wilson intervals (training.many.seedgrid.wilson), never with standard errors,
+which have zero length at 0/n and n/n.
 """
 import math
 
@@ -47,33 +50,23 @@ LAG_TASKS = {
 }
 
 
-def lag_experiment(task, lengths, budget, seeds=5, steps=300, lr=None, batch_size=32,
-                   n_val=300, val_seed=123, cells_=LAG_CELLS):
-    """Success rate against sequence length for the Elman RNN (tanh), the LSTM (forget bias
-    1, as cells.lstm.init_params) and the GRU (sources' form), all seeds trained at once.
-
-    task: a key of LAG_TASKS; lengths: the T values; budget: the parameter count (cell +
-    readout) every cell is matched to (matched_sizes); seeds: the number of seeds 0..seeds-1.
-    Training as fit's easy settings: momentum 0.9, clipping at global norm 1, minibatches of
-    batch_size fresh sequences, validation on n_val sequences (seed val_seed) every 25 steps,
-    stop at the first success or after `steps` updates; lr (default 0.1, and 0.05 for the
-    Elman RNN on adding, as fit's docstring). One seedgrid.grid over lengths x cells x seeds.
-    Returns a dict: "rate", "err" {cell: (len(lengths),)} the success rate and its binomial
-    standard error sqrt(p (1 - p) / n) over seeds; "successes"; "H", "n_params" {cell: int};
-    "median_steps" {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
-    """
-    n = check_int("seeds", seeds, low=1)
-    return _lag_grid(task, lengths, budget, list(range(n)), steps, lr, batch_size, n_val,
-                     val_seed, cells_)
-
-
 def lag_rates(task, lengths, budget, seeds, steps=300, lr=None, batch_size=32, n_val=300,
               val_seed=123, cells_=LAG_CELLS, z=1.96):
-    """lag_experiment over the given seeds (a sequence of distinct ints >= 0, for instance
-    range(8 * SEED, 8 * SEED + 8)), with the Wilson score interval of every rate.
+    """Success rate against sequence length for the Elman RNN (tanh), the LSTM (forget bias
+    1, as cells.lstm.init_params) and the GRU (sources' form), every seed of `seeds` (a
+    sequence of distinct ints >= 0, for instance range(16 * SEED, 16 * SEED + 16)) trained at
+    once, with the Wilson score interval of every rate.
 
-    Returns lag_experiment's dict plus "seeds" (the list) and "interval" {cell: (lo, hi)},
-    each (len(lengths),): the Wilson interval at z (1.96: 95 %) of successes / len(seeds).
+    task: a key of LAG_TASKS; lengths: the T values; budget: the parameter count (cell +
+    readout) every cell is matched to (matched_sizes). Training as fit's easy settings:
+    momentum 0.9, clipping at global norm 1, minibatches of batch_size fresh sequences,
+    validation on n_val sequences (seed val_seed) every 25 steps, stop at the first success or
+    after `steps` updates; lr (default 0.1, and 0.05 for the Elman RNN on adding, as fit's
+    docstring). One seedgrid.grid over lengths x cells x seeds.
+    Returns a dict: "rate" {cell: (len(lengths),)} the success rate; "successes"; "interval"
+    {cell: (lo, hi)}, each (len(lengths),), the Wilson interval at z (1.96: 95 %) of
+    successes / len(seeds); "seeds" (the list); "H", "n_params" {cell: int}; "median_steps"
+    {cell: (len(lengths),)}; "records" (one per run); "wall_time"; settings.
     """
     seeds = list(seeds)
     if not seeds:
@@ -92,7 +85,7 @@ def lag_rates(task, lengths, budget, seeds, steps=300, lr=None, batch_size=32, n
 
 
 def _lag_grid(task, lengths, budget, seeds, steps, lr, batch_size, n_val, val_seed, cells_):
-    """The training behind lag_experiment and lag_rates, over the list `seeds`."""
+    """The training behind lag_rates, over the list `seeds`."""
     check_choice("task", task, tuple(LAG_TASKS))
     make, D, O, what = LAG_TASKS[task]
     sizes = matched_sizes(budget, D, O, cells_)
@@ -108,23 +101,12 @@ def _lag_grid(task, lengths, budget, seeds, steps, lr, batch_size, n_val, val_se
     L = [int(T) for T in lengths]
     pick = lambda c, key: np.array([table[(c, T)][key] for T in L], float)
     return dict(task=task, title=f"{task} task", description=what, lengths=L, cells=list(cells_),
-                rate={c: pick(c, "rate") for c in cells_}, err={c: pick(c, "stderr") for c in cells_},
+                rate={c: pick(c, "rate") for c in cells_},
                 successes={c: pick(c, "successes").astype(int) for c in cells_},
                 median_steps={c: pick(c, "median_steps") for c in cells_},
                 H=sizes, n_params={c: model_size(c, D, sizes[c], O) for c in cells_},
                 lr={c: methods[c]["lr"] for c in cells_}, n_seeds=n, steps=steps,
                 batch_size=batch_size, budget=budget, records=g.records, wall_time=g.wall_time)
-
-
-def format_lag_table(res):
-    """lag_experiment's result as a text table: successes / seeds and rate +- standard error."""
-    head = f"{'T':>4s} " + " ".join(f"{c + ' (H=' + str(res['H'][c]) + ')':>20s}" for c in res["cells"])
-    lines = [head]
-    for j, T in enumerate(res["lengths"]):
-        lines.append(f"{T:4d} " + " ".join(
-            f"{res['successes'][c][j]:>2d}/{res['n_seeds']} {res['rate'][c][j]:5.2f} +- {res['err'][c][j]:4.2f}"
-            .rjust(20) for c in res["cells"]))
-    return "\n".join(lines)
 
 
 def format_lag_intervals(res):
