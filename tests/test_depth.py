@@ -213,27 +213,6 @@ def test_direction_paths_stack_the_seeds():
         depth.direction_paths(seeds=())
 
 
-def test_mean_difference_known_values():
-    d, hw = depth.mean_difference([1.0, 2.0, 3.0], [0.0, 0.0, 1.0])
-    # Welch: se^2 = 1/3 + (1/3)/3; t(2 dof) = 4.303
-    assert d == pytest.approx(5 / 3)
-    assert hw == pytest.approx(4.303 * np.sqrt(1 / 3 + 1 / 9))
-    d, hw = depth.mean_difference(np.arange(20.0), np.arange(20.0) + 1)
-    assert d == pytest.approx(-1.0) and hw == pytest.approx(1.96 * np.sqrt(2 * np.var(np.arange(20.0), ddof=1) / 20))
-    with pytest.raises(ValueError, match="a, b"):
-        depth.mean_difference([1.0], [1.0, 2.0])
-
-
-def test_sign_test_exact_binomial():
-    assert depth.sign_test([1, 1, 1, 1, 1, 1], [2, 2, 2, 2, 2, 2]) == (6, 0, pytest.approx(2 / 64))
-    assert depth.sign_test([1, 2, 3], [1, 2, 3]) == (0, 0, 1.0)            # all tied
-    a, b = [1, 2, 5, 5, 0], [2, 1, 5, 6, 3]                                 # 3 wins to 1, 1 tie
-    assert depth.sign_test(a, b) == (3, 1, pytest.approx(2 * (1 + 4) / 16))
-    assert depth.sign_test([1.0, np.inf], [2.0, 3.0])[:2] == (1, 1)       # inf: never reached
-    with pytest.raises(ValueError, match="a, b"):
-        depth.sign_test([1, 2], [1, 2, 3])
-
-
 def test_figures_draw():
     g = depth.depth_time_gradients(M=2, T=8, H=4)
     rates = {1.0: depth.depth_rates(depths=(1, 2), seeds=(0,), T=8, min_lag=2)}

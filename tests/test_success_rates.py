@@ -79,18 +79,6 @@ def test_adding_baselines_know_the_marked_values():
         ex.adding_baselines(tasks.temporal_order(4, 10))
 
 
-def test_fisher_exact_known_values():
-    assert ex.fisher_exact(3, 4, 1, 4) == pytest.approx(34 / 70)      # tables 1, 16, 36, 16, 1 / 70
-    assert ex.fisher_exact(4, 5, 1, 5) == pytest.approx(13 / 63)      # 4/5 against 1/5: p = 0.21
-    assert ex.fisher_exact(0, 10, 10, 10) == pytest.approx(2 / 184756)  # 2 / C(20, 10)
-    assert ex.fisher_exact(2, 6, 2, 6) == 1.0
-    assert ex.fisher_exact(7, 10, 1, 12) == pytest.approx(ex.fisher_exact(1, 12, 7, 10))
-    with pytest.raises(ValueError, match="k1"):
-        ex.fisher_exact(6, 5, 1, 5)
-    with pytest.raises(ValueError, match="n2"):
-        ex.fisher_exact(1, 5, 0, 0)
-
-
 def test_lag_rates_over_chosen_seeds_compares_and_formats():
     kw = dict(lengths=(3,), budget=60, steps=25, batch_size=8, n_val=20, cells_=("rnn", "lstm"))
     res = ex.lag_rates("memory", seeds=range(2), **kw)
@@ -100,7 +88,7 @@ def test_lag_rates_over_chosen_seeds_compares_and_formats():
     pairs = ex.lag_comparisons(res)
     assert [p["pair"] for p in pairs] == [("rnn", "lstm")]
     k = tuple(int(res["successes"][c][0]) for c in ("rnn", "lstm"))
-    assert pairs[0]["successes"] == k and pairs[0]["p"] == ex.fisher_exact(k[0], 2, k[1], 2)
+    assert pairs[0]["successes"] == k and pairs[0]["p"] == seedgrid.fisher_exact(k[0], 2, k[1], 2)
     assert "/2 [" in ex.format_lag_intervals(res)
     with pytest.raises(ValueError, match="seeds"):
         ex.lag_rates("memory", seeds=(1, 1), **kw)

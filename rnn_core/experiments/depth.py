@@ -12,7 +12,6 @@ and layer_cells.bidirectional_cell, trained by train.fit on two tasks of trainin
 Every function that draws takes `seed` and gives the same numbers for the same arguments
 (wall-clock times excepted).
 """
-import math
 import time
 
 import numpy as np
@@ -122,45 +121,6 @@ def depth_rates(depths=(1, 2, 3, 4), seeds=(0, 1, 2, 3, 4), T=40, min_lag=10, **
             if M > 1:
                 out["vertical"][a, b] = (g["log10"][-1, -1] - g["log10"][0, -1]) / (M - 1)
     return {"depths": np.array(depths), "seeds": np.array(seeds), **out}
-
-
-# t quantiles of 0.975 for 1..10 degrees of freedom; more use the normal 1.96 (a 2 % margin
-# at 11 and shrinking): conservative enough for a mean of >= 8 seeds.
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
-
-
-def mean_difference(a, b):
-    """Mean of a - b and the half-width of its 95 % interval (Welch's, with the t quantile
-    of min(len(a), len(b)) - 1 degrees of freedom, which is conservative).
-
-    a, b: 1-d samples (independent: different seeds or networks), at least 2 values each.
-    Returns (difference of the means, half-width).
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim != 1 or b.ndim != 1 or a.size < 2 or b.size < 2:
-        raise ValueError(f"a, b: expected two 1-d samples of at least 2 values, received "
-                         f"shapes {a.shape} and {b.shape}")
-    df = min(a.size, b.size) - 1
-    t = _T975[df - 1] if df <= len(_T975) else 1.96
-    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    return float(a.mean() - b.mean()), t * se
-
-
-def sign_test(a, b):
-    """Exact two-sided sign test of paired samples a, b (1-d, same length; ties dropped).
-
-    Returns (wins of a (a < b), wins of b, p-value): under "neither tends to be smaller"
-    each untied pair goes either way with probability 1/2, and p is the probability of a
-    split at least as uneven as the one seen. p = 1 when every pair is tied.
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"a, b: expected two 1-d samples of one length, received shapes "
-                         f"{a.shape} and {b.shape}")
-    wins_a, wins_b = int((a < b).sum()), int((b < a).sum())
-    n, k = wins_a + wins_b, min(wins_a, wins_b)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
-    return wins_a, wins_b, p
 
 
 # ----------------------------------------------------------------------------------------

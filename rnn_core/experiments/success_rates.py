@@ -9,7 +9,6 @@ table (wall times excepted); rates come
 with 95 % Wilson intervals (training.many.seedgrid.wilson), never with standard errors,
 which have zero length at 0/n and n/n.
 """
-import math
 
 import numpy as np
 
@@ -120,25 +119,9 @@ def format_lag_intervals(res):
     return "\n".join(lines)
 
 
-def fisher_exact(k1, n1, k2, n2):
-    """Two-sided p-value of Fisher's exact test: k1 successes in n1 runs against k2 in n2.
-
-    Given the total k1 + k2, the count of the first group is hypergeometric; the p-value is
-    the probability of every split at most as likely as the observed one (with scipy's
-    relative tolerance of 1e-7 for ties). Returns a float in (0, 1].
-    """
-    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
-    k1, k2 = check_int("k1", k1, low=0, high=n1), check_int("k2", k2, low=0, high=n2)
-    total = k1 + k2
-    prob = lambda a: math.comb(n1, a) * math.comb(n2, total - a) / math.comb(n1 + n2, total)
-    observed = prob(k1)
-    splits = range(max(0, total - n2), min(n1, total) + 1)
-    return min(1.0, sum(prob(a) for a in splits if prob(a) <= observed * (1 + 1e-7)))
-
-
 def lag_comparisons(res, j=-1):
     """Every pair of cells at the length lengths[j] of a lag_rates result: a list of dicts
-    "pair" (cell a, cell b), "successes" (k_a, k_b), "p" (fisher_exact) and "overlap"
+    "pair" (cell a, cell b), "successes" (k_a, k_b), "p" (seedgrid.fisher_exact) and "overlap"
     (whether the two Wilson intervals overlap)."""
     n, out = res["n_seeds"], []
     cells_ = res["cells"]
@@ -146,7 +129,7 @@ def lag_comparisons(res, j=-1):
         for b in cells_[i + 1:]:
             ka, kb = int(res["successes"][a][j]), int(res["successes"][b][j])
             (la, ha), (lb, hb) = ((res["interval"][c][0][j], res["interval"][c][1][j]) for c in (a, b))
-            out.append(dict(pair=(a, b), successes=(ka, kb), p=fisher_exact(ka, n, kb, n),
+            out.append(dict(pair=(a, b), successes=(ka, kb), p=seedgrid.fisher_exact(ka, n, kb, n),
                             overlap=bool(la <= hb and lb <= ha)))
     return out
 

@@ -1,4 +1,5 @@
-"""Tables of experiments over seeds: grid (lengths x methods x seeds), Grid, wilson.
+"""Tables of experiments over seeds: grid (lengths x methods x seeds), Grid, and the statistics
+that compare them: wilson, fisher_exact, mean_difference, sign_test.
 
 grid(task, lengths, methods, seeds) runs one multirun.fit_many per length and group of
 methods that share a cell (and every other setting that is not per run), and returns a
@@ -63,6 +64,61 @@ def wilson(k, n, z=1.96):
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def fisher_exact(k1, n1, k2, n2):
+    """Two-sided p-value of Fisher's exact test: k1 successes in n1 runs against k2 in n2.
+
+    Given the total k1 + k2, the count of the first group is hypergeometric; the p-value is
+    the probability of every split at most as likely as the observed one (with scipy's
+    relative tolerance of 1e-7 for ties). Returns a float in (0, 1].
+    """
+    n1, n2 = check_int("n1", n1, low=1), check_int("n2", n2, low=1)
+    k1, k2 = check_int("k1", k1, low=0, high=n1), check_int("k2", k2, low=0, high=n2)
+    total = k1 + k2
+    prob = lambda a: math.comb(n1, a) * math.comb(n2, total - a) / math.comb(n1 + n2, total)
+    observed = prob(k1)
+    splits = range(max(0, total - n2), min(n1, total) + 1)
+    return min(1.0, sum(prob(a) for a in splits if prob(a) <= observed * (1 + 1e-7)))
+
+
+# t quantiles of 0.975 for 1..10 degrees of freedom; more use the normal 1.96 (a 2 % margin
+# at 11 and shrinking): conservative enough for a mean of >= 8 seeds.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+
+
+def mean_difference(a, b):
+    """Mean of a - b and the half-width of its 95 % interval (Welch's, with the t quantile
+    of min(len(a), len(b)) - 1 degrees of freedom, which is conservative).
+
+    a, b: 1-d samples (independent: different seeds or networks), at least 2 values each.
+    Returns (difference of the means, half-width).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or a.size < 2 or b.size < 2:
+        raise ValueError(f"a, b: expected two 1-d samples of at least 2 values, received "
+                         f"shapes {a.shape} and {b.shape}")
+    df = min(a.size, b.size) - 1
+    t = _T975[df - 1] if df <= len(_T975) else 1.96
+    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return float(a.mean() - b.mean()), t * se
+
+
+def sign_test(a, b):
+    """Exact two-sided sign test of paired samples a, b (1-d, same length; ties dropped).
+
+    Returns (wins of a (a < b), wins of b, p-value): under "neither tends to be smaller"
+    each untied pair goes either way with probability 1/2, and p is the probability of a
+    split at least as uneven as the one seen. p = 1 when every pair is tied.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"a, b: expected two 1-d samples of one length, received shapes "
+                         f"{a.shape} and {b.shape}")
+    wins_a, wins_b = int((a < b).sum()), int((b < a).sum())
+    n, k = wins_a + wins_b, min(wins_a, wins_b)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return wins_a, wins_b, p
 
 
 def grid(task, lengths, methods, seeds, **shared):
