@@ -68,20 +68,20 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-# The parts in turn, stopping at the first that fails (KEEP_GOING=1: run every part and fail
-# at the end, for a full report); then each part's time, and every file the tests wrote into
-# their HOME, which should be none. Under CI (CI=true) such a file fails the run.
-# TEST_PARTS grows below, part by part: unit notebooks browser homework book floor.
+# The parts in turn (tools/test_parts.sh), stopping at the first that fails (KEEP_GOING=1:
+# run every part and fail at the end, for a full report); then each part's time, and every
+# file the tests wrote into their HOME, which should be none. Under CI (CI=true) such a file
+# fails the run. TEST_PARTS grows below, part by part: unit notebooks browser homework book
+# floor. The parts of TEST_SIDE_BY_SIDE run at the same time, their installs first: the
+# homework part mostly waits on its sandboxes and the book part on Chromium (together about
+# one core of two), and each prints its own output whole when both have ended.
 TEST_PARTS := unit notebooks browser homework
+TEST_SIDE_BY_SIDE := homework book
 KEEP_GOING ?=
 test: $(STAMP)
-	@mkdir -p $(TEST_HOME)/home && touch $(TEST_HOME)/.test-started; rc=0; times=""; \
-	for part in $(TEST_PARTS); do \
-	  t0=$$(date +%s); prc=0; $(MAKE) --no-print-directory test-$$part || prc=$$?; \
-	  times="$$times, test-$$part $$(( $$(date +%s) - t0 )) s"; \
-	  if [ $$prc != 0 ]; then rc=$$prc; times="$$times (failed)"; [ -n "$(KEEP_GOING)" ] || break; fi; \
-	done; \
-	echo "make test: $${times#, }"; \
+	@mkdir -p $(TEST_HOME)/home && touch $(TEST_HOME)/.test-started; rc=0; \
+	KEEP_GOING="$(KEEP_GOING)" SIDE_BY_SIDE="$(TEST_SIDE_BY_SIDE)" MAKE="$(MAKE)" \
+	  bash tools/test_parts.sh $(TEST_HOME)/logs $(TEST_PARTS) || rc=$$?; \
 	written=$$(find "$$HOME" -newer $(TEST_HOME)/.test-started -type f 2>/dev/null | head -20); \
 	if [ -n "$$written" ]; then \
 	  echo "make test: the tests wrote into their HOME ($$HOME), which stands for ~ (they must write nothing there):"; \
@@ -134,7 +134,7 @@ test-browser: $(STAMP)
 # `make grade SUBMISSIONS=dir` grades a folder into build/grades/gradebook.csv, offline, each
 # submission in a bubblewrap sandbox (root and the Debian package bubblewrap needed; without
 # them it refuses, unless GRADE_FLAGS=--unsafe for notebooks you trust).
-.PHONY: homework grade test-homework
+.PHONY: homework grade test-homework test-homework-install
 HOMEWORK_STAMP := $(VENV)/.homework-installed
 HOMEWORK_MASTERS := $(sort $(wildcard homework/*/*.ipynb))
 $(HOMEWORK_STAMP): $(STAMP) requirements-homework.txt requirements.txt
@@ -147,6 +147,7 @@ homework: build/homework/SHA256SUMS
 grade: build/homework/SHA256SUMS
 	@test -n "$(SUBMISSIONS)" || { echo "make grade: expected SUBMISSIONS=<folder of submissions>"; exit 2; }
 	$(TEST_ENV) $(PY) tools/grade.py "$(SUBMISSIONS)" --build build/homework --out build/grades $(GRADE_FLAGS)
+test-homework-install: build/homework/SHA256SUMS
 test-homework: export HOMEWORK_TESTS := 1
 test-homework: build/homework/SHA256SUMS
 	$(TEST_ENV) $(PY) -m pytest tests/homework -p no:cacheprovider -p no:nbval -q -rP --durations=5
@@ -176,7 +177,7 @@ clean:
 # build/book-cache (tools/book.py). `make test-book` opens every page in Chromium with
 # every other host blocked; it is the part of `make test` after test-homework.
 TEST_PARTS += book
-.PHONY: book test-book
+.PHONY: book test-book test-book-install
 BOOK_STAMP := $(VENV)/.book-installed
 $(BOOK_STAMP): $(STAMP) requirements-book.txt requirements-homework.txt requirements.txt
 	$(call pip_install,$(PY),-r requirements-book.txt)
@@ -184,6 +185,7 @@ $(BOOK_STAMP): $(STAMP) requirements-book.txt requirements-homework.txt requirem
 	touch $(BOOK_STAMP)
 book: $(BOOK_STAMP)
 	$(PY) tools/book.py --out build/book --cache build/book-cache
+test-book-install: $(BOOK_STAMP)
 test-book: export BOOK_TESTS := 1
 test-book: book
 	$(TEST_ENV) $(PY) -m pytest tests/book -p no:cacheprovider -rsP -q
