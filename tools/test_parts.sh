@@ -7,9 +7,8 @@
 # Parts named in SIDE_BY_SIDE (environment, space-separated) that follow one another run at
 # the same time: first `make test-<part>-install` for each of them, one after the other (they
 # install into the same .venv), then the parts themselves, each writing into LOGDIR/<part>.log,
-# which is printed whole once all of them have ended, in the order given. The Makefile runs
-# homework and book so: the grader mostly waits on its sandboxes and the book test on
-# Chromium, and together they keep about one core of two busy.
+# which is printed whole once all of them have ended, in the order given. The Makefile's
+# TEST_SIDE_BY_SIDE says which parts run so, and why.
 # It stops after the first part (or side-by-side group) that fails, unless KEEP_GOING is set;
 # the exit code is that of the last part that failed, 0 if none did.
 set -u
