@@ -43,7 +43,7 @@ def test_a_generator_seed_draws_from_the_stream():
 
 def _memory_before(N, T, rng, symbol=0, position=None, n_symbols=4):
     """tasks.memory's x and y as it drew them before memory_numbers and memory_batch."""
-    lo, hi = tasks._window(position, T)
+    lo, hi = tasks.memory_window(position, T)
     others = np.delete(np.arange(n_symbols), symbol)
     ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
     y = rng.permutation(np.arange(N) % 2).astype(np.int64)

@@ -203,8 +203,8 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     n_symbols = check_int("n_symbols", n_symbols, low=2)
     symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
     threshold = check_threshold(threshold, "accuracy")
-    ids, y = memory_batch(*memory_numbers(rng, N, T, _window(position, T), n_symbols), symbol,
-                          n_symbols)
+    window = memory_window(position, T)
+    ids, y = memory_batch(*memory_numbers(rng, N, T, window, n_symbols), symbol, n_symbols)
     return Task("memory", one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
                 threshold, {"T": T, "symbol": symbol, "position": position,
                             "n_symbols": n_symbols, "threshold": threshold})
@@ -213,7 +213,7 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
 def memory_numbers(rng, N, T, window, n_symbols):
     """memory's random numbers from the Generator rng, in its order: the other symbols'
     draws (N, T) in [0, n_symbols - 1), the classes (N,) (a permutation of 0, 1, 0, ...),
-    the symbol's positions (N,) in the window [lo, hi) (_window's). Unchecked."""
+    the symbol's positions (N,) in the window [lo, hi) (memory_window's). Unchecked."""
     draws = rng.integers(0, n_symbols - 1, size=(N, T))
     y = rng.permutation(np.arange(N) % 2)                        # balanced classes
     return draws, y, rng.integers(*window, size=N)
@@ -231,7 +231,7 @@ def memory_batch(draws, y, where, symbol, n_symbols):
     return ids, y
 
 
-def _window(position, T):
+def memory_window(position, T):
     """[lo, hi) inside [0, T) from None, an int or a (lo, hi) pair; errors name 'position' or 'T'."""
     if position is None:
         return 0, T

@@ -59,7 +59,7 @@ def _one_hot(batch, D):
 
 
 def _memory(opts, N, T):
-    window, n = tasks._window(opts["position"], T), opts["n_symbols"]
+    window, n = tasks.memory_window(opts["position"], T), opts["n_symbols"]
     return ((lambda rng: tasks.memory_numbers(rng, N, T, window, n)),
             _one_hot(lambda *a: tasks.memory_batch(*a, opts["symbol"], n), n))
 
