@@ -151,3 +151,35 @@ def test_gru_fast_passes_equal_the_plain_loops_bit_for_bit_in_a_reused_workspace
             assert out[True][k].dtype == v.dtype, k
             np.testing.assert_array_equal(out[True][k], v, err_msg=k)
         parallel.forward(gru, opts, x[:, :4, :2], F, ws)       # other shapes in between
+
+
+def test_omega_is_computed_for_the_runs_that_weigh_it_only():
+    # loss_and_grads with per-run Omega weights: the runs of weight 0 get what omega=None
+    # gives them, bit for bit, those of weight w > 0 what the stack of those runs alone
+    # gives, and a stack where no run weighs Omega (its Omega runs stopped) is omega=None
+    task = tasks.temporal_order(10, 6, seed=0)
+    batches = [task.resample(4, seed=s) for s in range(4)]
+    xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
+    ys = np.stack([b.y for b in batches])
+    ps = [train.init_model("rnn", 8, 3, 4, seed=s) for s in range(4)]
+    o = elman.options({})
+    F = {**parallel.fuse(elman, o, parallel.stack([p["cell"] for p in ps])),
+         **parallel.stack([p["out"] for p in ps])}
+    run = lambda F, xs, ys, om: parallel_loss.loss_and_grads(  # noqa: E731
+        elman, o, xs, ("xent", ys), F, None, om, False, train.data_loss, {})
+    sub = lambda a, r: {k: v[r] for k, v in a.items()}         # noqa: E731
+    w = np.array([0.0, 2.0, 0.0, 0.5])
+    loss, om, grads, _ = run(F, xs, ys, (w, "immediate"))
+    plain = run(F, xs, ys, None)
+    alone = run(sub(F, [1, 3]), xs[[1, 3]], ys[[1, 3]], (w[[1, 3]], "immediate"))
+    np.testing.assert_array_equal(loss, plain[0])
+    np.testing.assert_array_equal(om[[0, 2]], 0.0)
+    np.testing.assert_array_equal(om[[1, 3]], alone[1])
+    assert (om[[1, 3]] > 0).all()
+    for k in grads:
+        np.testing.assert_array_equal(grads[k][[0, 2]], plain[2][k][[0, 2]])
+        np.testing.assert_array_equal(grads[k][[1, 3]], alone[2][k])
+    none = run(F, xs, ys, (np.zeros(4), "immediate"))
+    np.testing.assert_array_equal(none[1], 0.0)
+    for k in grads:
+        np.testing.assert_array_equal(none[2][k], plain[2][k])

@@ -115,9 +115,9 @@ def loss_and_grads(mod, opts, xs, data, F, truncate, omega, many_to_many, data_l
     keep_g = omega is not None
     grads, g = backward(mod, opts, dh, cache, F, truncate, keep_g, ws)
     om = np.zeros(K)
-    if keep_g:                    # Omega of the runs that weigh it only (grid stacks others)
+    on = np.flatnonzero(omega[0] > 0) if keep_g else []
+    if len(on):                   # Omega of the runs that weigh it only (grid stacks others)
         weights, mode = omega
-        on = np.flatnonzero(weights > 0)
         act = cache["act"]
         with np.errstate(all="ignore"):
             tm = lambda a: a[on].transpose(1, 0, 2, 3)            # noqa: E731  (T, K_on, N, .)
