@@ -35,7 +35,7 @@ def test_elman_plain_forward_is_the_cells_step_and_the_fast_form_equals_it(activ
         assert np.max(np.abs(fast[:, t + 1] - h)) <= 1e-14 * max(1, np.abs(h).max())
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("truncate", [None, 2])
 def test_fast_passes_equal_the_plain_loops(cell, truncate):
     # the fast form's branch against the plain loops over the cells' steps: states, the total
@@ -54,7 +54,7 @@ def test_fast_passes_equal_the_plain_loops(cell, truncate):
         grads, g = parallel.backward(mod, opts, dh, cache, F, truncate, keep_g=cell == "rnn", ws={})
         out[fast] = h.copy(), {k: v.copy() for k, v in grads.items()}, None if g is None else g.copy()
     (h0, g0, a0), (h1, g1, a1) = out[False], out[True]
-    tol = 0 if cell == "lstm" else 1e-14               # the LSTM's fast form: the same operations
+    tol = 0 if cell != "rnn" else 1e-14                # the LSTM's, the GRU's: the same operations
     np.testing.assert_allclose(h1, h0, rtol=tol, atol=tol)
     for k in F:
         np.testing.assert_allclose(g1[k], g0[k], rtol=1e-13 if tol else 0, atol=1e-14 if tol else 0)
@@ -121,3 +121,65 @@ def test_loss_and_grads_vectorised_loss_equals_run_by_run():
     assert np.array_equal(one[0], vec[0])
     for k in F:
         assert np.array_equal(one[2][k], vec[2][k])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("truncate", [None, 3])
+def test_gru_fast_passes_equal_the_plain_loops_bit_for_bit_in_a_reused_workspace(dtype, truncate):
+    # the sources' GRU (the cuDNN form has no fast form: fast=True runs its plain loop):
+    # states, caches and gradients equal bit for bit, a workspace reused across calls
+    # and batches of other sizes in between (stale buffers), dL/dh_t at every step
+    from rnn_core.cells import gru
+    opts = gru.options({})
+    K, N, D, H, T = 4, 3, 2, 6, 9
+    F = {k: v.astype(dtype) for k, v in
+         parallel.fuse(gru, opts, parallel.stack([gru.init_params(D, H, seed=s) for s in range(K)])).items()}
+    F["W_h"] *= 3                                               # saturating gates too
+    rng = np.random.default_rng(1)
+    ws = {}
+    for rep in range(3):
+        x = (3 * rng.standard_normal((K, T, N, D))).astype(dtype)
+        dh = {t: rng.standard_normal((K, N, H)).astype(dtype) for t in range(T) if t % 3 != 1}
+        out = {}
+        for fast in (False, True):
+            h, cache = parallel.forward(gru, opts, x, F, ws if fast else {}, fast=fast)
+            got = {"h": h.copy(), **{k: np.array(cache[k]) for k in ("hs", "ss", "ns", "ms")}}
+            grads, _ = parallel.backward(gru, opts, dh, cache, F, truncate, ws=ws if fast else {})
+            out[fast] = {**got, **{k: v.copy() for k, v in grads.items()}}
+        assert set(out[True]) == set(out[False])
+        for k, v in out[False].items():
+            assert out[True][k].dtype == v.dtype, k
+            np.testing.assert_array_equal(out[True][k], v, err_msg=k)
+        parallel.forward(gru, opts, x[:, :4, :2], F, ws)       # other shapes in between
+
+
+def test_omega_is_computed_for_the_runs_that_weigh_it_only():
+    # loss_and_grads with per-run Omega weights: the runs of weight 0 get what omega=None
+    # gives them, bit for bit, those of weight w > 0 what the stack of those runs alone
+    # gives, and a stack where no run weighs Omega (its Omega runs stopped) is omega=None
+    task = tasks.temporal_order(10, 6, seed=0)
+    batches = [task.resample(4, seed=s) for s in range(4)]
+    xs = np.stack([b.x.transpose(1, 0, 2) for b in batches])
+    ys = np.stack([b.y for b in batches])
+    ps = [train.init_model("rnn", 8, 3, 4, seed=s) for s in range(4)]
+    o = elman.options({})
+    F = {**parallel.fuse(elman, o, parallel.stack([p["cell"] for p in ps])),
+         **parallel.stack([p["out"] for p in ps])}
+    run = lambda F, xs, ys, om: parallel_loss.loss_and_grads(  # noqa: E731
+        elman, o, xs, ("xent", ys), F, None, om, False, train.data_loss, {})
+    sub = lambda a, r: {k: v[r] for k, v in a.items()}         # noqa: E731
+    w = np.array([0.0, 2.0, 0.0, 0.5])
+    loss, om, grads, _ = run(F, xs, ys, (w, "immediate"))
+    plain = run(F, xs, ys, None)
+    alone = run(sub(F, [1, 3]), xs[[1, 3]], ys[[1, 3]], (w[[1, 3]], "immediate"))
+    np.testing.assert_array_equal(loss, plain[0])
+    np.testing.assert_array_equal(om[[0, 2]], 0.0)
+    np.testing.assert_array_equal(om[[1, 3]], alone[1])
+    assert (om[[1, 3]] > 0).all()
+    for k in grads:
+        np.testing.assert_array_equal(grads[k][[0, 2]], plain[2][k][[0, 2]])
+        np.testing.assert_array_equal(grads[k][[1, 3]], alone[2][k])
+    none = run(F, xs, ys, (np.zeros(4), "immediate"))
+    np.testing.assert_array_equal(none[1], 0.0)
+    for k in grads:
+        np.testing.assert_array_equal(none[2][k], plain[2][k])

@@ -158,21 +158,35 @@ def temporal_order(N, T, seed=0, threshold=0.99):
     """
     N, T, rng = check_common(N, T, seed, 4, "start symbol, two relevant positions and end symbol")
     threshold = check_threshold(threshold, "accuracy")
+    ids, y = temporal_order_batch(*temporal_order_numbers(rng, N, T))
+    return Task("temporal_order", one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
+                threshold, {"T": T, "threshold": threshold})
+
+
+def temporal_order_numbers(rng, N, T):
+    """temporal_order's random numbers from the Generator rng, in its order: distractor ids
+    (N, T) in [0, 4), t1 (N,), t2 (N,) (the relevant positions), s1 (N,), s2 (N,) (0 = X,
+    1 = Y). Unchecked."""
     lo1 = max(1, round(0.1 * T))
     hi1 = max(lo1, round(0.2 * T))
     lo2 = max(hi1 + 1, round(0.5 * T))
     hi2 = min(max(lo2, round(0.6 * T)), T - 2)
     ids = rng.integers(0, 4, size=(N, T))                        # distractors a..d
-    ids[:, 0], ids[:, -1] = 7, 6                                 # E ... B
     t1 = rng.integers(lo1, hi1 + 1, size=N)
     t2 = rng.integers(lo2, hi2 + 1, size=N)
     s1 = rng.integers(0, 2, size=N)                              # 0 = X, 1 = Y
     s2 = rng.integers(0, 2, size=N)
-    ids[np.arange(N), t1] = 4 + s1
-    ids[np.arange(N), t2] = 4 + s2
-    y = (2 * s1 + s2).astype(np.int64)
-    return Task("temporal_order", one_hot(ids, 8), y, None, "xent", 4, False, "accuracy",
-                threshold, {"T": T, "threshold": threshold})
+    return ids, t1, t2, s1, s2
+
+
+def temporal_order_batch(ids, t1, t2, s1, s2):
+    """temporal_order's symbol ids (..., N, T) (its x is their one-hot rows) and classes y
+    (..., N) int64 from its numbers, any leading axes (one batch, or a stack of batches of
+    many runs). Writes into ids. Unchecked."""
+    ids[..., 0], ids[..., -1] = 7, 6                             # E ... B
+    np.put_along_axis(ids, t1[..., None], (4 + s1)[..., None], axis=-1)
+    np.put_along_axis(ids, t2[..., None], (4 + s2)[..., None], axis=-1)
+    return ids, (2 * s1 + s2).astype(np.int64)
 
 
 def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
@@ -189,19 +203,35 @@ def memory(N, T, seed=0, symbol=0, position=None, n_symbols=4, threshold=0.99):
     n_symbols = check_int("n_symbols", n_symbols, low=2)
     symbol = check_int("symbol", symbol, low=0, high=n_symbols - 1)
     threshold = check_threshold(threshold, "accuracy")
-    lo, hi = _window(position, T)
-    others = np.delete(np.arange(n_symbols), symbol)
-    ids = others[rng.integers(0, n_symbols - 1, size=(N, T))]
-    y = rng.permutation(np.arange(N) % 2).astype(np.int64)       # balanced classes
-    where = rng.integers(lo, hi, size=N)
-    pos = np.flatnonzero(y)
-    ids[pos, where[pos]] = symbol
+    window = memory_window(position, T)
+    ids, y = memory_batch(*memory_numbers(rng, N, T, window, n_symbols), symbol, n_symbols)
     return Task("memory", one_hot(ids, n_symbols), y, None, "xent", 2, False, "accuracy",
                 threshold, {"T": T, "symbol": symbol, "position": position,
                             "n_symbols": n_symbols, "threshold": threshold})
 
 
-def _window(position, T):
+def memory_numbers(rng, N, T, window, n_symbols):
+    """memory's random numbers from the Generator rng, in its order: the other symbols'
+    draws (N, T) in [0, n_symbols - 1), the classes (N,) (a permutation of 0, 1, 0, ...),
+    the symbol's positions (N,) in the window [lo, hi) (memory_window's). Unchecked."""
+    draws = rng.integers(0, n_symbols - 1, size=(N, T))
+    y = rng.permutation(np.arange(N) % 2)                        # balanced classes
+    return draws, y, rng.integers(*window, size=N)
+
+
+def memory_batch(draws, y, where, symbol, n_symbols):
+    """memory's symbol ids (..., N, T) (its x is their one-hot rows) and classes y (..., N)
+    int64 from its numbers, any leading axes (one batch, or a stack of batches of many
+    runs). Unchecked."""
+    others = np.delete(np.arange(n_symbols), symbol)
+    ids = others[draws]
+    y = y.astype(np.int64)
+    here = np.take_along_axis(ids, where[..., None], -1)       # the symbol where y = 1
+    np.put_along_axis(ids, where[..., None], np.where(y[..., None] == 1, symbol, here), -1)
+    return ids, y
+
+
+def memory_window(position, T):
     """[lo, hi) inside [0, T) from None, an int or a (lo, hi) pair; errors name 'position' or 'T'."""
     if position is None:
         return 0, T

@@ -8,8 +8,9 @@ convert between a cell's params dicts and this layout. Inside a pass arrays are
 (N, H) block per run and the weight gradients are one matmul over each run's T*N rows.
 Every cell's recurrence is its own step functions, which accept stacked weights under
 np.matmul broadcasting: the Elman RNN's recurrence and carry, the LSTM's, the GRU's
-gru.STEPS[form]. The Elman RNN and the LSTM also have a fast form, parallel_fast (in place,
-allocating nothing per step), one visible branch in forward (fast=True), tested equal.
+gru.STEPS[form]. The Elman RNN, the LSTM and the GRU in the sources' form also have a fast
+form, parallel_fast (in place, allocating nothing per step), one visible branch in forward
+(fast=True), tested equal.
 parallel_loss.py adds the readout, the losses and the gradients; multirun.fit_many trains.
 """
 import numpy as np
@@ -182,11 +183,31 @@ def lstm_backward(dh, cache, W_h, truncate, ws):
     return dzs
 
 
+def gru_backward(dh, hs, caches, W_h, truncate, form, das_x, das_h):
+    """BPTT of all runs: gru.STEPS[form]'s carry per step, with its carry factors for a
+    block of steps at once. Writes dL/da_t of every step into das_x (the x-side) and das_h
+    (the h-side; the same array in the sources' form)."""
+    ss, ns, ms = caches
+    K, T, N, H = ns.shape
+    _, local, back = gru.STEPS[form]
+    zero = np.zeros((K, N, H), hs.dtype)
+    g_t = zero                                     # dL/dh_t, carried back
+    for t0, t1 in sequence.blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
+        K_x, K_h, P = local(hs[:, t0:t1], (ss[:, t0:t1], ns[:, t0:t1], ms[:, t0:t1]))
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            j = t - t0
+            das_x[:, t], das_h[:, t], g_t = back(g_t if g is None else g_t + g,
+                                                 (K_x[:, j], K_h[:, j], P[:, j]), W_h)
+            if sequence.cut(t, truncate):
+                g_t = zero
+
+
 def forward(mod, opts, x, F, ws=None, fast=True):
     """All runs' forward pass. x (K or 1, T, N, D) -> (h (K, T, N, H), cache).
     ws: a workspace dict (see buffer); h and the cache are then valid until the next call.
-    fast: the Elman RNN's and the LSTM's in-place passes (parallel_fast), tested equal to
-    the plain loops over their steps here."""
+    fast: the Elman RNN's, the LSTM's and the sources' GRU's in-place passes
+    (parallel_fast), tested equal to the plain loops over their steps here."""
     W_h = F["W_h"]
     H = W_h.shape[-1]
     with np.errstate(over="ignore", invalid="ignore"):        # divergence is found per run later
@@ -202,6 +223,10 @@ def forward(mod, opts, x, F, ws=None, fast=True):
             hs, cs, gates, tcs = (parallel_fast.lstm_forward if fast else lstm_forward)(x, F, ws)
             return hs[:, 1:], {"x": x, "hs": hs, "cs": cs, "ss": gates[..., :3 * H],
                                "gs": gates[..., 3 * H:], "tcs": tcs, "fast": fast}
+        if fast and opts["form"] == "sources":
+            hs, gates, ms = parallel_fast.gru_forward(x, F, ws)
+            return hs[:, 1:], {"x": x, "hs": hs, "ss": gates[..., :2 * H], "ns": gates[..., 2 * H:],
+                               "ms": ms, "fast": True}
         gates = project(x, F["W_x"], F["b"], ws)              # xw_t until step t reads it
         K, T, N, _ = gates.shape
         hs = buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)  # hs[:, 0] = h_0 = 0, hs[:, t+1] = h_t
@@ -213,7 +238,7 @@ def forward(mod, opts, x, F, ws=None, fast=True):
         ms = buffer(ws, "ms", (K, T, N, H), gates.dtype)
         for t in range(T):
             hs[:, t + 1], (ss[:, t], ns[:, t], ms[:, t]) = step(gates[:, t], hs[:, t], W_h, b_h, sig)
-        return hs[:, 1:], {"x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms}
+        return hs[:, 1:], {"x": x, "hs": hs, "ss": ss, "ns": ns, "ms": ms, "fast": False}
 
 
 def weight_grads(ws, da, h_prev, x):
@@ -234,7 +259,6 @@ def backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
             return parallel_fast.elman_backward(dh, cache, W_h, truncate, keep_g, ws)
         h_prev = rows(hs[:, :-1])                             # h_{t-1} rows, a view
         x_rows = rows(x)
-        zero = np.zeros((K, N, H), hs.dtype)
         if mod is elman:
             das, g_all = elman_backward(dh, hs, W_h, cache["act"], truncate, keep_g, ws)
             return weight_grads(ws, rows(das), h_prev, x_rows), g_all
@@ -242,20 +266,13 @@ def backward(mod, opts, dh, cache, F, truncate, keep_g=False, ws=None):
             back = parallel_fast.lstm_backward if cache["fast"] else lstm_backward
             return weight_grads(ws, rows(back(dh, cache, W_h, truncate, ws)), h_prev, x_rows), None
         form = opts["form"]
-        _, local, back = gru.STEPS[form]
         ss, ns, ms = cache["ss"], cache["ns"], cache["ms"]
         das_x = buffer(ws, "da", (K, T, N, 3 * H), hs.dtype)
         das_h = das_x if form == "sources" else buffer(ws, "da_h", (K, T, N, 3 * H), hs.dtype)
-        g_t = zero                                     # dL/dh_t, carried back
-        for t0, t1 in sequence.blocks(T, K * N * 3 * H * hs.itemsize):     # the last block first
-            K_x, K_h, P = local(hs[:, t0:t1], (ss[:, t0:t1], ns[:, t0:t1], ms[:, t0:t1]))
-            for t in range(t1 - 1, t0 - 1, -1):
-                g = dh.get(t)
-                j = t - t0
-                das_x[:, t], das_h[:, t], g_t = back(g_t if g is None else g_t + g,
-                                                     (K_x[:, j], K_h[:, j], P[:, j]), W_h)
-                if sequence.cut(t, truncate):
-                    g_t = zero
+        if cache["fast"]:                              # the sources' form only
+            parallel_fast.gru_backward(dh, hs, (ss, ns, ms), W_h, truncate, das_x, ws)
+        else:
+            gru_backward(dh, hs, (ss, ns, ms), W_h, truncate, form, das_x, das_h)
         da_x, da_h = rows(das_x), rows(das_h)
         grads = {"W_x": matmul(ws, "gW_x", transposed(da_x), x_rows), "b": da_x.sum(axis=1)}
         if form == "sources":     # the candidate's recurrent input is r * h_{t-1}, not h_{t-1}

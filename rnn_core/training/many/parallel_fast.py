@@ -1,20 +1,23 @@
-"""The fast form of parallel.py's Elman and LSTM passes: in place, allocating nothing per
-step. Equal to the plain loops over the cells' steps in parallel.py (elman_forward,
-elman_backward, lstm_forward, lstm_backward): to rounding for the Elman RNN, bit for bit
-for the LSTM (tests/test_stacked.py); parallel.forward(..., fast=True) takes this branch.
+"""The fast form of parallel.py's Elman, LSTM and GRU (sources' form) passes: in place,
+allocating nothing per step. Equal to the plain loops over the cells' steps in parallel.py
+(elman_forward, elman_backward, lstm_forward, lstm_backward, and the GRU's loops over
+gru.STEPS["sources"]): to rounding for the Elman RNN, bit for bit for the LSTM and the GRU
+(tests/test_stacked.py); parallel.forward(..., fast=True) takes this branch.
 Measured gain at one BLAS thread, forward and BPTT of K = 32 runs at N = 32: 1.8x the
-plain loops' speed for the Elman RNN, 1.5x for the LSTM (benchmarks/README.md).
+plain loops' speed for the Elman RNN, 1.5x for the LSTM (benchmarks/README.md); for the
+GRU at K = 16, N = 16, H = 10 (notebook 05) about 1.1x on BPTT and no gain on the forward
+pass, where numpy's exp is slow on the gates' strided slices (hence _sigmoid's buffer).
 
   - the Elman step is one matmul, z_t [W_h, W_x, b]^T with z_t = [h_{t-1}, x_t, 1] a row
     of one array Z, which then also gives all three weight gradients in one matmul;
-  - the LSTM's gates are computed in place in the input projection's array;
+  - the LSTM's and the GRU's gates are computed into the input projection's array;
   - the backward passes multiply and multiply by W_h in place, into workspace buffers
     (fresh (K, N, H) temporaries per operation cost page faults).
 Shapes as in parallel.py: (K, T, N, .).
 """
 import numpy as np
 
-from ...cells import fast, sequence
+from ...cells import fast, gru, sequence
 from . import parallel
 
 
@@ -77,12 +80,14 @@ def _elman_carry(dh, hs, W_h, act, truncate, keep_g, ws):
     return das, g_all
 
 
-def _sigmoid(a):
-    """a[...] = sequence.loop_sigmoid(a) = 1 / (1 + e^-a) in place, the same operations."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a += 1
-    np.divide(1, a, out=a)
+def _sigmoid(a, buf):
+    """a[...] = sequence.loop_sigmoid(a) = 1 / (1 + e^-a) in place, the same operations,
+    through buf, a contiguous array of a's shape: a is a strided slice of the gates, and
+    numpy's exp runs several times faster on a contiguous array than on such a slice."""
+    np.negative(a, out=buf)
+    np.exp(buf, out=buf)
+    buf += 1
+    np.divide(1, buf, out=a)
 
 
 def lstm_forward(x, F, ws):
@@ -98,6 +103,7 @@ def lstm_forward(x, F, ws):
     hs, cs = (parallel.buffer(ws, n, (K, T + 1, N, H), gates.dtype) for n in ("hs", "cs"))
     tcs = parallel.buffer(ws, "tcs", (K, T, N, H), gates.dtype)
     m, ig = parallel.buffer(ws, "hW", (K, N, 4 * H), gates.dtype), parallel.buffer(ws, "ig", (K, N, H), gates.dtype)
+    sb = parallel.buffer(ws, "sig", (K, N, 3 * H), gates.dtype)
     hs[:, 0], cs[:, 0] = 0, 0
     W_hT = parallel.transposed(W_h)
     for t in range(T):
@@ -105,7 +111,7 @@ def lstm_forward(x, F, ws):
         if t:                                  # h_0 = 0: z_0 = xw_0 exactly
             np.matmul(hs[:, t], W_hT, out=m)
             z += m
-        _sigmoid(z[..., :3 * H])
+        _sigmoid(z[..., :3 * H], sb)
         np.tanh(z[..., 3 * H:], out=z[..., 3 * H:])
         f, i, o, g = (z[..., j * H:(j + 1) * H] for j in range(4))
         np.multiply(f, cs[:, t], out=cs[:, t + 1])
@@ -157,3 +163,73 @@ def elman_backward(dh, cache, W_h, truncate, keep_g, ws):
     G = parallel.matmul(ws, "gZ", parallel.transposed(parallel.rows(das)), z_rows)  # (K, H, H + D + 1)
     D = x.shape[-1]
     return {"W_h": G[..., :H], "W_x": G[..., H:H + D], "b": G[..., -1]}, g_all
+
+
+def gru_forward(x, F, ws):
+    """parallel.forward's GRU loop over gru.recurrence_sources in place and by the same
+    operations (equal bit for bit): [u, r] = sigmoid(xw + h_{t-1} W_ur^T) and the candidate
+    n = tanh(xw_c + (r h_{t-1}) W_c^T) in the projection's array, h_t = (1 - u) h_{t-1} + u n.
+    Returns (hs (K, T + 1, N, H), gates (K, T, N, 3H) holding [u, r, n] of every step,
+    ms (K, T, N, H) = r_t * h_{t-1})."""
+    W_h = F["W_h"]
+    H = W_h.shape[-1]
+    gates = parallel.project(x, F["W_x"], F["b"], ws)
+    K, T, N, _ = gates.shape
+    hs = parallel.buffer(ws, "hs", (K, T + 1, N, H), gates.dtype)
+    ms = parallel.buffer(ws, "ms", (K, T, N, H), gates.dtype)
+    m2 = parallel.buffer(ws, "hW", (K, N, 2 * H), gates.dtype)
+    m1, tmp = (parallel.buffer(ws, n, (K, N, H), gates.dtype) for n in ("mW", "ig"))
+    hs[:, 0] = 0
+    W_urT, W_cT = parallel.transposed(W_h[..., :2 * H, :]), parallel.transposed(W_h[..., 2 * H:, :])
+    for t in range(T):
+        z, h_prev = gates[:, t], hs[:, t]
+        np.matmul(h_prev, W_urT, out=m2)
+        np.add(z[..., :2 * H], m2, out=m2)
+        _sigmoid(m2, m2)                                       # contiguous (see _sigmoid)
+        z[..., :2 * H] = m2
+        u, r, n = m2[..., :H], m2[..., H:], z[..., 2 * H:]
+        np.multiply(r, h_prev, out=ms[:, t])                   # reset before the matrix
+        np.matmul(ms[:, t], W_cT, out=m1)
+        np.add(n, m1, out=m1)
+        np.tanh(m1, out=m1)
+        n[...] = m1
+        n = m1
+        np.subtract(1, u, out=tmp)
+        tmp *= h_prev
+        np.multiply(u, n, out=hs[:, t + 1])
+        hs[:, t + 1] += tmp                                    # (1 - u) h_{t-1} + u n
+    return hs, gates, ms
+
+
+def gru_backward(dh, hs, caches, W_h, truncate, das, ws):
+    """parallel.backward's GRU loop over gru.carry_sources in place and by the same
+    operations, with gru.carry_factors_sources for a block of steps at once. Writes dL/da_t
+    of every step into das (K, T, N, 3H)."""
+    ss, ns, ms = caches
+    K, T, N, H = ns.shape
+    _, local, _ = gru.STEPS["sources"]
+    g_t, g_new, dm, a, b = (parallel.buffer(ws, n, (K, N, H), hs.dtype)
+                            for n in ("ch", "cc", "dc", "ca", "cb"))
+    c = parallel.buffer(ws, "hc", (K, N, H), hs.dtype)
+    g_t[...] = 0
+    W_ur, W_c = W_h[..., :2 * H, :], W_h[..., 2 * H:, :]
+    for t0, t1 in sequence.blocks(T, K * N * 3 * H * hs.itemsize):       # the last block first
+        Kf, _, P = local(hs[:, t0:t1], (ss[:, t0:t1], ns[:, t0:t1], ms[:, t0:t1]))
+        for t in range(t1 - 1, t0 - 1, -1):
+            g = dh.get(t)
+            if g is not None:
+                g_t += g                                       # dL/dh_t
+            k, p, da = Kf[:, t - t0], P[:, t - t0], das[:, t]
+            np.multiply(g_t, k[..., 2 * H:], out=a)
+            np.matmul(a, W_c, out=dm)                          # dL/d(r_t * h_{t-1})
+            np.multiply(k[..., :H], g_t, out=da[..., :H])      # K * [dh_t, dm, dh_t]
+            np.multiply(k[..., H:2 * H], dm, out=da[..., H:2 * H])
+            np.multiply(k[..., 2 * H:], g_t, out=da[..., 2 * H:])
+            np.multiply(g_t, p[..., :H], out=g_new)            # dL/dh_{t-1}
+            np.multiply(dm, p[..., H:], out=b)
+            g_new += b
+            np.matmul(da[..., :2 * H], W_ur, out=c)
+            g_new += c
+            g_t, g_new = g_new, g_t
+            if sequence.cut(t, truncate):
+                g_t[...] = 0

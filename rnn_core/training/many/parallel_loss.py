@@ -115,18 +115,19 @@ def loss_and_grads(mod, opts, xs, data, F, truncate, omega, many_to_many, data_l
     keep_g = omega is not None
     grads, g = backward(mod, opts, dh, cache, F, truncate, keep_g, ws)
     om = np.zeros(K)
-    if keep_g:
+    on = np.flatnonzero(omega[0] > 0) if keep_g else []
+    if len(on):                   # Omega of the runs that weigh it only (grid stacks others)
         weights, mode = omega
         act = cache["act"]
         with np.errstate(all="ignore"):
-            tm = lambda a: a.transpose(1, 0, 2, 3)                 # noqa: E731  (T, K, N, .)
-            value, gom = regularizer.time_major_omega(tm(g), tm(xs), cache["hs"][:, 0], tm(h),
-                                            {k: F[k] for k in ("W_h", "W_x", "b")}, act, mode)
-        on = weights > 0
-        om = np.where(on & h_ok, value, 0.0)
+            tm = lambda a: a[on].transpose(1, 0, 2, 3)            # noqa: E731  (T, K_on, N, .)
+            value, gom = regularizer.time_major_omega(tm(g), tm(xs), cache["hs"][on, 0], tm(h),
+                                            {k: F[k][on] for k in ("W_h", "W_x", "b")}, act, mode)
+        om[on] = np.where(h_ok[on], value, 0.0)
         for k in gom:
-            w = weights.astype(grads[k].dtype).reshape((K,) + (1,) * (grads[k].ndim - 1))
-            grads[k] = np.where(on.reshape(w.shape), grads[k] + w * gom[k], grads[k])
+            w = weights[on].astype(grads[k].dtype).reshape((len(on),) + (1,) * (grads[k].ndim - 1))
+            grads[k] = grads[k].copy()    # a fresh array as np.where made: the same norms, bit for bit
+            grads[k][on] += w * gom[k]
     grads.update(gout)
     return loss, om, grads, h_ok
 
