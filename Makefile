@@ -1,6 +1,7 @@
 # Two commands for a new user on a machine with Python 3 and make:
-#   make test   install into .venv, then each part of TEST_PARTS in turn: unit, notebooks,
-#               browser, homework, book, floor (each also `make test-<part>`, below)
+#   make test   install into .venv, then each part of TEST_PARTS: unit, notebooks,
+#               browser, homework, book, floor (the last three side by side; each also
+#               `make test-<part>`, below)
 #   make lab    install into .venv, then open JupyterLab on notebooks/
 PYTHON ?= python3
 VENV   := .venv
