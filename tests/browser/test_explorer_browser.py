@@ -91,6 +91,11 @@ SERVER_START_S = 90
 RUN_ALL_S = 300  # the whole notebook, kernel start included
 REDRAW_S = 60  # one redraw after one control change
 RESTART_S = 120  # Restart Kernel and Run All Cells, when the first run stalled
+# How often the waits outside Run All look again: a redraw, the static copy emptied, the
+# first PNG (POLL_MS), a kernel idle (2 * POLL_MS, since each look asks the server too). A
+# redraw takes about 0.2 s, and a poll of 200 ms lengthened each move by half that on
+# average. (Run All's own wait, _wait_until_all_ran, keeps its 100 ms.)
+POLL_MS = 50
 # The issue's targets on 2 cores, for a student's Run All: each notebook, and the series.
 RUN_ALL_BUDGET_S = 45
 SERIES_BUDGET_S = 180
@@ -163,8 +168,9 @@ def scratch():
 
 
 @pytest.fixture(scope="module")
-def lab(sync_playwright, scratch):
-    """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks."""
+def lab_process(sync_playwright, scratch):
+    """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks, started
+    but not waited for (the fixture `lab` waits): Chromium starts meanwhile."""
     root = scratch / "lab"
     root.mkdir()
     shutil.copytree(NOTEBOOKS, root / "notebooks",
@@ -210,20 +216,8 @@ def lab(sync_playwright, scratch):
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=logf, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{_tail(log)}")
-            time.sleep(0.5)
-        yield {"base": base, "token": token, "root": root, "log": log, "pid": proc.pid}
+        yield {"base": base, "token": token, "root": root, "log": log, "pid": proc.pid,
+               "proc": proc, "started": time.monotonic()}
     finally:
         proc.terminate()
         try:
@@ -234,7 +228,28 @@ def lab(sync_playwright, scratch):
 
 
 @pytest.fixture(scope="module")
-def app_page(sync_playwright, lab, scratch, request):
+def lab(lab_process):
+    """The server of lab_process, once it answers."""
+    proc, log = lab_process["proc"], lab_process["log"]
+    deadline = lab_process["started"] + SERVER_START_S
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{lab_process['base']}/api/status?token="
+                                        f"{lab_process['token']}", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{_tail(log)}")
+        time.sleep(0.1)
+    return {k: v for k, v in lab_process.items() if k not in ("proc", "started")}
+
+
+@pytest.fixture(scope="module")
+def app_page(sync_playwright, lab_process, scratch, request):
     """One Chromium page with a fresh profile for the whole module, showing JupyterLab: the
     app is loaded once, and each notebook is then opened inside it (open_notebook). Console
     messages and page errors go to page.console_all and page.console_errors, which the
@@ -288,6 +303,7 @@ def app_page(sync_playwright, lab, scratch, request):
             if throttle > 1:  # to develop against a slow laptop: the page runs `throttle` times slower
                 context.new_cdp_session(pg).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
             try:
+                lab = request.getfixturevalue("lab")   # Chromium has started meanwhile
                 _load_app(pg, lab)
                 yield pg
             finally:
@@ -417,7 +433,7 @@ def _wait_for_new_plot(page, lab, cell, before, what):
         now = _png_sources(cell)
         if now and now != before:
             return now
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(POLL_MS)
     pytest.fail(f"the explorer's plot did not change within {REDRAW_S} s after {what}\n"
                 f"{_describe(page, lab)}")
 
@@ -467,7 +483,7 @@ def _check_one_figure(page, lab, cell):
             pytest.fail(f"the static copy below the live figure was not emptied within "
                         f"{REDRAW_S} s: the widget's view count did not reach the kernel: "
                         f"{imgs}\n{_describe(page, lab)}")
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(POLL_MS)
     assert cell.evaluate(STATIC_STANDIN_JS) == "hidden", \
         "the explorer's style sheet does not hide an image output placed after it"
     body = cell.inner_text()
@@ -518,7 +534,7 @@ def _wait_for_kernel_idle(page, lab, timeout_s):
         if time.monotonic() > deadline:
             pytest.fail(f"the notebook's kernel was not idle within {timeout_s} s\n"
                         f"{_describe(page, lab)}")
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(2 * POLL_MS)   # each look asks the server too
 
 
 def _accept_kernel_dialog(page):
@@ -866,7 +882,7 @@ def test_notebook_runs_all_in_jupyterlab(lab, page, path):
             if time.monotonic() > deadline:
                 pytest.fail(f"no PNG appeared in the explorer's output within {REDRAW_S} s "
                             f"of the end of Run All\n{_describe(page, lab)}")
-            page.wait_for_timeout(250)
+            page.wait_for_timeout(POLL_MS)
         plot = _png_sources(cell)
         _check_one_figure(page, lab, cell)
         _screenshot(page, cell, f"{stem}_default.png")
