@@ -44,10 +44,12 @@ browser does, rather than loading the whole app again per notebook. Before each 
 every tab is closed and every kernel shut down (and again after it), so the page holds one
 notebook panel, every selector looks inside it, and each Run All has its kernel alone on
 the machine. The browser console's messages are collected afresh for each notebook, and a
-failure prints what the page shows and keeps a screenshot of it.
+failure prints the server's log after its message (most messages say what the page shows).
 
 Set RNN_BROWSER_SCREENSHOTS to a folder to keep screenshots of each explorer at its
-default and at its extreme settings (<notebook>_default.png, <notebook>_extreme.png).
+default and at its extreme settings (<notebook>_default.png, <notebook>_extreme.png), and
+of the page at each failure (last-<test>.png; without it that one goes into the root, and
+is removed with it).
 Run one notebook with `-k 04_activations`.
 """
 
@@ -330,7 +332,9 @@ def page(app_page, lab, request):
         yield pg
     finally:
         if request.session.testsfailed > failed_before:  # diagnostics for the failure
-            shot = pg.shots / ("last-" + re.sub(r"[^\w.-]", "_", request.node.name) + ".png")
+            folder = Path(os.environ.get("RNN_BROWSER_SCREENSHOTS") or pg.shots)
+            folder.mkdir(parents=True, exist_ok=True)
+            shot = folder / ("last-" + re.sub(r"[^\w.-]", "_", request.node.name) + ".png")
             try:
                 pg.screenshot(path=str(shot), full_page=True)
                 print(f"last screenshot: {shot}")
