@@ -345,7 +345,9 @@ def page(app_page, lab, request):
 
 
 def _load_app(page, lab):
-    """Load JupyterLab once, in a workspace of its own with nothing open."""
+    """Load JupyterLab in the test's workspace, reset (nothing open), and wait until the app
+    has started and restored its layout: once per module, and again only when closing the
+    notebooks failed."""
     page.goto(f"{lab['base']}/lab/workspaces/{WORKSPACE}?reset&token={lab['token']}",
               wait_until="domcontentloaded")
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started",
@@ -367,7 +369,7 @@ def _close_notebooks(page, lab):
     """Close every notebook tab, then shut down every kernel (its own and any left over)."""
     try:
         left = page.evaluate(CLOSE_JS)
-    except Exception as e:  # a page that crashed or reloads: the next open reloads it
+    except Exception as e:  # a page that crashed or is loading: the app is loaded again
         left = f"unknown ({e})"
     if left != 0:
         print(f"closing the notebooks left {left} notebook panel(s): reloading JupyterLab")
