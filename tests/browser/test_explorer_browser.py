@@ -35,11 +35,21 @@ from a temporary root that holds a copy of notebooks/, with its config, data, ru
 IPython dirs in that root too. The root lives inside the venv (<venv>/test-home/browser-*),
 and Chromium gets its own profile, HOME, XDG folders and TMPDIR there, so the test writes
 nothing outside the repository and its venv (Chromium had written
-~/.config/chromium/Crash Reports/settings.dat). The root is removed afterwards. Each notebook
-opens in a fresh workspace and its kernel is shut down at the end.
+~/.config/chromium/Crash Reports/settings.dat). The root is removed afterwards.
+
+One Chromium page loads JupyterLab once for the module (the server runs with
+--LabApp.expose_app_in_browser, so the page has the app as window.jupyterapp), and opens each
+notebook inside it with the app's command docmanager:open, as a double click in the file
+browser does, rather than loading the whole app again per notebook. Before each notebook
+every tab is closed and every kernel shut down (and again after it), so the page holds one
+notebook panel, every selector looks inside it, and each Run All has its kernel alone on
+the machine. The browser console's messages are collected afresh for each notebook, and a
+failure prints the server's log after its message (most messages say what the page shows).
 
 Set RNN_BROWSER_SCREENSHOTS to a folder to keep screenshots of each explorer at its
-default and at its extreme settings (<notebook>_default.png, <notebook>_extreme.png).
+default and at its extreme settings (<notebook>_default.png, <notebook>_extreme.png), and
+of the page at each failure (last-<test>.png; without it that one goes into the root, and
+is removed with it).
 Run one notebook with `-k 04_activations`.
 """
 
@@ -83,6 +93,11 @@ SERVER_START_S = 90
 RUN_ALL_S = 300  # the whole notebook, kernel start included
 REDRAW_S = 60  # one redraw after one control change
 RESTART_S = 120  # Restart Kernel and Run All Cells, when the first run stalled
+# How often the waits outside Run All look again: a redraw, the static copy emptied, the
+# first PNG (POLL_MS), a kernel idle (2 * POLL_MS, since each look asks the server too). A
+# redraw takes about 0.2 s, and a poll of 200 ms lengthened each move by half that on
+# average. (Run All's own wait, _wait_until_all_ran, keeps its 100 ms.)
+POLL_MS = 50
 # The issue's targets on 2 cores, for a student's Run All: each notebook, and the series.
 RUN_ALL_BUDGET_S = 45
 SERIES_BUDGET_S = 180
@@ -91,8 +106,13 @@ SERIES_BUDGET_S = 180
 # reads NPY_* at import (the portability runs set NPY_DISABLE_CPU_FEATURES), and MPLBACKEND
 # would take the kernel off the inline backend.
 NOT_A_STUDENTS_ENV = re.compile(r"^(OPENBLAS_|OMP_|NPY_|GOTO_|MKL_)|^MPLBACKEND$")
+# The notebook panel on show (the only one: each notebook's tab is closed before the next
+# opens, which _open_notebook checks): every selector on a notebook looks inside it.
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# The JupyterLab workspace the test works in (its layout is reset when the app loads).
+WORKSPACE = "rnn-browser-test"
 # True while a cell of the notebook is queued or running (its prompt shows [*]).
-QUEUED_JS = ("() => [...document.querySelectorAll('.jp-NotebookPanel .jp-InputPrompt')]"
+QUEUED_JS = (f"() => [...document.querySelectorAll('{PANEL} .jp-InputPrompt')]"
              ".some(p => p.textContent.includes('[*]'))")
 
 # JupyterLab settings for the test server: every cell in the DOM (no windowing), and
@@ -150,8 +170,9 @@ def scratch():
 
 
 @pytest.fixture(scope="module")
-def lab(sync_playwright, scratch):
-    """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks."""
+def lab_process(sync_playwright, scratch):
+    """A JupyterLab server on 127.0.0.1 serving a temporary copy of the notebooks, started
+    but not waited for (the fixture `lab` waits): Chromium starts meanwhile."""
     root = scratch / "lab"
     root.mkdir()
     shutil.copytree(NOTEBOOKS, root / "notebooks",
@@ -188,6 +209,8 @@ def lab(sync_playwright, scratch):
         f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # window.jupyterapp: the test opens and closes notebooks through the app's commands.
+        "--LabApp.expose_app_in_browser=True",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -195,20 +218,8 @@ def lab(sync_playwright, scratch):
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=logf, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{_tail(log)}")
-            time.sleep(0.5)
-        yield {"base": base, "token": token, "root": root, "log": log, "pid": proc.pid}
+        yield {"base": base, "token": token, "root": root, "log": log, "pid": proc.pid,
+               "proc": proc, "started": time.monotonic()}
     finally:
         proc.terminate()
         try:
@@ -218,10 +229,33 @@ def lab(sync_playwright, scratch):
             proc.wait()
 
 
-@pytest.fixture
-def page(sync_playwright, lab, scratch, request):
-    """A Chromium page with a fresh profile; collects console errors and page errors."""
-    failed_before = request.session.testsfailed
+@pytest.fixture(scope="module")
+def lab(lab_process):
+    """The server of lab_process, once it answers."""
+    proc, log = lab_process["proc"], lab_process["log"]
+    deadline = lab_process["started"] + SERVER_START_S
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{lab_process['base']}/api/status?token="
+                                        f"{lab_process['token']}", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{_tail(log)}")
+        time.sleep(0.1)
+    return {k: v for k, v in lab_process.items() if k not in ("proc", "started")}
+
+
+@pytest.fixture(scope="module")
+def app_page(sync_playwright, lab_process, scratch, request):
+    """One Chromium page with a fresh profile for the whole module, showing JupyterLab: the
+    app is loaded once, and each notebook is then opened inside it (open_notebook). Console
+    messages and page errors go to page.console_all and page.console_errors, which the
+    function-scoped fixture `page` empties before each notebook."""
     tmp_path = scratch / "chromium"
     home = tmp_path / "home"
     for d in ("home/.config", "home/.cache", "home/.local/share", "tmp"):
@@ -242,47 +276,119 @@ def page(sync_playwright, lab, scratch, request):
                        TMPDIR=str(tmp))
     old_tmpdir = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = browser_env["TMPDIR"]
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            env=browser_env,
-            viewport={"width": 1400, "height": 1000},
-        )
-        pg = context.pages[0] if context.pages else context.new_page()
-        pg.console_errors, pg.console_all = [], []
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"),
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=CHROMIUM_ARGS,
+                env=browser_env,
+                viewport={"width": 1400, "height": 1000},
+            )
+            pg = context.pages[0] if context.pages else context.new_page()
+            pg.console_errors, pg.console_all = [], []
+            pg.shots = tmp_path
 
-        def on_console(m):
-            pg.console_all.append(f"{m.type}: {m.text}"[:300])
-            if m.type == "error":
-                pg.console_errors.append(m.text)
+            def on_console(m):
+                pg.console_all.append(f"{m.type}: {m.text}"[:300])
+                if m.type == "error":
+                    pg.console_errors.append(m.text)
 
-        def on_pageerror(e):
-            pg.console_all.append(f"page error: {e}"[:300])
-            pg.console_errors.append(f"page error: {e}")
+            def on_pageerror(e):
+                pg.console_all.append(f"page error: {e}"[:300])
+                pg.console_errors.append(f"page error: {e}")
 
-        pg.on("console", on_console)
-        pg.on("pageerror", on_pageerror)
-        throttle = float(os.environ.get("RNN_BROWSER_CPU_THROTTLE", "1"))
-        if throttle > 1:  # to develop against a slow laptop: the page runs `throttle` times slower
-            context.new_cdp_session(pg).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
-        try:
-            yield pg
-        finally:
-            if request.session.testsfailed > failed_before:  # diagnostics for the failure
-                try:
-                    pg.screenshot(path=str(tmp_path / "last.png"), full_page=True)
-                    print(f"last screenshot: {tmp_path / 'last.png'}")
-                except Exception:
-                    pass
-                print(f"JupyterLab log: {lab['log']}\n{_tail(lab['log'], 30)}")
-            context.close()
-            if old_tmpdir is None:
-                os.environ.pop("TMPDIR", None)
-            else:
-                os.environ["TMPDIR"] = old_tmpdir
+            pg.on("console", on_console)
+            pg.on("pageerror", on_pageerror)
+            throttle = float(os.environ.get("RNN_BROWSER_CPU_THROTTLE", "1"))
+            if throttle > 1:  # to develop against a slow laptop: the page runs `throttle` times slower
+                context.new_cdp_session(pg).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+            try:
+                lab = request.getfixturevalue("lab")   # Chromium has started meanwhile
+                _load_app(pg, lab)
+                yield pg
+            finally:
+                context.close()
+    finally:
+        if old_tmpdir is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = old_tmpdir
+
+
+@pytest.fixture
+def page(app_page, lab, request):
+    """The module's page, for one notebook: no notebook open and the console lists empty
+    before it, so that what the browser logs is the notebook's; on a failure, a screenshot
+    and the server's log; after it, every notebook tab closed and every kernel shut down, so
+    that the next notebook's kernel has the machine to itself."""
+    pg = app_page
+    failed_before = request.session.testsfailed
+    _close_notebooks(pg, lab)
+    pg.console_errors.clear()
+    pg.console_all.clear()
+    try:
+        yield pg
+    finally:
+        if request.session.testsfailed > failed_before:  # diagnostics for the failure
+            folder = Path(os.environ.get("RNN_BROWSER_SCREENSHOTS") or pg.shots)
+            folder.mkdir(parents=True, exist_ok=True)
+            shot = folder / ("last-" + re.sub(r"[^\w.-]", "_", request.node.name) + ".png")
+            try:
+                pg.screenshot(path=str(shot), full_page=True)
+                print(f"last screenshot: {shot}")
+            except Exception:
+                pass
+            print(f"JupyterLab log: {lab['log']}\n{_tail(lab['log'], 30)}")
+        _close_notebooks(pg, lab)
+
+
+def _load_app(page, lab):
+    """Load JupyterLab in the test's workspace, reset (nothing open), and wait until the app
+    has started and restored its layout: once per module, and again only when closing the
+    notebooks failed."""
+    page.goto(f"{lab['base']}/lab/workspaces/{WORKSPACE}?reset&token={lab['token']}",
+              wait_until="domcontentloaded")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started",
+                           timeout=SERVER_START_S * 1000, polling=100)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+
+
+# Close every tab of the main area (a notebook, the launcher) without asking: disposing a
+# document's widget closes it without the "save your changes?" dialog that a notebook changed
+# by Run All would show. Returns how many notebook panels remain in the page (0 expected).
+CLOSE_JS = """() => {
+  const app = window.jupyterapp;
+  for (const w of Array.from(app.shell.widgets('main'))) w.dispose();
+  return document.querySelectorAll('.jp-NotebookPanel').length;
+}"""
+
+
+def _close_notebooks(page, lab):
+    """Close every notebook tab, then shut down every kernel (its own and any left over)."""
+    try:
+        left = page.evaluate(CLOSE_JS)
+    except Exception as e:  # a page that crashed or is loading: the app is loaded again
+        left = f"unknown ({e})"
+    if left != 0:
+        print(f"closing the notebooks left {left} notebook panel(s): reloading JupyterLab")
+        _load_app(page, lab)
+    _shut_down_kernels(lab)
+
+
+def _open_notebook(page, lab, path):
+    """Open `path` (a notebook of the server's notebooks/) inside the running JupyterLab, as
+    a double click in the file browser does, and wait until it shows a cell and its kernel
+    is idle. Exactly one notebook panel must then be in the page: every selector below
+    looks inside it."""
+    page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', {path: p})"
+                  ".then(() => true)", f"notebooks/{path.name}")
+    _wait_visible(page, lab, page.locator(f"{PANEL} .jp-Cell").first, 90,
+                  "the notebook did not show a cell")
+    panels = page.locator(".jp-NotebookPanel").count()
+    assert panels == 1, f"{panels} notebook panels in the page, not one\n{_describe(page, lab)}"
+    _wait_for_kernel_idle(page, lab, 90)
 
 
 def _describe(page, lab):
@@ -293,10 +399,12 @@ def _describe(page, lab):
     except Exception as e:  # the server may be the problem
         out.append(f"kernels (server): unavailable ({e})")
     try:
-        out.append("page: " + json.dumps(page.evaluate("""() => {
+        out.append("page: " + json.dumps(page.evaluate("""panel => {
             const txt = el => (el ? el.innerText : '').replace(/\\s+/g, ' ').trim();
-            const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')];
+            const cells = [...document.querySelectorAll(panel + ' .jp-Cell')];
             return {
+              url: location.pathname,
+              notebook_panels: document.querySelectorAll('.jp-NotebookPanel').length,
               indicator: (document.querySelector('.jp-Notebook-ExecutionIndicator') || {}).dataset,
               kernel_name: txt(document.querySelector('.jp-KernelName')),
               dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => txt(d).slice(0, 300)),
@@ -310,7 +418,7 @@ def _describe(page, lab):
                 outputs: txt(c.querySelector('.jp-OutputArea')).slice(0, 160),
               })).filter(c => c.prompt),
             };
-        }"""), indent=1, default=str))
+        }""", PANEL), indent=1, default=str))
     except Exception as e:
         out.append(f"page: unavailable ({e})")
     out.append("console (last 40):\n  " + "\n  ".join(page.console_all[-40:]))
@@ -331,7 +439,7 @@ def _wait_for_new_plot(page, lab, cell, before, what):
         now = _png_sources(cell)
         if now and now != before:
             return now
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(POLL_MS)
     pytest.fail(f"the explorer's plot did not change within {REDRAW_S} s after {what}\n"
                 f"{_describe(page, lab)}")
 
@@ -381,7 +489,7 @@ def _check_one_figure(page, lab, cell):
             pytest.fail(f"the static copy below the live figure was not emptied within "
                         f"{REDRAW_S} s: the widget's view count did not reach the kernel: "
                         f"{imgs}\n{_describe(page, lab)}")
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(POLL_MS)
     assert cell.evaluate(STATIC_STANDIN_JS) == "hidden", \
         "the explorer's style sheet does not hide an image output placed after it"
     body = cell.inner_text()
@@ -432,7 +540,7 @@ def _wait_for_kernel_idle(page, lab, timeout_s):
         if time.monotonic() > deadline:
             pytest.fail(f"the notebook's kernel was not idle within {timeout_s} s\n"
                         f"{_describe(page, lab)}")
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(2 * POLL_MS)   # each look asks the server too
 
 
 def _accept_kernel_dialog(page):
@@ -460,14 +568,14 @@ def _run_all_cells(page, lab):
         window.__rnnQueued = false;
         const queued = QUEUED;
         new MutationObserver(() => { if (!window.__rnnQueued && queued()) window.__rnnQueued = true; })
-            .observe(document.querySelector('.jp-NotebookPanel'),
+            .observe(document.querySelector('PANEL'),
                      {subtree: true, childList: true, characterData: true});
-    }""".replace("QUEUED", QUEUED_JS))
+    }""".replace("QUEUED", QUEUED_JS).replace("PANEL", PANEL))
     started = "() => window.__rnnQueued"
     for attempt in (1, 2, 3):
         # Run All acts on the current notebook: click into it first, as a student does
         # (on the first cell's prompt area, which selects the cell and holds no link).
-        page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first.click()
+        page.locator(f"{PANEL} .jp-Cell .jp-InputPrompt").first.click()
         page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
         item = page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first
         item.wait_for(timeout=10_000)
@@ -504,7 +612,7 @@ STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']
 # The notebook's code cells as the page shows them: how many, how many queued or running
 # ([*]), how many show an execution count, and how many error or stderr outputs it shows.
 CELLS_JS = """stderr => {
-  const panel = document.querySelector('.jp-NotebookPanel');
+  const panel = document.querySelector('PANEL');
   const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
   return {
     code: prompts.length,
@@ -512,10 +620,10 @@ CELLS_JS = """stderr => {
     counted: prompts.filter(p => /\\[\\d+\\]/.test(p)).length,
     errors: panel.querySelectorAll(stderr).length,
   };
-}"""
+}""".replace("PANEL", PANEL)
 
 
-def _wait_until_all_ran(page, lab, t_click, slider=None, what=None):
+def _wait_until_all_ran(page, lab, path, t_click, slider=None, what=None):
     """Wait for the end of Run All: no cell queued or running, every code cell with an
     execution count (or an error shown, after which JupyterLab runs no further cell), the
     kernel idle; for a notebook with an explorer, its control `slider` shown too.
@@ -524,7 +632,8 @@ def _wait_until_all_ran(page, lab, t_click, slider=None, what=None):
     the run that ended. If cells stay queued for 30 s while the server says the kernel is
     idle (the execute requests never reached the kernel: seen once in a fresh clone, every
     cell [*] for 300 s, the kernel idle since its start), or every cell ran and 30 s later
-    the explorer's control is still missing, the page is reported, reloaded, and
+    the explorer's control is still missing, the page is reported, reloaded (JupyterLab
+    loaded again, showing the notebook `path`), and
     Kernel > Restart Kernel and Run All Cells is tried once, as a student would; the test
     then passes only if that run ends well, says it needed the restart, and its time runs
     from the restart's click.
@@ -557,8 +666,9 @@ def _wait_until_all_ran(page, lab, t_click, slider=None, what=None):
             # A fresh page first: when execute requests were lost on the way to the kernel,
             # later messages on the same connection (the widget's view count, which empties
             # the static copy) were lost too (seen once: two images after a restart alone).
-            page.reload(wait_until="domcontentloaded")
-            _wait_visible(page, lab, page.locator(".jp-NotebookPanel .jp-Cell").first, 90,
+            page.goto(f"{lab['base']}/lab/workspaces/{WORKSPACE}/tree/notebooks/{path.name}"
+                      f"?reset&token={lab['token']}", wait_until="domcontentloaded")
+            _wait_visible(page, lab, page.locator(f"{PANEL} .jp-Cell").first, 90,
                           "the notebook did not show a cell after reloading")
             _wait_for_kernel_idle(page, lab, 90)
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Kernel$")).click()
@@ -592,10 +702,10 @@ def _kernel_environments(lab):
 
 def _outputs(page):
     """The text of every error or stderr output in the notebook, after its cell's prompt."""
-    return page.evaluate("""sel => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')]
+    return page.evaluate("""sel => [...document.querySelectorAll('PANEL .jp-CodeCell')]
         .flatMap(c => [...c.querySelectorAll(sel)]
           .map(o => (c.querySelector('.jp-InputPrompt') || {}).textContent + ' '
-                    + o.innerText.slice(0, 1500)))""", STDERR)
+                    + o.innerText.slice(0, 1500)))""".replace("PANEL", PANEL), STDERR)
 
 
 # ---- what each notebook's explorer is asked to do ---------------------------------------
@@ -735,23 +845,23 @@ def test_notebook_runs_all_in_jupyterlab(lab, page, path):
     explorer = BY_NOTEBOOK.get(path.name)
     stem = path.stem
     t0 = time.monotonic()
-    # A workspace of its own: JupyterLab would otherwise reopen the previous notebook's tab.
-    url = (f"{lab['base']}/lab/workspaces/nb{stem[:2]}/tree/notebooks/{path.name}"
-           f"?reset&token={lab['token']}")
-    page.goto(url, wait_until="domcontentloaded")
-    _wait_visible(page, lab, page.locator(".jp-NotebookPanel .jp-Cell").first, 90,
-                  "the notebook did not show a cell")
-    _wait_for_kernel_idle(page, lab, 90)
+    # Inside the JupyterLab the module loaded once; the previous notebook's tab is closed.
+    _open_notebook(page, lab, path)
     t_open = time.monotonic()
 
     clicks, t_click = _run_all_cells(page, lab)
     anchor = what = None
+    panel = page.locator(PANEL)
     if explorer:
-        anchor = page.locator(".widget-slider").filter(has=page.locator(
-            ".widget-label", has_text=re.compile(rf"^\s*{re.escape(explorer.anchor)}\s*$")))
+        label = page.locator(".widget-label",
+                             has_text=re.compile(rf"^\s*{re.escape(explorer.anchor)}\s*$"))
+        anchor = panel.locator(".widget-slider").filter(has=label)
+        # The same, to find the cell that holds it: a locator in `has=` looks inside the
+        # element it filters, so it names no PANEL.
+        slider = page.locator(".widget-slider").filter(has=label)
         what = f"slider labelled {explorer.anchor!r}"
     t_done, t_click, restarts = _wait_until_all_ran(
-        page, lab, t_click, anchor.first if explorer else None, what)
+        page, lab, path, t_click, anchor.first if explorer else None, what)
     seconds = t_done - t_click
     RUN_ALL_SECONDS[stem] = seconds
     if Path("/proc/self/environ").exists():     # the kernel had a new user's environment
@@ -772,13 +882,13 @@ def test_notebook_runs_all_in_jupyterlab(lab, page, path):
     if explorer:
         assert anchor.count() == 1, f"expected one slider labelled {explorer.anchor!r} in the notebook"
         # The explorer is the cell whose output holds the anchor slider.
-        cell = page.locator(".jp-CodeCell").filter(has=anchor).first
+        cell = panel.locator(".jp-CodeCell").filter(has=slider).first
         deadline = time.monotonic() + REDRAW_S
         while not _png_sources(cell):
             if time.monotonic() > deadline:
                 pytest.fail(f"no PNG appeared in the explorer's output within {REDRAW_S} s "
                             f"of the end of Run All\n{_describe(page, lab)}")
-            page.wait_for_timeout(250)
+            page.wait_for_timeout(POLL_MS)
         plot = _png_sources(cell)
         _check_one_figure(page, lab, cell)
         _screenshot(page, cell, f"{stem}_default.png")
@@ -799,10 +909,14 @@ def test_notebook_runs_all_in_jupyterlab(lab, page, path):
     body = page.locator("#main").inner_text()
     assert "Error displaying widget" not in body
     assert "Loading widget" not in body
-    tracebacks = page.locator(STDERR)          # after the moves: a callback's traceback
+    tracebacks = page.locator(f"{PANEL} {STDERR}")   # after the moves: a callback's traceback
     assert tracebacks.count() == 0, tracebacks.first.inner_text()[:2000]
     assert page.console_errors == [], "browser console errors:\n" + "\n".join(page.console_errors)
-    _shut_down_kernels(lab)
+    # Its tab, then its kernel: the next notebook's kernel has the machine to itself. (Closing
+    # a tab with live widgets logs "Could not send widget sync message" from ipywidgets, the
+    # views' last sync after the kernel connection closed: the `page` fixture empties the
+    # console lists before the next notebook, as a fresh page did.)
+    _close_notebooks(page, lab)
     print(f"{stem}: open {t_open - t0:.1f} s, Run All Cells ({clicks} tr{'ies' if clicks > 1 else 'y'}) "
           f"{seconds:.1f} s"
           + (f", {len(redraws)} redraws, median {sorted(redraws)[len(redraws) // 2]:.2f} s, "
