@@ -543,15 +543,19 @@ def _wait_for_kernel_idle(page, lab, timeout_s):
         page.wait_for_timeout(2 * POLL_MS)   # each look asks the server too
 
 
+KERNEL_DIALOG_JS = ("() => [...document.querySelectorAll('.jp-Dialog')]"
+                    ".some(d => d.textContent.includes('Select Kernel'))")
+
+
 def _accept_kernel_dialog(page):
-    """A notebook whose kernelspec is unknown here asks which kernel to use: the default."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    """A notebook whose kernelspec is unknown here asks which kernel to use: the default.
+    Returns whether the dialog was there (checked at once: the caller waits for it or for
+    the run, whichever comes first, so that no fixed wait is counted in the Run All time)."""
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    try:
-        dialog.wait_for(timeout=2_000)
-        dialog.locator(".jp-mod-accept").click()
-    except PlaywrightTimeout:
-        pass
+    if not dialog.count():
+        return False
+    dialog.first.locator(".jp-mod-accept").click()
+    return True
 
 
 def _run_all_cells(page, lab):
@@ -588,9 +592,11 @@ def _run_all_cells(page, lab):
             continue
         t_click = time.monotonic()
         item.click()
-        _accept_kernel_dialog(page)
         try:
-            page.wait_for_function(started, timeout=30_000, polling=100)
+            page.wait_for_function(f"() => ({started})() || ({KERNEL_DIALOG_JS})()",
+                                   timeout=30_000, polling=100)
+            if _accept_kernel_dialog(page):
+                page.wait_for_function(started, timeout=30_000, polling=100)
             return attempt, t_click
         except PlaywrightTimeout:
             print(f"Run All Cells, try {attempt}: no cell queued within 30 s\n{_describe(page, lab)}")
