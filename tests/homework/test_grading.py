@@ -34,8 +34,8 @@ NAMES = [m.stem for m in MASTERS]
 HW1 = "hw1_bptt"
 # Limits of the test batch: a graded notebook takes 1-3 s on a quiet machine and the CPU limit
 # ends the infinite loop (at 13 s of wall clock there, 4 workers on 2 cores); the wall clock
-# leaves room for make test, which runs this part beside the book and floor parts (at a load
-# of 17 a submission that forks three children took 26 s). The sandbox's memory is less than
+# leaves room for a busy machine (make test runs this part beside the book part; at a load of
+# 17 a submission that forks three children took 26 s). The sandbox's memory is less than
 # three children's below.
 TIMEOUT, CPU, CALL_TIMEOUT, MEMORY, PIDS, WORKERS = 60.0, 5, 10.0, 1 << 30, 64, 4
 # hw1's first answer written with rnn_core's own Elman step (the flag for answers that call the
