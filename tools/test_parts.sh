@@ -12,6 +12,16 @@
 # It stops after the first part (or side-by-side group) that fails, unless KEEP_GOING is set;
 # the exit code is that of the last part that failed, 0 if none did.
 set -u
+# Busy CPU time of the whole machine, in hundredths of a second (Linux's /proc/stat; elsewhere
+# nothing is printed): each part's line says how busy it kept the machine's cores, which says
+# whether a part waits or computes.
+busy() { [ -r /proc/stat ] && awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+usage() {   # usage T0 BUSY0: " (machine busy N % of C cores)" since then
+  local b; b=$(busy) || return 0
+  [ -n "$2" ] && [ $(( $(date +%s) - $1 )) -gt 0 ] || return 0
+  echo " (machine $(( (b - $2) / ($(date +%s) - $1) / ncpu )) % busy on $ncpu cores)"
+}
 logdir=$1
 shift
 make=${MAKE:-make}
@@ -34,11 +44,12 @@ done
 for group in "${groups[@]}"; do
   IFS=+ read -r -a parts <<< "$group"
   t0=$(date +%s)
+  b0=$(busy) || b0=""
   failed=0
   if [ ${#parts[@]} = 1 ]; then
     prc=0
     $make --no-print-directory "test-$group" || prc=$?
-    times="$times, test-$group $(( $(date +%s) - t0 )) s"
+    times="$times, test-$group $(( $(date +%s) - t0 )) s$(usage "$t0" "$b0")"
     if [ $prc != 0 ]; then rc=$prc; failed=1; times="$times (failed)"; fi
   else
     for part in "${parts[@]}"; do
@@ -63,7 +74,7 @@ for group in "${groups[@]}"; do
         times="$times, test-$part $s s"
         if [ "$r" != 0 ]; then rc=$r; failed=1; times="$times (failed)"; fi
       done
-      times="$times (${parts[*]} side by side: $(( $(date +%s) - t0 )) s, installs included)"
+      times="$times (${parts[*]} side by side: $(( $(date +%s) - t0 )) s, installs included$(usage "$t0" "$b0" | sed 's/^ (/; /; s/)$//'))"
     fi
   fi
   if [ $failed = 1 ] && [ -z "${KEEP_GOING:-}" ]; then break; fi
