@@ -74,8 +74,9 @@ lab: $(STAMP)
 # file the tests wrote into their HOME, which should be none. Under CI (CI=true) such a file
 # fails the run. TEST_PARTS grows below, part by part: unit notebooks browser homework book
 # floor. The parts of TEST_SIDE_BY_SIDE run at the same time, their installs first, and each
-# prints its own output whole when both have ended: the homework part and the book part
-# together took 55 s against 63 s one after the other (2026-12-07, 2-core Xeon, load 3-5).
+# prints its own output whole when both have ended: the homework part and the book part,
+# their builds included, took 60 and 61 s together against 79 and 79 s one after the other
+# (interleaved, 2026-12-07, 2-core Xeon).
 # With the floor part beside them too, all three took 155 s against 95 s in turn (the
 # grader's sandboxes and the floor's kernels crowd two cores), so the floor part runs alone,
 # and so does the browser part, which times a student's Run All.
